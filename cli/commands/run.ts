@@ -1,0 +1,103 @@
+/**
+ * `mcpd run NAME` and `mcpd run -e KEY=${ref} -- COMMAND ARGS…`: resolve every reference, then
+ * start the server with a clean environment and its stdio wired to ours. Nothing is spawned
+ * until every reference has resolved.
+ *
+ * Until the daemon exists, `mcpd run NAME` runs in this process exactly as `--no-daemon` does.
+ */
+import { McpdError } from '../../core/errors.js';
+import type { ServerConfig } from '../../daemon/config/schema.js';
+import { buildChildEnv } from '../../daemon/launcher/child-env.js';
+import { runForeground } from '../../daemon/launcher/foreground.js';
+import { refsOf } from '../../providers/reference.js';
+import type { ProviderRegistry } from '../../providers/registry.js';
+import { unknownProvider } from '../../providers/registry.js';
+import { resolveEnv, resolveText } from '../../providers/resolver.js';
+import { type GlobalOptions, noter, openConfig, openRegistry } from '../context.js';
+
+export interface RunOptions extends GlobalOptions {
+  target: string[];
+  env: string[];
+  daemon: boolean;
+  /** The command line had `--`: target is an ad-hoc command, not a server name. */
+  adhoc: boolean;
+}
+
+interface Launch {
+  name: string;
+  server: ServerConfig;
+  where: string;
+}
+
+export async function run(options: RunOptions): Promise<void> {
+  const loaded = await openConfig(options, !options.adhoc);
+  const registry = openRegistry(loaded, options);
+  let spec: Awaited<ReturnType<typeof prepare>>;
+  try {
+    spec = await prepare(pickServer(options, loaded.config.mcpServers, registry), registry, options);
+  } finally {
+    // Backends are not needed once the values are in hand; the server may run for hours.
+    await registry.close();
+  }
+  const exitCode = await runForeground(spec, { stderr: process.stderr });
+  // The server is gone and its group reaped; nothing of ours should keep the process alive.
+  process.exit(exitCode);
+}
+
+function pickServer(options: RunOptions, servers: Record<string, ServerConfig>, registry: ProviderRegistry): Launch {
+  const overrides = parseEnvFlags(options.env, registry);
+  if (options.adhoc) {
+    const [command, ...args] = options.target;
+    if (!command) throw new McpdError('USAGE', 'mcpd run: no command after --', { hint: "mcpd run -e TOKEN='${secret:x}' -- COMMAND ARGS…" });
+    const server: ServerConfig = { command, args, env: overrides, inheritEnv: false, optional: [] };
+    return { name: command, server, where: '-e' };
+  }
+  const [name, ...rest] = options.target;
+  if (!name || rest.length > 0) {
+    throw new McpdError('USAGE', name ? `mcpd run takes one server name, got ${options.target.length} words` : 'mcpd run: which server?', {
+      hint: 'mcpd run NAME (a key of "mcpServers"), or mcpd run -e KEY=${ref} -- COMMAND ARGS… for a command not in the config',
+    });
+  }
+  const server = servers[name];
+  if (!server) {
+    const known = Object.keys(servers).sort();
+    throw new McpdError('SERVER_UNKNOWN', `no server named "${name}" in the config; known servers: ${known.length ? known.join(', ') : '(none)'}`, {
+      hint: `add "${name}" under "mcpServers" in the config (mcpd config path shows where it is)`,
+    });
+  }
+  return { name, server: { ...server, env: { ...server.env, ...overrides } }, where: `mcpServers.${name}` };
+}
+
+/** `-e KEY=VALUE` flags; the value may hold references, checked here before anything resolves. */
+function parseEnvFlags(flags: readonly string[], registry: ProviderRegistry): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const flag of flags) {
+    const eq = flag.indexOf('=');
+    const key = eq === -1 ? flag : flag.slice(0, eq);
+    if (eq === -1 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+      throw new McpdError('USAGE', `-e ${key.slice(0, 40)}: expected KEY=VALUE with KEY a variable name`, { hint: "quote the value so your shell leaves the reference alone: -e TOKEN='${secret:github/pat}'" });
+    }
+    const value = flag.slice(eq + 1);
+    for (const ref of refsOf(value, `-e ${key}`)) {
+      if (!registry.has(ref.provider)) throw unknownProvider(ref.provider, registry.names(), `-e ${key}`);
+    }
+    env[key] = value;
+  }
+  return env;
+}
+
+async function prepare(launch: Launch, registry: ProviderRegistry, options: RunOptions) {
+  const { server, where } = launch;
+  const note = noter(options);
+  const resolved = await resolveEnv(server, registry, launch.where === '-e' ? '-e' : `${where}.env`);
+  for (const { variable, reason } of resolved.dropped) note(`left out ${variable}: ${reason}`);
+  const fromConfig = launch.where !== '-e';
+  const text = (value: string, path: string) => (fromConfig ? resolveText(value, registry, path) : Promise.resolve(value));
+  return {
+    command: await text(server.command, `${where}.command`),
+    args: await Promise.all(server.args.map((arg, i) => text(arg, `${where}.args[${i}]`))),
+    cwd: server.cwd === undefined ? undefined : await text(server.cwd, `${where}.cwd`),
+    env: buildChildEnv(process.env, server.inheritEnv, resolved.env),
+    secrets: resolved.secrets,
+  };
+}

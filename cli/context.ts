@@ -1,0 +1,34 @@
+/**
+ * What every verb starts from: the global options, the config, and the provider registry.
+ */
+import { configPath } from '../core/paths.js';
+import { loadConfig, type LoadedConfig } from '../daemon/config/load.js';
+import { ProviderRegistry } from '../providers/registry.js';
+
+export interface GlobalOptions {
+  config?: string;
+  verbose?: boolean;
+  json?: boolean;
+}
+
+export function resolveConfigPath(options: GlobalOptions): string {
+  return configPath(process.env, options.config);
+}
+
+export function openConfig(options: GlobalOptions, required: boolean): Promise<LoadedConfig> {
+  return loadConfig(resolveConfigPath(options), { required });
+}
+
+/** `--verbose` notes go to stderr, prefixed so they are told apart from the server's own lines. */
+export function noter(options: GlobalOptions): (message: string) => void {
+  return options.verbose ? (message) => process.stderr.write(`mcpd: ${message}\n`) : () => {};
+}
+
+export function openRegistry(loaded: LoadedConfig, options: GlobalOptions): ProviderRegistry {
+  return new ProviderRegistry(loaded.config.providers, { env: process.env, note: noter(options) });
+}
+
+/** Prints `value` as JSON (for --json) or as text lines. */
+export function output(options: GlobalOptions, value: unknown, text: () => string): void {
+  process.stdout.write(options.json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+}

@@ -1,0 +1,38 @@
+/**
+ * The one place error codes become exit codes (DESIGN.md "Errors and exit codes"):
+ * 0 ok, 1 generic, 2 usage/config, 3 secret unresolved, 4 daemon unreachable, 5 refused;
+ * `run` exits with the server's own code.
+ */
+import type { ErrorCode } from '../core/errors.js';
+
+export const EXIT = { ok: 0, generic: 1, usage: 2, unresolved: 3, unreachable: 4, refused: 5 } as const;
+
+const byCode: Record<ErrorCode, number> = {
+  USAGE: EXIT.usage,
+  CONFIG_NOT_FOUND: EXIT.usage,
+  CONFIG_SYNTAX: EXIT.usage,
+  CONFIG_INVALID: EXIT.usage,
+  SERVER_UNKNOWN: EXIT.usage,
+  REF_MALFORMED: EXIT.usage,
+  PROVIDER_UNKNOWN: EXIT.usage,
+  PROVIDER_UNSUPPORTED: EXIT.usage,
+  PROVIDER_UNAVAILABLE: EXIT.unresolved,
+  PROVIDER_FAILED: EXIT.unresolved,
+  PROVIDER_TIMEOUT: EXIT.unresolved,
+  SECRET_NOT_FOUND: EXIT.unresolved,
+  SECRET_EMPTY: EXIT.unresolved,
+  SECRET_UNRESOLVED: EXIT.unresolved,
+  ENV_UNSET: EXIT.unresolved,
+  STORE_KEY_WRONG: EXIT.unresolved,
+  STORE_KEY_MISSING: EXIT.unresolved,
+  STORE_CORRUPT: EXIT.unresolved,
+  STORE_LOCKED: EXIT.unresolved,
+  SPAWN_FAILED: EXIT.generic,
+  DAEMON_UNREACHABLE: EXIT.unreachable,
+  REFUSED: EXIT.refused,
+  INTERNAL: EXIT.generic,
+};
+
+export function exitCodeFor(code: ErrorCode): number {
+  return byCode[code];
+}

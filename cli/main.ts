@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+/**
+ * The `mcpd` command. This file only declares verbs; each verb's module is imported when it
+ * runs, so `mcpd run` — which a host app starts for every session — loads only what it needs.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { McpdError } from '../core/errors.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+import type { GlobalOptions } from './context.js';
+
+const program = new Command('mcpd')
+  .description('Launch MCP servers with their credentials resolved from your secret stores.')
+  .version(version(), '-V, --version')
+  .option('-c, --config <path>', 'config file (default: $MCPD_CONFIG, else ~/.config/mcpd/config.json)')
+  .option('-v, --verbose', 'say which stores answered and which variables were left out (never values)')
+  .showHelpAfterError('(run `mcpd help` for usage)')
+  .exitOverride();
+
+function globals(command: Command): GlobalOptions {
+  return command.optsWithGlobals<GlobalOptions>();
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+program
+  .command('run')
+  .description('run an MCP server from the config with its secrets injected, speaking MCP on stdin/stdout')
+  .usage('[options] NAME | [options] -e KEY=${ref} -- COMMAND [ARGS...]')
+  .argument('[target...]', 'a server name from the config, or after -- an ad-hoc command')
+  .option('-e, --env <KEY=VALUE>', 'set a variable for the server; the value may hold references (repeatable)', collect, [])
+  .option('--no-daemon', 'resolve and spawn in this process, with the server\'s stdio wired straight through')
+  .action(async (target: string[], options: { env: string[]; daemon: boolean }, command: Command) => {
+    const { run } = await import('./commands/run.js');
+    const adhoc = process.argv.includes('--');
+    return run({ ...globals(command), ...options, target, adhoc });
+  });
+
+const secret = program.command('secret').description('store, read and remove secrets (REF: local:PATH, keychain:SERVICE/ACCOUNT, secret:PATH, or PATH for secret:PATH)');
+secret
+  .command('set')
+  .description('store a secret read from stdin (or a hidden prompt on a terminal); never from the command line')
+  .argument('<ref>')
+  .argument('[extra...]')
+  .action(async (ref: string, extra: string[], _options: unknown, command: Command) => (await import('./commands/secret.js')).set(ref, extra, globals(command)));
+secret
+  .command('get')
+  .description('show whether a secret is set; its value only with --reveal')
+  .argument('<ref>')
+  .option('--reveal', 'print the value itself')
+  .option('-n, --no-newline', 'with --reveal: no newline after the value')
+  .option('--json', 'output JSON')
+  .action(async (ref: string, options: { reveal?: boolean; newline: boolean }, command: Command) => (await import('./commands/secret.js')).get(ref, { ...globals(command), ...options }));
+secret
+  .command('rm')
+  .description('remove a secret (all its versions)')
+  .argument('<ref>')
+  .action(async (ref: string, _options: unknown, command: Command) => (await import('./commands/secret.js')).remove(ref, globals(command)));
+secret
+  .command('ls')
+  .description('list stored secrets by name (never values)')
+  .argument('[prefix]', 'PROVIDER:PREFIX or PREFIX (in the default store)')
+  .option('--json', 'output JSON')
+  .action(async (prefix: string | undefined, _options: unknown, command: Command) => (await import('./commands/secret.js')).list(prefix, globals(command)));
+
+const config = program.command('config').description('inspect the config');
+config
+  .command('path')
+  .description('print the config file mcpd reads')
+  .option('--json', 'output JSON')
+  .action(async (_options: unknown, command: Command) => (await import('./commands/config.js')).path(globals(command)));
+config
+  .command('check')
+  .description('validate the config: syntax, keys, references and providers (resolves nothing)')
+  .option('--json', 'output JSON')
+  .action(async (_options: unknown, command: Command) => (await import('./commands/config.js')).check(globals(command)));
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function main(): Promise<void> {
+  try {
+    await program.parseAsync(process.argv);
+  } catch (error) {
+    process.exitCode = report(error);
+  }
+}
+
+function report(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // Commander already printed its message; help and version are not failures.
+    return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  }
+  if (error instanceof McpdError) {
+    process.stderr.write(`mcpd: ${error.format()}\n`);
+    return exitCodeFor(error.code);
+  }
+  process.stderr.write(`mcpd: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  return EXIT.generic;
+}
+
+await main();

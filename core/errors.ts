@@ -1,0 +1,73 @@
+/**
+ * The one error type mcpd raises. Every message names its subject (a config path, a reference,
+ * a server, a file) and `hint` says what to do. A message never contains a secret value:
+ * references are named by their text (`${secret:github/pat}`), never by what they resolve to.
+ *
+ * Codes are listed with their meaning in docs/errors.md; the CLI maps them to exit codes in
+ * cli/exit-codes.ts and nowhere else.
+ */
+export type ErrorCode =
+  | 'USAGE'
+  | 'CONFIG_NOT_FOUND'
+  | 'CONFIG_SYNTAX'
+  | 'CONFIG_INVALID'
+  | 'SERVER_UNKNOWN'
+  | 'REF_MALFORMED'
+  | 'PROVIDER_UNKNOWN'
+  | 'PROVIDER_UNSUPPORTED'
+  | 'PROVIDER_UNAVAILABLE'
+  | 'PROVIDER_FAILED'
+  | 'PROVIDER_TIMEOUT'
+  | 'SECRET_NOT_FOUND'
+  | 'SECRET_EMPTY'
+  | 'SECRET_UNRESOLVED'
+  | 'ENV_UNSET'
+  | 'STORE_KEY_WRONG'
+  | 'STORE_KEY_MISSING'
+  | 'STORE_CORRUPT'
+  | 'STORE_LOCKED'
+  | 'SPAWN_FAILED'
+  | 'DAEMON_UNREACHABLE'
+  | 'REFUSED'
+  | 'INTERNAL';
+
+export interface McpdErrorOptions {
+  /** What the user should do about it, in one sentence. */
+  hint?: string;
+  cause?: unknown;
+  /** Errors this one summarises (e.g. every reference of a launch that failed). */
+  errors?: McpdError[];
+}
+
+export class McpdError extends Error {
+  override readonly name = 'McpdError';
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  readonly errors: McpdError[];
+
+  constructor(code: ErrorCode, message: string, options: McpdErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.hint = options.hint;
+    this.errors = options.errors ?? [];
+  }
+
+  /** The text a user sees: the message, then the hint on its own line. */
+  format(): string {
+    return this.hint ? `${this.message}\n  hint: ${this.hint}` : this.message;
+  }
+}
+
+export function isMcpdError(value: unknown): value is McpdError {
+  return value instanceof McpdError;
+}
+
+/** Wraps an unexpected throw so that callers only ever see McpdError. */
+export function asMcpdError(error: unknown, context: string): McpdError {
+  if (error instanceof McpdError) return error;
+  const detail = error instanceof Error ? error.message : String(error);
+  return new McpdError('INTERNAL', `${context}: ${detail}`, {
+    cause: error,
+    hint: 'this is a bug in mcpd; please report it with the command you ran',
+  });
+}

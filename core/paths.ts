@@ -1,0 +1,47 @@
+/**
+ * Where mcpd keeps things, per DESIGN.md: the XDG base directories on Linux, Application
+ * Support on macOS. Everything takes the environment as an argument so tests can point a run
+ * at a temporary home without touching the caller's.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+function home(env: Env): string {
+  return env.HOME || homedir();
+}
+
+function xdg(env: Env, variable: string, fallback: string): string {
+  const value = env[variable];
+  // The XDG spec says relative paths are invalid and must be ignored.
+  return value && value.startsWith('/') ? value : join(home(env), fallback);
+}
+
+const macSupport = (env: Env) => join(home(env), 'Library', 'Application Support', 'mcpd');
+
+/** `--config`, else `$MCPD_CONFIG`, else the per-user default. */
+export function configPath(env: Env, flag?: string): string {
+  if (flag) return flag;
+  if (env.MCPD_CONFIG) return env.MCPD_CONFIG;
+  if (process.platform === 'darwin') return join(macSupport(env), 'config.json');
+  return join(xdg(env, 'XDG_CONFIG_HOME', '.config'), 'mcpd', 'config.json');
+}
+
+/** Durable data: the local encrypted store and its key file. */
+export function dataDir(env: Env): string {
+  if (process.platform === 'darwin') return macSupport(env);
+  return join(xdg(env, 'XDG_DATA_HOME', '.local/share'), 'mcpd');
+}
+
+/** State that may be rebuilt: logs, the audit log, rotation journals. */
+export function stateDir(env: Env): string {
+  if (process.platform === 'darwin') return join(macSupport(env), 'state');
+  return join(xdg(env, 'XDG_STATE_HOME', '.local/state'), 'mcpd');
+}
+
+/** Expands a leading `~/` the way a shell would. */
+export function expandHome(path: string, env: Env): string {
+  if (path === '~') return home(env);
+  return path.startsWith('~/') ? join(home(env), path.slice(2)) : path;
+}

@@ -1,0 +1,139 @@
+/**
+ * Reads and validates the config file. Every error names the file, the JSON path and the fix;
+ * a JSON syntax error gives line and column. References are checked here, before any backend
+ * is asked, so a typo is a config error (exit 2), not a failed launch.
+ */
+import { readFile } from 'node:fs/promises';
+import { parse as parseJsonc, type ParseError, printParseErrorCode } from 'jsonc-parser';
+import type { z } from 'zod';
+import { McpdError } from '../../core/errors.js';
+import { refsOf } from '../../providers/reference.js';
+import { builtinProviders, unknownProvider } from '../../providers/registry.js';
+import { type Config, configSchema, emptyConfig, type ServerConfig } from './schema.js';
+
+export interface LoadedConfig {
+  readonly path: string;
+  /** False when no file exists and none was required: the built-in defaults apply. */
+  readonly exists: boolean;
+  readonly config: Config;
+}
+
+/** Loads `path`; a missing file is an error only when `required`. */
+export async function loadConfig(path: string, options: { required: boolean }): Promise<LoadedConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !options.required) {
+      return { path, exists: false, config: emptyConfig };
+    }
+    throw unreadable(path, error as NodeJS.ErrnoException);
+  }
+  return { path, exists: true, config: parseConfig(text, path) };
+}
+
+/** Parses config text; `file` names it in errors. */
+export function parseConfig(text: string, file: string): Config {
+  const json = parseJson(text, file);
+  const parsed = configSchema.safeParse(json);
+  if (!parsed.success) throw invalid(file, parsed.error.issues);
+  checkReferences(parsed.data, file);
+  return parsed.data;
+}
+
+function parseJson(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    // JSON.parse's message has an offset at best; find the first error with a real parser.
+    const errors: ParseError[] = [];
+    parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+    const first = errors[0];
+    const offset = first?.offset ?? 0;
+    const before = text.slice(0, offset).split('\n');
+    const line = before.length;
+    const column = (before.at(-1)?.length ?? 0) + 1;
+    const what = first ? describeJsonError(printParseErrorCode(first.error)) : 'invalid JSON';
+    throw new McpdError('CONFIG_SYNTAX', `${file}:${line}:${column}: ${what}`, {
+      hint: 'fix the JSON at that line and column (no comments or trailing commas), then run `mcpd config check`',
+    });
+  }
+}
+
+function describeJsonError(code: string): string {
+  const words = code.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+  return `JSON syntax error: ${words}`;
+}
+
+function jsonPath(path: readonly PropertyKey[]): string {
+  return path.map((key, i) => (typeof key === 'number' ? `[${key}]` : i === 0 ? String(key) : `.${String(key)}`)).join('') || '(top level)';
+}
+
+function invalid(file: string, issues: readonly z.core.$ZodIssue[]): McpdError {
+  const lines = issues.map((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      const where = jsonPath(issue.path);
+      return issue.keys.map((key) => `${where === '(top level)' ? key : `${where}.${key}`}: unknown key "${key}"`).join('\n');
+    }
+    return `${jsonPath(issue.path)}: ${issue.message.replace(/^Invalid input: /, '')}`;
+  });
+  return new McpdError('CONFIG_INVALID', `${file}: invalid config\n${lines.join('\n')}`, {
+    hint: 'correct the keys named above (see README "Configuration"), then run `mcpd config check`',
+  });
+}
+
+/**
+ * Every reference must parse and name a known provider. Secrets may go only into `env`:
+ * argv is world-readable in `ps` and /proc, so command, args and cwd take environment
+ * references (`${HOME}`) and nothing else.
+ */
+function checkReferences(config: Config, file: string): void {
+  const known = [...new Set([...Object.keys(builtinProviders), ...Object.keys(config.providers)])].sort();
+  for (const [name, server] of Object.entries(config.mcpServers)) {
+    checkServer(name, server, known, file);
+  }
+}
+
+function checkServer(name: string, server: ServerConfig, known: readonly string[], file: string): void {
+  const base = `mcpServers.${name}`;
+  const fail = (error: McpdError) => new McpdError(error.code, `${file}: ${error.message}`, { hint: error.hint });
+  try {
+    for (const [key, value] of Object.entries(server.env)) {
+      for (const ref of refsOf(value, `${base}.env.${key}`)) {
+        if (!known.includes(ref.provider)) throw unknownProvider(ref.provider, known, `${base}.env.${key}`);
+      }
+    }
+    const argvLike: Array<[string, string]> = [[`${base}.command`, server.command], ...server.args.map((a, i): [string, string] => [`${base}.args[${i}]`, a])];
+    if (server.cwd !== undefined) argvLike.push([`${base}.cwd`, server.cwd]);
+    for (const [where, value] of argvLike) {
+      const secretRef = refsOf(value, where).find((ref) => ref.provider !== 'env');
+      if (secretRef) {
+        throw new McpdError('CONFIG_INVALID', `${where}: \${${secretRef.raw}} would put a secret on the command line, where any local user can read it`, {
+          hint: `move it into "env" (e.g. "env": {"TOKEN": "\${${secretRef.raw}}"}) and have the server read it from there`,
+        });
+      }
+    }
+    for (const variable of server.optional) {
+      if (!Object.hasOwn(server.env, variable)) {
+        throw new McpdError('CONFIG_INVALID', `${base}.optional: "${variable}" is not a key of ${base}.env`, {
+          hint: 'list only variables the server defines in "env"',
+        });
+      }
+    }
+  } catch (error) {
+    throw error instanceof McpdError ? fail(error) : error;
+  }
+}
+
+function unreadable(path: string, error: NodeJS.ErrnoException): McpdError {
+  if (error.code === 'ENOENT') {
+    return new McpdError('CONFIG_NOT_FOUND', `no config file at ${path}`, {
+      hint: 'create it with an "mcpServers" block (see README), or point --config / $MCPD_CONFIG at yours',
+      cause: error,
+    });
+  }
+  return new McpdError('CONFIG_NOT_FOUND', `cannot read config file ${path}: ${error.code ?? error.message}`, {
+    hint: 'check the file exists and is readable by you',
+    cause: error,
+  });
+}

@@ -1,0 +1,94 @@
+/**
+ * The config file's shape, in the `mcpServers` form every MCP host uses, so an existing block
+ * can be pasted in. Parsed once with zod into plain typed objects; defaults live here and
+ * nowhere else. Unknown keys are errors: a typo must not silently drop a setting.
+ */
+import ms from 'ms';
+import { z } from 'zod';
+
+/** A duration such as `8h`, `90d`, `30s`, as the `ms` package reads it. */
+export const duration = z.string().refine((text) => {
+  const value = ms(text as ms.StringValue);
+  return typeof value === 'number' && Number.isFinite(value) && value > 0;
+}, { message: 'expected a duration such as "30s", "8h" or "90d"' });
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
+
+export const serverSchema = z.strictObject({
+  /** Accepted so a block pasted from Claude Code or VS Code parses; stdio is the only kind for now. */
+  type: z.literal('stdio').optional(),
+  command: z.string().min(1, 'expected the command that starts the server'),
+  args: z.array(z.string()).default([]),
+  env: z.record(envName, z.string()).default({}),
+  cwd: z.string().optional(),
+  /** Extra variables of the caller's environment to pass on: true for all, or a list of names. */
+  inheritEnv: z.union([z.boolean(), z.array(envName)]).default(false),
+  /** Variables that may resolve to nothing (missing or empty); they are then left out. */
+  optional: z.array(envName).default([]),
+  ttl: duration.optional(),
+  tools: z.strictObject({ allow: z.array(z.string()).optional(), deny: z.array(z.string()).optional() }).optional(),
+  description: z.string().optional(),
+});
+
+const cacheable = { cacheTtl: duration.optional() };
+
+const providerSchemas = {
+  env: z.strictObject({ type: z.literal('env') }),
+  file: z.strictObject({ type: z.literal('file') }),
+  credential: z.strictObject({ type: z.literal('credential') }),
+  keychain: z.strictObject({
+    type: z.literal('keychain'),
+    /** The service a one-part path (`${name:ACCOUNT}`) is looked up under. */
+    service: z.string().min(1).default('mcpd'),
+  }),
+  local: z.strictObject({
+    type: z.literal('local'),
+    /** The store file; default `store.json` in the data dir. */
+    path: z.string().optional(),
+    /** Where the store's key comes from when the store is created. */
+    key: z.enum(['auto', 'keychain', 'passphrase', 'file']).default('auto'),
+  }),
+  secret: z.strictObject({ type: z.literal('secret') }),
+  exec: z.strictObject({
+    type: z.literal('exec'),
+    /** argv of a command that prints the secret; the reference path is appended as the last argument. */
+    command: z.array(z.string()).min(1, 'expected argv, e.g. ["pass", "show"]'),
+    timeout: duration.default('10s'),
+    ...cacheable,
+  }),
+} as const;
+
+export type ProviderType = keyof typeof providerSchemas;
+export const providerTypes = Object.keys(providerSchemas) as ProviderType[];
+
+/** Validates `type` first so an unknown type gets one clear message instead of a union's noise. */
+const providerSchema = z.looseObject({ type: z.string() }).transform((value, ctx) => {
+  const schema = providerSchemas[value.type as ProviderType];
+  if (!schema) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['type'],
+      message: `unknown provider type "${value.type}"; known types: ${providerTypes.join(', ')}`,
+    });
+    return z.NEVER;
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, path: issue.path } as never);
+    return z.NEVER;
+  }
+  return parsed.data;
+});
+
+export const configSchema = z.strictObject({
+  $schema: z.string().optional(),
+  mcpServers: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'expected a server name of letters, digits, _ . -'), serverSchema).default({}),
+  providers: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'expected a provider name of letters, digits, _ . -'), providerSchema).default({}),
+});
+
+export type ServerConfig = z.output<typeof serverSchema>;
+export type ProviderConfig = { [T in ProviderType]: z.output<(typeof providerSchemas)[T]> }[ProviderType];
+export type Config = z.output<typeof configSchema>;
+export type ProviderConfigOf<T extends ProviderType> = z.output<(typeof providerSchemas)[T]>;
+
+export const emptyConfig: Config = configSchema.parse({});

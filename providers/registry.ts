@@ -1,0 +1,92 @@
+/**
+ * Maps a provider name to its instance. Built-in names work with no configuration; the config's
+ * `providers` block adds names or overrides them. Backend modules are imported on first use, so
+ * a launch that needs only the local store never loads the keychain's native module.
+ *
+ * Adding a backend: one file exporting `create`, one line in `loaders`, one schema in
+ * daemon/config/schema.ts.
+ */
+import type { Env } from '../core/paths.js';
+import { McpdError } from '../core/errors.js';
+import type { ProviderConfig, ProviderConfigOf, ProviderType } from '../daemon/config/schema.js';
+import type { Provider } from './provider.js';
+
+export interface ProviderContext {
+  /** The caller's environment: `${NAME}` references and provider settings read it. */
+  readonly env: Env;
+  readonly registry: ProviderRegistry;
+  /** `--verbose` notes; never given a value. */
+  readonly note: (message: string) => void;
+}
+
+type Factory<T extends ProviderType> = (name: string, config: ProviderConfigOf<T>, ctx: ProviderContext) => Provider;
+type Loaders = { [T in ProviderType]: () => Promise<Factory<T>> };
+
+const loaders: Loaders = {
+  env: async () => (await import('./env.js')).create,
+  file: async () => (await import('./file.js')).create,
+  credential: async () => (await import('./credential.js')).create,
+  exec: async () => (await import('./exec.js')).create,
+  keychain: async () => (await import('./keychain.js')).create,
+  local: async () => (await import('./local.js')).create,
+  secret: async () => (await import('./secret.js')).create,
+};
+
+/** Names that answer with no configuration at all. */
+export const builtinProviders: Readonly<Record<string, ProviderConfig>> = {
+  env: { type: 'env' },
+  file: { type: 'file' },
+  credential: { type: 'credential' },
+  keychain: { type: 'keychain', service: 'mcpd' },
+  local: { type: 'local', key: 'auto' },
+  secret: { type: 'secret' },
+};
+
+export class ProviderRegistry {
+  readonly #configs: Record<string, ProviderConfig>;
+  readonly #instances = new Map<string, Promise<Provider>>();
+  readonly #ctx: ProviderContext;
+
+  constructor(configured: Record<string, ProviderConfig>, options: { env: Env; note?: (message: string) => void }) {
+    this.#configs = { ...builtinProviders, ...configured };
+    this.#ctx = { env: options.env, registry: this, note: options.note ?? (() => {}) };
+  }
+
+  names(): string[] {
+    return Object.keys(this.#configs).sort();
+  }
+
+  has(name: string): boolean {
+    return Object.hasOwn(this.#configs, name);
+  }
+
+  configOf(name: string): ProviderConfig {
+    const config = this.#configs[name];
+    if (!config) throw unknownProvider(name, this.names());
+    return config;
+  }
+
+  /** The one long-lived instance for `name`, created on first use. */
+  get(name: string): Promise<Provider> {
+    let instance = this.#instances.get(name);
+    if (!instance) {
+      const config = this.configOf(name);
+      instance = loaders[config.type]().then((create) => (create as Factory<typeof config.type>)(name, config, this.#ctx));
+      this.#instances.set(name, instance);
+    }
+    return instance;
+  }
+
+  async close(): Promise<void> {
+    const instances = [...this.#instances.values()];
+    this.#instances.clear();
+    await Promise.allSettled(instances.map(async (p) => (await p).close()));
+  }
+}
+
+export function unknownProvider(name: string, known: readonly string[], where?: string): McpdError {
+  const place = where ? ` in ${where}` : '';
+  return new McpdError('PROVIDER_UNKNOWN', `unknown provider "${name}"${place}; known providers: ${known.join(', ')}`, {
+    hint: `add "${name}" to the config's "providers" block, or use one of the known providers`,
+  });
+}
