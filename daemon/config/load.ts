@@ -4,8 +4,9 @@
  * is asked, so a typo is a config error (exit 2), not a failed launch.
  */
 import { readFile } from 'node:fs/promises';
-import { parse as parseJsonc, type ParseError, printParseErrorCode } from 'jsonc-parser';
-import type { z } from 'zod';
+import { createRequire } from 'node:module';
+import type * as Jsonc from 'jsonc-parser';
+import type { ZodIssue } from 'zod';
 import { McpdError } from '../../core/errors.js';
 import { refsOf } from '../../providers/reference.js';
 import { builtinProviders, unknownProvider } from '../../providers/registry.js';
@@ -46,7 +47,8 @@ function parseJson(text: string, file: string): unknown {
     return JSON.parse(text);
   } catch {
     // JSON.parse's message has an offset at best; find the first error with a real parser.
-    const errors: ParseError[] = [];
+    const { parse: parseJsonc, printParseErrorCode } = requireJsonc();
+    const errors: Jsonc.ParseError[] = [];
     parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
     const first = errors[0];
     const offset = first?.offset ?? 0;
@@ -60,6 +62,11 @@ function parseJson(text: string, file: string): unknown {
   }
 }
 
+// Loaded only on a syntax error: it is not needed on the path of a valid config.
+function requireJsonc(): typeof Jsonc {
+  return createRequire(import.meta.url)('jsonc-parser') as typeof Jsonc;
+}
+
 function describeJsonError(code: string): string {
   const words = code.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
   return `JSON syntax error: ${words}`;
@@ -69,13 +76,13 @@ function jsonPath(path: readonly PropertyKey[]): string {
   return path.map((key, i) => (typeof key === 'number' ? `[${key}]` : i === 0 ? String(key) : `.${String(key)}`)).join('') || '(top level)';
 }
 
-function invalid(file: string, issues: readonly z.core.$ZodIssue[]): McpdError {
+function invalid(file: string, issues: readonly ZodIssue[]): McpdError {
   const lines = issues.map((issue) => {
     if (issue.code === 'unrecognized_keys') {
       const where = jsonPath(issue.path);
       return issue.keys.map((key) => `${where === '(top level)' ? key : `${where}.${key}`}: unknown key "${key}"`).join('\n');
     }
-    return `${jsonPath(issue.path)}: ${issue.message.replace(/^Invalid input: /, '')}`;
+    return `${jsonPath(issue.path)}: ${issue.message.charAt(0).toLowerCase()}${issue.message.slice(1)}`;
   });
   return new McpdError('CONFIG_INVALID', `${file}: invalid config\n${lines.join('\n')}`, {
     hint: 'correct the keys named above (see README "Configuration"), then run `mcpd config check`',
