@@ -1,0 +1,86 @@
+/**
+ * `npm run demo`: the main job, end to end, on the embedded default store and nothing else.
+ * Stores a generated secret in the local encrypted store, launches the reference MCP server
+ * (`@modelcontextprotocol/server-everything`) through `mcpd run`, connects the MCP SDK's own
+ * Client, and asks the server for its environment to show the secret arrived — and that the
+ * rest of the caller's environment did not.
+ *
+ * Everything happens in a throwaway home, so your own config, store and keychain are untouched.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { execa } from 'execa';
+
+const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+const server = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js');
+
+async function main(): Promise<void> {
+  const home = await mkdtemp(join(tmpdir(), 'mcpd-demo-'));
+  try {
+    const env = sandboxEnv(home);
+    await writeFile(env.MCPD_CONFIG, JSON.stringify({
+      mcpServers: { everything: { command: process.execPath, args: [server], env: { DEMO_API_KEY: '${local:demo/api-key}' } } },
+      // A key file beside the store: no keychain, no passphrase, no account needed.
+      providers: { local: { type: 'local', key: 'file' } },
+    }, null, 2));
+
+    const secret = `demo-${randomBytes(16).toString('hex')}`;
+    await execa(process.execPath, [cli, 'secret', 'set', 'local:demo/api-key'], { env, extendEnv: false, input: secret });
+    step(`stored a generated secret as \${local:demo/api-key} in ${join(home, '.local/share/mcpd/store.json')} (AES-256-GCM)`);
+
+    const started = performance.now();
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [cli, 'run', '--no-daemon', 'everything'],
+      env: { ...env, MCPD_DEMO_PARENT_ONLY: 'this must not reach the server' },
+      stderr: 'ignore',
+    });
+    const client = new Client({ name: 'mcpd-demo', version: '1.0.0' });
+    await client.connect(transport);
+    const launchMs = performance.now() - started;
+    step(`mcpd run everything: spawned and initialized in ${launchMs.toFixed(0)} ms (server: ${client.getServerVersion()?.name ?? '?'})`);
+
+    const result = await client.callTool({ name: 'get-env', arguments: {} });
+    const content = result.content as Array<{ type: string; text: string }>;
+    const serverEnv = JSON.parse(content[0]?.text ?? '{}') as Record<string, string>;
+    await client.close();
+    report(serverEnv, secret);
+  } finally {
+    await rm(home, { recursive: true, force: true });
+  }
+}
+
+function sandboxEnv(home: string): Record<string, string> & { MCPD_CONFIG: string } {
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, '.config'),
+    XDG_DATA_HOME: join(home, '.local/share'),
+    XDG_STATE_HOME: join(home, '.local/state'),
+    MCPD_CONFIG: join(home, 'config.json'),
+  };
+}
+
+function report(serverEnv: Record<string, string>, secret: string): void {
+  const arrived = serverEnv.DEMO_API_KEY === secret;
+  step(`get-env: DEMO_API_KEY=${mask(serverEnv.DEMO_API_KEY)} — ${arrived ? 'the stored secret arrived' : 'MISSING OR WRONG'}`);
+  const leaked = 'MCPD_DEMO_PARENT_ONLY' in serverEnv;
+  step(`the server saw ${Object.keys(serverEnv).length} variables; the caller's MCPD_DEMO_PARENT_ONLY ${leaked ? 'LEAKED' : 'stayed out'}`);
+  if (!arrived || leaked) process.exitCode = 1;
+}
+
+function mask(value: string | undefined): string {
+  return value === undefined ? '(absent)' : `${value.slice(0, 5)}${'*'.repeat(8)} (${value.length} chars)`;
+}
+
+function step(message: string): void {
+  process.stdout.write(`mcpd demo: ${message}\n`);
+}
+
+await main();

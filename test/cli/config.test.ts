@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type Sandbox, sandbox } from '../helpers/sandbox.js';
+
+describe('mcpd config', () => {
+  let s: Sandbox;
+  before(async () => { s = await sandbox(); });
+  after(() => s.cleanup());
+
+  it('path: --config, else $MCPD_CONFIG, else the XDG default', async () => {
+    assert.equal((await s.cli(['config', 'path'])).stdout.trim(), s.configPath);
+    assert.equal((await s.cli(['--config', '/etc/x.json', 'config', 'path'])).stdout.trim(), '/etc/x.json');
+    const xdg = await s.cli(['config', 'path', '--json'], { env: { MCPD_CONFIG: '' } });
+    assert.deepEqual(JSON.parse(xdg.stdout), { path: `${s.env.XDG_CONFIG_HOME}/mcpd/config.json`, exists: false });
+  });
+
+  it('check: ok with the servers and the references they use (never values)', async () => {
+    await s.writeConfig({ mcpServers: { github: { command: 'npx', env: { T: '${secret:github/pat}' } } } });
+    const result = await s.cli(['config', 'check']);
+    assert.equal(result.exitCode, 0, result.stderr);
+    assert.match(result.stdout, /: ok, 1 server\(s\)/);
+    assert.match(result.stdout, /github: npx — \$\{secret:github\/pat\}/);
+    const json = JSON.parse((await s.cli(['config', 'check', '--json'])).stdout) as { ok: boolean; servers: Array<{ references: string[] }> };
+    assert.deepEqual(json.servers[0]?.references, ['${secret:github/pat}']);
+  });
+
+  it('check: a bad config exits 2 with the file, the JSON path and the fix', async () => {
+    await s.writeConfig({ mcpServers: { github: { command: 'npx', argz: [] } } });
+    const result = await s.cli(['config', 'check']);
+    assert.equal(result.exitCode, 2);
+    assert.equal(result.stderr, `mcpd: ${s.configPath}: invalid config\nmcpServers.github.argz: unknown key "argz"\n  hint: correct the keys named above (see README "Configuration"), then run \`mcpd config check\`\n`);
+  });
+
+  it('check: no config file exits 2 and says where it looked', async () => {
+    const result = await s.cli(['config', 'check'], { env: { MCPD_CONFIG: `${s.dir}/missing.json` } });
+    assert.equal(result.exitCode, 2);
+    assert.match(result.stderr, new RegExp(`no config file at ${s.dir}/missing.json`));
+  });
+
+  it('an unknown verb is a usage error (exit 2)', async () => {
+    const result = await s.cli(['frobnicate']);
+    assert.equal(result.exitCode, 2);
+    assert.match(result.stderr, /unknown command 'frobnicate'/);
+  });
+});

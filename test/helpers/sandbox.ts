@@ -1,0 +1,60 @@
+/**
+ * A throwaway home for one test file: its own HOME and XDG dirs, a config writer, and the
+ * real `mcpd` binary run as a child process. The caller's environment does not leak in; the
+ * D-Bus session (and so the keychain) is passed only when a test asks for it.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { cliMain } from './repo.js';
+
+export interface CliResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Sandbox {
+  readonly dir: string;
+  readonly configPath: string;
+  /** The environment mcpd runs with. */
+  readonly env: Record<string, string>;
+  writeConfig(config: object): Promise<void>;
+  cli(args: readonly string[], options?: { input?: string; env?: Record<string, string> }): Promise<CliResult>;
+  cleanup(): Promise<void>;
+}
+
+export async function sandbox(options: { keychain?: boolean } = {}): Promise<Sandbox> {
+  const dir = await mkdtemp(join(tmpdir(), 'mcpd-test-'));
+  const home = join(dir, 'home');
+  await mkdir(home, { recursive: true });
+  const configPath = join(dir, 'config.json');
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, '.config'),
+    XDG_DATA_HOME: join(home, '.local', 'share'),
+    XDG_STATE_HOME: join(home, '.local', 'state'),
+    MCPD_CONFIG: configPath,
+  };
+  if (options.keychain && process.env.DBUS_SESSION_BUS_ADDRESS) env.DBUS_SESSION_BUS_ADDRESS = process.env.DBUS_SESSION_BUS_ADDRESS;
+  return {
+    dir,
+    configPath,
+    env,
+    writeConfig: (config) => writeFile(configPath, JSON.stringify(config, null, 2)),
+    cli: async (args, run = {}) => {
+      const result = await execa(process.execPath, [cliMain, ...args], {
+        env: { ...env, ...run.env },
+        extendEnv: false,
+        input: run.input ?? '',
+        reject: false,
+        stripFinalNewline: false,
+        timeout: 60_000,
+      });
+      return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
+    },
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}

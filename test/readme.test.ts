@@ -1,0 +1,17 @@
+// The README's config examples are parsed by the real loader, so docs cannot drift from code.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { it } from 'node:test';
+import { parseConfig } from '../daemon/config/load.js';
+import { repoRoot } from './helpers/repo.js';
+
+it('every JSON block of the README that holds mcpServers is a valid config', async () => {
+  const readme = await readFile(join(repoRoot, 'README.md'), 'utf8');
+  const blocks = [...readme.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((b) => b.includes('mcpServers'));
+  assert.ok(blocks.length >= 2, 'the README shows the host-app entry and mcpd\'s own config');
+  for (const block of blocks) {
+    const config = parseConfig(block, 'README.md');
+    assert.ok(Object.keys(config.mcpServers).length > 0);
+  }
+});
