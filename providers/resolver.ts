@@ -29,9 +29,12 @@ export interface ResolvedEnv {
   readonly dropped: Array<{ variable: string; reason: string }>;
 }
 
-/** Resolves `spec.env`; `where` is the JSON path of the env block (`mcpServers.github.env`). */
-export async function resolveEnv(spec: EnvSpec, registry: ProviderRegistry, where: string): Promise<ResolvedEnv> {
-  const parsed = Object.entries(spec.env).map(([variable, text]) => ({ variable, segments: parseValue(text, `${where}.${variable}`) }));
+/** Names where a variable was set, for errors: `mcpServers.github.env.TOKEN`, or `-e TOKEN`. */
+export type PlaceOf = (variable: string) => string;
+
+/** Resolves `spec.env`, naming each variable in errors by `placeOf`. */
+export async function resolveEnv(spec: EnvSpec, registry: ProviderRegistry, placeOf: PlaceOf): Promise<ResolvedEnv> {
+  const parsed = Object.entries(spec.env).map(([variable, text]) => ({ variable, segments: parseValue(text, placeOf(variable)) }));
   const outcomes = await resolveAll(parsed.flatMap((p) => refsIn(p.segments)), registry);
   const optional = new Set(spec.optional ?? []);
   const result: ResolvedEnv = { env: {}, secrets: [], refs: [...outcomes.keys()].map((raw) => outcomes.get(raw)!.ref), dropped: [] };
@@ -42,7 +45,7 @@ export async function resolveEnv(spec: EnvSpec, registry: ProviderRegistry, wher
     const problem = refs.map((ref) => checkOutcome(ref, outcomes.get(ref.raw)!.outcome)).find((e) => e !== undefined);
     if (problem) {
       if (optional.has(variable) && isAbsence(problem)) result.dropped.push({ variable, reason: problem.message });
-      else failures.push(withPlace(problem, `${where}.${variable}`));
+      else failures.push(withPlace(problem, placeOf(variable)));
       continue;
     }
     const valueOf = (ref: Ref) => (outcomes.get(ref.raw)!.outcome as Resolved).value;

@@ -89,7 +89,8 @@ function parseEnvFlags(flags: readonly string[], registry: ProviderRegistry): Re
 async function prepare(launch: Launch, registry: ProviderRegistry, options: RunOptions) {
   const { server, where } = launch;
   const note = noter(options);
-  const resolved = await resolveEnv(server, registry, launch.where === '-e' ? '-e' : `${where}.env`);
+  const placeOf = launch.where === '-e' ? (variable: string) => `-e ${variable}` : (variable: string) => `${where}.env.${variable}`;
+  const resolved = await resolveEnv(server, registry, placeOf);
   for (const { variable, reason } of resolved.dropped) note(`left out ${variable}: ${reason}`);
   const fromConfig = launch.where !== '-e';
   const text = (value: string, path: string) => (fromConfig ? resolveText(value, registry, path) : Promise.resolve(value));

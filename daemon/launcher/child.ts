@@ -1,36 +1,51 @@
 /**
- * One server process: spawned without a shell in a process group of its own, its stderr
- * masked, and ended with MCP's stdio shutdown sequence (close stdin, wait, SIGTERM, wait,
- * SIGKILL) applied to the whole group, because `npx` and wrapper scripts leave grandchildren.
+ * One server process: spawned without a shell as the leader of a process group of its own,
+ * its stderr masked line by line, and ended with MCP's stdio shutdown (close stdin, wait,
+ * SIGTERM, wait, SIGKILL) applied to the whole group, because `npx` and wrapper scripts leave
+ * grandchildren. Whenever the leader exits, whatever is left of its group is reaped too.
  *
- * This uses node:child_process rather than execa: the server is long-lived with its stdio
- * handed over, so execa's output capture and promise interface go unused, while its import
- * costs ~100 ms (measured, Node 20) on the path of every `mcpd run`. execa runs the
- * run-to-completion commands (the exec provider).
+ * Used by `mcpd run --no-daemon` (stdio inherited) and by the daemon's supervisor (stdio piped).
+ * The supervisor takes `startChild` as a `StartChild` argument so its state machine can be
+ * tested against a fake; this module's own tests use real processes.
  */
-import { spawn as nodeSpawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { stat } from 'node:fs/promises';
-import { constants } from 'node:os';
+import { resolve as resolvePath } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { execa, type ResultPromise } from 'execa';
 import { McpdError } from '../../core/errors.js';
-import { type InjectedValue, Masker, MaskingLineStream } from './masker.js';
+import { createMaskingLineStream, type InjectedValue, Masker } from './masker.js';
+import { reapGroup, shellExitCode, signalGroup } from './process-group.js';
 
-export interface ChildSpec {
+export interface LaunchSpec {
+  /** Shown in errors when given (the server's name in the config). */
+  readonly name?: string;
   readonly command: string;
   readonly args: readonly string[];
-  /** The complete environment (see buildChildEnv); nothing else is inherited. */
+  /** The complete environment, from buildChildEnv: nothing else is inherited. */
   readonly env: Readonly<Record<string, string>>;
   readonly cwd?: string | undefined;
-  /** Values to mask in stderr. */
+  /** The injected values, masked in the server's stderr. */
   readonly secrets: readonly InjectedValue[];
 }
 
-export interface ChildIo {
-  /** 'inherit' hands our stdin/stdout to the server; 'pipe' exposes them as streams. */
-  readonly stdin: 'inherit' | 'pipe';
+export interface StopOptions {
+  /** After closing a piped stdin, how long the server gets to exit on its own (default 2 s). */
+  readonly stdinGraceMs?: number;
+  /** After SIGTERM to the group, how long before SIGKILL (default 3 s). */
+  readonly termGraceMs?: number;
+}
+
+export interface ChildOptions {
+  /** 'inherit' hands the server our own fd (mcpd stays out of the data path); 'pipe' exposes a stream. */
+  readonly stdin: 'inherit' | 'pipe' | 'ignore';
   readonly stdout: 'inherit' | 'pipe';
-  /** Where the masked stderr goes. */
-  readonly stderr: Writable;
+  /** Defaults for stop(). */
+  readonly stop?: StopOptions;
+  /** After the leader exits, how long the rest of its group gets between SIGTERM and SIGKILL (default 1 s). */
+  readonly reapGraceMs?: number;
+  /** After the group is gone, how long stderr may stay open (held by an escaped process) before it is cut (default 1 s). */
+  readonly stderrCloseMs?: number;
 }
 
 export interface ExitInfo {
@@ -40,124 +55,204 @@ export interface ExitInfo {
   readonly exitCode: number;
 }
 
-export interface StopOptions {
-  /** How long after closing stdin before SIGTERM. */
-  readonly stdinGraceMs?: number;
-  /** How long after SIGTERM before SIGKILL. */
-  readonly termGraceMs?: number;
+/** A running server as the launcher's users see it; a fake can stand in for it in state-machine tests. */
+export interface ServerProcess {
+  /** The leader's pid, which is also the process group's id. */
+  readonly pid: number;
+  /** With stdin 'pipe'; closing it is the first step of MCP's shutdown. */
+  readonly stdin: Writable | undefined;
+  /** With stdout 'pipe': JSON-RPC, never masked. */
+  readonly stdout: Readable | undefined;
+  /** The server's stderr, masked, a line at a time. Read or pipe it: a full pipe stalls the server. */
+  readonly stderr: Readable;
+  /** Variables whose value is too short to be masked. */
+  readonly unmaskable: readonly string[];
+  /** Resolves once the leader has exited and the rest of its group is gone; never rejects. */
+  readonly exited: Promise<ExitInfo>;
+  /** Set once the leader has exited (its group may still be being reaped). */
+  readonly exitInfo: ExitInfo | undefined;
+  /** Sends `signal` to the whole process group. */
+  signal(signal: NodeJS.Signals): void;
+  /** MCP's stdio shutdown, applied to the group; resolves when it is all gone. A second call joins the first. */
+  stop(options?: StopOptions): Promise<ExitInfo>;
 }
 
-export type Spawn = typeof nodeSpawn;
+/** How the launcher is injected into what drives it (runForeground, the supervisor). */
+export type StartChild = (spec: LaunchSpec, options: ChildOptions) => Promise<ServerProcess>;
 
-export class ServerChild {
+/** Starts a server; rejects with SPAWN_FAILED when its command or cwd cannot be used. */
+export const startChild: StartChild = async (spec, options) => {
+  await checkCwd(spec);
+  const subprocess = execa(spec.command, spec.args, {
+    cwd: spec.cwd,
+    env: spec.env,
+    extendEnv: false,
+    shell: false,
+    // setsid(): its own session and process group, so the whole tree can be signalled and
+    // reaped, and a Ctrl-C on our terminal reaches it only through us.
+    detached: true,
+    stdin: options.stdin,
+    stdout: options.stdout,
+    stderr: 'pipe',
+    // Long-lived: nothing is collected in memory, and the result is read from events, not the promise.
+    buffer: false,
+    reject: false,
+    windowsHide: true,
+  });
+  const failure = await spawnOutcome(subprocess);
+  if (failure !== undefined) throw await spawnFailed(spec, failure);
+  return new GroupChild(subprocess, new Masker(spec.secrets), options);
+};
+
+/** undefined once the process runs; the error when it could not start. */
+async function spawnOutcome(subprocess: ResultPromise): Promise<unknown> {
+  const spawned = once(subprocess, 'spawn').then(() => undefined, (error: unknown) => error);
+  // An error execa catches before spawn() returns comes only through its result.
+  const early = subprocess.then((result) => (result.failed ? (result.cause ?? result) : undefined));
+  return Promise.race([spawned, early]);
+}
+
+/**
+ * Groups still running. If mcpd itself exits (a crash, process.exit()), they get SIGTERM: a
+ * detached child would otherwise outlive it unnoticed, and execa's own cleanup is off for
+ * detached children. One listener for all, so a daemon with many servers trips no listener limit.
+ */
+const running = new Set<number>();
+let exitHooked = false;
+
+function track(pgid: number): void {
+  if (!exitHooked) process.on('exit', endRunning);
+  exitHooked = true;
+  running.add(pgid);
+}
+
+function endRunning(): void {
+  for (const pgid of running) signalGroup(pgid, 'SIGTERM');
+}
+
+class GroupChild implements ServerProcess {
   readonly pid: number;
-  readonly stdin: Writable | null;
-  readonly stdout: Readable | null;
-  /** Resolves when the server has exited and the rest of its process group has been reaped. */
-  readonly exited: Promise<ExitInfo>;
+  readonly stdin: Writable | undefined;
+  readonly stdout: Readable | undefined;
+  readonly stderr: Readable;
   readonly unmaskable: readonly string[];
-  #exit: ExitInfo | undefined;
+  readonly exited: Promise<ExitInfo>;
+  #exitInfo: ExitInfo | undefined;
+  readonly #options: ChildOptions;
+  #stopping: Promise<ExitInfo> | undefined;
 
-  constructor(child: ChildProcess, masker: Masker, stderr: Writable) {
-    this.pid = child.pid!;
-    this.stdin = child.stdin;
-    this.stdout = child.stdout;
+  constructor(subprocess: ResultPromise, masker: Masker, options: ChildOptions) {
+    this.pid = subprocess.pid!;
+    this.#options = options;
+    this.stdin = subprocess.stdin ?? undefined;
+    this.stdout = subprocess.stdout ?? undefined;
+    // A server that exits while we write to it is not an error of ours: its exit says why.
+    this.stdin?.on('error', () => {});
     this.unmaskable = masker.unmaskable;
-    child.stderr!.pipe(new MaskingLineStream(masker)).pipe(stderr, { end: false });
+    const rawStderr = subprocess.stderr!;
+    const masked = createMaskingLineStream(masker);
+    rawStderr.pipe(masked);
+    // A read error on the pipe (EIO) loses the rest of the log, not the server: end the stream there.
+    rawStderr.on('error', () => masked.end());
+    this.stderr = masked;
+    track(this.pid);
     this.exited = new Promise<ExitInfo>((resolve) => {
-      child.once('exit', (code, signal) => {
-        this.#exit = { code, signal, exitCode: code ?? 128 + (signal ? constants.signals[signal] : 0) };
-        void reapGroup(this.pid).then(() => resolve(this.#exit!));
+      subprocess.once('exit', (code: number | null, signal: NodeJS.Signals | null) => {
+        this.#exitInfo = { code, signal, exitCode: shellExitCode(code, signal) };
+        // reapGroup only throws on a kill(2) error other than ESRCH/EPERM; the exit still counts.
+        void reapGroup(this.pid, options.reapGraceMs ?? 1000).catch(() => false).then(() => {
+          running.delete(this.pid);
+          closeWithin(rawStderr, masked, options.stderrCloseMs ?? 1000);
+          resolve(this.#exitInfo!);
+        });
       });
     });
   }
 
-  get running(): boolean {
-    return this.#exit === undefined;
+  get exitInfo(): ExitInfo | undefined {
+    return this.#exitInfo;
   }
 
-  /** Sends `signal` to the server's whole process group. */
   signal(signal: NodeJS.Signals): void {
-    killGroup(this.pid, signal);
+    signalGroup(this.pid, signal);
   }
 
-  /** MCP's stdio shutdown: close stdin, wait, SIGTERM the group, wait, SIGKILL the group. */
-  async stop(options: StopOptions = {}): Promise<ExitInfo> {
-    const { stdinGraceMs = 2000, termGraceMs = 3000 } = options;
-    if (this.running && this.stdin) {
+  stop(options: StopOptions = {}): Promise<ExitInfo> {
+    this.#stopping ??= this.#stop({ ...this.#options.stop, ...options });
+    return this.#stopping;
+  }
+
+  async #stop({ stdinGraceMs = 2000, termGraceMs = 3000 }: StopOptions): Promise<ExitInfo> {
+    if (this.exitInfo === undefined && this.stdin) {
       this.stdin.end();
       await within(this.exited, stdinGraceMs);
     }
-    if (this.running) {
+    if (this.exitInfo === undefined) {
       this.signal('SIGTERM');
       await within(this.exited, termGraceMs);
     }
-    if (this.running) this.signal('SIGKILL');
+    if (this.exitInfo === undefined) this.signal('SIGKILL');
     return this.exited;
   }
 }
 
-/** Starts the server; rejects with SPAWN_FAILED when the command or cwd is not usable. */
-export async function startChild(spec: ChildSpec, io: ChildIo, spawn: Spawn = nodeSpawn): Promise<ServerChild> {
-  if (spec.cwd !== undefined) await checkCwd(spec.cwd, spec.command);
-  const child = spawn(spec.command, [...spec.args], {
-    env: spec.env,
-    cwd: spec.cwd,
-    shell: false,
-    // Its own process group (and session), so the whole tree can be signalled and reaped.
-    detached: true,
-    stdio: [io.stdin, io.stdout, 'pipe'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.once('spawn', resolve);
-    child.once('error', (error: NodeJS.ErrnoException) => reject(spawnFailed(spec, error)));
-  });
-  return new ServerChild(child, new Masker(spec.secrets), io.stderr);
+/** stderr ends at EOF; a process that left the group can hold it open, so it is cut after `ms`. */
+function closeWithin(raw: Readable, masked: Writable, ms: number): void {
+  if (raw.readableEnded || raw.destroyed) return;
+  const timer = setTimeout(() => {
+    raw.unpipe(masked);
+    raw.destroy();
+    if (!masked.writableEnded) masked.end();
+  }, ms);
+  timer.unref();
+  raw.once('close', () => clearTimeout(timer));
 }
 
-async function checkCwd(cwd: string, command: string): Promise<void> {
-  const info = await stat(cwd).catch(() => undefined);
-  if (!info?.isDirectory()) {
-    throw new McpdError('SPAWN_FAILED', `cannot start ${command}: its cwd ${cwd} is not a directory`, {
-      hint: 'create the directory or correct "cwd" in the server\'s config',
-    });
+/** Resolves with the promise's value, or undefined after `ms`; the timer never outlives it. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => { timer = setTimeout(resolve, ms, undefined); });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
-function spawnFailed(spec: ChildSpec, error: NodeJS.ErrnoException): McpdError {
-  const why = error.code === 'ENOENT' ? 'no such command (looked in the server\'s PATH)' : error.code === 'EACCES' ? 'it is not executable' : (error.code ?? error.message);
-  return new McpdError('SPAWN_FAILED', `cannot start ${spec.command}: ${why}`, {
-    hint: 'check "command" in the server\'s config; give an absolute path if it is not on PATH',
+// A missing cwd makes spawn() fail with the same ENOENT as a missing command: tell them apart first.
+async function checkCwd(spec: LaunchSpec): Promise<void> {
+  if (spec.cwd === undefined) return;
+  const info = await stat(spec.cwd).catch(() => undefined);
+  if (info?.isDirectory()) return;
+  const problem = info ? 'is not a directory' : 'does not exist';
+  throw new McpdError('SPAWN_FAILED', `${subject(spec)}: the cwd ${spec.cwd} ${problem}`, {
+    hint: 'create the directory, or correct "cwd" in the server\'s config',
+  });
+}
+
+async function spawnFailed(spec: LaunchSpec, error: unknown): Promise<McpdError> {
+  await checkCwd(spec); // it may have gone between the check and the spawn
+  const code = (error as NodeJS.ErrnoException).code;
+  const cwd = resolvePath(spec.cwd ?? '.');
+  if (code === 'ENOENT') {
+    return new McpdError('SPAWN_FAILED', `${subject(spec)}: no such command (looked up in the server's PATH, from ${cwd})`, {
+      hint: `install it, or give "command" as a full path; it is run without a shell`,
+      cause: error,
+    });
+  }
+  if (code === 'EACCES') {
+    return new McpdError('SPAWN_FAILED', `${subject(spec)}: permission denied, it is not an executable file (from ${cwd})`, {
+      hint: `make it executable (chmod +x), or start it through its interpreter, e.g. "command": "node", "args": ["${spec.command}"]`,
+      cause: error,
+    });
+  }
+  const why = code ?? (error instanceof Error ? error.message : String(error));
+  return new McpdError('SPAWN_FAILED', `${subject(spec)}: ${why} (from ${cwd})`, {
+    hint: 'check "command", "args" and "cwd" in the server\'s config',
     cause: error,
   });
 }
 
-function killGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
-  try {
-    process.kill(-pgid, signal);
-    return true;
-  } catch {
-    return false; // ESRCH: the group is empty.
-  }
-}
-
-/** After the leader exits, what is left of its group gets SIGTERM, then SIGKILL. */
-async function reapGroup(pgid: number): Promise<void> {
-  if (!killGroup(pgid, 'SIGTERM')) return;
-  const deadline = Date.now() + 1000;
-  while (Date.now() < deadline) {
-    await sleep(20);
-    if (!killGroup(pgid, 0)) return;
-  }
-  killGroup(pgid, 'SIGKILL');
-}
-
-function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), ms); });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+function subject(spec: LaunchSpec): string {
+  return `${spec.name ? `server "${spec.name}": ` : ''}cannot start ${spec.command}`;
 }

@@ -1,88 +1,169 @@
 /**
- * Scrubs injected values out of a server's stderr before anyone sees it. A value is masked in
- * the forms a server is likely to print it in: raw, JSON-escaped, URL-encoded, base64 and
- * base64url (padded or not). Values under MIN_MASKED characters are not masked — masking `abc`
- * would shred ordinary text — and are reported so the caller can warn by variable name.
+ * Scrubs injected values out of a server's stderr before anyone sees it (our stderr, the
+ * per-server log). A value is masked in every form a server is likely to print it in: raw,
+ * JSON-escaped, URL-encoded, base64 and base64url (padded or not, alone or inside a longer
+ * blob such as an HTTP Basic header). Each occurrence becomes `****`: fixed, so the mask does
+ * not tell the value's length, and plain ASCII, so it survives any log viewer.
  *
- * stdout carries JSON-RPC and is never passed through here.
+ * Values under MIN_MASKED_LENGTH characters are not masked — masking `dev` or `1234` would
+ * shred ordinary text and reveal the value by where the holes are — and are reported by
+ * variable name so the caller can warn.
+ *
+ * stdout carries JSON-RPC and never passes through here: rewriting it would corrupt messages.
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 
-export const MIN_MASKED = 6;
+export const MIN_MASKED_LENGTH = 6;
 export const MASK = '****';
-const MAX_LINE = 64 * 1024;
+/** A line is never held back longer than this many characters waiting for its newline. */
+export const MAX_LINE_LENGTH = 64 * 1024;
 
 export interface InjectedValue {
   readonly variable: string;
   readonly value: string;
 }
 
+type Span = [start: number, end: number];
+
+/** Every form of `value` the masker looks for; none for a value too short to mask. */
+export function maskedForms(value: string): string[] {
+  if (value.length < MIN_MASKED_LENGTH) return [];
+  const bytes = Buffer.from(value, 'utf8');
+  const forms = [value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value)];
+  for (const encoding of ['base64', 'base64url'] as const) {
+    const bare = bytes.toString(encoding).replace(/=+$/, '');
+    forms.push(bare, bare + '='.repeat((4 - (bare.length % 4)) % 4), ...embeddedBase64(bytes, encoding));
+  }
+  // stderr is handled a line at a time, so a multi-line value (a PEM key) is also masked line by line.
+  if (value.includes('\n')) forms.push(...value.split(/\r?\n/));
+  return [...new Set(forms)].filter((form) => form.length >= MIN_MASKED_LENGTH);
+}
+
+/**
+ * Base64 of a longer blob that contains the value shows it as one of three character runs,
+ * by the value's offset mod 3; characters that mix in neighbouring bytes are left out.
+ */
+function embeddedBase64(bytes: Buffer, encoding: 'base64' | 'base64url'): string[] {
+  return [0, 1, 2].map((offset) => {
+    const encoded = Buffer.concat([Buffer.alloc(offset), bytes]).toString(encoding);
+    const wholeChars = Math.floor((8 * (offset + bytes.length)) / 6);
+    return encoded.slice([0, 2, 3][offset], wholeChars);
+  });
+}
+
+/** The warning for a value too short to mask: it names the variable, never the value. */
+export function unmaskableWarning(variable: string): string {
+  return `the value of ${variable} is under ${MIN_MASKED_LENGTH} characters and cannot be masked in logs`;
+}
+
+/** Masks a fixed set of injected values in text. */
 export class Masker {
-  readonly #pattern: RegExp | undefined;
-  /** The longest form masked; a partial line keeps this much back in case a value straddles a cut. */
+  /** Longest first, as DESIGN.md asks; overlapping matches are merged anyway, so no tail of a value survives. */
+  readonly #forms: readonly string[];
+  /** Length of the longest form: how much a cut line must keep back to catch a value split by the cut. */
   readonly longest: number;
-  /** Variables whose values are too short to mask. */
-  readonly unmaskable: string[];
+  /** Variables with a value under MIN_MASKED_LENGTH characters, which is left unmasked. */
+  readonly unmaskable: readonly string[];
 
   constructor(values: readonly InjectedValue[]) {
     const forms = new Set<string>();
     const unmaskable = new Set<string>();
     for (const { variable, value } of values) {
-      if (value.length < MIN_MASKED) unmaskable.add(variable);
-      else for (const form of formsOf(value)) forms.add(form);
+      if (value.length === 0) continue;
+      if (value.length < MIN_MASKED_LENGTH) unmaskable.add(variable);
+      else for (const form of maskedForms(value)) forms.add(form);
     }
-    const sorted = [...forms].sort((a, b) => b.length - a.length);
-    this.#pattern = sorted.length ? new RegExp(sorted.map(escapeRegExp).join('|'), 'g') : undefined;
-    this.longest = sorted[0]?.length ?? 0;
-    this.unmaskable = [...unmaskable];
+    this.#forms = [...forms].sort((a, b) => b.length - a.length);
+    this.longest = this.#forms[0]?.length ?? 0;
+    this.unmaskable = [...unmaskable].sort();
   }
 
+  /** `text` with every occurrence of every form replaced by MASK. */
   mask(text: string): string {
-    return this.#pattern ? text.replace(this.#pattern, MASK) : text;
+    return replaceSpans(text, this.#spans(text));
+  }
+
+  /**
+   * Masks `text` up to `cut` for sending on now and returns the rest untouched. A match that
+   * straddles `cut` moves the cut to its start, so it is masked whole with what follows.
+   */
+  maskPrefix(text: string, cut: number): { masked: string; rest: string } {
+    const spans = this.#spans(text);
+    const straddling = spans.find(([start, end]) => start < cut && end > cut);
+    // A match from the very start cannot move the cut back without stalling: it goes out whole.
+    if (straddling) cut = straddling[0] > 0 ? straddling[0] : straddling[1];
+    return { masked: replaceSpans(text.slice(0, cut), spans.filter(([, end]) => end <= cut)), rest: text.slice(cut) };
+  }
+
+  /** Where the forms occur, overlaps merged, in order. */
+  #spans(text: string): Span[] {
+    const spans: Span[] = [];
+    for (const form of this.#forms) {
+      for (let at = text.indexOf(form); at !== -1; at = text.indexOf(form, at + 1)) spans.push([at, at + form.length]);
+    }
+    spans.sort((a, b) => a[0] - b[0]);
+    const merged: Span[] = [];
+    for (const span of spans) {
+      const last = merged[merged.length - 1];
+      if (last && span[0] < last[1]) last[1] = Math.max(last[1], span[1]);
+      else merged.push([span[0], span[1]]);
+    }
+    return merged;
   }
 }
 
-function formsOf(value: string): string[] {
-  const bytes = Buffer.from(value, 'utf8');
-  const base64 = bytes.toString('base64');
-  const base64url = bytes.toString('base64url');
-  // Output is handled line by line, so a multi-line value (a PEM key) is masked line by line too.
-  const lines = value.includes('\n') ? value.split(/\r?\n/).filter((line) => line.length >= MIN_MASKED) : [];
-  return [value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value), base64, base64.replace(/=+$/, ''), base64url, ...lines];
+function replaceSpans(text: string, spans: readonly Span[]): string {
+  if (spans.length === 0) return text;
+  let out = '';
+  let from = 0;
+  for (const [start, end] of spans) {
+    out += text.slice(from, start) + MASK;
+    from = end;
+  }
+  return out + text.slice(from);
 }
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+export interface MaskingLineStreamOptions {
+  /** Characters a line may reach before a masked piece of it is sent on; default MAX_LINE_LENGTH. */
+  readonly maxLineLength?: number;
 }
 
 /**
- * Emits each complete line, masked, as soon as it arrives — a server's log must not wait for
- * its exit — and a trailing partial line at the end. A line longer than MAX_LINE is emitted in
- * masked pieces, keeping back enough to catch a value cut in two.
+ * Bytes of a server's stderr in, masked text out, each line as soon as its newline arrives —
+ * a log must not wait for the server to exit — and a trailing partial line at the end. Chunks
+ * may split a line, a UTF-8 character or a value anywhere.
  */
-export class MaskingLineStream extends Transform {
+export function createMaskingLineStream(masker: Masker, options: MaskingLineStreamOptions = {}): Transform {
+  return new MaskingLineStream(masker, options.maxLineLength ?? MAX_LINE_LENGTH);
+}
+
+class MaskingLineStream extends Transform {
   readonly #masker: Masker;
   readonly #decoder = new StringDecoder('utf8');
+  /** Room for a whole value plus what it must keep back, so a cut always makes progress. */
+  readonly #maxLine: number;
   #pending = '';
 
-  constructor(masker: Masker) {
-    super({ decodeStrings: false, encoding: 'utf8' });
+  constructor(masker: Masker, maxLineLength: number) {
+    super();
     this.#masker = masker;
+    this.#maxLine = Math.max(maxLineLength, 2 * masker.longest);
   }
 
   override _transform(chunk: Buffer | string, _encoding: BufferEncoding, done: TransformCallback): void {
+    const scanned = this.#pending.length;
     this.#pending += typeof chunk === 'string' ? chunk : this.#decoder.write(chunk);
-    const lastNewline = this.#pending.lastIndexOf('\n');
-    if (lastNewline !== -1) {
-      this.push(this.#masker.mask(this.#pending.slice(0, lastNewline + 1)));
-      this.#pending = this.#pending.slice(lastNewline + 1);
+    let start = 0;
+    for (let nl = this.#pending.indexOf('\n', scanned); nl !== -1; nl = this.#pending.indexOf('\n', start)) {
+      this.push(this.#masker.mask(this.#pending.slice(start, nl + 1)));
+      start = nl + 1;
     }
-    if (this.#pending.length > MAX_LINE) {
-      const masked = this.#masker.mask(this.#pending);
-      const keep = Math.max(this.#masker.longest - 1, 0);
-      this.push(masked.slice(0, masked.length - keep));
-      this.#pending = masked.slice(masked.length - keep);
+    this.#pending = this.#pending.slice(start);
+    while (this.#pending.length > this.#maxLine) {
+      const { masked, rest } = this.#masker.maskPrefix(this.#pending, this.#pending.length - Math.max(this.#masker.longest - 1, 0));
+      this.push(masked);
+      this.#pending = rest;
     }
     done();
   }

@@ -5,16 +5,17 @@ import { ProviderRegistry } from '../../providers/registry.js';
 import { resolveEnv } from '../../providers/resolver.js';
 
 const registry = (env: Record<string, string>) => new ProviderRegistry({}, { env });
+const at = (variable: string) => `mcpServers.s.env.${variable}`;
 
 describe('resolver', () => {
   it('renders literals and several references; lists each value for masking', async () => {
-    const out = await resolveEnv({ env: { AUTH: 'Bearer ${TOKEN}', URL: 'https://${USER_}:${PASS}@h' } }, registry({ TOKEN: 'tok-123456', USER_: 'me', PASS: 'pw-abcdef' }), 'mcpServers.s.env');
+    const out = await resolveEnv({ env: { AUTH: 'Bearer ${TOKEN}', URL: 'https://${USER_}:${PASS}@h' } }, registry({ TOKEN: 'tok-123456', USER_: 'me', PASS: 'pw-abcdef' }), at);
     assert.deepEqual(out.env, { AUTH: 'Bearer tok-123456', URL: 'https://me:pw-abcdef@h' });
     assert.deepEqual(out.secrets.map((s) => s.value).sort(), ['me', 'pw-abcdef', 'tok-123456']);
   });
 
   it('drops a variable whose references all resolved empty (Bearer ${TOKEN} with TOKEN empty)', async () => {
-    const out = await resolveEnv({ env: { AUTH: 'Bearer ${TOKEN}', KEEP: 'x' } }, registry({ TOKEN: '' }), 'e');
+    const out = await resolveEnv({ env: { AUTH: 'Bearer ${TOKEN}', KEEP: 'x' } }, registry({ TOKEN: '' }), at);
     assert.deepEqual(out.env, { KEEP: 'x' });
     assert.deepEqual(out.dropped.map((d) => d.variable), ['AUTH']);
   });
@@ -26,19 +27,19 @@ describe('resolver', () => {
     const dir = await mkdtemp(join(tmpdir(), 'mcpd-resolver-'));
     await writeFile(join(dir, 'empty'), '');
     const spec = { env: { TOKEN: `\${file:${dir}/empty}` } };
-    await assert.rejects(resolveEnv(spec, registry({}), 'mcpServers.s.env'), (e: unknown) => {
+    await assert.rejects(resolveEnv(spec, registry({}), at), (e: unknown) => {
       assert.ok(e instanceof McpdError);
       assert.equal(e.code, 'SECRET_EMPTY');
       assert.equal(e.message, `mcpServers.s.env.TOKEN: \${file:${dir}/empty} resolved to an empty value`);
       assert.match(e.hint!, /"optional"/);
       return true;
     });
-    const out = await resolveEnv({ ...spec, optional: ['TOKEN'] }, registry({}), 'mcpServers.s.env');
+    const out = await resolveEnv({ ...spec, optional: ['TOKEN'] }, registry({}), at);
     assert.deepEqual(out.env, {});
   });
 
   it('reports every failing reference at once, by variable and reference', async () => {
-    await assert.rejects(resolveEnv({ env: { A: '${NOPE_A}', B: '${NOPE_B}', C: 'fine' } }, registry({}), 'mcpServers.s.env'), (e: unknown) => {
+    await assert.rejects(resolveEnv({ env: { A: '${NOPE_A}', B: '${NOPE_B}', C: 'fine' } }, registry({}), at), (e: unknown) => {
       assert.ok(e instanceof McpdError);
       assert.equal(e.code, 'SECRET_UNRESOLVED');
       assert.match(e.message, /^2 references could not be resolved:/);
@@ -53,7 +54,7 @@ describe('resolver', () => {
     const reg = registry({});
     const provider = { name: 'count', resolve: async (refs: readonly { raw: string }[]) => refs.map(() => ({ value: `v${++calls}-xxxxxx` })), close: async () => {} };
     reg.get = async () => provider;
-    const out = await resolveEnv({ env: { A: '${count:x}', B: '${count:x}' } }, reg, 'e');
+    const out = await resolveEnv({ env: { A: '${count:x}', B: '${count:x}' } }, reg, at);
     assert.equal(calls, 1);
     assert.equal(out.env.A, out.env.B);
   });
