@@ -61,10 +61,9 @@ export function create(name: string, config: ProviderConfigOf<'keychain'>, _ctx:
     remove: async (ref) => {
       if (!(await call(ref, (entry, signal) => entry.deleteCredential(signal)))) throw notFound(ref);
     },
+    // `SERVICE/ACCOUNT-PREFIX`, or `SERVICE` for all of a service, as references read; none: the configured service.
     list: async (prefix) => {
-      const slash = prefix?.indexOf('/') ?? -1;
-      const service = prefix && slash !== -1 ? prefix.slice(0, slash) : config.service;
-      const accountPrefix = prefix ? prefix.slice(slash + 1) : '';
+      const [service, accountPrefix] = prefix ? splitOnce(prefix) : [config.service, ''];
       const { findCredentialsAsync } = await import('@napi-rs/keyring');
       const found = await findCredentialsAsync(service, null, AbortSignal.timeout(CALL_TIMEOUT_MS)).catch((error: unknown) => {
         throw unreachable(`while listing service "${service}"`, error);
@@ -75,6 +74,11 @@ export function create(name: string, config: ProviderConfigOf<'keychain'>, _ctx:
     },
     close: async () => {},
   };
+}
+
+function splitOnce(prefix: string): [string, string] {
+  const slash = prefix.indexOf('/');
+  return slash === -1 ? [prefix, ''] : [prefix.slice(0, slash), prefix.slice(slash + 1)];
 }
 
 function unreachable(context: string, error: unknown): McpdError {
