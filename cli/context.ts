@@ -9,6 +9,7 @@ export interface GlobalOptions {
   config?: string;
   verbose?: boolean;
   json?: boolean;
+  socket?: string;
 }
 
 export function resolveConfigPath(options: GlobalOptions): string {

@@ -29,6 +29,10 @@ const byCode: Record<ErrorCode, number> = {
   STORE_LOCKED: EXIT.unresolved,
   SPAWN_FAILED: EXIT.generic,
   DAEMON_UNREACHABLE: EXIT.unreachable,
+  DAEMON_RUNNING: EXIT.generic,
+  DAEMON_STOPPING: EXIT.unreachable,
+  NOT_FOUND: EXIT.usage,
+  SESSION_CLOSED: EXIT.unreachable,
   REFUSED: EXIT.refused,
   INTERNAL: EXIT.generic,
 };

@@ -14,6 +14,7 @@ const program = new Command('mcpd')
   .version(version(), '-V, --version')
   .option('-c, --config <path>', 'config file (default: $MCPD_CONFIG, else ~/.config/mcpd/config.json)')
   .option('-v, --verbose', 'say which stores answered and which variables were left out (never values)')
+  .option('-s, --socket <path>', 'the daemon\'s socket (default: $MCPD_SOCKET, else $XDG_RUNTIME_DIR/mcpd/mcpd.sock)')
   .showHelpAfterError('(run `mcpd help` for usage)')
   .exitOverride();
 
@@ -30,7 +31,8 @@ program
   .argument('[target...]', 'a server name from the config, or after -- an ad-hoc command')
   .option('-e, --env <KEY=VALUE>', 'set a variable for the server; the value may hold references (repeatable)', collect, [])
   .option('--no-daemon', 'resolve and spawn in this process, with the server\'s stdio wired straight through')
-  .action(async (target: string[], options: { env: string[]; daemon: boolean }, command: Command) => {
+  .option('--no-autostart', 'do not start a daemon when none answers (exit 4 instead)')
+  .action(async (target: string[], options: { env: string[]; daemon: boolean; autostart: boolean }, command: Command) => {
     const { run } = await import('./commands/run.js');
     const adhoc = process.argv.includes('--');
     return run({ ...globals(command), ...options, target, adhoc });
@@ -74,6 +76,41 @@ config
   .description('validate the config: syntax, keys, references and providers (resolves nothing)')
   .option('--json', 'output JSON')
   .action(async (_options: unknown, command: Command) => (await import('./commands/config.js')).check(globals(command)));
+
+const daemonVerb = (name: string, description: string) => program.command(name).description(description);
+const commands = () => import('./commands/daemon.js');
+const statusCommands = () => import('./commands/status.js');
+
+daemonVerb('daemon', 'run the daemon in the foreground (for systemd and launchd); logs JSON lines to stderr')
+  .action(async (_options: unknown, command: Command) => (await commands()).daemon(globals(command)));
+daemonVerb('start', 'start a background daemon unless one answers')
+  .option('--json', 'output JSON')
+  .action(async (_options: unknown, command: Command) => (await commands()).start(globals(command)));
+daemonVerb('stop', 'stop the daemon: every server gets MCP\'s shutdown')
+  .option('--json', 'output JSON')
+  .action(async (_options: unknown, command: Command) => (await commands()).stop(globals(command)));
+daemonVerb('status', 'the daemon and each server: state, sessions, pids, uptime, restarts, last error, references (never values)')
+  .option('--json', 'output JSON')
+  .action(async (_options: unknown, command: Command) => (await statusCommands()).status(globals(command)));
+daemonVerb('ls', 'list the configured servers and their state')
+  .option('--json', 'output JSON')
+  .action(async (_options: unknown, command: Command) => (await statusCommands()).list(globals(command)));
+daemonVerb('sessions', 'list open sessions')
+  .option('--json', 'output JSON')
+  .action(async (_options: unknown, command: Command) => (await statusCommands()).sessions(globals(command)));
+daemonVerb('restart', 'restart a server in every open session (clients keep their sessions)')
+  .argument('<name>')
+  .option('--json', 'output JSON')
+  .action(async (name: string, _options: unknown, command: Command) => (await statusCommands()).restart(name, globals(command)));
+daemonVerb('reload', 're-read the config now (the daemon also watches it)')
+  .option('--json', 'output JSON')
+  .action(async (_options: unknown, command: Command) => (await statusCommands()).reload(globals(command)));
+daemonVerb('logs', 'a server\'s stderr (masked), from the daemon')
+  .argument('<name>')
+  .option('-f, --follow', 'keep printing new lines')
+  .option('-n, --lines <count>', 'how many past lines', '100')
+  .option('--json', 'output JSON lines')
+  .action(async (name: string, options: { follow?: boolean; lines: string }, command: Command) => (await statusCommands()).logs(name, { ...globals(command), ...options }));
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };

@@ -28,6 +28,10 @@ export type ErrorCode =
   | 'STORE_LOCKED'
   | 'SPAWN_FAILED'
   | 'DAEMON_UNREACHABLE'
+  | 'DAEMON_RUNNING'
+  | 'DAEMON_STOPPING'
+  | 'NOT_FOUND'
+  | 'SESSION_CLOSED'
   | 'REFUSED'
   | 'INTERNAL';
 

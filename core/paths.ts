@@ -45,3 +45,16 @@ export function expandHome(path: string, env: Env): string {
   if (path === '~') return home(env);
   return path.startsWith('~/') ? join(home(env), path.slice(2)) : path;
 }
+
+/**
+ * The daemon's socket: `--socket`, else `$MCPD_SOCKET`, else `$XDG_RUNTIME_DIR/mcpd/mcpd.sock`.
+ * Without XDG_RUNTIME_DIR (a container, su without a login session) it falls back to a per-user
+ * folder in the temp dir, which the daemon creates 0700 and checks is its own.
+ */
+export function socketPath(env: Env, flag?: string): string {
+  if (flag) return flag;
+  if (env.MCPD_SOCKET) return env.MCPD_SOCKET;
+  if (process.platform === 'darwin') return join(home(env), 'Library', 'Caches', 'TemporaryItems', 'mcpd.sock');
+  const runtime = env.XDG_RUNTIME_DIR?.startsWith('/') ? env.XDG_RUNTIME_DIR : join(env.TMPDIR || '/tmp', `mcpd-${process.getuid?.() ?? 'user'}`);
+  return join(runtime, 'mcpd', 'mcpd.sock');
+}

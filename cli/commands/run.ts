@@ -3,19 +3,20 @@
  * start the server with a clean environment and its stdio wired to ours. Nothing is spawned
  * until every reference has resolved.
  *
- * Until the daemon exists, `mcpd run NAME` runs in this process exactly as `--no-daemon` does.
+ * `mcpd run NAME` asks the daemon (run-session.ts); `--no-daemon` and ad-hoc commands resolve
+ * and spawn here, with the server's stdio wired straight to ours.
  */
 import { McpdError } from '../../core/errors.js';
 import type { ServerConfig } from '../../daemon/config/schema.js';
-import { buildChildEnv } from '../../daemon/launcher/child-env.js';
 import { runForeground } from '../../daemon/launcher/foreground.js';
+import { type LaunchSource, type PreparedLaunch, prepareLaunch } from '../../daemon/launcher/launch-spec.js';
 import { refsOf } from '../../providers/reference.js';
 import type { ProviderRegistry } from '../../providers/registry.js';
 import { unknownProvider } from '../../providers/registry.js';
-import { resolveEnv, resolveText } from '../../providers/resolver.js';
-import { type GlobalOptions, noter, openConfig, openRegistry } from '../context.js';
+import { noter, openConfig, openRegistry } from '../context.js';
+import type { DaemonOptions } from '../daemon-client.js';
 
-export interface RunOptions extends GlobalOptions {
+export interface RunOptions extends DaemonOptions {
   target: string[];
   env: string[];
   daemon: boolean;
@@ -23,18 +24,16 @@ export interface RunOptions extends GlobalOptions {
   adhoc: boolean;
 }
 
-interface Launch {
-  name: string;
-  server: ServerConfig;
-  where: string;
-}
-
 export async function run(options: RunOptions): Promise<void> {
+  if (options.daemon && !options.adhoc) {
+    const { runSession } = await import('./run-session.js');
+    process.exit(await runSession(serverName(options), options));
+  }
   const loaded = await openConfig(options, !options.adhoc);
   const registry = openRegistry(loaded, options);
-  let spec: Awaited<ReturnType<typeof prepare>>;
+  let spec: PreparedLaunch;
   try {
-    spec = await prepare(pickServer(options, loaded.config.mcpServers, registry), registry, options);
+    spec = await prepareLaunch(pickServer(options, loaded.config.mcpServers, registry), registry, process.env, noter(options));
   } finally {
     // Backends are not needed once the values are in hand; the server may run for hours.
     await registry.close();
@@ -44,7 +43,7 @@ export async function run(options: RunOptions): Promise<void> {
   process.exit(exitCode);
 }
 
-function pickServer(options: RunOptions, servers: Record<string, ServerConfig>, registry: ProviderRegistry): Launch {
+function pickServer(options: RunOptions, servers: Record<string, ServerConfig>, registry: ProviderRegistry): LaunchSource {
   const overrides = parseEnvFlags(options.env, registry);
   if (options.adhoc) {
     const [command, ...args] = options.target;
@@ -52,12 +51,7 @@ function pickServer(options: RunOptions, servers: Record<string, ServerConfig>, 
     const server: ServerConfig = { command, args, env: overrides, inheritEnv: false, optional: [] };
     return { name: command, server, where: '-e' };
   }
-  const [name, ...rest] = options.target;
-  if (!name || rest.length > 0) {
-    throw new McpdError('USAGE', name ? `mcpd run takes one server name, got ${options.target.length} words` : 'mcpd run: which server?', {
-      hint: 'mcpd run NAME (a key of "mcpServers"), or mcpd run -e KEY=${ref} -- COMMAND ARGS… for a command not in the config',
-    });
-  }
+  const name = serverName(options);
   const server = servers[name];
   if (!server) {
     const known = Object.keys(servers).sort();
@@ -66,6 +60,21 @@ function pickServer(options: RunOptions, servers: Record<string, ServerConfig>, 
     });
   }
   return { name, server: { ...server, env: { ...server.env, ...overrides } }, where: `mcpServers.${name}` };
+}
+
+function serverName(options: RunOptions): string {
+  const [name, ...rest] = options.target;
+  if (!name || rest.length > 0) {
+    throw new McpdError('USAGE', name ? `mcpd run takes one server name, got ${options.target.length} words` : 'mcpd run: which server?', {
+      hint: 'mcpd run NAME (a key of "mcpServers"), or mcpd run -e KEY=${ref} -- COMMAND ARGS… for a command not in the config',
+    });
+  }
+  if (options.env.length > 0 && options.daemon) {
+    throw new McpdError('USAGE', 'mcpd run NAME -e … works only with --no-daemon: the daemon launches servers as the config defines them', {
+      hint: 'put the variable in the server\'s "env" in the config, or add --no-daemon',
+    });
+  }
+  return name;
 }
 
 /** `-e KEY=VALUE` flags; the value may hold references, checked here before anything resolves. */
@@ -84,21 +93,4 @@ function parseEnvFlags(flags: readonly string[], registry: ProviderRegistry): Re
     env[key] = value;
   }
   return env;
-}
-
-async function prepare(launch: Launch, registry: ProviderRegistry, options: RunOptions) {
-  const { server, where } = launch;
-  const note = noter(options);
-  const placeOf = launch.where === '-e' ? (variable: string) => `-e ${variable}` : (variable: string) => `${where}.env.${variable}`;
-  const resolved = await resolveEnv(server, registry, placeOf);
-  for (const { variable, reason } of resolved.dropped) note(`left out ${variable}: ${reason}`);
-  const fromConfig = launch.where !== '-e';
-  const text = (value: string, path: string) => (fromConfig ? resolveText(value, registry, path) : Promise.resolve(value));
-  return {
-    command: await text(server.command, `${where}.command`),
-    args: await Promise.all(server.args.map((arg, i) => text(arg, `${where}.args[${i}]`))),
-    cwd: server.cwd === undefined ? undefined : await text(server.cwd, `${where}.cwd`),
-    env: buildChildEnv(process.env, server.inheritEnv, resolved.env),
-    secrets: resolved.secrets,
-  };
 }

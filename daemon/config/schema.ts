@@ -83,15 +83,29 @@ const providerSchema = z.object({ type: z.string() }).passthrough().transform((v
   return parsed.data;
 });
 
+/** The daemon's own settings. Restart backoff follows DESIGN.md "Launch". */
+export const daemonSchema = z.strictObject({
+  /** The largest JSON-RPC message a session passes, either way; a bigger one closes that session. */
+  maxMessageBytes: z.number().int().min(1024).default(32 * 1024 * 1024),
+  restart: z.strictObject({
+    initialDelay: duration.default('5s'),
+    maxDelay: duration.default('60s'),
+    stableAfter: duration.default('30s'),
+    maxRestarts: z.number().int().min(0).default(5),
+  }).default({}),
+}).default({});
+
 export const configSchema = z.strictObject({
   $schema: z.string().optional(),
   mcpServers: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'expected a server name of letters, digits, _ . -'), serverSchema).default({}),
   providers: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'expected a provider name of letters, digits, _ . -'), providerSchema).default({}),
+  daemon: daemonSchema,
 });
 
 export type ServerConfig = z.output<typeof serverSchema>;
 export type ProviderConfig = { [T in ProviderType]: z.output<(typeof providerSchemas)[T]> }[ProviderType];
 export type Config = z.output<typeof configSchema>;
+export type DaemonSettings = z.output<typeof daemonSchema>;
 export type ProviderConfigOf<T extends ProviderType> = z.output<(typeof providerSchemas)[T]>;
 
 export const emptyConfig: Config = configSchema.parse({});

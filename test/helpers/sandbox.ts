@@ -37,24 +37,31 @@ export async function sandbox(options: { keychain?: boolean } = {}): Promise<San
     XDG_DATA_HOME: join(home, '.local', 'share'),
     XDG_STATE_HOME: join(home, '.local', 'state'),
     MCPD_CONFIG: configPath,
+    // Short (Unix socket paths hold ~107 bytes) and this sandbox's own: no test meets another's daemon.
+    MCPD_SOCKET: join(dir, 'mcpd.sock'),
   };
   if (options.keychain && process.env.DBUS_SESSION_BUS_ADDRESS) env.DBUS_SESSION_BUS_ADDRESS = process.env.DBUS_SESSION_BUS_ADDRESS;
+  const cli: Sandbox['cli'] = async (args, run = {}) => {
+    const result = await execa(process.execPath, [cliMain, ...args], {
+      env: { ...env, ...run.env },
+      extendEnv: false,
+      input: run.input ?? '',
+      reject: false,
+      stripFinalNewline: false,
+      timeout: 60_000,
+    });
+    return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
+  };
   return {
     dir,
     configPath,
     env,
     writeConfig: (config) => writeFile(configPath, JSON.stringify(config, null, 2)),
-    cli: async (args, run = {}) => {
-      const result = await execa(process.execPath, [cliMain, ...args], {
-        env: { ...env, ...run.env },
-        extendEnv: false,
-        input: run.input ?? '',
-        reject: false,
-        stripFinalNewline: false,
-        timeout: 60_000,
-      });
-      return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
+    cli,
+    // A daemon a test started (mcpd run autostarts one) is stopped with its servers before the files go.
+    cleanup: async () => {
+      await cli(['stop']);
+      await rm(dir, { recursive: true, force: true });
     },
-    cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 }

@@ -1,0 +1,58 @@
+/**
+ * `mcpd daemon` (foreground, for systemd and launchd), `mcpd start` and `mcpd stop`.
+ */
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { stateDir } from '../../core/paths.js';
+import { McpdError } from '../../core/errors.js';
+import { Daemon } from '../../daemon/daemon.js';
+import { createLogger } from '../../daemon/log.js';
+import { activationFd, answers } from '../../daemon/server/listen.js';
+import { type DaemonOptions, control, daemonSocket, ensureDaemon } from '../daemon-client.js';
+import { resolveConfigPath, output } from '../context.js';
+
+export async function daemon(options: DaemonOptions): Promise<void> {
+  const path = daemonSocket(options);
+  const fd = activationFd(process.env);
+  const log = createLogger(stateDir(process.env));
+  const running = await Daemon.start({
+    configPath: resolveConfigPath(options),
+    binding: fd === undefined ? { kind: 'path', path } : { kind: 'fd', fd },
+    socketPath: path,
+    stateDir: stateDir(process.env),
+    env: process.env,
+    log,
+    version: version(),
+  });
+  const stop = (signal: string) => void running.stop(`received ${signal}`);
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => void running.reload().catch(() => {}));
+  await running.stopped;
+  process.exit(0);
+}
+
+export async function start(options: DaemonOptions): Promise<void> {
+  const path = await ensureDaemon({ ...options, autostart: true });
+  const status = await control(options, 'status');
+  output(options, { socket: path, pid: status.pid }, () => `mcpd daemon running on ${path} (pid ${status.pid})`);
+}
+
+export async function stop(options: DaemonOptions): Promise<void> {
+  const path = daemonSocket(options);
+  if (!(await answers(path))) {
+    output(options, { stopped: false, socket: path }, () => `no daemon answers on ${path}; nothing to stop`);
+    return;
+  }
+  await control(options, 'daemon.stop');
+  // Every server gets MCP's shutdown first; wait for the socket to go so a following start is clean.
+  for (let waited = 0; await answers(path); waited += 50) {
+    if (waited > 30_000) throw new McpdError('DAEMON_UNREACHABLE', `the daemon on ${path} did not stop within 30 s`, { hint: 'look at mcpd status, or end it with kill' });
+    await sleep(50);
+  }
+  output(options, { stopped: true, socket: path }, () => `stopped the daemon on ${path}`);
+}
+
+function version(): string {
+  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}

@@ -1,0 +1,70 @@
+/**
+ * The control verbs: `status`, `ls`, `sessions`, `restart NAME`, `reload`, `logs NAME [-f]`.
+ * Each asks the running daemon; none starts one. `--json` prints the daemon's answer as is.
+ */
+import { CONTROL_PATH, LOG_NOTIFICATION, type LogLine, type ServerStatus } from '../../daemon/protocol.js';
+import { type DaemonOptions, control, daemonSocket, openSocket, request } from '../daemon-client.js';
+import { output } from '../context.js';
+
+export async function status(options: DaemonOptions): Promise<void> {
+  const s = await control(options, 'status');
+  output(options, s, () => [
+    `mcpd daemon pid ${s.pid}, up ${age(s.startedAt)}, socket ${s.socket}`,
+    `config ${s.config}${s.configError ? `\n  the last edit was NOT applied: ${s.configError}` : ''}`,
+    '',
+    ...(s.servers.length ? s.servers.map(describe) : ['no servers in the config']),
+  ].join('\n'));
+}
+
+function describe(server: ServerStatus): string {
+  const lines = [`${server.name}: ${server.state}, ${server.sessions} session${server.sessions === 1 ? '' : 's'}, ${server.restarts} restart${server.restarts === 1 ? '' : 's'}`];
+  for (const i of server.instances) lines.push(`  session ${i.session}: ${i.state}${i.pid ? `, pid ${i.pid}` : ''}${i.since ? `, up ${age(i.since)}` : ''}`);
+  if (server.lastError) lines.push(`  last error: ${server.lastError}`);
+  if (server.refs.length) lines.push(`  uses ${server.refs.join(' ')}`);
+  return lines.join('\n');
+}
+
+export async function list(options: DaemonOptions): Promise<void> {
+  const servers = await control(options, 'servers.list');
+  output(options, servers, () => (servers.length ? servers.map((s) => `${s.name}\t${s.state}\t${s.sessions}\t${s.command}`).join('\n') : 'no servers in the config'));
+}
+
+export async function sessions(options: DaemonOptions): Promise<void> {
+  const open = await control(options, 'sessions.list');
+  output(options, open, () => (open.length ? open.map((s) => `${s.id}\t${s.server}\t${s.state}\t${s.pid ?? '-'}\t${age(s.openedAt)}\t${s.client ?? ''}`).join('\n') : 'no open sessions'));
+}
+
+export async function restart(name: string, options: DaemonOptions): Promise<void> {
+  const result = await control(options, 'server.restart', { name });
+  output(options, result, () => `restarted ${name} in ${result.restarted} session${result.restarted === 1 ? '' : 's'}`);
+}
+
+export async function reload(options: DaemonOptions): Promise<void> {
+  const diff = await control(options, 'config.reload');
+  output(options, diff, () => {
+    const parts = (['added', 'changed', 'removed'] as const).filter((k) => diff[k].length).map((k) => `${k}: ${diff[k].join(', ')}`);
+    return parts.length ? `reloaded the config; ${parts.join('; ')}` : 'reloaded the config; no server changed';
+  });
+}
+
+export async function logs(name: string, options: DaemonOptions & { follow?: boolean; lines: string }): Promise<void> {
+  const ws = await openSocket(daemonSocket(options), CONTROL_PATH);
+  const print = (line: LogLine) => process.stdout.write(options.json ? `${JSON.stringify(line)}\n` : `${line.time} [${line.session}] ${line.line}\n`);
+  if (options.follow) {
+    ws.on('message', (data: Buffer) => {
+      const message = JSON.parse(data.toString()) as { method?: string; params?: LogLine };
+      if (message.method === LOG_NOTIFICATION && message.params) print(message.params);
+    });
+  }
+  const { lines } = await request(ws, 'logs.tail', { name, lines: Number(options.lines), follow: options.follow === true }) as { lines: LogLine[] };
+  for (const line of lines) print(line);
+  if (!options.follow) ws.close();
+  else await new Promise((resolve) => ws.once('close', resolve));
+}
+
+function age(iso: string): string {
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.round(s / 60)}m`;
+  return s < 172_800 ? `${Math.round(s / 3600)}h` : `${Math.round(s / 86_400)}d`;
+}

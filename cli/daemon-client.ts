@@ -1,0 +1,146 @@
+/**
+ * The CLI's side of the socket: opens sessions and control connections, and starts a daemon
+ * when none answers. Two `mcpd run`s started at once (a host app opening several servers)
+ * must not start two daemons: the start is done under a lock, and the second one finds the
+ * first one's daemon answering.
+ */
+import { mkdir, open, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { spawn } from 'node:child_process';
+import { WebSocket } from 'ws';
+import { type ErrorCode, McpdError } from '../core/errors.js';
+import { socketPath, stateDir } from '../core/paths.js';
+import { CONTROL_PATH, type ControlMethod, type ControlMethods, type ErrorBody } from '../daemon/protocol.js';
+import { answers } from '../daemon/server/listen.js';
+import { type GlobalOptions, resolveConfigPath } from './context.js';
+
+export interface DaemonOptions extends GlobalOptions {
+  socket?: string;
+  /** false: never start a daemon (exit 4 when none answers). */
+  autostart?: boolean;
+}
+
+const STARTUP_TIMEOUT_MS = 10_000;
+const cliMain = fileURLToPath(new URL('./main.js', import.meta.url));
+
+export function daemonSocket(options: DaemonOptions): string {
+  return socketPath(process.env, options.socket);
+}
+
+/** Opens a WebSocket on `route`; refusals become McpdErrors with the daemon's code and message. */
+export function openSocket(path: string, route: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws+unix://${path}:${route}`, { perMessageDeflate: false, headers: { 'user-agent': 'mcpd-cli' } });
+    ws.once('open', () => {
+      ws.removeAllListeners('error');
+      resolve(ws);
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => { text += chunk; }).on('end', () => {
+        reject(refusal(res.statusCode ?? 0, text));
+        ws.terminate();
+      });
+    });
+    ws.once('error', (error: NodeJS.ErrnoException) => reject(unreachable(path, error)));
+  });
+}
+
+function refusal(status: number, text: string): McpdError {
+  try {
+    const { error } = JSON.parse(text) as ErrorBody;
+    return new McpdError(error.code, error.message, { hint: error.hint });
+  } catch {
+    return new McpdError('REFUSED', `the daemon refused the request with HTTP ${status}`);
+  }
+}
+
+export function unreachable(path: string, cause?: NodeJS.ErrnoException): McpdError {
+  return new McpdError('DAEMON_UNREACHABLE', `no mcpd daemon answers on ${path}${cause?.code ? ` (${cause.code})` : ''}`, {
+    hint: 'start one with mcpd start (or mcpd daemon in the foreground), or run without one: mcpd run --no-daemon NAME',
+    cause,
+  });
+}
+
+/** Makes sure a daemon answers on the socket, starting one unless autostart is off. */
+export async function ensureDaemon(options: DaemonOptions): Promise<string> {
+  const path = daemonSocket(options);
+  if (await answers(path)) return path;
+  if (options.autostart === false) throw unreachable(path);
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const { lock } = await import('proper-lockfile');
+  const release = await lock(path, { realpath: false, lockfilePath: join(dirname(path), 'autostart.lock'), retries: { retries: 100, minTimeout: 50, maxTimeout: 100 } });
+  try {
+    if (!(await answers(path))) await startDaemon(path, options);
+  } finally {
+    await release();
+  }
+  return path;
+}
+
+/**
+ * Spawns `mcpd daemon` detached and waits until it answers. Its stderr goes to a file, not a
+ * pipe: the daemon outlives us, and a pipe with no reader would fail its every write.
+ */
+async function startDaemon(path: string, options: DaemonOptions): Promise<void> {
+  const dir = stateDir(process.env);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const errFile = join(dir, 'daemon.stderr');
+  const err = await open(errFile, 'w', 0o600);
+  const args = [cliMain, 'daemon', '--socket', path, '--config', resolveConfigPath(options)];
+  let exited = false;
+  try {
+    // node:child_process, not execa: the fd is handed to the child as it is, with nothing of ours in between.
+    const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'ignore', err.fd] });
+    child.once('exit', () => { exited = true; }).once('error', () => { exited = true; });
+    const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+    while (!exited && Date.now() < deadline) {
+      if (await answers(path)) {
+        child.unref(); // it lives on after we exit
+        return;
+      }
+      await sleep(25);
+    }
+    if (!exited) child.kill();
+  } finally {
+    await err.close();
+  }
+  const said = (await readFile(errFile, 'utf8').catch(() => '')).split('\n').filter((l) => l.startsWith('mcpd: ')).at(-1);
+  throw new McpdError('DAEMON_UNREACHABLE', `could not start a daemon on ${path}: ${said ? said.slice('mcpd: '.length) : exited ? `it exited (see ${errFile})` : `no answer within ${STARTUP_TIMEOUT_MS / 1000} s`}`, {
+    hint: 'fix the cause above, or run without a daemon: mcpd run --no-daemon NAME',
+  });
+}
+
+/** One control request: connects, asks, and closes. */
+export async function control<M extends ControlMethod>(options: DaemonOptions, method: M, params: ControlMethods[M]['params'] | Record<string, never> = {}): Promise<ControlMethods[M]['result']> {
+  const path = daemonSocket(options);
+  const ws = await openSocket(path, CONTROL_PATH);
+  try {
+    return await request(ws, method, params) as ControlMethods[M]['result'];
+  } finally {
+    ws.close();
+  }
+}
+
+let nextId = 0;
+
+/** Sends one JSON-RPC request on an open control connection and waits for its answer. */
+export function request(ws: WebSocket, method: string, params: object): Promise<unknown> {
+  const id = ++nextId;
+  return new Promise((resolve, reject) => {
+    const onMessage = (data: Buffer) => {
+      const message = JSON.parse(data.toString()) as { id?: number; result?: unknown; error?: { message: string; data?: { code?: ErrorCode; hint?: string } } };
+      if (message.id !== id) return;
+      ws.off('message', onMessage);
+      ws.off('close', onClose);
+      if (message.error) reject(new McpdError(message.error.data?.code ?? 'INTERNAL', message.error.message, { hint: message.error.data?.hint }));
+      else resolve(message.result);
+    };
+    const onClose = () => reject(new McpdError('DAEMON_UNREACHABLE', `the daemon closed the connection before answering ${method}`));
+    ws.on('message', onMessage);
+    ws.once('close', onClose);
+    ws.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
+  });
+}

@@ -1,0 +1,68 @@
+/**
+ * `GET /v1/control`: JSON-RPC 2.0 over the WebSocket, one request per message. Errors carry
+ * the McpdError's code and hint in `data`, so the CLI prints them as it prints its own.
+ */
+import type { WebSocket } from 'ws';
+import { McpdError } from '../core/errors.js';
+import type { Daemon } from './daemon.js';
+import { type ControlMethod, type ControlMethods, LOG_NOTIFICATION } from './protocol.js';
+
+type Handler<M extends ControlMethod> = (params: Partial<ControlMethods[M]['params']>, ws: WebSocket) => Promise<ControlMethods[M]['result']> | ControlMethods[M]['result'];
+
+function handlers(daemon: Daemon): { [M in ControlMethod]: Handler<M> } {
+  return {
+    'status': () => daemon.status(),
+    'servers.list': () => [...daemon.status().servers],
+    'sessions.list': () => daemon.sessions(),
+    'server.restart': async ({ name }) => ({ restarted: await daemon.restartServer(requireName(name)) }),
+    'config.reload': () => daemon.reload(),
+    'logs.tail': ({ name, lines, follow }, ws) => {
+      const server = requireName(name);
+      if (!daemon.status().servers.some((s) => s.name === server)) throw new McpdError('SERVER_UNKNOWN', `no server named "${server}" in the daemon's config`, { hint: 'mcpd ls lists the servers' });
+      if (follow) {
+        const stop = daemon.logs.follow(server, (line) => ws.send(JSON.stringify({ jsonrpc: '2.0', method: LOG_NOTIFICATION, params: line })));
+        ws.once('close', stop);
+      }
+      return { lines: daemon.logs.tail(server, lines ?? 100) };
+    },
+    'daemon.stop': () => {
+      // Answer first: the stop closes this connection too.
+      setImmediate(() => void daemon.stop('mcpd stop'));
+      return { stopping: true };
+    },
+  };
+}
+
+function requireName(name: unknown): string {
+  if (typeof name !== 'string' || name === '') throw new McpdError('USAGE', 'the request needs a server name in params.name', { hint: 'mcpd ls lists the servers' });
+  return name;
+}
+
+export function serveControl(ws: WebSocket, daemon: Daemon): void {
+  const table = handlers(daemon) as Record<string, Handler<ControlMethod>>;
+  ws.on('message', (data, isBinary) => {
+    void (async () => {
+      let request: { id?: string | number | null; method?: unknown; params?: unknown };
+      try {
+        if (isBinary) throw new SyntaxError('binary message');
+        request = JSON.parse(data.toString()) as typeof request;
+      } catch {
+        return reply(ws, null, { error: { code: -32700, message: 'Parse error: send one JSON-RPC request per text message' } });
+      }
+      const id = request.id ?? null;
+      const handler = typeof request.method === 'string' && Object.hasOwn(table, request.method) ? table[request.method] : undefined;
+      if (!handler) return reply(ws, id, { error: { code: -32601, message: `Method not found: ${String(request.method).slice(0, 60)}; known: ${Object.keys(table).join(', ')}` } });
+      try {
+        const params = (typeof request.params === 'object' && request.params !== null ? request.params : {}) as Record<string, unknown>;
+        reply(ws, id, { result: await handler(params, ws) });
+      } catch (error) {
+        const e = error instanceof McpdError ? error : new McpdError('INTERNAL', `internal error in ${String(request.method)}: ${error instanceof Error ? error.message : String(error)}`);
+        reply(ws, id, { error: { code: -32000, message: e.message, data: { code: e.code, hint: e.hint } } });
+      }
+    })();
+  });
+}
+
+function reply(ws: WebSocket, id: string | number | null, body: object): void {
+  if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ jsonrpc: '2.0', id, ...body }));
+}

@@ -1,0 +1,236 @@
+/**
+ * The daemon: owns the config (the last good one), the provider registry, the socket and every
+ * session. Each session has one server process of its own (an Instance), so two host apps never
+ * share a server's state. Clock and spawning are injected for tests.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import { rm } from 'node:fs/promises';
+import type { FSWatcher } from 'chokidar';
+import { type Clock, systemClock } from '../core/clock.js';
+import { McpdError } from '../core/errors.js';
+import type { Env } from '../core/paths.js';
+import { showRef } from '../providers/provider.js';
+import { refsOf } from '../providers/reference.js';
+import { ProviderRegistry } from '../providers/registry.js';
+import { diffConfig } from './config/diff.js';
+import { loadConfig } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { type StartChild, startChild } from './launcher/child.js';
+import { prepareLaunch } from './launcher/launch-spec.js';
+import type { Logger } from './log.js';
+import { LogBook } from './logbook.js';
+import { CLOSE, type ControlMethods, type DaemonStatus, type ServerState, type SessionInfo } from './protocol.js';
+import { createSocketServer } from './server/http.js';
+import { type Binding, bind } from './server/listen.js';
+import { serveControl } from './control.js';
+import { Session } from './session/session.js';
+import { type BackoffPolicy, Instance } from './supervisor/instance.js';
+import type { WebSocketLink } from './server/ws-link.js';
+import ms from 'ms';
+
+export interface DaemonOptions {
+  readonly configPath: string;
+  readonly binding: Binding;
+  /** Shown in status; removed at shutdown when the daemon bound it itself. */
+  readonly socketPath: string;
+  readonly stateDir: string;
+  readonly env: Env;
+  readonly log: Logger;
+  readonly version: string;
+  readonly clock?: Clock;
+  readonly start?: StartChild;
+  /** Watch the config file and apply valid edits (default true). */
+  readonly watch?: boolean;
+}
+
+type ReloadResult = ControlMethods['config.reload']['result'];
+
+/** A server's state summarised from its instances: the liveliest one wins. */
+const PRECEDENCE: readonly ServerState[] = ['running', 'starting', 'restarting', 'failed', 'stopped'];
+
+export class Daemon {
+  readonly startedAt = new Date();
+  readonly logs: LogBook;
+  readonly #options: DaemonOptions;
+  readonly #sessions = new Map<string, Session>();
+  #config: Config;
+  #registry: ProviderRegistry;
+  #configError: string | undefined;
+  #server: Server | undefined;
+  #watcher: FSWatcher | undefined;
+  #stopping: Promise<void> | undefined;
+  readonly #stopped: Promise<void>;
+  #resolveStopped!: () => void;
+
+  private constructor(options: DaemonOptions, config: Config) {
+    this.#options = options;
+    this.#config = config;
+    this.#registry = this.#newRegistry(config);
+    this.logs = new LogBook(options.stateDir);
+    this.#stopped = new Promise((resolve) => { this.#resolveStopped = resolve; });
+  }
+
+  /** Loads the config, binds the socket and starts serving; rejects (McpdError) when either fails. */
+  static async start(options: DaemonOptions): Promise<Daemon> {
+    const loaded = await loadConfig(options.configPath, { required: false });
+    const daemon = new Daemon(options, loaded.config);
+    const settings = loaded.config.daemon;
+    daemon.#server = createSocketServer({
+      maxMessageBytes: settings.maxMessageBytes,
+      openSession: (name, link, client) => daemon.#openSession(name, link, client),
+      control: (ws) => serveControl(ws, daemon),
+      note: (event, fields) => options.log(event, fields),
+    });
+    await bind(daemon.#server, options.binding);
+    options.log('daemon.started', { pid: process.pid, socket: options.socketPath, config: options.configPath, servers: Object.keys(loaded.config.mcpServers) });
+    if (options.watch !== false) await daemon.#watch();
+    return daemon;
+  }
+
+  /** Resolves once the daemon has stopped. */
+  get stopped(): Promise<void> {
+    return this.#stopped;
+  }
+
+  status(): DaemonStatus {
+    const servers = Object.entries(this.#config.mcpServers).map(([name, server]) => {
+      const instances = this.#sessionsOf(name).map((s) => s.instance.status());
+      const state = PRECEDENCE.find((s) => instances.some((i) => i.state === s)) ?? 'stopped';
+      const lastError = instances.map((i) => i.lastError).find((e) => e !== undefined);
+      const texts = [server.command, ...server.args, server.cwd ?? '', ...Object.values(server.env)];
+      const refs = [...new Set(texts.flatMap((text) => refsOf(text, `mcpServers.${name}`).map(showRef)))];
+      return { name, state, command: server.command, refs, sessions: instances.length, instances, restarts: instances.reduce((n, i) => n + i.restarts, 0), lastError };
+    });
+    return {
+      pid: process.pid, version: this.#options.version, socket: this.#options.socketPath, config: this.#options.configPath,
+      startedAt: this.startedAt.toISOString(), configError: this.#configError, servers,
+    };
+  }
+
+  sessions(): SessionInfo[] {
+    return [...this.#sessions.values()].map((s) => ({
+      id: s.id, server: s.server, openedAt: s.openedAt.toISOString(), pid: s.instance.pid, state: s.instance.state, client: s.client,
+    }));
+  }
+
+  /** Restarts every running instance of `name`. */
+  async restartServer(name: string): Promise<number> {
+    this.#definition(name);
+    const sessions = this.#sessionsOf(name);
+    await Promise.all(sessions.map((s) => s.restart('mcpd restart')));
+    this.#options.log('server.restarted', { server: name, sessions: sessions.length });
+    return sessions.length;
+  }
+
+  /** Re-reads the config; an invalid one is refused and the last good one stays. */
+  async reload(): Promise<ReloadResult> {
+    let next: Config;
+    try {
+      next = (await loadConfig(this.#options.configPath, { required: false })).config;
+    } catch (error) {
+      this.#configError = error instanceof McpdError ? error.message : String(error);
+      this.#options.log('config.rejected', { config: this.#options.configPath, error: this.#configError });
+      throw error;
+    }
+    const diff = diffConfig(this.#config, next);
+    const previous = this.#registry;
+    this.#config = next;
+    this.#configError = undefined;
+    this.#registry = this.#newRegistry(next);
+    void previous.close();
+    this.#options.log('config.reloaded', { ...diff });
+    await Promise.all([
+      ...diff.removed.flatMap((name) => this.#sessionsOf(name).map((s) => s.end(CLOSE.goingAway, `server "${name}" was removed from the config`))),
+      ...diff.changed.flatMap((name) => this.#sessionsOf(name).map((s) => s.restart('its definition changed'))),
+    ]);
+    return diff;
+  }
+
+  /** Ends every session (MCP's shutdown for each server), closes the socket and removes it. */
+  stop(reason = 'the daemon is stopping'): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#options.log('daemon.stopping', { reason, sessions: this.#sessions.size });
+      await this.#watcher?.close();
+      await Promise.all([...this.#sessions.values()].map((s) => s.end(CLOSE.goingAway, reason)));
+      await new Promise<void>((resolve) => {
+        if (!this.#server?.listening) return resolve();
+        this.#server.close(() => resolve());
+        this.#server.closeAllConnections();
+      });
+      if (this.#options.binding.kind === 'path') await rm(this.#options.binding.path, { force: true });
+      await this.#registry.close();
+      await this.logs.close();
+      this.#options.log('daemon.stopped', {});
+      this.#resolveStopped();
+    })();
+    return this.#stopping;
+  }
+
+  async #openSession(name: string, link: WebSocketLink, client: string | undefined): Promise<Session> {
+    if (this.#stopping) throw new McpdError('DAEMON_STOPPING', 'the daemon is stopping and takes no new sessions', { hint: 'run the command again: mcpd run starts a new daemon' });
+    const server = this.#definition(name);
+    const id = randomBytes(4).toString('hex');
+    const note = (message: string) => this.#options.log('session.note', { session: id, server: name, message });
+    const instance = new Instance({
+      session: id,
+      // Read at each start, so a restart after a reload uses the new definition and fresh values.
+      prepare: () => prepareLaunch({ name, server: this.#config.mcpServers[name] ?? server, where: `mcpServers.${name}` }, this.#registry, this.#options.env, note),
+      start: this.#options.start ?? startChild,
+      clock: this.#options.clock ?? systemClock,
+      backoff: this.#backoff(),
+      maxMessageBytes: this.#config.daemon.maxMessageBytes,
+    });
+    const session = new Session({
+      id, server: name, instance, link, client,
+      log: (line) => this.logs.add(name, id, line),
+      note,
+      onEnd: () => {
+        if (this.#sessions.delete(id)) this.#options.log('session.closed', { session: id, server: name });
+      },
+    });
+    this.#sessions.set(id, session);
+    try {
+      await session.start();
+    } catch (error) {
+      this.#sessions.delete(id);
+      this.#options.log('session.refused', { server: name, code: error instanceof McpdError ? error.code : 'INTERNAL', error: error instanceof Error ? error.message : String(error) });
+      throw error;
+    }
+    this.#options.log('session.opened', { session: id, server: name, pid: instance.pid, client });
+    return session;
+  }
+
+  #definition(name: string) {
+    const server = this.#config.mcpServers[name];
+    if (!server) {
+      const known = Object.keys(this.#config.mcpServers).sort();
+      throw new McpdError('SERVER_UNKNOWN', `no server named "${name}" in the daemon's config ${this.#options.configPath}; known servers: ${known.length ? known.join(', ') : '(none)'}`, {
+        hint: `add "${name}" under "mcpServers" in that file; the daemon picks up the edit`,
+      });
+    }
+    return server;
+  }
+
+  #sessionsOf(name: string): Session[] {
+    return [...this.#sessions.values()].filter((s) => s.server === name);
+  }
+
+  #backoff(): BackoffPolicy {
+    const r = this.#config.daemon.restart;
+    const duration = (text: string) => ms(text as ms.StringValue);
+    return { initialMs: duration(r.initialDelay), maxMs: duration(r.maxDelay), stableMs: duration(r.stableAfter), maxRestarts: r.maxRestarts };
+  }
+
+  #newRegistry(config: Config): ProviderRegistry {
+    return new ProviderRegistry(config.providers, { env: this.#options.env, note: (message) => this.#options.log('provider.note', { message }) });
+  }
+
+  async #watch(): Promise<void> {
+    const { watch } = await import('chokidar');
+    // Editors save by writing a new file and renaming it over the old: watch the path, not the inode.
+    this.#watcher = watch(this.#options.configPath, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 100, pollInterval: 20 } });
+    const reload = () => void this.reload().catch(() => {});
+    this.#watcher.on('add', reload).on('change', reload).on('unlink', reload);
+  }
+}

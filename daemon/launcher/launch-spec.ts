@@ -1,0 +1,45 @@
+/**
+ * From a server's definition to a LaunchSpec: every reference resolved, the clean environment
+ * built. Shared by `mcpd run --no-daemon` and the daemon, so both launch a server identically.
+ * Nothing is spawned here, and nothing is spawned by anyone until this has fully succeeded.
+ */
+import type { Env } from '../../core/paths.js';
+import type { ServerConfig } from '../config/schema.js';
+import { showRef } from '../../providers/provider.js';
+import type { ProviderRegistry } from '../../providers/registry.js';
+import { type PlaceOf, resolveEnv, resolveText } from '../../providers/resolver.js';
+import { buildChildEnv } from './child-env.js';
+import type { LaunchSpec } from './child.js';
+
+export interface LaunchSource {
+  readonly name: string;
+  readonly server: ServerConfig;
+  /** The server's JSON path (`mcpServers.github`), or '-e' for an ad-hoc command whose only references are in -e flags. */
+  readonly where: string;
+}
+
+export interface PreparedLaunch extends LaunchSpec {
+  /** Every reference the launch used (`${secret:github/pat}`), for status; never values. */
+  readonly refs: readonly string[];
+}
+
+/** Resolves a server's references; `note` gets --verbose lines (never values). */
+export async function prepareLaunch(source: LaunchSource, registry: ProviderRegistry, parentEnv: Env, note: (message: string) => void): Promise<PreparedLaunch> {
+  const { name, server, where } = source;
+  const adhoc = where === '-e';
+  const placeOf: PlaceOf = adhoc ? (variable) => `-e ${variable}` : (variable) => `${where}.env.${variable}`;
+  const resolved = await resolveEnv(server, registry, placeOf);
+  for (const { variable, reason } of resolved.dropped) note(`left out ${variable}: ${reason}`);
+  // Only `${NAME}` references may appear outside env (the schema refuses secrets there); an
+  // ad-hoc command line was already expanded by the user's shell.
+  const text = (value: string, path: string) => (adhoc ? Promise.resolve(value) : resolveText(value, registry, path));
+  return {
+    name: adhoc ? undefined : name,
+    command: await text(server.command, `${where}.command`),
+    args: await Promise.all(server.args.map((arg, i) => text(arg, `${where}.args[${i}]`))),
+    cwd: server.cwd === undefined ? undefined : await text(server.cwd, `${where}.cwd`),
+    env: buildChildEnv(parentEnv, server.inheritEnv, resolved.env),
+    secrets: resolved.secrets,
+    refs: resolved.refs.map(showRef),
+  };
+}

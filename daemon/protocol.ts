@@ -1,0 +1,110 @@
+/**
+ * The socket protocol (DESIGN.md "Daemon and socket"), shared by the daemon, the CLI and the
+ * client module for host apps. HTTP on a Unix socket, upgraded to WebSocket:
+ *
+ *   GET /v1/session/NAME   one text message = one JSON-RPC message, both ways. With
+ *                          `?stderr=1` the daemon also sends the server's masked stderr as
+ *                          binary messages (what `mcpd run` prints); plain clients never see them.
+ *   GET /v1/control        JSON-RPC 2.0: status, servers.list, sessions.list, server.restart,
+ *                          config.reload, logs.tail, daemon.stop.
+ *
+ * Refusals come before the upgrade, as an HTTP status and an ErrorBody.
+ */
+import type { ErrorCode } from '../core/errors.js';
+
+export const SESSION_PATH = '/v1/session/';
+export const CONTROL_PATH = '/v1/control';
+
+export const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; hint?: string };
+}
+
+/** Close codes: 4000 + the server's exit status when it exits; the standard ones otherwise. */
+export const CLOSE = {
+  normal: 1000,
+  goingAway: 1001,
+  unsupportedData: 1003,
+  invalidPayload: 1007,
+  tooBig: 1009,
+  internal: 1011,
+  serverExitBase: 4000,
+} as const;
+
+export function closeCodeForExit(exitStatus: number): number {
+  return CLOSE.serverExitBase + Math.min(Math.max(exitStatus, 0), 999);
+}
+
+/** The exit status a `4000 + status` close code carries, or undefined for any other code. */
+export function exitFromCloseCode(code: number): number | undefined {
+  return code >= CLOSE.serverExitBase && code < CLOSE.serverExitBase + 1000 ? code - CLOSE.serverExitBase : undefined;
+}
+
+export type ServerState = 'stopped' | 'starting' | 'running' | 'restarting' | 'failed';
+
+export interface InstanceStatus {
+  readonly session: string;
+  readonly state: ServerState;
+  readonly pid: number | undefined;
+  /** When the current process started (ISO time). */
+  readonly since: string | undefined;
+  readonly restarts: number;
+  readonly lastError: string | undefined;
+}
+
+export interface ServerStatus {
+  readonly name: string;
+  /** The server's state: its most active instance's, or 'stopped' with none. */
+  readonly state: ServerState;
+  readonly command: string;
+  /** References the definition uses (`${secret:github/pat}`), never values. */
+  readonly refs: readonly string[];
+  readonly sessions: number;
+  readonly instances: readonly InstanceStatus[];
+  readonly restarts: number;
+  readonly lastError: string | undefined;
+}
+
+export interface DaemonStatus {
+  readonly pid: number;
+  readonly version: string;
+  readonly socket: string;
+  readonly config: string;
+  readonly startedAt: string;
+  /** Why the last config edit was not applied, if it was not. */
+  readonly configError: string | undefined;
+  readonly servers: readonly ServerStatus[];
+}
+
+export interface SessionInfo {
+  readonly id: string;
+  readonly server: string;
+  readonly openedAt: string;
+  readonly pid: number | undefined;
+  readonly state: ServerState;
+  readonly client: string | undefined;
+}
+
+export interface LogLine {
+  readonly time: string;
+  readonly server: string;
+  readonly session: string;
+  readonly line: string;
+}
+
+/** Control methods, their params and results: one table the daemon implements and the CLI calls. */
+export interface ControlMethods {
+  'status': { params: Record<string, never>; result: DaemonStatus };
+  'servers.list': { params: Record<string, never>; result: ServerStatus[] };
+  'sessions.list': { params: Record<string, never>; result: SessionInfo[] };
+  'server.restart': { params: { name: string }; result: { restarted: number } };
+  'config.reload': { params: Record<string, never>; result: { changed: string[]; added: string[]; removed: string[] } };
+  'logs.tail': { params: { name: string; lines?: number; follow?: boolean }; result: { lines: LogLine[] } };
+  'daemon.stop': { params: Record<string, never>; result: { stopping: true } };
+}
+
+export type ControlMethod = keyof ControlMethods;
+
+/** The notification a `logs.tail` with `follow` streams, one per new line. */
+export const LOG_NOTIFICATION = 'logs.line';

@@ -1,0 +1,110 @@
+/**
+ * The socket's HTTP side: routes an upgrade to a session or the control channel, and refuses
+ * anything else before the upgrade, with an HTTP status and a JSON ErrorBody, so a client
+ * learns why without speaking WebSocket.
+ */
+import { createServer, type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { McpdError, type ErrorCode } from '../../core/errors.js';
+import { CLOSE, CONTROL_PATH, type ErrorBody, SESSION_PATH } from '../protocol.js';
+import type { Session } from '../session/session.js';
+import { WebSocketLink } from './ws-link.js';
+
+export interface SocketHandlers {
+  readonly maxMessageBytes: number;
+  /** Creates a session and starts its server; rejects with an McpdError to refuse the connection. */
+  openSession(name: string, link: WebSocketLink, client: string | undefined): Promise<Session>;
+  /** Serves one control connection. */
+  control(ws: WebSocket): void;
+  /** Logs a refusal or a protocol error (never a value). */
+  note(event: string, fields: Record<string, unknown>): void;
+}
+
+const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
+  SERVER_UNKNOWN: 404,
+  NOT_FOUND: 404,
+  USAGE: 400,
+  REFUSED: 403,
+  DAEMON_STOPPING: 503,
+};
+
+export function createSocketServer(handlers: SocketHandlers): Server {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: handlers.maxMessageBytes, perMessageDeflate: false });
+  const server = createServer((req, res) => {
+    const body = errorBody(req.url?.startsWith('/v1/') ? notWebSocket(req) : notFound(req));
+    res.writeHead(statusOf(body), { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    void route(req, socket, head).catch((error: unknown) => refuse(socket, error, handlers, req));
+  });
+
+  async function route(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://mcpd');
+    if (req.headers.upgrade?.toLowerCase() !== 'websocket' || !req.headers['sec-websocket-key']) throw notWebSocket(req);
+    if (url.pathname === CONTROL_PATH) {
+      wss.handleUpgrade(req, socket, head, (ws) => handlers.control(ws));
+      return;
+    }
+    if (!url.pathname.startsWith(SESSION_PATH)) throw notFound(req);
+    const name = decodeURIComponent(url.pathname.slice(SESSION_PATH.length));
+    const link = new WebSocketLink(url.searchParams.get('stderr') === '1');
+    const client = typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'].slice(0, 80) : undefined;
+    const session = await handlers.openSession(name, link, client);
+    if (socket.destroyed) {
+      // The client gave up while the server was starting.
+      await session.clientClosed();
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => attach(ws, session, link));
+  }
+
+  function attach(ws: WebSocket, session: Session, link: WebSocketLink): void {
+    link.attach(ws);
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) {
+        handlers.note('session.refused-binary', { session: session.id, server: session.server });
+        ws.close(CLOSE.unsupportedData, 'binary messages are not accepted: send each JSON-RPC message as a text message');
+        return;
+      }
+      session.fromClient(data.toString());
+    });
+    ws.on('error', (error) => handlers.note('session.error', { session: session.id, server: session.server, error: error.message }));
+    ws.once('close', () => void session.clientClosed());
+  }
+
+  return server;
+}
+
+function notFound(req: IncomingMessage): McpdError {
+  return new McpdError('NOT_FOUND', `no route ${req.method ?? 'GET'} ${(req.url ?? '/').slice(0, 100)}`, {
+    hint: `the socket serves ${SESSION_PATH}NAME and ${CONTROL_PATH}, as WebSocket upgrades`,
+  });
+}
+
+function notWebSocket(req: IncomingMessage): McpdError {
+  return new McpdError('USAGE', `${(req.url ?? '/').slice(0, 100)} is served over WebSocket only`, {
+    hint: 'send an HTTP upgrade to WebSocket (mcpd run and the mcpd/client module do)',
+  });
+}
+
+function errorBody(error: unknown): ErrorBody {
+  const e = error instanceof McpdError ? error : new McpdError('INTERNAL', `internal error: ${error instanceof Error ? error.message : String(error)}`);
+  return { error: { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) } };
+}
+
+function statusOf(body: ErrorBody): number {
+  return STATUS_BY_CODE[body.error.code] ?? (body.error.code === 'INTERNAL' ? 500 : 503);
+}
+
+function refuse(socket: Duplex, error: unknown, handlers: SocketHandlers, req: IncomingMessage): void {
+  const body = errorBody(error);
+  const status = statusOf(body);
+  handlers.note('connection.refused', { url: (req.url ?? '').slice(0, 100), status, code: body.error.code });
+  if (socket.destroyed) return;
+  const text = JSON.stringify(body);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+  );
+}
