@@ -1,0 +1,159 @@
+/**
+ * The control verbs against a real daemon: status, ls, sessions, restart, reload, logs, stop;
+ * and what a session sees when its server is restarted, crashes, or its definition changes.
+ */
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { execa } from 'execa';
+import type { DaemonStatus, ServerStatus } from '../../daemon/protocol.js';
+import { cliMain, fixture } from '../helpers/repo.js';
+import { MiniSession, startDaemon, waitFor } from '../helpers/daemon.js';
+import { type Sandbox, sandbox } from '../helpers/sandbox.js';
+
+const secret = 'control-test-secret-8c1f0e';
+const mini = (extra: object = {}) => ({ command: process.execPath, args: [fixture('mini-mcp.js')], env: { MINI_SECRET: '${local:mini/secret}' }, ...extra });
+const config = (servers: object) => ({
+  mcpServers: servers,
+  providers: { local: { type: 'local', key: 'file' } },
+  daemon: { restart: { initialDelay: '100ms', maxDelay: '200ms', stableAfter: '30s', maxRestarts: 2 } },
+});
+
+async function toolText(session: MiniSession, name: string, args: object = {}): Promise<string> {
+  const answer = await session.request('tools/call', { name, arguments: args });
+  assert.ok(answer.result, `${name}: ${JSON.stringify(answer.error)}`);
+  return (answer.result.content as Array<{ text: string }>)[0]!.text;
+}
+
+describe('control verbs', () => {
+  let s: Sandbox;
+  let socket: string;
+  const status = async () => JSON.parse((await s.cli(['status', '--json'])).stdout) as DaemonStatus;
+  const server = async (name: string) => (await status()).servers.find((x) => x.name === name) as ServerStatus;
+
+  before(async () => {
+    s = await sandbox();
+    socket = s.env.MCPD_SOCKET!;
+    await s.writeConfig(config({ a: mini(), b: mini() }));
+    assert.equal((await s.cli(['secret', 'set', 'local:mini/secret'], { input: secret })).exitCode, 0);
+    await startDaemon(s);
+  });
+  after(() => s.cleanup());
+
+  it('status shows each server\'s state, sessions, pid, uptime, restarts and references, never a value', async () => {
+    const session = await MiniSession.open(socket, 'a');
+    await session.initialize();
+    const a = await server('a');
+    assert.equal(a.state, 'running');
+    assert.equal(a.sessions, 1);
+    assert.deepEqual(a.refs, ['${local:mini/secret}']);
+    assert.equal(typeof a.instances[0]!.pid, 'number');
+    assert.equal((await server('b')).state, 'stopped');
+    const text = await s.cli(['status']);
+    assert.match(text.stdout, /^a: running, 1 session, 0 restarts\n {2}session [0-9a-f]{8}: running, pid \d+, up \d+s\n {2}uses \$\{local:mini\/secret\}$/m);
+    assert.match(text.stdout, /^b: stopped, 0 sessions/m);
+    const ls = await s.cli(['ls']);
+    assert.match(ls.stdout, /^a\trunning\t1\t/m);
+    const sessions = JSON.parse((await s.cli(['sessions', '--json'])).stdout) as Array<{ server: string; pid: number }>;
+    assert.deepEqual(sessions.map((x) => x.server), ['a']);
+    for (const out of [text.stdout, ls.stdout, JSON.stringify(sessions), JSON.stringify(await status())]) assert.ok(!out.includes(secret));
+    await session.close();
+  });
+
+  it('restart: a new process under the same session, which goes on without a new initialize', async () => {
+    const session = await MiniSession.open(socket, 'a');
+    await session.initialize();
+    const before = await toolText(session, 'pid');
+    const restarted = await s.cli(['restart', 'a']);
+    assert.equal(restarted.stdout, 'restarted a in 1 session\n');
+    const after = await toolText(session, 'pid');
+    assert.notEqual(after, before);
+    assert.equal((await server('a')).restarts, 1);
+    await session.close();
+  });
+
+  it('a crash: requests in flight get an error, the server comes back after the backoff, then fails after maxRestarts', async () => {
+    const session = await MiniSession.open(socket, 'a');
+    await session.initialize();
+    const crash = await session.request('tools/call', { name: 'crash', arguments: {} });
+    assert.equal(crash.error?.code, -32603);
+    assert.match(crash.error!.message, /server "a" exited \(status 3\) while handling this request; mcpd is restarting it/);
+    assert.ok(Number(await toolText(session, 'pid')) > 0, 'served again after the restart');
+    await session.request('tools/call', { name: 'crash', arguments: {} });
+    await session.request('tools/call', { name: 'crash', arguments: {} }).catch(() => undefined);
+    const [code, reason] = await session.closed;
+    assert.equal(code, 4003, 'closed with 4000 + the exit status');
+    assert.match(reason, /it crashed 3 times without running 30 s/);
+  });
+
+  it('logs: the server\'s stderr, masked', async () => {
+    const session = await MiniSession.open(socket, 'b');
+    await session.initialize();
+    await toolText(session, 'leak');
+    await waitFor(async () => (await s.cli(['logs', 'b'])).stdout.includes('the secret is'), 'the log line');
+    const logs = await s.cli(['logs', 'b']);
+    assert.match(logs.stdout, /\[[0-9a-f]{8}\] the secret is \*\*\*\*$/m);
+    const file = await readFile(join(s.env.XDG_STATE_HOME!, 'mcpd', 'logs', 'b.log'), 'utf8');
+    assert.match(file, /the secret is \*\*\*\*/);
+    for (const text of [logs.stdout, file, await readFile(join(s.env.XDG_STATE_HOME!, 'mcpd', 'daemon.log'), 'utf8')]) assert.ok(!text.includes(secret));
+    await session.close();
+  });
+
+  it('mcpd run streams the server\'s masked stderr to its own stderr', async () => {
+    const input = [
+      { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } },
+      { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'leak', arguments: {} } },
+    ].map((m) => `${JSON.stringify(m)}\n`).join('');
+    const run = await execa(process.execPath, [cliMain, 'run', 'b'], { env: s.env, extendEnv: false, input, reject: false });
+    assert.equal(run.exitCode, 0, run.stderr);
+    assert.match(run.stderr, /the secret is \*\*\*\*/);
+    assert.ok(!run.stderr.includes(secret) && !run.stdout.includes(secret));
+    assert.equal(run.stdout.split('\n').length, 2, 'both answers arrived before the session closed');
+  });
+
+  it('hot reload: only the changed server restarts; an invalid edit keeps the last good config and says why', async () => {
+    const a = await MiniSession.open(socket, 'a');
+    await a.initialize();
+    const b = await MiniSession.open(socket, 'b');
+    await b.initialize();
+    const [pidA, pidB] = [await toolText(a, 'pid'), await toolText(b, 'pid')];
+    await s.writeConfig(config({ a: mini(), b: mini({ env: { MINI_SECRET: '${local:mini/secret}', ADDED: 'yes' } }) }));
+    await waitFor(async () => (await server('b')).restarts === 1, 'b to restart');
+    assert.equal(JSON.parse(await toolText(b, 'get-env')).ADDED, 'yes');
+    assert.notEqual(await toolText(b, 'pid'), pidB);
+    assert.equal(await toolText(a, 'pid'), pidA, 'a was left alone');
+
+    await writeFile(s.configPath, '{ "mcpServers": { oops } }');
+    await waitFor(async () => (await status()).configError !== undefined, 'the rejection');
+    const text = await s.cli(['status']);
+    assert.match(text.stdout, new RegExp(`the last edit was NOT applied: ${s.configPath}:1:\\d+: JSON syntax error`));
+    assert.equal(await toolText(a, 'pid'), pidA, 'still serving on the last good config');
+    const log = await readFile(join(s.env.XDG_STATE_HOME!, 'mcpd', 'daemon.log'), 'utf8');
+    assert.match(log, /"event":"config.rejected"/);
+    await s.writeConfig(config({ a: mini(), b: mini() }));
+    await waitFor(async () => (await status()).configError === undefined, 'the fixed config');
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('removing a server closes its sessions with a reason; reload reports what changed', async () => {
+    const b = await MiniSession.open(socket, 'b');
+    await b.initialize();
+    await s.writeConfig(config({ a: mini() }));
+    const [code, reason] = await b.closed;
+    assert.equal(code, 1001);
+    assert.equal(reason, 'server "b" was removed from the config');
+    await s.writeConfig(config({ a: mini(), c: mini() }));
+    await waitFor(async () => (await status()).servers.some((x) => x.name === 'c'), 'c');
+    assert.equal((await s.cli(['reload'])).stdout, 'reloaded the config; no server changed\n');
+  });
+
+  it('stop: servers shut down, socket removed; a verb then exits 4', async () => {
+    const session = await MiniSession.open(socket, 'a');
+    await session.initialize();
+    const stopped = await s.cli(['stop']);
+    assert.equal(stopped.stdout, `stopped the daemon on ${socket}\n`);
+    assert.equal((await session.closed)[0], 1001);
+    assert.equal((await s.cli(['status'])).exitCode, 4);
+  });
+});
