@@ -152,7 +152,7 @@ export class Daemon {
     this.#stopping ??= (async () => {
       this.#options.log('daemon.stopping', { reason, sessions: this.#sessions.size });
       await this.#watcher?.close();
-      await Promise.all([...this.#sessions.values()].map((s) => s.end(CLOSE.goingAway, reason)));
+      await Promise.all([...this.#sessions.values()].map((s) => s.end(CLOSE.goingAway, `the daemon is stopping (${reason})`)));
       await new Promise<void>((resolve) => {
         if (!this.#server?.listening) return resolve();
         this.#server.close(() => resolve());
