@@ -54,6 +54,8 @@ export class Daemon {
   readonly logs: LogBook;
   readonly #options: DaemonOptions;
   readonly #sessions = new Map<string, Session>();
+  /** Why each server's last instance gave up, while no instance of it runs. */
+  readonly #failures = new Map<string, string>();
   #config: Config;
   #registry: ProviderRegistry;
   #configError: string | undefined;
@@ -96,8 +98,10 @@ export class Daemon {
   status(): DaemonStatus {
     const servers = Object.entries(this.#config.mcpServers).map(([name, server]) => {
       const instances = this.#sessionsOf(name).map((s) => s.instance.status());
-      const state = PRECEDENCE.find((s) => instances.some((i) => i.state === s)) ?? 'stopped';
-      const lastError = instances.map((i) => i.lastError).find((e) => e !== undefined);
+      // With no instance left, a server whose last one gave up stays 'failed' until a session starts it again.
+      const failure = this.#failures.get(name);
+      const state = PRECEDENCE.find((s) => instances.some((i) => i.state === s)) ?? (failure ? 'failed' : 'stopped');
+      const lastError = instances.map((i) => i.lastError).find((e) => e !== undefined) ?? failure;
       const texts = [server.command, ...server.args, server.cwd ?? '', ...Object.values(server.env)];
       const refs = [...new Set(texts.flatMap((text) => refsOf(text, `mcpServers.${name}`).map(showRef)))];
       return { name, state, command: server.command, refs, sessions: instances.length, instances, restarts: instances.reduce((n, i) => n + i.restarts, 0), lastError };
@@ -185,8 +189,10 @@ export class Daemon {
       id, server: name, instance, link, client,
       log: (line) => this.logs.add(name, id, line),
       note,
-      onEnd: () => {
-        if (this.#sessions.delete(id)) this.#options.log('session.closed', { session: id, server: name });
+      onEnd: (failure) => {
+        if (!this.#sessions.delete(id)) return;
+        if (failure) this.#failures.set(name, failure);
+        this.#options.log('session.closed', { session: id, server: name, ...(failure ? { failed: failure } : {}) });
       },
     });
     this.#sessions.set(id, session);
@@ -197,6 +203,7 @@ export class Daemon {
       this.#options.log('session.refused', { server: name, code: error instanceof McpdError ? error.code : 'INTERNAL', error: error instanceof Error ? error.message : String(error) });
       throw error;
     }
+    this.#failures.delete(name);
     this.#options.log('session.opened', { session: id, server: name, pid: instance.pid, client });
     return session;
   }

@@ -39,8 +39,8 @@ export interface SessionDeps {
   readonly log: (line: string) => void;
   /** Daemon notes about this session (never values). */
   readonly note: (message: string) => void;
-  /** Called once the session is over, whatever ended it. */
-  readonly onEnd: () => void;
+  /** Called once the session is over, whatever ended it; `failure` says why its server gave up, if it did. */
+  readonly onEnd: (failure: string | undefined) => void;
 }
 
 type Id = string | number;
@@ -64,6 +64,7 @@ export class Session {
   #held: string[] = [];
   #replays = 0;
   #ended = false;
+  #failure: string | undefined;
   #outputPaused = false;
 
   constructor(deps: SessionDeps) {
@@ -115,7 +116,7 @@ export class Session {
   async clientClosed(): Promise<void> {
     this.#ended = true;
     await this.#deps.instance.stop();
-    this.#deps.onEnd();
+    this.#deps.onEnd(this.#failure);
   }
 
   /** Replaces the server process (`mcpd restart`, a changed definition); requests in flight get errors. */
@@ -131,7 +132,7 @@ export class Session {
     this.#failInflight(`session closed by mcpd: ${reason}`);
     this.#deps.link.close(code, reason);
     await this.#deps.instance.stop();
-    this.#deps.onEnd();
+    this.#deps.onEnd(this.#failure);
   }
 
   #record(message: Message, line: string): void {
@@ -207,6 +208,7 @@ export class Session {
 
   async #failed(reason: string, info: ExitInfo | undefined): Promise<void> {
     this.#deps.note(`server will not be restarted: ${reason}`);
+    this.#failure = reason;
     await this.end(info ? closeCodeForExit(info.exitCode) : CLOSE.internal, reason);
   }
 

@@ -73,18 +73,30 @@ describe('control verbs', () => {
     await session.close();
   });
 
-  it('a crash: requests in flight get an error, the server comes back after the backoff, then fails after maxRestarts', async () => {
+  it('a crash loop: in-flight requests get errors, restarts wait the backoff, then the server is failed; the daemon lives on', async () => {
     const session = await MiniSession.open(socket, 'a');
     await session.initialize();
-    const crash = await session.request('tools/call', { name: 'crash', arguments: {} });
-    assert.equal(crash.error?.code, -32603);
-    assert.match(crash.error!.message, /server "a" exited \(status 3\) while handling this request; mcpd is restarting it/);
-    assert.ok(Number(await toolText(session, 'pid')) > 0, 'served again after the restart');
+    const crashAndTime = async () => {
+      const crash = await session.request('tools/call', { name: 'crash', arguments: {} });
+      const started = Date.now();
+      const pid = await toolText(session, 'pid'); // held until the server is back
+      return { crash, pid, waited: Date.now() - started };
+    };
+    const first = await crashAndTime();
+    assert.equal(first.crash.error?.code, -32603);
+    assert.match(first.crash.error!.message, /server "a" exited \(status 3\) while handling this request; mcpd is restarting it/);
+    assert.ok(first.waited >= 90, `first restart after the 100 ms backoff (${first.waited} ms)`);
+    const second = await crashAndTime();
+    assert.ok(second.waited >= 190, `second restart after the doubled backoff (${second.waited} ms)`);
+    assert.notEqual(second.pid, first.pid);
     await session.request('tools/call', { name: 'crash', arguments: {} });
-    await session.request('tools/call', { name: 'crash', arguments: {} }).catch(() => undefined);
     const [code, reason] = await session.closed;
     assert.equal(code, 4003, 'closed with 4000 + the exit status');
     assert.match(reason, /it crashed 3 times without running 30 s/);
+    const a = await server('a');
+    assert.equal(a.state, 'failed');
+    assert.match(a.lastError ?? '', /crashed 3 times/);
+    assert.equal((await s.cli(['status'])).exitCode, 0, 'the daemon is alive');
   });
 
   it('logs: the server\'s stderr, masked', async () => {
