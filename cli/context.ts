@@ -2,7 +2,7 @@
  * What every verb starts from: the global options, the config, and the provider registry.
  */
 import { configPath } from '../core/paths.js';
-import { loadConfig, type LoadedConfig } from '../daemon/config/load.js';
+import type { LoadedConfig } from '../daemon/config/load.js';
 import { ProviderRegistry } from '../providers/registry.js';
 
 export interface GlobalOptions {
@@ -16,7 +16,9 @@ export function resolveConfigPath(options: GlobalOptions): string {
   return configPath(process.env, options.config);
 }
 
-export function openConfig(options: GlobalOptions, required: boolean): Promise<LoadedConfig> {
+/** Loaded on demand: zod is not needed by verbs that only talk to the daemon (`mcpd run NAME`). */
+export async function openConfig(options: GlobalOptions, required: boolean): Promise<LoadedConfig> {
+  const { loadConfig } = await import('../daemon/config/load.js');
   return loadConfig(resolveConfigPath(options), { required });
 }
 

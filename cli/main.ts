@@ -33,9 +33,12 @@ program
   .option('--no-daemon', 'resolve and spawn in this process, with the server\'s stdio wired straight through')
   .option('--no-autostart', 'do not start a daemon when none answers (exit 4 instead)')
   .action(async (target: string[], options: { env: string[]; daemon: boolean; autostart: boolean }, command: Command) => {
-    const { run } = await import('./commands/run.js');
     const adhoc = process.argv.includes('--');
-    return run({ ...globals(command), ...options, target, adhoc });
+    const run = { ...globals(command), ...options, target, adhoc };
+    const { serverName, viaDaemon } = await import('./commands/run-target.js');
+    // Through the daemon, `mcpd run` needs neither the config nor the providers: it loads only the socket client.
+    if (viaDaemon(run)) process.exit(await (await import('./commands/run-session.js')).runSession(serverName(run), run));
+    return (await import('./commands/run.js')).run(run);
   });
 
 const secret = program.command('secret').description('store, read and remove secrets (REF: local:PATH, keychain:SERVICE/ACCOUNT, secret:PATH, or PATH for secret:PATH)');

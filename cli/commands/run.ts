@@ -3,8 +3,8 @@
  * start the server with a clean environment and its stdio wired to ours. Nothing is spawned
  * until every reference has resolved.
  *
- * `mcpd run NAME` asks the daemon (run-session.ts); `--no-daemon` and ad-hoc commands resolve
- * and spawn here, with the server's stdio wired straight to ours.
+ * This is the in-process path: `--no-daemon` and ad-hoc commands, with the server's stdio wired
+ * straight to ours. `mcpd run NAME` asks the daemon instead (run-session.ts).
  */
 import { McpdError } from '../../core/errors.js';
 import type { ServerConfig } from '../../daemon/config/schema.js';
@@ -14,21 +14,10 @@ import { refsOf } from '../../providers/reference.js';
 import type { ProviderRegistry } from '../../providers/registry.js';
 import { unknownProvider } from '../../providers/registry.js';
 import { noter, openConfig, openRegistry } from '../context.js';
-import type { DaemonOptions } from '../daemon-client.js';
+import { type RunOptions, serverName } from './run-target.js';
 
-export interface RunOptions extends DaemonOptions {
-  target: string[];
-  env: string[];
-  daemon: boolean;
-  /** The command line had `--`: target is an ad-hoc command, not a server name. */
-  adhoc: boolean;
-}
 
 export async function run(options: RunOptions): Promise<void> {
-  if (options.daemon && !options.adhoc) {
-    const { runSession } = await import('./run-session.js');
-    process.exit(await runSession(serverName(options), options));
-  }
   const loaded = await openConfig(options, !options.adhoc);
   const registry = openRegistry(loaded, options);
   let spec: PreparedLaunch;
@@ -60,21 +49,6 @@ function pickServer(options: RunOptions, servers: Record<string, ServerConfig>, 
     });
   }
   return { name, server: { ...server, env: { ...server.env, ...overrides } }, where: `mcpServers.${name}` };
-}
-
-function serverName(options: RunOptions): string {
-  const [name, ...rest] = options.target;
-  if (!name || rest.length > 0) {
-    throw new McpdError('USAGE', name ? `mcpd run takes one server name, got ${options.target.length} words` : 'mcpd run: which server?', {
-      hint: 'mcpd run NAME (a key of "mcpServers"), or mcpd run -e KEY=${ref} -- COMMAND ARGS… for a command not in the config',
-    });
-  }
-  if (options.env.length > 0 && options.daemon) {
-    throw new McpdError('USAGE', 'mcpd run NAME -e … works only with --no-daemon: the daemon launches servers as the config defines them', {
-      hint: 'put the variable in the server\'s "env" in the config, or add --no-daemon',
-    });
-  }
-  return name;
 }
 
 /** `-e KEY=VALUE` flags; the value may hold references, checked here before anything resolves. */
