@@ -1,9 +1,10 @@
 /**
  * `npm run demo`: the main job, end to end, on the embedded default store and nothing else.
  * Stores a generated secret in the local encrypted store, launches the reference MCP server
- * (`@modelcontextprotocol/server-everything`) through `mcpd run`, connects the MCP SDK's own
- * Client, and asks the server for its environment to show the secret arrived — and that the
- * rest of the caller's environment did not.
+ * (`@modelcontextprotocol/server-everything`) through `mcpd run` — which starts the daemon — connects
+ * the MCP SDK's own Client, and asks the server for its environment to show the secret arrived,
+ * and that the rest of the caller's environment did not. Then a second launch on the warm daemon,
+ * and the daemon is stopped.
  *
  * Everything happens in a throwaway home, so your own config, store and keychain are untouched.
  */
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
   try {
     const env = sandboxEnv(home);
     await writeFile(env.MCPD_CONFIG, JSON.stringify({
-      mcpServers: { everything: { command: process.execPath, args: [server], env: { DEMO_API_KEY: '${local:demo/api-key}' } } },
+      mcpServers: { everything: { command: process.execPath, args: [server, 'stdio'], env: { DEMO_API_KEY: '${local:demo/api-key}' } } },
       // A key file beside the store: no keychain, no passphrase, no account needed.
       providers: { local: { type: 'local', key: 'file' } },
     }, null, 2));
@@ -34,26 +35,35 @@ async function main(): Promise<void> {
     await execa(process.execPath, [cli, 'secret', 'set', 'local:demo/api-key'], { env, extendEnv: false, input: secret });
     step(`stored a generated secret as \${local:demo/api-key} in ${join(home, '.local/share/mcpd/store.json')} (AES-256-GCM)`);
 
-    const started = performance.now();
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [cli, 'run', '--no-daemon', 'everything'],
-      env: { ...env, MCPD_DEMO_PARENT_ONLY: 'this must not reach the server' },
-      stderr: 'ignore',
-    });
-    const client = new Client({ name: 'mcpd-demo', version: '1.0.0' });
-    await client.connect(transport);
-    const launchMs = performance.now() - started;
-    step(`mcpd run everything: spawned and initialized in ${launchMs.toFixed(0)} ms (server: ${client.getServerVersion()?.name ?? '?'})`);
-
-    const result = await client.callTool({ name: 'get-env', arguments: {} });
-    const content = result.content as Array<{ type: string; text: string }>;
-    const serverEnv = JSON.parse(content[0]?.text ?? '{}') as Record<string, string>;
-    await client.close();
-    report(serverEnv, secret);
+    try {
+      const first = await launch(env, 'started the daemon, spawned the server and initialized');
+      report(first, secret);
+      await launch(env, 'again, with the daemon running');
+    } finally {
+      await execa(process.execPath, [cli, 'stop'], { env, extendEnv: false, reject: false });
+      step('stopped the daemon');
+    }
   } finally {
     await rm(home, { recursive: true, force: true });
   }
+}
+
+/** One session through `mcpd run everything`; returns the server's environment as get-env reports it. */
+async function launch(env: Record<string, string>, what: string): Promise<Record<string, string>> {
+  const started = performance.now();
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [cli, 'run', 'everything'],
+    env: { ...env, MCPD_DEMO_PARENT_ONLY: 'this must not reach the server' },
+    stderr: 'ignore',
+  });
+  const client = new Client({ name: 'mcpd-demo', version: '1.0.0' });
+  await client.connect(transport);
+  step(`mcpd run everything: ${what} in ${(performance.now() - started).toFixed(0)} ms (server: ${client.getServerVersion()?.name ?? '?'})`);
+  const result = await client.callTool({ name: 'get-env', arguments: {} });
+  await client.close();
+  const content = result.content as Array<{ type: string; text: string }>;
+  return JSON.parse(content[0]?.text ?? '{}') as Record<string, string>;
 }
 
 function sandboxEnv(home: string): Record<string, string> & { MCPD_CONFIG: string } {
@@ -64,6 +74,7 @@ function sandboxEnv(home: string): Record<string, string> & { MCPD_CONFIG: strin
     XDG_DATA_HOME: join(home, '.local/share'),
     XDG_STATE_HOME: join(home, '.local/state'),
     MCPD_CONFIG: join(home, 'config.json'),
+    MCPD_SOCKET: join(home, 'mcpd.sock'),
   };
 }
 
