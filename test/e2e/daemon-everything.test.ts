@@ -11,6 +11,8 @@ import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { waitFor } from '../helpers/daemon.js';
+import { serverEnv } from '../helpers/mcp.js';
 import { cliMain } from '../helpers/repo.js';
 import { alive, childrenOf, cmdlineOf, waitUntilGone } from '../helpers/procs.js';
 import { type Sandbox, sandbox } from '../helpers/sandbox.js';
@@ -26,12 +28,6 @@ async function connect(s: Sandbox): Promise<{ client: Client; stderr: () => stri
   return { client, stderr: () => stderr };
 }
 
-async function serverEnv(client: Client): Promise<Record<string, string>> {
-  const result = await client.callTool({ name: 'get-env', arguments: {} });
-  const [first] = result.content as Array<{ type: string; text: string }>;
-  return JSON.parse(first!.text) as Record<string, string>;
-}
-
 /** The daemon's pid, from the daemon itself. */
 async function daemonPid(s: Sandbox): Promise<number> {
   const status = await s.cli(['status', '--json']);
@@ -44,14 +40,6 @@ async function openSockets(pid: number): Promise<number> {
   const fds = await readdir(`/proc/${pid}/fd`);
   const targets = await Promise.all(fds.map((fd) => readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')));
   return targets.filter((t) => t.startsWith('socket:')).length;
-}
-
-async function until(check: () => Promise<boolean>, what: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 describe('mcpd run through the daemon, with server-everything', () => {
@@ -86,7 +74,7 @@ describe('mcpd run through the daemon, with server-everything', () => {
 
   it('50 sessions at once, 200 requests each: every answer arrives; afterwards no server and no session socket remain', async () => {
     const pid = await daemonPid(s);
-    await until(async () => (await childrenOf(pid)).length === 0, 'the first session\'s server to go');
+    await waitFor(async () => (await childrenOf(pid)).length === 0, 'the first session\'s server to go');
     const idleSockets = await openSockets(pid);
     const sessions = await Promise.all(Array.from({ length: 50 }, () => connect(s)));
     const servers = await childrenOf(pid);
@@ -100,8 +88,8 @@ describe('mcpd run through the daemon, with server-everything', () => {
     }));
     await Promise.all(sessions.map(({ client }) => client.close()));
     await waitUntilGone(servers, 20_000);
-    await until(async () => JSON.parse((await s.cli(['sessions', '--json'])).stdout).length === 0, 'sessions to close');
-    await until(async () => (await openSockets(pid)) <= idleSockets, 'session sockets to close');
+    await waitFor(async () => JSON.parse((await s.cli(['sessions', '--json'])).stdout).length === 0, 'sessions to close');
+    await waitFor(async () => (await openSockets(pid)) <= idleSockets, 'session sockets to close');
     assert.deepEqual(await alive(servers), []);
   });
 });

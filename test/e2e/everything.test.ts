@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { serverEnv } from '../helpers/mcp.js';
 import { cliMain } from '../helpers/repo.js';
 import { childrenOf, cmdlineOf, groupMembers, waitUntilGone } from '../helpers/procs.js';
 import { type Sandbox, sandbox } from '../helpers/sandbox.js';
@@ -27,12 +28,6 @@ async function connect(s: Sandbox, name: string, extraEnv: Record<string, string
   const client = new Client({ name: 'mcpd-e2e', version: '1.0.0' });
   await client.connect(transport);
   return { client, transport, stderr: () => stderr };
-}
-
-async function serverEnv(client: Client): Promise<Record<string, string>> {
-  const result = await client.callTool({ name: 'get-env', arguments: {} });
-  const [first] = result.content as Array<{ type: string; text: string }>;
-  return JSON.parse(first!.text) as Record<string, string>;
 }
 
 describe('mcpd run --no-daemon with server-everything', () => {
