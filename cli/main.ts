@@ -115,6 +115,14 @@ daemonVerb('logs', 'a server\'s stderr (masked), from the daemon')
   .option('--json', 'output JSON lines')
   .action(async (name: string, options: { follow?: boolean; lines: string }, command: Command) => (await statusCommands()).logs(name, { ...globals(command), ...options }));
 
+const service = program.command('service').description('run the daemon as a user service: systemd units on Linux, a launchd agent on macOS');
+service
+  .command('install')
+  .description('write the unit files for this installation (runs no systemctl; prints the next step)')
+  .option('--dry-run', 'print the files and their contents; write nothing')
+  .option('--json', 'output JSON')
+  .action(async (options: { dryRun?: boolean }, command: Command) => (await import('./commands/service.js')).install({ ...globals(command), ...options }));
+
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
