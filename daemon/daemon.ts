@@ -4,9 +4,10 @@
  * share a server's state. Clock and spawning are injected for tests.
  */
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
 import { rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
 import type { FSWatcher } from 'chokidar';
+import ms from 'ms';
 import { type Clock, systemClock } from '../core/clock.js';
 import { McpdError } from '../core/errors.js';
 import type { Env } from '../core/paths.js';
@@ -16,6 +17,7 @@ import { ProviderRegistry } from '../providers/registry.js';
 import { diffConfig } from './config/diff.js';
 import { loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
+import { serveControl } from './control.js';
 import { type StartChild, startChild } from './launcher/child.js';
 import { prepareLaunch } from './launcher/launch-spec.js';
 import type { Logger } from './log.js';
@@ -23,11 +25,9 @@ import { LogBook } from './logbook.js';
 import { CLOSE, type ControlMethods, type DaemonStatus, type ServerState, type SessionInfo } from './protocol.js';
 import { createSocketServer } from './server/http.js';
 import { type Binding, bind } from './server/listen.js';
-import { serveControl } from './control.js';
+import type { WebSocketLink } from './server/ws-link.js';
 import { Session } from './session/session.js';
 import { type BackoffPolicy, Instance } from './supervisor/instance.js';
-import type { WebSocketLink } from './server/ws-link.js';
-import ms from 'ms';
 
 export interface DaemonOptions {
   readonly configPath: string;
