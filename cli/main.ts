@@ -68,6 +68,14 @@ secret
   .option('--json', 'output JSON')
   .action(async (prefix: string | undefined, _options: unknown, command: Command) => (await import('./commands/secret.js')).list(prefix, globals(command)));
 
+program
+  .command('secrets')
+  .description('check the references the config uses')
+  .command('check')
+  .description('resolve every reference of the config and report each as ok or not (never a value); exit 3 if any fails')
+  .option('--json', 'output JSON')
+  .action(async (_options: unknown, command: Command) => (await import('./commands/secrets.js')).check(globals(command)));
+
 const config = program.command('config').description('inspect the config');
 config
   .command('path')

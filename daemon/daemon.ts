@@ -230,7 +230,11 @@ export class Daemon {
   }
 
   #newRegistry(config: Config): ProviderRegistry {
-    return new ProviderRegistry(config.providers, { env: this.#options.env, note: (message) => this.#options.log('provider.note', { message }) });
+    return new ProviderRegistry(config.providers, {
+      env: this.#options.env,
+      note: (message) => this.#options.log('provider.note', { message }),
+      cache: this.#options.clock ?? systemClock,
+    });
   }
 
   async #watch(): Promise<void> {

@@ -6,9 +6,12 @@
  * Adding a backend: one file exporting `create`, one line in `loaders`, one schema in
  * daemon/config/schema.ts.
  */
+import ms from 'ms';
+import type { Clock } from '../core/clock.js';
 import type { Env } from '../core/paths.js';
 import { McpdError } from '../core/errors.js';
 import type { ProviderConfig, ProviderConfigOf, ProviderType } from '../daemon/config/schema.js';
+import { cached, DEFAULT_FAILURE_TTL_MS } from './cache.js';
 import type { Provider } from './provider.js';
 
 export interface ProviderContext {
@@ -17,6 +20,12 @@ export interface ProviderContext {
   readonly registry: ProviderRegistry;
   /** `--verbose` notes; never given a value. */
   readonly note: (message: string) => void;
+  /**
+   * Resolves the references in one of the provider's own settings (a token kept in the
+   * keychain: `"serviceAccountToken": "${keychain:1password/sa-token}"`). `where` names the
+   * setting in errors (`providers.op.serviceAccountToken`). Loops are refused when the config loads.
+   */
+  readonly resolveSetting: (text: string, where: string) => Promise<string>;
 }
 
 type Factory<T extends ProviderType> = (name: string, config: ProviderConfigOf<T>, ctx: ProviderContext) => Provider;
@@ -31,6 +40,10 @@ const loaders: Loaders = {
   local: async () => (await import('./local.js')).create,
   secret: async () => (await import('./secret.js')).create,
 };
+
+/** Backends worth sparing: over the network, rate-limited, or slow to ask. Local stores are not cached. */
+const REMOTE = new Set<ProviderType>(['exec']);
+const DEFAULT_REMOTE_TTL_MS = 5 * 60_000;
 
 /** Names that answer with no configuration at all. */
 export const builtinProviders: Readonly<Record<string, ProviderConfig>> = {
@@ -47,9 +60,18 @@ export class ProviderRegistry {
   readonly #instances = new Map<string, Promise<Provider>>();
   readonly #ctx: ProviderContext;
 
-  constructor(configured: Record<string, ProviderConfig>, options: { env: Env; note?: (message: string) => void }) {
+  readonly #cacheClock: Clock | undefined;
+
+  /** `cache`: keep resolved values in memory (the daemon does; a one-shot CLI has no use for it). */
+  constructor(configured: Record<string, ProviderConfig>, options: { env: Env; note?: (message: string) => void; cache?: Clock }) {
+    this.#cacheClock = options.cache;
     this.#configs = { ...builtinProviders, ...configured };
-    this.#ctx = { env: options.env, registry: this, note: options.note ?? (() => {}) };
+    this.#ctx = {
+      env: options.env,
+      registry: this,
+      note: options.note ?? (() => {}),
+      resolveSetting: async (text, where) => (await import('./resolver.js')).resolveText(text, this, where),
+    };
   }
 
   names(): string[] {
@@ -71,10 +93,17 @@ export class ProviderRegistry {
     let instance = this.#instances.get(name);
     if (!instance) {
       const config = this.configOf(name);
-      instance = loaders[config.type]().then((create) => (create as Factory<typeof config.type>)(name, config, this.#ctx));
+      instance = loaders[config.type]().then((create) => this.#withCache((create as Factory<typeof config.type>)(name, config, this.#ctx), config));
       this.#instances.set(name, instance);
     }
     return instance;
+  }
+
+  #withCache(provider: Provider, config: ProviderConfig): Provider {
+    if (!this.#cacheClock) return provider;
+    const configured = 'cacheTtl' in config && config.cacheTtl ? ms(config.cacheTtl as ms.StringValue) : undefined;
+    const ttlMs = configured ?? (REMOTE.has(config.type) ? DEFAULT_REMOTE_TTL_MS : 0);
+    return cached(provider, { ttlMs, failureTtlMs: DEFAULT_FAILURE_TTL_MS }, this.#cacheClock);
   }
 
   async close(): Promise<void> {

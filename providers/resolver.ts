@@ -67,8 +67,8 @@ function refsIn(segments: readonly Segment[]): Ref[] {
 
 type Outcomes = Map<string, { ref: Ref; outcome: Resolution }>;
 
-/** One batch per provider, all providers at once. */
-async function resolveAll(refs: readonly Ref[], registry: ProviderRegistry): Promise<Outcomes> {
+/** Resolves each distinct reference once, one batch per provider; a provider that throws fails its whole batch. */
+export async function resolveAll(refs: readonly Ref[], registry: ProviderRegistry): Promise<Outcomes> {
   const byProvider = new Map<string, Ref[]>();
   const seen = new Set<string>();
   for (const ref of refs) {

@@ -99,6 +99,48 @@ function checkReferences(config: Config, file: string): void {
   for (const [name, server] of Object.entries(config.mcpServers)) {
     checkServer(name, server, known, file);
   }
+  checkProviderSettings(config, known, file);
+}
+
+/**
+ * A provider's settings may hold references (a token kept in the keychain), but never one that
+ * leads back to the provider itself, directly or through others: it could never be resolved.
+ */
+function checkProviderSettings(config: Config, known: readonly string[], file: string): void {
+  const uses = new Map<string, Array<{ where: string; ref: string; provider: string }>>();
+  for (const [name, settings] of Object.entries(config.providers)) {
+    const found: Array<{ where: string; ref: string; provider: string }> = [];
+    for (const [where, text] of strings(settings, `providers.${name}`)) {
+      for (const ref of refsOf(text, where)) {
+        if (!known.includes(ref.provider)) throw withFile(unknownProvider(ref.provider, known, where), file);
+        found.push({ where, ref: ref.raw, provider: ref.provider });
+      }
+    }
+    uses.set(name, found);
+  }
+  const visit = (name: string, path: string[]): void => {
+    for (const use of uses.get(name) ?? []) {
+      if (path.includes(use.provider) || use.provider === name) {
+        const loop = [...path, name, use.provider].slice(path.indexOf(use.provider) === -1 ? path.length : path.indexOf(use.provider));
+        throw new McpdError('CONFIG_INVALID', `${file}: ${use.where}: \${${use.ref}} makes a reference loop (${loop.join(' → ')}): that provider needs itself to start`, {
+          hint: 'keep this setting in another store (keychain:, local:, file:) or in an environment variable',
+        });
+      }
+      visit(use.provider, [...path, name]);
+    }
+  };
+  for (const name of uses.keys()) visit(name, []);
+}
+
+/** Every string inside a settings object, with its JSON path. */
+function strings(value: unknown, where: string): Array<[string, string]> {
+  if (typeof value === 'string') return [[where, value]];
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([key, inner]) => strings(inner, Array.isArray(value) ? `${where}[${key}]` : `${where}.${key}`));
+}
+
+function withFile(error: McpdError, file: string): McpdError {
+  return new McpdError(error.code, `${file}: ${error.message}`, { hint: error.hint });
 }
 
 function checkServer(name: string, server: ServerConfig, known: readonly string[], file: string): void {

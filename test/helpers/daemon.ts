@@ -6,8 +6,8 @@ import { WebSocket } from 'ws';
 import type { Sandbox } from './sandbox.js';
 
 /** Starts the sandbox's daemon in the background (`mcpd start`). */
-export async function startDaemon(s: Sandbox): Promise<void> {
-  const started = await s.cli(['start']);
+export async function startDaemon(s: Sandbox, env: Record<string, string> = {}): Promise<void> {
+  const started = await s.cli(['start'], { env });
   assert.equal(started.exitCode, 0, started.stderr);
 }
 
