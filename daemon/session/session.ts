@@ -58,10 +58,11 @@ export class Session {
   readonly #inflight = new Map<string, Id>();
   #initialize: Message | undefined;
   #initialized: string | undefined;
-  readonly #stateMessages: string[] = [];
-  /** Ids of replayed `initialize` requests, whose responses the client must not see. */
+  readonly #stateMessages: Message[] = [];
+  /** Ids of replayed requests, whose responses the client must not see: it had its own answers. */
   readonly #replayIds = new Set<string>();
-  #held: string[] = [];
+  /** Messages sent while the server was not running, with the request's id key if one. */
+  #held: Array<{ line: string; key: string | undefined }> = [];
   #replays = 0;
   #ended = false;
   #failure: string | undefined;
@@ -107,9 +108,9 @@ export class Session {
     }
     // Re-serialised: a client may send pretty-printed JSON, and a raw newline would split the frame.
     const line = JSON.stringify(message);
-    this.#record(message, line);
+    const key = this.#record(message, line);
     if (this.#deps.instance.state === 'running' && this.#held.length === 0) this.#write(line);
-    else this.#held.push(line);
+    else this.#held.push({ line, key });
   }
 
   /** The client went away: the server is shut down. */
@@ -121,7 +122,9 @@ export class Session {
 
   /** Replaces the server process (`mcpd restart`, a changed definition); requests in flight get errors. */
   async restart(reason: string): Promise<void> {
-    this.#failInflight(`server "${this.#deps.server}" was restarted (${reason}) while handling this request`);
+    // Held requests never reached the old process: the new one answers them.
+    const held = new Set(this.#held.map((h) => h.key));
+    this.#failInflight(`server "${this.#deps.server}" was restarted (${reason}) while handling this request`, held);
     await this.#deps.instance.restart(reason);
   }
 
@@ -135,14 +138,17 @@ export class Session {
     this.#deps.onEnd(this.#failure);
   }
 
-  #record(message: Message, line: string): void {
+  /** Keeps what a restart replays; returns the key of a request, now in flight. */
+  #record(message: Message, line: string): string | undefined {
     if (message.id !== undefined && message.id !== null && typeof message.method === 'string') {
-      this.#inflight.set(idKey(message.id), message.id);
+      const key = idKey(message.id);
+      this.#inflight.set(key, message.id);
       if (message.method === 'initialize') this.#initialize = message;
-      else if (REPLAYED.has(message.method)) this.#stateMessages.push(line);
-    } else if (message.method === 'notifications/initialized') {
-      this.#initialized = line;
+      else if (REPLAYED.has(message.method)) this.#stateMessages.push(message);
+      return key;
     }
+    if (message.method === 'notifications/initialized') this.#initialized = line;
+    return undefined;
   }
 
   #write(line: string): void {
@@ -160,7 +166,7 @@ export class Session {
         if (restart) this.#replay();
         const held = this.#held;
         this.#held = [];
-        for (const line of held) this.#write(line);
+        for (const { line } of held) this.#write(line);
       },
       crashed: (info) => {
         this.#deps.note(`server exited with status ${info.exitCode}`);
@@ -199,11 +205,16 @@ export class Session {
   /** Brings a new process to where the client believes the server is. */
   #replay(): void {
     if (!this.#initialize) return;
+    this.#write(this.#replayed(this.#initialize));
+    if (this.#initialized) this.#write(this.#initialized);
+    for (const message of this.#stateMessages) this.#write(this.#replayed(message));
+  }
+
+  /** A recorded request under an id of mcpd's own, so its response is not passed to the client again. */
+  #replayed(message: Message): string {
     const id = `mcpd-replay-${++this.#replays}`;
     this.#replayIds.add(idKey(id));
-    this.#write(JSON.stringify({ ...this.#initialize, id }));
-    if (this.#initialized) this.#write(this.#initialized);
-    for (const line of this.#stateMessages) this.#write(line);
+    return JSON.stringify({ ...message, id });
   }
 
   async #failed(reason: string, info: ExitInfo | undefined): Promise<void> {
@@ -212,9 +223,12 @@ export class Session {
     await this.end(info ? closeCodeForExit(info.exitCode) : CLOSE.internal, reason);
   }
 
-  #failInflight(message: string): void {
-    for (const id of this.#inflight.values()) this.#deps.link.send(errorResponse(id, -32603, message));
-    this.#inflight.clear();
+  #failInflight(message: string, except: ReadonlySet<string | undefined> = new Set()): void {
+    for (const [key, id] of this.#inflight) {
+      if (except.has(key)) continue;
+      this.#deps.link.send(errorResponse(id, -32603, message));
+      this.#inflight.delete(key);
+    }
   }
 }
 

@@ -125,7 +125,8 @@ export class Instance {
     if (this.#state !== 'running' && this.#state !== 'restarting') return;
     this.#cancelTimer();
     this.#lastError = reason;
-    this.#to('restarting');
+    // Already 'restarting' while a crash waits out its backoff: start now instead.
+    if (this.#state === 'running') this.#to('restarting');
     const old = this.#child;
     this.#generation += 1; // the old process's exit is expected now
     await old?.stop(this.#deps.stop);

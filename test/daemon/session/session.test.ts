@@ -4,140 +4,340 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { PreparedLaunch } from '../../../daemon/launcher/launch-spec.js';
 import { Session, type ClientLink } from '../../../daemon/session/session.js';
 import { DEFAULT_BACKOFF, Instance } from '../../../daemon/supervisor/instance.js';
-import { fakeStarter } from '../../helpers/fake-process.js';
+import { type FakeProcess, fakeStarter } from '../../helpers/fake-process.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
 
+type Sent = Record<string, unknown>;
+
+/** The client's end of the session, in memory: what it was sent, and how it was closed. */
 class MemoryLink implements ClientLink {
-  readonly sent: Array<Record<string, unknown>> = [];
+  readonly sent: Sent[] = [];
+  readonly stderrLines: string[] = [];
   closed: { code: number; reason: string } | undefined;
+  closeCalls = 0;
   #onClose!: () => void;
   readonly whenClosed = new Promise<void>((resolve) => { this.#onClose = resolve; });
   paused = false;
   bufferedAmount = 0;
-  #onSend: (() => void) | undefined;
+  /** The session's onFlushed callback, called by the test when it means the client caught up. */
+  flushed: (() => void) | undefined;
+  #waiters: Array<{ count: number; resolve: () => void }> = [];
   send(message: string): void {
-    this.sent.push(JSON.parse(message) as Record<string, unknown>);
-    this.#onSend?.();
+    this.sent.push(JSON.parse(message) as Sent);
+    for (const waiter of this.#waiters.filter((w) => this.sent.length >= w.count)) {
+      this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
   }
-  onFlushed(callback: () => void): void { callback(); }
+  sendStderr(line: string): void { this.stderrLines.push(line); }
+  onFlushed(callback: () => void): void { this.flushed = callback; }
   pause(): void { this.paused = true; }
   resume(): void { this.paused = false; }
   close(code: number, reason: string): void {
+    this.closeCalls += 1;
     this.closed = { code, reason };
     this.#onClose();
   }
-  /** Resolves once `count` messages have been sent to the client. */
-  async until(count: number): Promise<void> {
-    while (this.sent.length < count) await new Promise<void>((resolve) => { this.#onSend = resolve; });
+  /** Resolves once `count` messages in all have been sent to the client. */
+  until(count: number): Promise<void> {
+    if (this.sent.length >= count) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ count, resolve }));
   }
 }
 
-const flush = () => new Promise((resolve) => setImmediate(resolve));
 const request = (id: number | string, method: string, params: object = {}) => JSON.stringify({ jsonrpc: '2.0', id, method, params });
+const notification = (method: string, params?: object) => JSON.stringify({ jsonrpc: '2.0', method, ...(params ? { params } : {}) });
+type Wire = { id?: string | number; method?: string; params?: unknown };
+const parse = (lines: string[]) => lines.map((l) => JSON.parse(l) as Wire);
 
-async function setup() {
+async function setup(options: { maxRestarts?: number; maxMessageBytes?: number; prepare?: () => Promise<PreparedLaunch> } = {}) {
   const clock = new ManualClock();
   const start = fakeStarter();
-  const prepare = async () => ({ command: 'fake', args: [], env: {}, secrets: [], refs: [] });
-  const instance = new Instance({ session: 's1', prepare, start, clock, backoff: { ...DEFAULT_BACKOFF, maxRestarts: 1 }, maxMessageBytes: 1 << 20 });
+  const prepare = options.prepare ?? (async () => ({ command: 'fake', args: [], env: {}, secrets: [], refs: [] }));
+  const instance = new Instance({
+    session: 's1', prepare, start, clock,
+    backoff: { ...DEFAULT_BACKOFF, maxRestarts: options.maxRestarts ?? 1 },
+    maxMessageBytes: options.maxMessageBytes ?? 1 << 20,
+  });
   const link = new MemoryLink();
   const log: string[] = [];
-  let ended: string | undefined | null = null;
-  const session = new Session({ id: 's1', server: 'srv', instance, link, client: undefined, log: (l) => log.push(l), note: () => {}, onEnd: (failure) => { ended = failure; } });
+  const notes: string[] = [];
+  let onEnd!: (failure: string | undefined) => void;
+  const ended = new Promise<string | undefined>((resolve) => { onEnd = resolve; });
+  const session = new Session({ id: 's1', server: 'srv', instance, link, client: 'test-client', log: (l) => log.push(l), note: (n) => notes.push(n), onEnd });
   await session.start();
-  return { clock, start, instance, link, log, session, ended: () => ended, child: () => start.started.at(-1)! };
+  return { clock, start, instance, link, log, notes, session, ended, child: () => start.started.at(-1)! };
 }
 
-describe('session bridge', () => {
-  it('passes each client message to the server as one line, even pretty-printed', async () => {
+type Setup = Awaited<ReturnType<typeof setup>>;
+
+/** Crashes the server and waits until the session has heard of it. */
+async function crash(t: Setup, code: number): Promise<FakeProcess> {
+  const child = t.child();
+  child.crash(code);
+  await child.exited; // the instance's own handler on this promise ran first
+  assert.notEqual(t.instance.state, 'running');
+  return child;
+}
+
+/** Lets the backoff run out and waits for the new process. */
+async function backoffOver(t: Setup): Promise<FakeProcess> {
+  const next = t.start.next();
+  t.clock.advance(DEFAULT_BACKOFF.initialMs);
+  return next;
+}
+
+/** A client that got as far as the MCP handshake and a log level, with a request still in flight. */
+async function handshake(t: Setup): Promise<void> {
+  t.session.fromClient(request(1, 'initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'c', version: '1' } }));
+  t.child().say({ jsonrpc: '2.0', id: 1, result: { protocolVersion: '2025-06-18' } });
+  t.session.fromClient(notification('notifications/initialized'));
+  t.session.fromClient(request(2, 'logging/setLevel', { level: 'debug' }));
+  t.child().say({ jsonrpc: '2.0', id: 2, result: {} });
+  await t.link.until(2);
+  await t.child().receivedAtLeast(3);
+}
+
+describe('session bridge: messages', () => {
+  it('passes each client message to the server as one line, even pretty-printed, in order', async () => {
     const t = await setup();
     t.session.fromClient('{\n  "jsonrpc": "2.0",\n  "id": 1,\n  "method": "ping"\n}');
-    await flush();
-    assert.deepEqual(t.child().received, ['{"jsonrpc":"2.0","id":1,"method":"ping"}']);
+    t.session.fromClient(notification('notifications/cancelled', { requestId: 1 }));
+    assert.deepEqual(await t.child().receivedAtLeast(2), ['{"jsonrpc":"2.0","id":1,"method":"ping"}', '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}']);
   });
 
   it('answers a message that is not JSON with -32700 and passes nothing on', async () => {
     const t = await setup();
     t.session.fromClient('{"jsonrpc":');
-    await flush();
+    t.session.fromClient(request(1, 'ping'));
+    await t.child().receivedAtLeast(1);
     assert.deepEqual(t.link.sent, [{ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error: mcpd received a message that is not JSON; it was not passed to the server' } }]);
-    assert.deepEqual(t.child().received, []);
+    assert.deepEqual(t.child().received, [request(1, 'ping')], 'only the valid message reached the server');
   });
 
-  it('keeps non-JSON server output out of the client\'s stream and in the log', async () => {
+  it('answers JSON that is not an object with -32600', async () => {
+    const t = await setup();
+    t.session.fromClient('42');
+    assert.deepEqual(t.link.sent, [{ jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Invalid Request: a JSON-RPC message is an object' } }]);
+  });
+
+  it('passes server messages to the client, and keeps non-JSON server output in the log', async () => {
     const t = await setup();
     t.child().stdout.write('debug: starting\n');
     t.child().say({ jsonrpc: '2.0', method: 'notifications/message', params: {} });
     await t.link.until(1);
-    assert.equal(t.link.sent.length, 1);
+    assert.deepEqual(t.link.sent, [{ jsonrpc: '2.0', method: 'notifications/message', params: {} }]);
     assert.deepEqual(t.log, ['[stdout, not JSON-RPC] debug: starting']);
   });
 
-  it('after a crash: in-flight requests get errors; the new process gets the handshake replayed, then the held messages', async () => {
+  it('sends the server\'s stderr to the log and to a client that asked for it', async () => {
     const t = await setup();
-    t.session.fromClient(request(1, 'initialize', { protocolVersion: '2025-06-18' }));
-    t.child().say({ jsonrpc: '2.0', id: 1, result: { protocolVersion: '2025-06-18' } });
-    t.session.fromClient(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
-    t.session.fromClient(request(2, 'logging/setLevel', { level: 'debug' }));
-    t.child().say({ jsonrpc: '2.0', id: 2, result: {} });
-    t.session.fromClient(request(3, 'tools/call', { name: 'slow' }));
+    t.child().say({ jsonrpc: '2.0', method: 'notifications/message', params: {} });
+    t.child().stderr.write('listening\n');
+    t.child().say({ jsonrpc: '2.0', method: 'notifications/progress', params: {} });
     await t.link.until(2);
+    assert.deepEqual(t.log, ['listening']);
+    assert.deepEqual(t.link.stderrLines, ['listening']);
+  });
+});
 
-    t.child().crash(9);
-    await t.link.until(3);
-    assert.deepEqual(t.link.sent[2], { jsonrpc: '2.0', id: 3, error: { code: -32603, message: 'server "srv" exited (status 9) while handling this request; mcpd is restarting it' } });
-    t.session.fromClient(request(4, 'tools/list'));
-    t.clock.advance(DEFAULT_BACKOFF.initialMs);
-    await flush();
-    await flush();
-    const replayed = t.child().received.map((l) => JSON.parse(l) as { id?: string | number; method: string });
-    assert.deepEqual(replayed.map((m) => m.method), ['initialize', 'notifications/initialized', 'logging/setLevel', 'tools/list']);
-    assert.match(String(replayed[0]!.id), /^mcpd-replay-\d+$/);
-
-    t.child().say({ jsonrpc: '2.0', id: replayed[0]!.id!, result: { protocolVersion: '2025-06-18' } });
-    t.child().say({ jsonrpc: '2.0', id: 4, result: { tools: [] } });
+describe('session bridge: a server that crashes', () => {
+  it('answers every request in flight with an error naming the server, and nothing else', async () => {
+    const t = await setup();
+    await handshake(t);
+    t.session.fromClient(request(3, 'tools/call', { name: 'slow' }));
+    t.session.fromClient(request('abc', 'resources/read', { uri: 'x' }));
+    t.session.fromClient(notification('notifications/progress'));
+    await t.child().receivedAtLeast(6);
+    await crash(t, 9);
     await t.link.until(4);
-    assert.deepEqual(t.link.sent.slice(3), [{ jsonrpc: '2.0', id: 4, result: { tools: [] } }], 'the replayed initialize\'s answer stays with mcpd');
+    const message = 'server "srv" exited (status 9) while handling this request; mcpd is restarting it';
+    assert.deepEqual(t.link.sent.slice(2), [
+      { jsonrpc: '2.0', id: 3, error: { code: -32603, message } },
+      { jsonrpc: '2.0', id: 'abc', error: { code: -32603, message } },
+    ], 'one error per request in flight; answered requests and notifications get none');
+    assert.deepEqual(t.notes, ['server exited with status 9']);
+  });
+
+  it('replays the handshake to the new process before the messages held while it was down', async () => {
+    const t = await setup();
+    await handshake(t);
+    t.session.fromClient(request(3, 'resources/subscribe', { uri: 'file:///a' }));
+    t.child().say({ jsonrpc: '2.0', id: 3, result: {} });
+    await t.link.until(3);
+    const first = await crash(t, 9);
+
+    t.session.fromClient(request(4, 'tools/list'));
+    t.session.fromClient(notification('notifications/roots/list_changed'));
+    t.session.fromClient(request(5, 'prompts/list'));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(first.received.length, 4, 'nothing written to the dead process');
+
+    const second = await backoffOver(t);
+    const lines = parse(await second.receivedAtLeast(7));
+    assert.deepEqual(lines.map((m) => m.method), [
+      'initialize', 'notifications/initialized', 'logging/setLevel', 'resources/subscribe',
+      'tools/list', 'notifications/roots/list_changed', 'prompts/list',
+    ]);
+    assert.match(String(lines[0]!.id), /^mcpd-replay-\d+$/);
+    assert.deepEqual(lines[0]!.params, { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'c', version: '1' } }, 'the client\'s own initialize');
+    assert.deepEqual(lines[2]!.params, { level: 'debug' });
+    assert.deepEqual(lines[3]!.params, { uri: 'file:///a' });
+    assert.deepEqual(lines.slice(4).map((m) => m.id), [4, undefined, 5], 'held messages keep their ids and order');
+    assert.equal(t.link.sent.length, 3, 'the client was told nothing of the restart');
+  });
+
+  it('keeps the answers to replayed requests from the client, and passes the others', async () => {
+    const t = await setup();
+    await handshake(t);
+    await crash(t, 9);
+    t.session.fromClient(request(4, 'tools/list'));
+    const second = await backoffOver(t);
+    const lines = parse(await second.receivedAtLeast(4));
+    for (const replayed of lines.slice(0, 3)) {
+      if (replayed.id !== undefined) second.say({ jsonrpc: '2.0', id: replayed.id, result: { replayed: replayed.method } });
+    }
+    second.say({ jsonrpc: '2.0', id: 4, result: { tools: [] } });
+    await t.link.until(3);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(t.link.sent.slice(2), [{ jsonrpc: '2.0', id: 4, result: { tools: [] } }], 'the client already had its answers to initialize and logging/setLevel');
+  });
+
+  it('a client that never initialized gets nothing replayed, only its held messages', async () => {
+    const t = await setup();
+    await crash(t, 1);
+    t.session.fromClient(request(1, 'ping'));
+    const second = await backoffOver(t);
+    assert.deepEqual(await second.receivedAtLeast(1), [request(1, 'ping')]);
   });
 
   it('a server that will not come back closes the session with 4000 + its status', async () => {
     const t = await setup();
-    t.child().crash(2);
-    await flush();
-    t.clock.advance(DEFAULT_BACKOFF.initialMs);
-    await flush();
+    t.session.fromClient(request(1, 'tools/call'));
+    await crash(t, 2);
+    await backoffOver(t);
     t.child().crash(2);
     await t.link.whenClosed;
-    await flush(); // the instance's stop, then onEnd
+    const failure = await t.ended;
     assert.equal(t.link.closed?.code, 4002);
-    assert.match(t.link.closed!.reason, /it crashed 2 times/);
-    assert.match(String(t.ended()), /it crashed 2 times/);
+    assert.match(t.link.closed!.reason, /^it crashed 2 times without running 30 s \(last: exited with status 2\)$/);
+    assert.equal(failure, t.link.closed!.reason, 'onEnd hears why');
+    assert.equal(t.instance.state, 'stopped');
+    assert.equal(t.link.sent.length, 1, 'the one request had its error at the first crash');
   });
 
-  it('restart() and end() answer in-flight requests; end() closes the link and stops the server', async () => {
+  it('a server that gives up without an exit status closes the session with 1011', async () => {
+    const t = await setup({ maxMessageBytes: 32 });
+    t.session.fromClient(request(7, 'tools/call'));
+    await t.child().receivedAtLeast(1);
+    t.child().stdout.write(`${'x'.repeat(40)}\n`);
+    await t.link.whenClosed;
+    const failure = await t.ended;
+    assert.deepEqual(t.link.closed, { code: 1011, reason: 'the server sent a message longer than 32 bytes (the limit is daemon.maxMessageBytes)' });
+    assert.equal(failure, t.link.closed!.reason);
+    assert.deepEqual(t.link.sent, [{ jsonrpc: '2.0', id: 7, error: { code: -32603, message: `session closed by mcpd: ${failure}` } }]);
+    assert.ok(t.child().stopped);
+    assert.equal(t.instance.state, 'stopped');
+  });
+});
+
+describe('session bridge: restart and end', () => {
+  it('restart() answers requests in flight, then the new process gets the handshake', async () => {
     const t = await setup();
+    await handshake(t);
+    t.session.fromClient(request(3, 'tools/call'));
+    const first = t.child();
+    await first.receivedAtLeast(4);
+    await t.session.restart('mcpd restart');
+    assert.deepEqual(t.link.sent[2], { jsonrpc: '2.0', id: 3, error: { code: -32603, message: 'server "srv" was restarted (mcpd restart) while handling this request' } });
+    assert.ok(first.stopped);
+    assert.notEqual(t.child(), first);
+    assert.deepEqual(parse(await t.child().receivedAtLeast(3)).map((m) => m.method), ['initialize', 'notifications/initialized', 'logging/setLevel']);
+  });
+
+  it('restart() while the server is down sends the held requests to the new process, without errors', async () => {
+    const t = await setup();
+    await crash(t, 1);
     t.session.fromClient(request(1, 'tools/call'));
     await t.session.restart('mcpd restart');
-    assert.deepEqual(t.link.sent[0], { jsonrpc: '2.0', id: 1, error: { code: -32603, message: 'server "srv" was restarted (mcpd restart) while handling this request' } });
-    t.session.fromClient(request(2, 'tools/call'));
-    await t.session.end(1001, 'the daemon is stopping');
-    assert.deepEqual(t.link.sent[1], { jsonrpc: '2.0', id: 2, error: { code: -32603, message: 'session closed by mcpd: the daemon is stopping' } });
-    assert.deepEqual(t.link.closed, { code: 1001, reason: 'the daemon is stopping' });
-    assert.ok(t.child().stopped);
-    assert.equal(t.ended(), undefined, 'ended, not failed');
+    assert.equal(t.instance.state, 'running');
+    assert.deepEqual(await t.child().receivedAtLeast(1), [request(1, 'tools/call')]);
+    t.child().say({ jsonrpc: '2.0', id: 1, result: { ok: true } });
+    await t.link.until(1);
+    assert.deepEqual(t.link.sent, [{ jsonrpc: '2.0', id: 1, result: { ok: true } }], 'one answer, the server\'s');
   });
 
+  it('restart() while the restarted server resolves its references sends the held requests on, without errors', async () => {
+    let gate: Promise<void> = Promise.resolve();
+    const prepare = async () => {
+      await gate;
+      return { command: 'fake', args: [], env: {}, secrets: [], refs: [] };
+    };
+    const t = await setup({ prepare });
+    await crash(t, 1);
+    let open!: () => void;
+    gate = new Promise((resolve) => { open = resolve; });
+    const next = backoffOver(t);
+    assert.equal(t.instance.state, 'starting');
+    t.session.fromClient(request(1, 'tools/call'));
+    await t.session.restart('mcpd restart');
+    open();
+    const second = await next;
+    assert.deepEqual(await second.receivedAtLeast(1), [request(1, 'tools/call')]);
+    second.say({ jsonrpc: '2.0', id: 1, result: { ok: true } });
+    await t.link.until(1);
+    assert.deepEqual(t.link.sent, [{ jsonrpc: '2.0', id: 1, result: { ok: true } }]);
+  });
+
+  it('end() answers requests in flight, closes the link and stops the server', async () => {
+    const t = await setup();
+    t.session.fromClient(request(2, 'tools/call'));
+    await t.session.end(1001, 'the daemon is stopping');
+    assert.deepEqual(t.link.sent, [{ jsonrpc: '2.0', id: 2, error: { code: -32603, message: 'session closed by mcpd: the daemon is stopping' } }]);
+    assert.deepEqual(t.link.closed, { code: 1001, reason: 'the daemon is stopping' });
+    assert.ok(t.child().stopped);
+    assert.equal(t.instance.state, 'stopped');
+    assert.equal(await t.ended, undefined, 'ended, not failed');
+    await t.session.end(1000, 'again');
+    assert.equal(t.link.closeCalls, 1, 'a second end() does nothing');
+  });
+
+  it('a client that goes away stops the server, without closing the link again', async () => {
+    const t = await setup();
+    await t.session.clientClosed();
+    assert.ok(t.child().stopped);
+    assert.equal(t.instance.state, 'stopped');
+    assert.equal(t.link.closeCalls, 0);
+    assert.equal(await t.ended, undefined);
+  });
+});
+
+describe('session bridge: backpressure', () => {
   it('a server that stops reading pauses the client until it drains', async () => {
     const t = await setup();
     t.child().stdin.pause();
     const big = 'x'.repeat(64 * 1024);
     for (let i = 0; i < 4 && !t.link.paused; i++) t.session.fromClient(request(i, 'ping', { big }));
     assert.ok(t.link.paused, 'reading from the client paused');
+    const drained = new Promise((resolve) => t.child().stdin.once('drain', resolve));
     t.child().stdin.resume();
-    await new Promise((resolve) => t.child().stdin.once('drain', resolve));
-    await flush();
+    await drained;
+    await new Promise((resolve) => setImmediate(resolve));
     assert.equal(t.link.paused, false);
+  });
+
+  it('a client that reads slowly pauses the server\'s output until it catches up', async () => {
+    const t = await setup();
+    t.link.bufferedAmount = 2 * 1024 * 1024;
+    t.child().say({ jsonrpc: '2.0', method: 'notifications/message', params: {} });
+    await t.link.until(1);
+    assert.ok(t.child().stdout.isPaused(), 'server stdout paused');
+    assert.ok(t.link.flushed, 'waiting for the client to catch up');
+    t.link.bufferedAmount = 0;
+    t.link.flushed();
+    assert.equal(t.child().stdout.isPaused(), false, 'resumed once flushed');
   });
 });
