@@ -39,10 +39,12 @@ const loaders: Loaders = {
   keychain: async () => (await import('./keychain.js')).create,
   local: async () => (await import('./local.js')).create,
   secret: async () => (await import('./secret.js')).create,
+  vault: async () => (await import('./vault.js')).create,
+  '1password': async () => (await import('./onepassword.js')).create,
 };
 
 /** Backends worth sparing: over the network, rate-limited, or slow to ask. Local stores are not cached. */
-const REMOTE = new Set<ProviderType>(['exec']);
+const REMOTE = new Set<ProviderType>(['vault', '1password', 'exec']);
 const DEFAULT_REMOTE_TTL_MS = 5 * 60_000;
 
 /** Names that answer with no configuration at all. */
@@ -53,6 +55,9 @@ export const builtinProviders: Readonly<Record<string, ProviderConfig>> = {
   keychain: { type: 'keychain', service: 'mcpd' },
   local: { type: 'local', key: 'auto' },
   secret: { type: 'secret' },
+  // As their own CLIs: $VAULT_ADDR with $VAULT_TOKEN or ~/.vault-token; $OP_SERVICE_ACCOUNT_TOKEN or the desktop app.
+  vault: { type: 'vault', auth: { method: 'token' }, timeout: '10s' },
+  op: { type: '1password' },
 };
 
 export class ProviderRegistry {

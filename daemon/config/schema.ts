@@ -52,6 +52,29 @@ const providerSchemas = {
     key: z.enum(['auto', 'keychain', 'passphrase', 'file']).default('auto'),
   }),
   secret: z.strictObject({ type: z.literal('secret') }),
+  vault: z.strictObject({
+    type: z.literal('vault'),
+    /** Default $VAULT_ADDR. May hold references. */
+    address: z.string().optional(),
+    /** Vault Enterprise namespace (the X-Vault-Namespace header); default $VAULT_NAMESPACE. */
+    namespace: z.string().optional(),
+    auth: z.discriminatedUnion('method', [
+      /** token: default $VAULT_TOKEN, else ~/.vault-token; may be a reference. */
+      z.strictObject({ method: z.literal('token'), token: z.string().optional() }),
+      z.strictObject({ method: z.literal('approle'), roleId: z.string().min(1), secretId: z.string().min(1), mount: z.string().default('approle') }),
+    ], { errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_union_discriminator' ? 'unknown auth method; expected "token" or "approle"' : ctx.defaultError }) }).default({ method: 'token' }),
+    tls: z.strictObject({ caFile: z.string().optional(), serverName: z.string().optional() }).optional(),
+    timeout: duration.default('10s'),
+    ...cacheable,
+  }),
+  '1password': z.strictObject({
+    type: z.literal('1password'),
+    /** A reference to the token (typically `${keychain:1password/sa-token}`); default $OP_SERVICE_ACCOUNT_TOKEN. */
+    serviceAccountToken: z.string().optional(),
+    /** Use the desktop app's session for this account instead of a token (default $OP_ACCOUNT). */
+    account: z.string().optional(),
+    ...cacheable,
+  }),
   exec: z.strictObject({
     type: z.literal('exec'),
     /** argv of a command that prints the secret; the reference path is appended as the last argument. */

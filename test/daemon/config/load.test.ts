@@ -56,7 +56,7 @@ describe('config loading', () => {
   });
 
   it('a reference to an unknown provider names the variable and the known providers', () => {
-    fails(server({ env: { T: '${pss:github/pat}' } }), 'PROVIDER_UNKNOWN', 'unknown provider "pss" in mcpServers.github.env.T', 'known providers: credential, env, file, keychain, local, secret');
+    fails(server({ env: { T: '${pss:github/pat}' } }), 'PROVIDER_UNKNOWN', 'unknown provider "pss" in mcpServers.github.env.T', 'known providers: credential, env, file, keychain, local, op, secret, vault');
   });
 
   it('a reference to a configured provider is accepted', () => {
