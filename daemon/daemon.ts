@@ -28,6 +28,7 @@ import { type Binding, bind } from './server/listen.js';
 import type { WebSocketLink } from './server/ws-link.js';
 import { Session } from './session/session.js';
 import { type BackoffPolicy, Instance } from './supervisor/instance.js';
+import { LeaseKeeper } from './supervisor/leases.js';
 
 export interface DaemonOptions {
   readonly configPath: string;
@@ -181,6 +182,14 @@ export class Daemon {
       // Read at each start, so a restart after a reload uses the new definition and fresh values.
       prepare: () => prepareLaunch({ name, server: this.#config.mcpServers[name] ?? server, where: `mcpServers.${name}` }, this.#registry, this.#options.env, note),
       start: this.#options.start ?? startChild,
+      keepLeases: (leases, ending) => new LeaseKeeper(leases, {
+        clock: this.#options.clock ?? systemClock,
+        random: Math.random,
+        // By name at each use: after a reload, the registry that granted a lease is closed.
+        providerOf: (provider) => this.#registry.get(provider),
+        note: (message) => this.#options.log('lease.note', { session: id, server: name, message }),
+        ending,
+      }),
       clock: this.#options.clock ?? systemClock,
       backoff: this.#backoff(),
       maxMessageBytes: this.#config.daemon.maxMessageBytes,

@@ -10,6 +10,7 @@
  *
  * Refusals come before the upgrade, as an HTTP status and an ErrorBody.
  */
+import type { LeaseStatus } from './supervisor/leases.js';
 import type { ErrorCode } from '../core/errors.js';
 
 export const SESSION_PATH = '/v1/session/';
@@ -51,6 +52,8 @@ export interface InstanceStatus {
   readonly since: string | undefined;
   readonly restarts: number;
   readonly lastError: string | undefined;
+  /** The leases the current process holds (references and expiry, never values). */
+  readonly leases: readonly LeaseStatus[];
 }
 
 export interface ServerStatus {

@@ -8,7 +8,7 @@
  * a variable listed in `optional` is dropped instead of failing when its secret is missing or empty.
  */
 import { McpdError } from '../core/errors.js';
-import type { Ref, Resolution, Resolved } from './provider.js';
+import type { Lease, Ref, Resolution, Resolved } from './provider.js';
 import { showRef } from './provider.js';
 import { parseValue, render, type Segment } from './reference.js';
 import type { ProviderRegistry } from './registry.js';
@@ -27,6 +27,8 @@ export interface ResolvedEnv {
   readonly refs: Ref[];
   /** Variables left out, with why (for --verbose). */
   readonly dropped: Array<{ variable: string; reason: string }>;
+  /** Leases of the values the child gets (Vault dynamic secrets), once each: its owner renews and revokes them. */
+  readonly leases: Array<{ ref: Ref; lease: Lease }>;
 }
 
 /** Names where a variable was set, for errors: `mcpServers.github.env.TOKEN`, or `-e TOKEN`. */
@@ -37,7 +39,7 @@ export async function resolveEnv(spec: EnvSpec, registry: ProviderRegistry, plac
   const parsed = Object.entries(spec.env).map(([variable, text]) => ({ variable, segments: parseValue(text, placeOf(variable)) }));
   const outcomes = await resolveAll(parsed.flatMap((p) => refsIn(p.segments)), registry);
   const optional = new Set(spec.optional ?? []);
-  const result: ResolvedEnv = { env: {}, secrets: [], refs: [...outcomes.keys()].map((raw) => outcomes.get(raw)!.ref), dropped: [] };
+  const result: ResolvedEnv = { env: {}, secrets: [], refs: [...outcomes.keys()].map((raw) => outcomes.get(raw)!.ref), dropped: [], leases: [] };
   const failures: McpdError[] = [];
 
   for (const { variable, segments } of parsed) {
@@ -56,9 +58,30 @@ export async function resolveEnv(spec: EnvSpec, registry: ProviderRegistry, plac
     result.env[variable] = render(segments, valueOf);
     for (const ref of refs) if (valueOf(ref) !== '') result.secrets.push({ variable, value: valueOf(ref) });
   }
-  if (failures.length === 1) throw failures[0]!;
-  if (failures.length > 1) throw summary(failures);
+  const leased = leasesOf(outcomes);
+  if (failures.length > 0) {
+    // Nobody will run with these credentials: give them back rather than let them live out their TTL.
+    await revokeLeases(leased, registry);
+    throw failures.length === 1 ? failures[0]! : summary(failures);
+  }
+  result.leases.push(...leased);
   return result;
+}
+
+/** Each lease once, though several references (two fields of one Vault read) may carry it. */
+function leasesOf(outcomes: Outcomes): Array<{ ref: Ref; lease: Lease }> {
+  const byId = new Map<string, { ref: Ref; lease: Lease }>();
+  for (const { ref, outcome } of outcomes.values()) {
+    if (outcome instanceof McpdError || !outcome.lease) continue;
+    const key = `${ref.provider}\0${outcome.lease.id}`;
+    if (!byId.has(key)) byId.set(key, { ref, lease: outcome.lease });
+  }
+  return [...byId.values()];
+}
+
+/** Revokes leases, best effort: a failure to revoke never hides the error that led here. */
+export async function revokeLeases(leases: ReadonlyArray<{ ref: Ref; lease: Lease }>, registry: ProviderRegistry): Promise<void> {
+  await Promise.allSettled(leases.map(async ({ ref, lease }) => (await registry.get(ref.provider)).revoke?.(lease)));
 }
 
 function refsIn(segments: readonly Segment[]): Ref[] {

@@ -23,13 +23,32 @@ export async function run(options: RunOptions): Promise<void> {
   let spec: PreparedLaunch;
   try {
     spec = await prepareLaunch(pickServer(options, loaded.config.mcpServers, registry), registry, process.env, noter(options));
-  } finally {
-    // Backends are not needed once the values are in hand; the server may run for hours.
+  } catch (error) {
     await registry.close();
+    throw error;
   }
+  // Backends are not needed once the values are in hand (the server may run for hours), unless
+  // a value is leased: then its lease is renewed while the server runs and revoked after.
+  if (spec.leases.length === 0) await registry.close();
+  const leases = spec.leases.length ? await keepLeases(spec, registry, options) : undefined;
   const exitCode = await runForeground(spec, { stderr: process.stderr });
+  await leases?.revokeAll();
+  await registry.close();
   // The server is gone and its group reaped; nothing of ours should keep the process alive.
   process.exit(exitCode);
+}
+
+/** Without a daemon nothing can roll the server onto fresh values: a lease that will end is said, once. */
+async function keepLeases(spec: PreparedLaunch, registry: ProviderRegistry, options: RunOptions) {
+  const { LeaseKeeper } = await import('../../daemon/supervisor/leases.js');
+  const { systemClock } = await import('../../core/clock.js');
+  return new LeaseKeeper(spec.leases, {
+    clock: systemClock,
+    random: Math.random,
+    providerOf: (name) => registry.get(name),
+    note: noter(options),
+    ending: (ref, at, why) => process.stderr.write(`mcpd: warning: the lease of ${ref} ends at ${new Date(at).toISOString()} (${why}); restart the server before then, or run it through the daemon, which does\n`),
+  });
 }
 
 function pickServer(options: RunOptions, servers: Record<string, ServerConfig>, registry: ProviderRegistry): LaunchSource {

@@ -18,7 +18,10 @@ export async function status(options: DaemonOptions): Promise<void> {
 
 function describe(server: ServerStatus): string {
   const lines = [`${server.name}: ${server.state}, ${server.sessions} session${server.sessions === 1 ? '' : 's'}, ${server.restarts} restart${server.restarts === 1 ? '' : 's'}`];
-  for (const i of server.instances) lines.push(`  session ${i.session}: ${i.state}${i.pid ? `, pid ${i.pid}` : ''}${i.since ? `, up ${age(i.since)}` : ''}`);
+  for (const i of server.instances) {
+    lines.push(`  session ${i.session}: ${i.state}${i.pid ? `, pid ${i.pid}` : ''}${i.since ? `, up ${age(i.since)}` : ''}`);
+    for (const lease of i.leases) lines.push(`    lease of ${lease.ref} until ${lease.expiresAt}${lease.renewable ? ', renewed' : ', not renewable'}`);
+  }
   if (server.lastError) lines.push(`  last error: ${server.lastError}`);
   if (server.refs.length) lines.push(`  uses ${server.refs.join(' ')}`);
   return lines.join('\n');

@@ -7,7 +7,8 @@ import type { Env } from '../../core/paths.js';
 import type { ServerConfig } from '../config/schema.js';
 import { showRef } from '../../providers/provider.js';
 import type { ProviderRegistry } from '../../providers/registry.js';
-import { type PlaceOf, resolveEnv, resolveText } from '../../providers/resolver.js';
+import { type PlaceOf, resolveEnv, resolveText, revokeLeases } from '../../providers/resolver.js';
+import type { HeldLease } from '../supervisor/leases.js';
 import { buildChildEnv } from './child-env.js';
 import type { LaunchSpec } from './child.js';
 
@@ -21,6 +22,8 @@ export interface LaunchSource {
 export interface PreparedLaunch extends LaunchSpec {
   /** Every reference the launch used (`${secret:github/pat}`), for status; never values. */
   readonly refs: readonly string[];
+  /** Leases of the injected values, this launch's alone: kept while its process runs, revoked after. */
+  readonly leases: readonly HeldLease[];
 }
 
 /** Resolves a server's references; `note` gets --verbose lines (never values). */
@@ -33,13 +36,19 @@ export async function prepareLaunch(source: LaunchSource, registry: ProviderRegi
   // Only `${NAME}` references may appear outside env (the schema refuses secrets there); an
   // ad-hoc command line was already expanded by the user's shell.
   const text = (value: string, path: string) => (adhoc ? Promise.resolve(value) : resolveText(value, registry, path));
-  return {
-    name: adhoc ? undefined : name,
-    command: await text(server.command, `${where}.command`),
-    args: await Promise.all(server.args.map((arg, i) => text(arg, `${where}.args[${i}]`))),
-    cwd: server.cwd === undefined ? undefined : await text(server.cwd, `${where}.cwd`),
-    env: buildChildEnv(parentEnv, server.inheritEnv, resolved.env),
-    secrets: resolved.secrets,
-    refs: resolved.refs.map(showRef),
-  };
+  try {
+    return {
+      name: adhoc ? undefined : name,
+      command: await text(server.command, `${where}.command`),
+      args: await Promise.all(server.args.map((arg, i) => text(arg, `${where}.args[${i}]`))),
+      cwd: server.cwd === undefined ? undefined : await text(server.cwd, `${where}.cwd`),
+      env: buildChildEnv(parentEnv, server.inheritEnv, resolved.env),
+      secrets: resolved.secrets,
+      refs: resolved.refs.map(showRef),
+      leases: resolved.leases.map(({ ref, lease }) => ({ ref: showRef(ref), provider: ref.provider, lease })),
+    };
+  } catch (error) {
+    await revokeLeases(resolved.leases, registry);
+    throw error;
+  }
 }

@@ -174,6 +174,11 @@ export class Session {
       },
       failed: (reason, info) => void this.#failed(reason, info),
       drain: () => this.#deps.link.resume(),
+      // Fresh values before the old ones stop working; the client keeps its session through the restart.
+      expiring: (reason) => {
+        this.#deps.note(reason);
+        void this.restart(reason);
+      },
     };
   }
 

@@ -15,6 +15,7 @@ import { McpdError } from '../../core/errors.js';
 import type { Clock, ClockTimer } from '../../core/clock.js';
 import type { ExitInfo, ServerProcess, StartChild, StopOptions } from '../launcher/child.js';
 import type { PreparedLaunch } from '../launcher/launch-spec.js';
+import type { HeldLease, LeaseKeeper } from './leases.js';
 import type { InstanceStatus, ServerState } from '../protocol.js';
 import { LineSplitter, LineTooLong } from '../session/framing.js';
 
@@ -43,12 +44,18 @@ export interface InstanceListener {
   failed(reason: string, info: ExitInfo | undefined): void;
   /** stdin can take more after write() returned false. */
   drain(): void;
+  /** A lease of the running process ends soon and cannot be renewed: it should get fresh values. */
+  expiring(reason: string): void;
 }
+
+/** Keeps one process's leases: made for each process started, revoked once it has ended. */
+export type KeepLeases = (leases: readonly HeldLease[], ending: (ref: string, at: number, why: string) => void) => Pick<LeaseKeeper, 'revokeAll' | 'status'>;
 
 export interface InstanceDeps {
   readonly session: string;
   readonly prepare: () => Promise<PreparedLaunch>;
   readonly start: StartChild;
+  readonly keepLeases: KeepLeases;
   readonly clock: Clock;
   readonly backoff: BackoffPolicy;
   readonly maxMessageBytes: number;
@@ -66,6 +73,8 @@ const TRANSITIONS: Record<ServerState, readonly ServerState[]> = {
 export class Instance {
   #state: ServerState = 'stopped';
   #child: ServerProcess | undefined;
+  /** The current process's leases. */
+  #leases: ReturnType<KeepLeases> | undefined;
   /** Bumped for every process, so a late event from an old one is ignored. */
   #generation = 0;
   #startedAt: number | undefined;
@@ -90,7 +99,8 @@ export class Instance {
 
   status(): InstanceStatus {
     const since = this.#state === 'running' && this.#startedAt !== undefined ? new Date(this.#startedAt).toISOString() : undefined;
-    return { session: this.#deps.session, state: this.#state, pid: this.pid, since, restarts: this.#restarts, lastError: this.#lastError };
+    const leases = this.#state === 'running' ? this.#leases?.status() ?? [] : [];
+    return { session: this.#deps.session, state: this.#state, pid: this.pid, since, restarts: this.#restarts, lastError: this.#lastError, leases };
   }
 
   /** The first start; rejects (McpdError) when the references or the spawn fail, so the session can be refused. */
@@ -142,20 +152,38 @@ export class Instance {
     if (this.#state !== 'stopped') this.#to('stopped');
     this.#generation += 1;
     const child = this.#child;
+    const leases = this.#leases;
     this.#child = undefined;
     await child?.stop(this.#deps.stop);
+    await leases?.revokeAll();
   }
 
   async #spawn(restart: boolean): Promise<void> {
     const generation = ++this.#generation;
     const spec = await this.#deps.prepare();
-    if (generation !== this.#generation) return; // stopped while resolving
-    const child = await this.#deps.start(spec, { stdin: 'pipe', stdout: 'pipe', stop: this.#deps.stop });
-    if (generation !== this.#generation) {
+    const current = () => generation === this.#generation;
+    const leases = this.#deps.keepLeases(spec.leases, (ref, at, why) => {
+      if (current() && this.#state === 'running') this.#listener?.expiring(`the lease of ${ref} ends at ${new Date(at).toISOString()} (${why})`);
+    });
+    if (!current()) {
+      await leases.revokeAll(); // stopped while resolving
+      return;
+    }
+    let child: ServerProcess;
+    try {
+      child = await this.#deps.start(spec, { stdin: 'pipe', stdout: 'pipe', stop: this.#deps.stop });
+    } catch (error) {
+      await leases.revokeAll();
+      throw error;
+    }
+    // However the process ends (exit, crash, restart, stop), its credentials go with it.
+    void child.exited.then(() => leases.revokeAll());
+    if (!current()) {
       void child.stop(this.#deps.stop);
       return;
     }
     this.#child = child;
+    this.#leases = leases;
     this.#startedAt = this.#deps.clock.now();
     this.#wire(child, generation);
     this.#to('running');

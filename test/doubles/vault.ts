@@ -61,6 +61,10 @@ const isObject = (v: unknown): v is Fields => typeof v === 'object' && v !== nul
 
 export class VaultDouble {
   readonly calls: Call[] = [];
+  /** Every credential the database engine issued, oldest first. */
+  readonly issued: Array<{ leaseId: string; username: string; password: string }> = [];
+  /** Leases revoked through sys/leases/revoke (not those that expired or an operator revoked), in order. */
+  readonly revoked: string[] = [];
   sealed = false;
   /** While set, requests get no answer at all (a hung server), until the double closes. */
   stalled = false;
@@ -234,7 +238,8 @@ export class VaultDouble {
       return new Reply(200, { lease_id: id, renewable: true, lease_duration: Math.floor((lease.expiresAt - now) / 1000) });
     }
     if (path === 'sys/leases/revoke' && writes) {
-      this.#leases.delete(String(body.lease_id ?? ''));
+      const id = String(body.lease_id ?? '');
+      if (this.#leases.delete(id)) this.revoked.push(id);
       return new Reply(204);
     }
     if (path.startsWith('sys/internal/ui/mounts/') && method === 'GET') {
@@ -268,6 +273,7 @@ export class VaultDouble {
       maxExpiresAt: spec.maxTtl ? now + spec.maxTtl * 1000 : Infinity,
     });
     const data = { username: `v-${role[1]}-${randomBytes(4).toString('hex')}`, password: `pw-${randomBytes(12).toString('hex')}` };
+    this.issued.push({ leaseId: id, ...data });
     return new Reply(200, { lease_id: id, lease_duration: spec.ttl, renewable: spec.renewable ?? true, data });
   }
 

@@ -4,6 +4,8 @@
  */
 import { PassThrough } from 'node:stream';
 import type { ChildOptions, ExitInfo, LaunchSpec, ServerProcess, StartChild } from '../../daemon/launcher/child.js';
+import type { KeepLeases } from '../../daemon/supervisor/instance.js';
+import type { HeldLease } from '../../daemon/supervisor/leases.js';
 
 export class FakeProcess implements ServerProcess {
   static #nextPid = 1000;
@@ -98,4 +100,27 @@ export function fakeStarter(): FakeStarter {
   start.onStart = undefined as ((child: FakeProcess) => void) | undefined;
   start.next = () => new Promise<FakeProcess>((resolve) => waiters.push(resolve));
   return start;
+}
+
+/**
+ * A KeepLeases for state-machine tests: records each process's leases, when they are revoked,
+ * and lets the test report one ending (`end`). LeaseKeeper itself is tested against the Vault double.
+ */
+export function leaseRecorder() {
+  const kept: Array<{ leases: readonly HeldLease[]; revoked: number; end: (why: string) => void }> = [];
+  const keep: KeepLeases = (leases, ending) => {
+    const entry = {
+      leases,
+      revoked: 0,
+      end: (why: string) => ending(leases[0]?.ref ?? '${vault:x}', Date.parse('2030-01-01T00:00:00Z'), why),
+    };
+    kept.push(entry);
+    return {
+      status: () => [],
+      revokeAll: async () => {
+        entry.revoked += 1;
+      },
+    };
+  };
+  return { keep, kept };
 }

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { McpdError } from '../../core/errors.js';
 import { ProviderRegistry } from '../../providers/registry.js';
 import { resolveEnv } from '../../providers/resolver.js';
+import { VaultDouble } from '../doubles/vault.js';
 
 const registry = (env: Record<string, string>) => new ProviderRegistry({}, { env });
 const at = (variable: string) => `mcpServers.s.env.${variable}`;
@@ -57,5 +58,26 @@ describe('resolver', () => {
     const out = await resolveEnv({ env: { A: '${count:x}', B: '${count:x}' } }, reg, at);
     assert.equal(calls, 1);
     assert.equal(out.env.A, out.env.B);
+  });
+});
+
+describe('resolver and leases', () => {
+  it('returns each lease once, and revokes them all when another reference of the launch fails', async () => {
+    const vault = await VaultDouble.start();
+    try {
+      vault.addToken('hvs.t');
+      vault.mountDatabase('database', { ro: { ttl: 3600 } });
+      const reg = registry({ VAULT_ADDR: vault.url, VAULT_TOKEN: 'hvs.t' });
+      const good = { USER: '${vault:database/creds/ro#username}', PASS: '${vault:database/creds/ro#password}' };
+      const out = await resolveEnv({ env: good }, reg, at);
+      assert.deepEqual(out.leases.map((l) => [l.ref.raw, l.lease.id]), [['vault:database/creds/ro#username', vault.issued[0]!.leaseId]]);
+
+      await assert.rejects(resolveEnv({ env: { ...good, GONE: '${NOT_SET_ANYWHERE}' } }, reg, at), { code: 'ENV_UNSET' });
+      assert.equal(vault.issued.length, 2);
+      assert.deepEqual(vault.revoked, [vault.issued[1]!.leaseId], 'the failed launch\'s lease is given back; the first launch\'s stands');
+      await reg.close();
+    } finally {
+      await vault.close();
+    }
   });
 });

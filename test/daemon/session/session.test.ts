@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import type { PreparedLaunch } from '../../../daemon/launcher/launch-spec.js';
 import { Session, type ClientLink } from '../../../daemon/session/session.js';
 import { DEFAULT_BACKOFF, Instance } from '../../../daemon/supervisor/instance.js';
-import { type FakeProcess, fakeStarter } from '../../helpers/fake-process.js';
+import { type FakeProcess, fakeStarter, leaseRecorder } from '../../helpers/fake-process.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
 
 type Sent = Record<string, unknown>;
@@ -56,9 +56,9 @@ const parse = (lines: string[]) => lines.map((l) => JSON.parse(l) as Wire);
 async function setup(options: { maxRestarts?: number; maxMessageBytes?: number; prepare?: () => Promise<PreparedLaunch> } = {}) {
   const clock = new ManualClock();
   const start = fakeStarter();
-  const prepare = options.prepare ?? (async () => ({ command: 'fake', args: [], env: {}, secrets: [], refs: [] }));
+  const prepare = options.prepare ?? (async () => ({ command: 'fake', args: [], env: {}, secrets: [], refs: [], leases: [] }));
   const instance = new Instance({
-    session: 's1', prepare, start, clock,
+    session: 's1', prepare, start, clock, keepLeases: leaseRecorder().keep,
     backoff: { ...DEFAULT_BACKOFF, maxRestarts: options.maxRestarts ?? 1 },
     maxMessageBytes: options.maxMessageBytes ?? 1 << 20,
   });
@@ -274,7 +274,7 @@ describe('session bridge: restart and end', () => {
     let gate: Promise<void> = Promise.resolve();
     const prepare = async () => {
       await gate;
-      return { command: 'fake', args: [], env: {}, secrets: [], refs: [] };
+      return { command: 'fake', args: [], env: {}, secrets: [], refs: [], leases: [] };
     };
     const t = await setup({ prepare });
     await crash(t, 1);

@@ -9,7 +9,7 @@ import { McpdError } from '../../../core/errors.js';
 import type { ExitInfo } from '../../../daemon/launcher/child.js';
 import type { PreparedLaunch } from '../../../daemon/launcher/launch-spec.js';
 import { type BackoffPolicy, DEFAULT_BACKOFF, Instance, type InstanceListener } from '../../../daemon/supervisor/instance.js';
-import { fakeStarter } from '../../helpers/fake-process.js';
+import { fakeStarter, leaseRecorder } from '../../helpers/fake-process.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
 
 type Event = { kind: keyof InstanceListener; detail?: unknown; info?: ExitInfo | undefined };
@@ -24,6 +24,7 @@ class Recorder implements InstanceListener {
   crashed = (info: ExitInfo) => this.#push({ kind: 'crashed', detail: info });
   failed = (reason: string, info: ExitInfo | undefined) => this.#push({ kind: 'failed', detail: reason, info });
   drain = () => this.#push({ kind: 'drain' });
+  expiring = (reason: string) => this.#push({ kind: 'expiring', detail: reason });
 
   next(kind: Event['kind']): Promise<Event> {
     return new Promise((resolve) => this.#waiters.push({ kind, resolve }));
@@ -57,12 +58,13 @@ interface SetupOptions {
 function setup(options: SetupOptions = {}) {
   const clock = new ManualClock(options.clockStart);
   const start = fakeStarter();
+  const keeper = leaseRecorder();
   /** prepare and spawn calls, in order. */
   const calls: string[] = [];
   let prepared = 0;
   const prepare = options.prepare ?? (async () => {
     prepared += 1;
-    return { command: 'fake', args: [], env: { GENERATION: String(prepared) }, secrets: [], refs: [] };
+    return { command: 'fake', args: [], env: { GENERATION: String(prepared) }, secrets: [], refs: [], leases: [] };
   });
   start.onStart = () => calls.push('start');
   const instance = new Instance({
@@ -72,11 +74,12 @@ function setup(options: SetupOptions = {}) {
       return prepare();
     },
     start,
+    keepLeases: keeper.keep,
     clock,
     backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
     maxMessageBytes: options.maxMessageBytes ?? 1024,
   });
-  return { clock, start, instance, calls, listener: new Recorder(), prepared: () => prepared, child: () => start.started.at(-1)! };
+  return { clock, start, instance, calls, keeper, listener: new Recorder(), prepared: () => prepared, child: () => start.started.at(-1)! };
 }
 
 type Setup = ReturnType<typeof setup>;
@@ -389,7 +392,7 @@ describe('supervisor instance: stop()', () => {
     assert.equal(t.instance.state, 'starting');
     await t.instance.stop();
     assert.equal(t.instance.state, 'stopped');
-    launch.resolve({ command: 'fake', args: [], env: {}, secrets: [], refs: [] });
+    launch.resolve({ command: 'fake', args: [], env: {}, secrets: [], refs: [], leases: [] });
     await starting;
     assert.equal(t.start.started.length, 0);
     assert.equal(t.instance.state, 'stopped');
@@ -471,13 +474,70 @@ describe('supervisor instance: streams and status', () => {
   it('status() reports state, pid, since, restarts and the last error', async () => {
     const start = Date.parse('2025-03-01T12:00:00.000Z');
     const t = setup({ clockStart: start });
-    assert.deepEqual(t.instance.status(), { session: 's1', state: 'stopped', pid: undefined, since: undefined, restarts: 0, lastError: undefined });
+    assert.deepEqual(t.instance.status(), { session: 's1', state: 'stopped', pid: undefined, since: undefined, restarts: 0, lastError: undefined, leases: [] });
     await t.instance.start(t.listener);
-    assert.deepEqual(t.instance.status(), { session: 's1', state: 'running', pid: t.child().pid, since: '2025-03-01T12:00:00.000Z', restarts: 0, lastError: undefined });
+    assert.deepEqual(t.instance.status(), { session: 's1', state: 'running', pid: t.child().pid, since: '2025-03-01T12:00:00.000Z', restarts: 0, lastError: undefined, leases: [] });
     t.clock.advance(1000);
     await crash(t, 7);
-    assert.deepEqual(t.instance.status(), { session: 's1', state: 'restarting', pid: undefined, since: undefined, restarts: 0, lastError: 'exited with status 7' });
+    assert.deepEqual(t.instance.status(), { session: 's1', state: 'restarting', pid: undefined, since: undefined, restarts: 0, lastError: 'exited with status 7', leases: [] });
     await restartsAfter(t, 5000);
-    assert.deepEqual(t.instance.status(), { session: 's1', state: 'running', pid: t.child().pid, since: '2025-03-01T12:00:06.000Z', restarts: 1, lastError: 'exited with status 7' });
+    assert.deepEqual(t.instance.status(), { session: 's1', state: 'running', pid: t.child().pid, since: '2025-03-01T12:00:06.000Z', restarts: 1, lastError: 'exited with status 7', leases: [] });
+  });
+});
+
+describe('supervisor instance: leases', () => {
+  const leased = (n: number): PreparedLaunch => ({
+    command: 'fake', args: [], env: { GENERATION: String(n) }, secrets: [], refs: [],
+    leases: [{ ref: '${vault:database/creds/ro#password}', provider: 'vault', lease: { id: `database/creds/ro/${n}`, expiresAt: 0, renewable: true } }],
+  });
+  const setupLeased = () => {
+    let n = 0;
+    return setup({ prepare: async () => leased(++n) });
+  };
+  /** Waits for the callbacks a process's exit starts (the revocation among them). */
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('each process keeps the leases of its own launch, revoked once it crashes', async () => {
+    const t = setupLeased();
+    await t.instance.start(t.listener);
+    assert.equal(t.keeper.kept.length, 1);
+    assert.equal(t.keeper.kept[0]!.leases[0]!.lease.id, 'database/creds/ro/1');
+    await crash(t);
+    await turn();
+    assert.equal(t.keeper.kept[0]!.revoked, 1, 'revoked with the crashed process');
+    await restartsAfter(t, 5000);
+    assert.equal(t.keeper.kept[1]!.leases[0]!.lease.id, 'database/creds/ro/2', 'the new process has a lease of its own');
+    assert.equal(t.keeper.kept[1]!.revoked, 0);
+  });
+
+  it('stop() revokes after the process is gone; restart() revokes the old process\'s', async () => {
+    const t = setupLeased();
+    await t.instance.start(t.listener);
+    await t.instance.restart('mcpd restart');
+    await turn();
+    assert.deepEqual(t.keeper.kept.map((k) => k.revoked), [1, 0]);
+    await t.instance.stop();
+    assert.equal(t.child().stopped, true);
+    assert.deepEqual(t.keeper.kept.map((k) => k.revoked > 0), [true, true]);
+  });
+
+  it('a spawn that fails revokes the leases resolved for it', async () => {
+    const t = setupLeased();
+    t.start.fail = new McpdError('SPAWN_FAILED', 'cannot start fake');
+    await assert.rejects(t.instance.start(t.listener), { code: 'SPAWN_FAILED' });
+    assert.equal(t.keeper.kept[0]!.revoked, 1);
+  });
+
+  it('a lease that will end is reported to the session while its process runs, and only then', async () => {
+    const t = setupLeased();
+    await t.instance.start(t.listener);
+    t.keeper.kept[0]!.end('it has reached its max TTL');
+    assert.deepEqual(t.listener.events.at(-1), {
+      kind: 'expiring',
+      detail: 'the lease of ${vault:database/creds/ro#password} ends at 2030-01-01T00:00:00.000Z (it has reached its max TTL)',
+    });
+    await crash(t);
+    t.keeper.kept[0]!.end('late');
+    assert.equal(t.listener.count('expiring'), 1, 'an old process\'s lease is nobody\'s concern');
   });
 });
