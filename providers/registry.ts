@@ -28,8 +28,10 @@ export interface ProviderContext {
   readonly resolveSetting: (text: string, where: string) => Promise<string>;
 }
 
-type Factory<T extends ProviderType> = (name: string, config: ProviderConfigOf<T>, ctx: ProviderContext) => Provider;
+export type Factory<T extends ProviderType> = (name: string, config: ProviderConfigOf<T>, ctx: ProviderContext) => Provider;
 type Loaders = { [T in ProviderType]: () => Promise<Factory<T>> };
+/** Factories that replace the built-in ones by type: how benchmarks put a double behind a backend. */
+export type Factories = { [T in ProviderType]?: Factory<T> };
 
 const loaders: Loaders = {
   env: async () => (await import('./env.js')).create,
@@ -66,10 +68,12 @@ export class ProviderRegistry {
   readonly #ctx: ProviderContext;
 
   readonly #cacheClock: Clock | undefined;
+  readonly #factories: Factories;
 
   /** `cache`: keep resolved values in memory (the daemon does; a one-shot CLI has no use for it). */
-  constructor(configured: Record<string, ProviderConfig>, options: { env: Env; note?: (message: string) => void; cache?: Clock }) {
+  constructor(configured: Record<string, ProviderConfig>, options: { env: Env; note?: (message: string) => void; cache?: Clock; factories?: Factories }) {
     this.#cacheClock = options.cache;
+    this.#factories = options.factories ?? {};
     this.#configs = { ...builtinProviders, ...configured };
     this.#ctx = {
       env: options.env,
@@ -98,7 +102,9 @@ export class ProviderRegistry {
     let instance = this.#instances.get(name);
     if (!instance) {
       const config = this.configOf(name);
-      instance = loaders[config.type]().then((create) => this.#withCache((create as Factory<typeof config.type>)(name, config, this.#ctx), config));
+      const override = this.#factories[config.type];
+      const load = override ? Promise.resolve(override) : loaders[config.type]();
+      instance = load.then((create) => this.#withCache((create as Factory<typeof config.type>)(name, config, this.#ctx), config));
       this.#instances.set(name, instance);
     }
     return instance;

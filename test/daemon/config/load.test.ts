@@ -50,6 +50,22 @@ describe('config loading', () => {
     fails(server({ ttl: 'soon' }), 'CONFIG_INVALID', 'mcpServers.github.ttl: expected a duration');
   });
 
+  it('a Vault provider with an unknown auth method names the path and the methods there are', () => {
+    fails(JSON.stringify({ providers: { vault: { type: 'vault', auth: { method: 'ldap' } } } }), 'CONFIG_INVALID',
+      'providers.vault.auth.method: unknown auth method; expected "token" or "approle"');
+  });
+
+  it('a provider whose token refers to itself, directly or through another provider, is a reference loop', () => {
+    fails(JSON.stringify({ providers: { op: { type: '1password', serviceAccountToken: '${op://Private/mcpd/token}' } } }), 'CONFIG_INVALID',
+      'providers.op.serviceAccountToken: ${op://Private/mcpd/token} makes a reference loop (op → op)');
+    fails(JSON.stringify({
+      providers: {
+        vault: { type: 'vault', auth: { method: 'token', token: '${op://Private/vault/token}' } },
+        op: { type: '1password', serviceAccountToken: '${vault:secret/data/op#token}' },
+      },
+    }), 'CONFIG_INVALID', 'makes a reference loop (vault → op → vault)');
+  });
+
   it('an unknown provider type lists the known ones', () => {
     fails(JSON.stringify({ providers: { p: { type: 'lastpass' } } }), 'CONFIG_INVALID', 'providers.p.type: unknown provider type "lastpass"', 'known types: env, file');
     fails(JSON.stringify({ providers: { p: { type: 'exec', command: 'pass show' } } }), 'CONFIG_INVALID', 'providers.p.command');
