@@ -22,6 +22,7 @@ const byCode: Record<ErrorCode, number> = {
   SECRET_NOT_FOUND: EXIT.unresolved,
   SECRET_EMPTY: EXIT.unresolved,
   SECRET_UNRESOLVED: EXIT.unresolved,
+  SECRET_CONFLICT: EXIT.generic,
   ENV_UNSET: EXIT.unresolved,
   STORE_KEY_WRONG: EXIT.unresolved,
   STORE_KEY_MISSING: EXIT.unresolved,

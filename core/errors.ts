@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'SECRET_NOT_FOUND'
   | 'SECRET_EMPTY'
   | 'SECRET_UNRESOLVED'
+  | 'SECRET_CONFLICT'
   | 'ENV_UNSET'
   | 'STORE_KEY_WRONG'
   | 'STORE_KEY_MISSING'

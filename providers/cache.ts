@@ -84,9 +84,9 @@ export function cached(provider: Provider, policy: CachePolicy, clock: Clock): P
   };
   // Capabilities pass through as the provider has them; a write forgets the old value first.
   if (provider.store) {
-    wrapped.store = (ref, value) => {
+    wrapped.store = (ref, value, options) => {
       entries.delete(ref.raw);
-      return provider.store!(ref, value);
+      return provider.store!(ref, value, options);
     };
   }
   if (provider.remove) {

@@ -14,7 +14,7 @@ import { McpdError } from '../core/errors.js';
 import { dataDir, expandHome } from '../core/paths.js';
 import type { ProviderConfigOf } from '../daemon/config/schema.js';
 import type { ProviderContext } from './registry.js';
-import { type Provider, type Ref, type Resolution, showRef, type Version } from './provider.js';
+import { conflict, type Provider, type Ref, type Resolution, showRef, type StoreOptions, type Version } from './provider.js';
 import { entryAad, keyOpens, newStore, readStore, seal, type StoreData, unseal, corrupt, withStoreLock, writeStore } from './local-store/store-file.js';
 import { createKey, openKey, wrongKey } from './local-store/store-key.js';
 
@@ -52,12 +52,14 @@ export class LocalStore implements Provider {
     });
   }
 
-  async store(ref: Ref, value: string): Promise<Version> {
+  async store(ref: Ref, value: string, options: StoreOptions = {}): Promise<Version> {
     return withStoreLock(this.path, async () => {
       const existing = await readStore(this.path);
       const { store, key } = existing ? { store: existing, key: await this.#keyFor(existing) } : await this.#create();
       const versions = store.entries[ref.path] ?? [];
-      const version = (versions.at(-1)?.version ?? 0) + 1;
+      const current = versions.at(-1)?.version ?? 0;
+      if (options.ifVersion !== undefined && options.ifVersion !== String(current)) throw conflict(ref, options.ifVersion, String(current));
+      const version = current + 1;
       const sealed = seal(key, value, entryAad(ref.path, version));
       store.entries[ref.path] = [...versions, { version, created: new Date().toISOString(), ...sealed }].slice(-KEEP_VERSIONS);
       await writeStore(this.path, store);

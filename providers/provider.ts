@@ -1,4 +1,4 @@
-import { asMcpdError, type McpdError } from '../core/errors.js';
+import { asMcpdError, McpdError } from '../core/errors.js';
 
 /**
  * A parsed secret reference: the text between `${` and `}`.
@@ -23,6 +23,11 @@ export interface Lease {
 
 export type Version = string;
 
+export interface StoreOptions {
+  /** Write only if the entry's newest version is still this one ('0': it does not exist yet); else SECRET_CONFLICT. */
+  readonly ifVersion?: Version;
+}
+
 export interface Resolved {
   readonly value: string;
   readonly version?: Version;
@@ -42,13 +47,21 @@ export interface Provider {
   readonly name: string;
   /** Batch resolve: backends that can fetch many at once (1Password, one Vault read per path) should. */
   resolve(refs: readonly Ref[]): Promise<Resolution[]>;
-  store?(ref: Ref, value: string): Promise<Version>;
+  /** Adds a version; backends with versions (local, Vault KV v2) honour `ifVersion` (check-and-set). */
+  store?(ref: Ref, value: string, options?: StoreOptions): Promise<Version>;
   remove?(ref: Ref): Promise<void>;
   /** Entries below `prefix`, as references; never values. */
   list?(prefix?: string): Promise<Ref[]>;
   renew?(lease: Lease): Promise<Lease>;
   revoke?(lease: Lease): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A check-and-set write that lost: someone else wrote the entry since `expected`. */
+export function conflict(ref: Ref, expected: Version, found: Version): McpdError {
+  return new McpdError('SECRET_CONFLICT', `${showRef(ref)} changed while it was being written (expected version ${expected}, found ${found}); this write did not land`, {
+    hint: 'another writer (another machine rotating the same secret?) got there first: read the secret again before writing',
+  });
 }
 
 /** The printable form of a reference: `${secret:github/pat}`. */

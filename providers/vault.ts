@@ -27,7 +27,7 @@ import { McpdError } from '../core/errors.js';
 import { expandHome } from '../core/paths.js';
 import type { ProviderConfigOf } from '../daemon/config/schema.js';
 import type { ProviderContext } from './registry.js';
-import { type Lease, type Provider, type Ref, type Resolution, showRef, type Version } from './provider.js';
+import { type Lease, type Provider, type Ref, type Resolution, showRef, type StoreOptions, type Version } from './provider.js';
 import { VaultSession } from './vault/auth.js';
 import { about, detailOf, statusOf, VaultHttp } from './vault/client.js';
 import { notFound, parseVaultRef, pickField, type Secret, secretOf, type VaultRef, writeField } from './vault/kv.js';
@@ -103,12 +103,12 @@ class VaultProvider implements Provider {
     }));
   }
 
-  async store(ref: Ref, value: string): Promise<Version> {
+  async store(ref: Ref, value: string, options: StoreOptions = {}): Promise<Version> {
     const vref = parseVaultRef(ref);
     const { http } = await this.#ready().catch((error: unknown) => {
       throw about(showRef(ref), error);
     });
-    return writeField(http, vref, value, () => this.#deps.clock.now());
+    return writeField(http, vref, value, () => this.#deps.clock.now(), options.ifVersion);
   }
 
   async renew(lease: Lease): Promise<Lease> {

@@ -4,7 +4,7 @@
  * and dynamic engines, and check-and-set writes to KV v2.
  */
 import { McpdError } from '../../core/errors.js';
-import { type Lease, type Ref, type Resolved, showRef, type Version } from '../provider.js';
+import { conflict, type Lease, type Ref, type Resolved, showRef, type Version } from '../provider.js';
 import { about, detailOf, statusOf, type VaultBody, type VaultHttp } from './client.js';
 
 export interface VaultRef {
@@ -107,7 +107,7 @@ export async function notFound(http: VaultHttp, vref: VaultRef, error: McpdError
  * against the version just read, so two writers cannot both win: the loser re-reads once and
  * writes on top of the winner, or fails saying so. KV v1 has no versions: a plain write.
  */
-export async function writeField(http: VaultHttp, vref: VaultRef, value: string, now: () => number): Promise<Version> {
+export async function writeField(http: VaultHttp, vref: VaultRef, value: string, now: () => number, ifVersion?: Version): Promise<Version> {
   if (vref.version) {
     throw new McpdError('PROVIDER_UNSUPPORTED', `${showRef(vref.ref)}: a write always makes a new version; ?version=${vref.version} cannot be written`, {
       hint: `write to ${vref.ref.provider}:${vref.path}#${vref.field ?? 'value'}`,
@@ -116,8 +116,10 @@ export async function writeField(http: VaultHttp, vref: VaultRef, value: string,
   const mount = await http.mountOf(vref.path);
   const kv2 = mount ? mount.version === '2' : /^[^/]+\/data\//.test(vref.path);
   const field = vref.field ?? 'value';
-  for (let attempt = 1; attempt <= 2; attempt++) {
+  // With ifVersion the caller's check-and-set is the point: one attempt, and a loss is a conflict.
+  for (let attempt = 1; attempt <= (ifVersion === undefined ? 2 : 1); attempt++) {
     const current = await readCurrent(http, vref);
+    if (ifVersion !== undefined && kv2 && String(current.version) !== ifVersion) throw conflict(vref.ref, ifVersion, String(current.version));
     const data = { ...current.fields, [field]: value };
     try {
       if (!kv2) {
@@ -130,6 +132,7 @@ export async function writeField(http: VaultHttp, vref: VaultRef, value: string,
     } catch (error) {
       if (statusOf(error) === 404) throw about(showRef(vref.ref), await notFound(http, vref, error as McpdError));
       if (!(statusOf(error) === 400 && /check-and-set/i.test(detailOf(error)))) throw about(showRef(vref.ref), error);
+      if (ifVersion !== undefined) throw conflict(vref.ref, ifVersion, 'a newer one');
     }
   }
   throw new McpdError('PROVIDER_FAILED', `${showRef(vref.ref)}: another writer changed ${vref.path} while mcpd was writing it, twice in a row; this write did not land`, {

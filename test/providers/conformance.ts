@@ -88,6 +88,25 @@ export function conformance(label: string, setup: () => Promise<ConformanceSetup
       assert.equal(outcome.value, 'second-value-bbb');
     });
 
+    it('a versioned store honours ifVersion: the current version writes, a stale one is SECRET_CONFLICT and changes nothing', async (t) => {
+      const s = await get();
+      if (!s.provider.store) return t.skip(`${label} is read-only`);
+      const path = unique('cas');
+      await s.provider.store(s.ref(path), 'cas-first-aaa');
+      const [first] = await s.provider.resolve([s.ref(path)]);
+      assertResolved(first);
+      if (first.version === undefined) return t.skip(`${label} keeps no versions`);
+      await s.provider.store(s.ref(path), 'cas-second-bbb', { ifVersion: first.version });
+      await assert.rejects(s.provider.store(s.ref(path), 'cas-stale-ccc', { ifVersion: first.version }), (e: unknown) => {
+        assert.ok(e instanceof McpdError && e.code === 'SECRET_CONFLICT', String(e));
+        assert.ok(e.message.includes(s.ref(path).raw) && !/cas-(first|second|stale)/.test(e.message), e.message);
+        return true;
+      });
+      const [after] = await s.provider.resolve([s.ref(path)]);
+      assertResolved(after);
+      assert.equal(after.value, 'cas-second-bbb');
+    });
+
     it('remove deletes the entry; removing again is SECRET_NOT_FOUND', async (t) => {
       const s = await get();
       if (!s.provider.remove || !s.provider.store) return t.skip(`${label} cannot remove`);
