@@ -23,6 +23,7 @@ const byCode: Record<ErrorCode, number> = {
   SECRET_EMPTY: EXIT.unresolved,
   SECRET_UNRESOLVED: EXIT.unresolved,
   SECRET_CONFLICT: EXIT.generic,
+  ROTATION_FAILED: EXIT.generic,
   ENV_UNSET: EXIT.unresolved,
   STORE_KEY_WRONG: EXIT.unresolved,
   STORE_KEY_MISSING: EXIT.unresolved,

@@ -123,6 +123,20 @@ daemonVerb('logs', 'a server\'s stderr (masked), from the daemon')
   .option('--json', 'output JSON lines')
   .action(async (name: string, options: { follow?: boolean; lines: string }, command: Command) => (await statusCommands()).logs(name, { ...globals(command), ...options }));
 
+const rotationCommands = () => import('./commands/rotation.js');
+daemonVerb('rotate', 'rotate a secret of the config\'s "rotation" block now (for "remind": record that you rotated it)')
+  .argument('<name>', 'its key in "rotation", e.g. internal/api-key')
+  .option('--now', 'rotate now, whatever its schedule says')
+  .option('--json', 'output JSON')
+  .action(async (name: string, options: { now?: boolean }, command: Command) => (await rotationCommands()).rotate(name, { ...globals(command), ...options }));
+program
+  .command('rotation')
+  .description('scheduled rotation of stored secrets')
+  .command('status')
+  .description('each rotated secret: strategy, age, last and next rotation, state, overdue')
+  .option('--json', 'output JSON')
+  .action(async (_options: unknown, command: Command) => (await rotationCommands()).status(globals(command)));
+
 const service = program.command('service').description('run the daemon as a user service: systemd units on Linux, a launchd agent on macOS');
 service
   .command('install')

@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'SECRET_EMPTY'
   | 'SECRET_UNRESOLVED'
   | 'SECRET_CONFLICT'
+  | 'ROTATION_FAILED'
   | 'ENV_UNSET'
   | 'STORE_KEY_WRONG'
   | 'STORE_KEY_MISSING'

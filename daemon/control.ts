@@ -25,6 +25,8 @@ function handlers(daemon: Daemon): { [M in ControlMethod]: Handler<M> } {
       }
       return { lines: daemon.logs.tail(server, lines ?? 100) };
     },
+    'rotation.status': () => daemon.rotation.status(),
+    'rotation.run': ({ name }) => daemon.rotation.runNow(requireName(name, 'mcpd rotation status lists the rotated secrets')),
     'daemon.stop': () => {
       // Answer first: the stop closes this connection too.
       setImmediate(() => void daemon.stop('mcpd stop'));
@@ -33,8 +35,8 @@ function handlers(daemon: Daemon): { [M in ControlMethod]: Handler<M> } {
   };
 }
 
-function requireName(name: unknown): string {
-  if (typeof name !== 'string' || name === '') throw new McpdError('USAGE', 'the request needs a server name in params.name', { hint: 'mcpd ls lists the servers' });
+function requireName(name: unknown, hint = 'mcpd ls lists the servers'): string {
+  if (typeof name !== 'string' || name === '') throw new McpdError('USAGE', 'the request needs a name in params.name', { hint });
   return name;
 }
 

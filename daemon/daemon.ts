@@ -11,7 +11,7 @@ import ms from 'ms';
 import { type Clock, systemClock } from '../core/clock.js';
 import { McpdError } from '../core/errors.js';
 import type { Env } from '../core/paths.js';
-import { showRef } from '../providers/provider.js';
+import { type Ref, showRef } from '../providers/provider.js';
 import { refsOf } from '../providers/reference.js';
 import { ProviderRegistry } from '../providers/registry.js';
 import { diffConfig } from './config/diff.js';
@@ -27,6 +27,8 @@ import { createSocketServer } from './server/http.js';
 import { type Binding, bind } from './server/listen.js';
 import type { WebSocketLink } from './server/ws-link.js';
 import { Session } from './session/session.js';
+import { buildChildEnv } from './launcher/child-env.js';
+import { RotationScheduler, serverUses } from './rotation/scheduler.js';
 import { type BackoffPolicy, Instance } from './supervisor/instance.js';
 import { LeaseKeeper } from './supervisor/leases.js';
 
@@ -62,6 +64,7 @@ export class Daemon {
   #configError: string | undefined;
   #server: Server | undefined;
   #watcher: FSWatcher | undefined;
+  #rotation!: RotationScheduler;
   #stopping: Promise<void> | undefined;
   readonly #stopped: Promise<void>;
   #resolveStopped!: () => void;
@@ -86,9 +89,15 @@ export class Daemon {
       note: (event, fields) => options.log(event, fields),
     });
     await bind(daemon.#server, options.binding);
+    daemon.#rotation = daemon.#newScheduler(loaded.config);
+    await daemon.#rotation.start();
     options.log('daemon.started', { pid: process.pid, socket: options.socketPath, config: options.configPath, servers: Object.keys(loaded.config.mcpServers) });
     if (options.watch !== false) await daemon.#watch();
     return daemon;
+  }
+
+  get rotation(): RotationScheduler {
+    return this.#rotation;
   }
 
   /** Resolves once the daemon has stopped. */
@@ -110,6 +119,7 @@ export class Daemon {
     return {
       pid: process.pid, version: this.#options.version, socket: this.#options.socketPath, config: this.#options.configPath,
       startedAt: this.startedAt.toISOString(), configError: this.#configError, servers,
+      rotation: this.#rotation.status().filter((r) => r.overdue || r.state !== 'idle'),
     };
   }
 
@@ -145,6 +155,7 @@ export class Daemon {
     this.#registry = this.#newRegistry(next);
     void previous.close();
     this.#options.log('config.reloaded', { ...diff });
+    await this.#rotation.reconfigure(next.rotation);
     await Promise.all([
       ...diff.removed.flatMap((name) => this.#sessionsOf(name).map((s) => s.end(CLOSE.goingAway, `server "${name}" was removed from the config`))),
       ...diff.changed.flatMap((name) => this.#sessionsOf(name).map((s) => s.restart('its definition changed'))),
@@ -157,6 +168,7 @@ export class Daemon {
     this.#stopping ??= (async () => {
       this.#options.log('daemon.stopping', { reason, sessions: this.#sessions.size });
       await this.#watcher?.close();
+      await this.#rotation.stop();
       await Promise.all([...this.#sessions.values()].map((s) => s.end(CLOSE.goingAway, `the daemon is stopping (${reason})`)));
       await new Promise<void>((resolve) => {
         if (!this.#server?.listening) return resolve();
@@ -236,6 +248,27 @@ export class Daemon {
     const r = this.#config.daemon.restart;
     const duration = (text: string) => ms(text as ms.StringValue);
     return { initialMs: duration(r.initialDelay), maxMs: duration(r.maxDelay), stableMs: duration(r.stableAfter), maxRestarts: r.maxRestarts };
+  }
+
+  #newScheduler(config: Config): RotationScheduler {
+    const clock = this.#options.clock ?? systemClock;
+    const users = (ref: Ref) => [...this.#sessions.values()].filter((s) => serverUses(this.#config.mcpServers[s.server], ref));
+    return new RotationScheduler(config.rotation, {
+      stateDir: this.#options.stateDir,
+      clock,
+      providerOf: (name) => this.#registry.get(name),
+      roll: async (ref) => {
+        const sessions = users(ref);
+        await Promise.all(sessions.map((s) => s.restart(`rotation of ${showRef(ref)}`)));
+        return sessions.length;
+      },
+      holders: (ref, since) => users(ref).filter((s) => {
+        const { state, since: started } = s.instance.status();
+        return state === 'running' && started !== undefined && Date.parse(started) < since;
+      }).length,
+      note: (message) => this.#options.log('rotation.note', { message }),
+      commandEnv: buildChildEnv(this.#options.env, false, {}),
+    });
   }
 
   #newRegistry(config: Config): ProviderRegistry {

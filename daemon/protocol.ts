@@ -10,6 +10,7 @@
  *
  * Refusals come before the upgrade, as an HTTP status and an ErrorBody.
  */
+import type { RotationStatus } from './rotation/scheduler.js';
 import type { LeaseStatus } from './supervisor/leases.js';
 import type { ErrorCode } from '../core/errors.js';
 
@@ -77,6 +78,8 @@ export interface DaemonStatus {
   readonly startedAt: string;
   /** Why the last config edit was not applied, if it was not. */
   readonly configError: string | undefined;
+  /** Rotated secrets that need attention: a rotation under way or failing, a reminder due or overdue. */
+  readonly rotation: readonly RotationStatus[];
   readonly servers: readonly ServerStatus[];
 }
 
@@ -105,6 +108,8 @@ export interface ControlMethods {
   'config.reload': { params: Record<string, never>; result: { changed: string[]; added: string[]; removed: string[] } };
   'logs.tail': { params: { name: string; lines?: number; follow?: boolean }; result: { lines: LogLine[] } };
   'daemon.stop': { params: Record<string, never>; result: { stopping: true } };
+  'rotation.status': { params: Record<string, never>; result: RotationStatus[] };
+  'rotation.run': { params: { name: string }; result: RotationStatus };
 }
 
 export type ControlMethod = keyof ControlMethods;

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import type * as Jsonc from 'jsonc-parser';
 import type { ZodIssue } from 'zod';
 import { McpdError } from '../../core/errors.js';
-import { refsOf } from '../../providers/reference.js';
+import { parseRefBody, refsOf } from '../../providers/reference.js';
 import { builtinProviders, unknownProvider } from '../../providers/registry.js';
 import { type Config, configSchema, emptyConfig, type ServerConfig } from './schema.js';
 
@@ -100,6 +100,34 @@ function checkReferences(config: Config, file: string): void {
     checkServer(name, server, known, file);
   }
   checkProviderSettings(config, known, file);
+  checkRotation(config, known, file);
+}
+
+/** Types that can hold a new version of a secret, and the one a `vault` strategy rolls leases of. */
+const STORING = new Set(['local', 'keychain', 'secret', 'vault', '1password']);
+
+/** Each `rotation` key is a reference to a stored secret whose provider can do what its strategy needs. */
+function checkRotation(config: Config, known: readonly string[], file: string): void {
+  const typeOf = (name: string) => (config.providers[name] ?? builtinProviders[name])?.type;
+  for (const [key, rotation] of Object.entries(config.rotation)) {
+    const where = `rotation.${key}`;
+    const ref = (() => {
+      try {
+        return parseRefBody(key, where, 'secret');
+      } catch (error) {
+        throw error instanceof McpdError ? withFile(error, file) : error;
+      }
+    })();
+    if (!known.includes(ref.provider)) throw withFile(unknownProvider(ref.provider, known, where), file);
+    const type = typeOf(ref.provider);
+    const fits = rotation.strategy === 'vault' ? type === 'vault' : rotation.strategy === 'remind' || STORING.has(type ?? '');
+    if (!fits) {
+      const need = rotation.strategy === 'vault' ? 'a Vault provider (the strategy rolls its leases)' : 'a store mcpd can write a new version to';
+      throw new McpdError('CONFIG_INVALID', `${file}: ${where}: strategy "${rotation.strategy}" needs ${need}, and "${ref.provider}" is a ${type ?? 'unknown'} provider`, {
+        hint: rotation.strategy === 'vault' ? 'name the dynamic path as vault:PATH' : 'rotate a secret kept in secret:, local:, keychain:, vault: or op://, or use "strategy": "remind"',
+      });
+    }
+  }
 }
 
 /**

@@ -118,17 +118,49 @@ export const daemonSchema = z.strictObject({
   }).default({}),
 }).default({});
 
+/** argv of a command mcpd runs without a shell. */
+const argv = z.array(z.string()).min(1, 'expected the command as a list, e.g. ["./register-key.sh"]');
+
+/**
+ * `every`: a duration (`90d`) or a cron expression of 5 or 6 fields (`0 3 1 * *`); the cron
+ * expression itself is checked by the daemon, which alone loads the cron library.
+ */
+const every = z.string().refine((text) => {
+  const value = ms(text as ms.StringValue);
+  return (typeof value === 'number' && Number.isFinite(value) && value > 0) || /^\S+(\s+\S+){4,5}$/.test(text.trim());
+}, { message: 'expected a duration such as "90d" or a cron expression such as "0 3 1 */3 *"' });
+
+const schedule = { every, warnBefore: duration.default('14d') };
+/** What mcpd runs around a new value: `apply` registers it upstream, `revoke` retires the old after `grace`. */
+const upstream = { apply: argv.optional(), revoke: argv.optional(), grace: duration.default('1h') };
+
+/** One stored secret's rotation (DESIGN.md "Rotation"); its key is a reference without `${}`. */
+export const rotationSchema = z.discriminatedUnion('strategy', [
+  z.strictObject({ strategy: z.literal('remind'), ...schedule }),
+  z.strictObject({
+    strategy: z.literal('generate'), ...schedule, ...upstream,
+    /** Random bytes in the new value. */
+    length: z.number().int().min(16).max(256).default(32),
+    encoding: z.enum(['hex', 'base64url']).default('hex'),
+  }),
+  /** `command` prints the new value on stdout. */
+  z.strictObject({ strategy: z.literal('command'), ...schedule, ...upstream, command: argv }),
+  z.strictObject({ strategy: z.literal('vault'), ...schedule }),
+], { errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_union_discriminator' ? 'unknown strategy; expected "remind", "generate", "command" or "vault"' : ctx.defaultError }) });
+
 export const configSchema = z.strictObject({
   $schema: z.string().optional(),
   mcpServers: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'expected a server name of letters, digits, _ . -'), serverSchema).default({}),
   providers: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'expected a provider name of letters, digits, _ . -'), providerSchema).default({}),
   daemon: daemonSchema,
+  rotation: z.record(z.string().min(1), rotationSchema).default({}),
 });
 
 export type ServerConfig = z.output<typeof serverSchema>;
 export type ProviderConfig = { [T in ProviderType]: z.output<(typeof providerSchemas)[T]> }[ProviderType];
 export type Config = z.output<typeof configSchema>;
 export type DaemonSettings = z.output<typeof daemonSchema>;
+export type RotationConfig = z.output<typeof rotationSchema>;
 export type ProviderConfigOf<T extends ProviderType> = z.output<(typeof providerSchemas)[T]>;
 
 export const emptyConfig: Config = configSchema.parse({});

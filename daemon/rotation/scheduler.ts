@@ -1,0 +1,258 @@
+/**
+ * When each secret of the config's `rotation` block is due, and running its rotation then.
+ *
+ * Per secret: `last` (kept across restarts in the state dir) plus `every` (a duration or a cron
+ * expression) gives `next`. At start-up, rotations a killed daemon left half-done resume first;
+ * then every secret whose `next` has passed (the machine slept, the daemon was stopped) runs at
+ * once; the rest wait on timers. `remind` secrets are never rotated by mcpd: from `warnBefore`
+ * ahead of `next` they are flagged, and overdue after it. The clock is injected, so a 90-day
+ * schedule is tested in milliseconds.
+ */
+import ms from 'ms';
+import type { ClockTimer } from '../../core/clock.js';
+import { McpdError } from '../../core/errors.js';
+import type { Ref } from '../../providers/provider.js';
+import { parseRefBody, refsOf } from '../../providers/reference.js';
+import type { RotationConfig, ServerConfig } from '../config/schema.js';
+import { type Journal, RotationBook, type SecretState } from './journal.js';
+import { Rotator, type RotatorDeps } from './rotator.js';
+
+export interface RotationStatus {
+  readonly name: string;
+  readonly strategy: RotationConfig['strategy'];
+  readonly last: string;
+  readonly next: string;
+  /** idle, warning (remind, within warnBefore), overdue, or the step of a rotation under way. */
+  readonly state: string;
+  readonly overdue: boolean;
+  readonly lastError: string | undefined;
+  readonly retryAt: string | undefined;
+}
+
+export type SchedulerDeps = Omit<RotatorDeps, 'book'> & { readonly stateDir: string };
+
+/** Timers are re-armed at least daily: a 90-day timeout does not fit in a JavaScript timer, and clocks jump. */
+const MAX_TIMER_MS = 24 * 3600_000;
+
+type Cron = { nextRun(after?: Date): Date | null };
+
+export class RotationScheduler {
+  readonly #deps: SchedulerDeps;
+  readonly #book: RotationBook;
+  readonly #rotator: Rotator;
+  #config: Record<string, RotationConfig>;
+  #states: Record<string, SecretState> = {};
+  readonly #journals = new Map<string, Journal>();
+  readonly #timers = new Map<string, ClockTimer>();
+  readonly #running = new Map<string, Promise<void>>();
+  readonly #crons = new Map<string, Cron>();
+  readonly #waits = new Map<string, { retryAt: number; reason: string }>();
+  #stopped = false;
+
+  constructor(config: Record<string, RotationConfig>, deps: SchedulerDeps) {
+    this.#config = config;
+    this.#deps = deps;
+    this.#book = new RotationBook(deps.stateDir);
+    this.#rotator = new Rotator({ ...deps, book: this.#book });
+  }
+
+  /** Resumes unfinished rotations, runs missed ones, and arms the timers. */
+  async start(): Promise<void> {
+    this.#states = await this.#book.states();
+    for (const journal of await this.#book.journals()) this.#journals.set(journal.name, journal);
+    await this.#update(this.#config);
+  }
+
+  /** A reloaded config: schedules follow it; rotations under way go on. */
+  async reconfigure(config: Record<string, RotationConfig>): Promise<void> {
+    await this.#update(config);
+  }
+
+  status(): RotationStatus[] {
+    return Object.entries(this.#config).map(([name, config]) => {
+      const next = this.#next(name, config);
+      const now = this.#deps.clock.now();
+      const journal = this.#journals.get(name);
+      const wait = this.#waits.get(name);
+      const warned = config.strategy === 'remind' && now >= next - ms(config.warnBefore as ms.StringValue);
+      const state = journal ? journal.step : now >= next ? 'overdue' : warned ? 'warning' : 'idle';
+      return {
+        name, strategy: config.strategy, last: this.#states[name]?.last ?? new Date(now).toISOString(), next: new Date(next).toISOString(),
+        state, overdue: now >= next, lastError: journal?.lastError ?? wait?.reason, retryAt: journal?.retryAt,
+      };
+    });
+  }
+
+  /** `mcpd rotate NAME --now`: rotates at once; for `remind`, records that the user has just rotated it. */
+  async runNow(name: string): Promise<RotationStatus> {
+    const config = this.#configOf(name);
+    if (config.strategy === 'remind') {
+      await this.#setLast(name, this.#deps.clock.now());
+    } else {
+      const journal = this.#journals.get(name);
+      if (journal) journal.retryAt = undefined;
+      await this.#run(name);
+    }
+    this.#arm(name);
+    return this.status().find((s) => s.name === name)!;
+  }
+
+  /** Resolves once no rotation is running (for tests and shutdown). */
+  async settled(): Promise<void> {
+    while (this.#running.size) await Promise.allSettled(this.#running.values());
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const timer of this.#timers.values()) this.#deps.clock.clearTimeout(timer);
+    this.#timers.clear();
+    await this.settled();
+  }
+
+  async #update(config: Record<string, RotationConfig>): Promise<void> {
+    this.#config = config;
+    await this.#loadCrons(config);
+    const now = this.#deps.clock.now();
+    for (const name of Object.keys(config)) {
+      if (!this.#states[name]) await this.#setLast(name, now); // first seen: the schedule starts today
+    }
+    for (const name of [...this.#timers.keys()]) this.#disarm(name);
+    for (const [name, rotation] of Object.entries(config)) {
+      if (rotation.strategy !== 'remind' && (this.#journals.has(name) || this.#next(name, rotation) <= now)) void this.#run(name);
+      else this.#arm(name);
+    }
+  }
+
+  async #loadCrons(config: Record<string, RotationConfig>): Promise<void> {
+    this.#crons.clear();
+    const crons = Object.entries(config).filter(([, r]) => !isDuration(r.every));
+    if (crons.length === 0) return;
+    const { Cron } = await import('croner');
+    for (const [name, rotation] of crons) {
+      try {
+        this.#crons.set(name, new Cron(rotation.every, { paused: true, timezone: 'UTC' }));
+      } catch (error) {
+        throw new McpdError('CONFIG_INVALID', `rotation.${name}.every: "${rotation.every}" is not a cron expression (${error instanceof Error ? error.message : String(error)})`, {
+          hint: 'use a duration such as "90d", or five cron fields such as "0 3 1 */3 *"',
+        });
+      }
+    }
+  }
+
+  #next(name: string, config: RotationConfig): number {
+    const last = Date.parse(this.#states[name]?.last ?? new Date(this.#deps.clock.now()).toISOString());
+    if (isDuration(config.every)) return last + ms(config.every as ms.StringValue);
+    return this.#crons.get(name)?.nextRun(new Date(last))?.getTime() ?? Infinity;
+  }
+
+  /** Runs (or resumes) the rotation of `name`; one at a time per secret. */
+  #run(name: string): Promise<void> {
+    const running = this.#running.get(name);
+    if (running) return running;
+    const run = this.#rotate(name).finally(() => {
+      this.#running.delete(name);
+      if (!this.#stopped) this.#arm(name);
+    });
+    this.#running.set(name, run);
+    return run;
+  }
+
+  async #rotate(name: string): Promise<void> {
+    const config = this.#configOf(name);
+    const ref = refOf(name);
+    try {
+      const journal = this.#journals.get(name) ?? (await this.#begin(name, config, ref));
+      this.#journals.set(name, journal);
+      const outcome = await this.#rotator.advance(journal, ref, config);
+      if (outcome.done) {
+        this.#journals.delete(name);
+        this.#waits.delete(name);
+        this.#states = await this.#book.states();
+      } else this.#waits.set(name, outcome);
+    } catch (error) {
+      // Failing to begin (the store cannot be read): nothing changed; try again later.
+      const reason = error instanceof McpdError ? error.message : String(error);
+      this.#waits.set(name, { retryAt: this.#deps.clock.now() + 60_000, reason });
+      this.#deps.note(`rotation of ${name} could not begin: ${reason}`);
+    }
+  }
+
+  async #begin(name: string, config: RotationConfig, ref: Ref): Promise<Journal> {
+    let baseVersion: string | undefined;
+    if (config.strategy === 'generate' || config.strategy === 'command') {
+      const [outcome] = await (await this.#deps.providerOf(ref.provider)).resolve([ref]);
+      if (outcome instanceof McpdError && outcome.code !== 'SECRET_NOT_FOUND') throw outcome;
+      baseVersion = outcome instanceof McpdError ? '0' : outcome?.version;
+    }
+    const journal: Journal = { name, strategy: config.strategy, step: 'pending', startedAt: new Date(this.#deps.clock.now()).toISOString(), baseVersion, attempts: 0 };
+    await this.#book.save(journal);
+    this.#deps.note(`rotation of ${name} begins (${config.strategy})`);
+    return journal;
+  }
+
+  /** The timer for `name`'s next event: a retry, or its schedule (re-armed daily until then). */
+  #arm(name: string): void {
+    this.#disarm(name);
+    const config = this.#config[name];
+    if (!config || this.#stopped) return;
+    const wait = this.#waits.get(name);
+    const due = wait ? wait.retryAt : this.#next(name, config);
+    const delay = Math.max(0, Math.min(due - this.#deps.clock.now(), MAX_TIMER_MS));
+    const timer = this.#deps.clock.setTimeout(() => {
+      this.#timers.delete(name);
+      const at = this.#deps.clock.now();
+      if (at < due) return this.#arm(name);
+      if (config.strategy === 'remind') {
+        this.#deps.note(`${name} is overdue for rotation (due ${new Date(due).toISOString()}): rotate it upstream, store it with mcpd secret set, then run mcpd rotate ${name} --now`);
+        return undefined;
+      }
+      this.#waits.delete(name);
+      void this.#run(name);
+      return undefined;
+    }, delay);
+    (timer.id as { unref?: () => void } | undefined)?.unref?.();
+    this.#timers.set(name, timer);
+  }
+
+  #disarm(name: string): void {
+    const timer = this.#timers.get(name);
+    if (timer) this.#deps.clock.clearTimeout(timer);
+    this.#timers.delete(name);
+  }
+
+  async #setLast(name: string, at: number): Promise<void> {
+    const state = { last: new Date(at).toISOString() };
+    this.#states[name] = state;
+    await this.#book.setState(name, state);
+  }
+
+  #configOf(name: string): RotationConfig {
+    const config = this.#config[name];
+    if (!config) {
+      throw new McpdError('NOT_FOUND', `no rotation named "${name}" in the config; configured: ${Object.keys(this.#config).sort().join(', ') || '(none)'}`, {
+        hint: `add "${name}" under "rotation" in the config`,
+      });
+    }
+    return config;
+  }
+}
+
+function isDuration(every: string): boolean {
+  const value = ms(every as ms.StringValue);
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+/**
+ * Whether a server's env uses the secret `ref` names: the same reference, or a field of it
+ * (`vault:database/creds/ro` is used by `${vault:database/creds/ro#password}`).
+ */
+export function serverUses(server: ServerConfig | undefined, ref: Ref): boolean {
+  if (!server) return false;
+  return Object.entries(server.env).some(([variable, text]) => refsOf(text, variable).some((used) =>
+    used.provider === ref.provider && (used.path === ref.path || used.path.startsWith(`${ref.path}#`) || used.path.startsWith(`${ref.path}?`))));
+}
+
+/** A rotation key is a reference without `${}`; a bare path means `secret:PATH`. */
+export function refOf(name: string): Ref {
+  return parseRefBody(name, `rotation.${name}`, 'secret');
+}
