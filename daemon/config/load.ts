@@ -123,7 +123,7 @@ function checkRotation(config: Config, known: readonly string[], file: string): 
     const fits = rotation.strategy === 'vault' ? type === 'vault' : rotation.strategy === 'remind' || STORING.has(type ?? '');
     if (!fits) {
       const need = rotation.strategy === 'vault' ? 'a Vault provider (the strategy rolls its leases)' : 'a store mcpd can write a new version to';
-      throw new McpdError('CONFIG_INVALID', `${file}: ${where}: strategy "${rotation.strategy}" needs ${need}, and "${ref.provider}" is a ${type ?? 'unknown'} provider`, {
+      throw new McpdError('CONFIG_INVALID', `${file}: ${where}: strategy "${rotation.strategy}" needs ${need}, and "${ref.provider}" is a provider of type ${type ?? 'unknown'}`, {
         hint: rotation.strategy === 'vault' ? 'name the dynamic path as vault:PATH' : 'rotate a secret kept in secret:, local:, keychain:, vault: or op://, or use "strategy": "remind"',
       });
     }

@@ -66,6 +66,16 @@ describe('config loading', () => {
     }), 'CONFIG_INVALID', 'makes a reference loop (vault → op → vault)');
   });
 
+  it('rotation: an unknown strategy, a bad schedule, a store that cannot take a new version, each named by its path', () => {
+    const rotation = (body: object) => JSON.stringify({ rotation: body });
+    fails(rotation({ 'api/key': { strategy: 'shuffle', every: '90d' } }), 'CONFIG_INVALID', 'rotation.api/key.strategy: unknown strategy; expected "remind", "generate", "command" or "vault"');
+    fails(rotation({ 'api/key': { strategy: 'generate', every: 'quarterly' } }), 'CONFIG_INVALID', 'rotation.api/key.every: expected a duration such as "90d" or a cron expression');
+    fails(rotation({ 'env:API_KEY': { strategy: 'generate', every: '90d' } }), 'CONFIG_INVALID', 'rotation.env:API_KEY: strategy "generate" needs a store mcpd can write a new version to, and "env" is a provider of type env');
+    fails(rotation({ 'secret:db': { strategy: 'vault', every: '12h' } }), 'CONFIG_INVALID', 'rotation.secret:db: strategy "vault" needs a Vault provider');
+    fails(rotation({ 'nosuch:x': { strategy: 'remind', every: '90d' } }), 'PROVIDER_UNKNOWN', 'unknown provider "nosuch" in rotation.nosuch:x');
+    fails(rotation({ 'api/key': { strategy: 'command', every: '90d', command: [] } }), 'CONFIG_INVALID', 'rotation.api/key.command: expected the command as a list');
+  });
+
   it('an unknown provider type lists the known ones', () => {
     fails(JSON.stringify({ providers: { p: { type: 'lastpass' } } }), 'CONFIG_INVALID', 'providers.p.type: unknown provider type "lastpass"', 'known types: env, file');
     fails(JSON.stringify({ providers: { p: { type: 'exec', command: 'pass show' } } }), 'CONFIG_INVALID', 'providers.p.command');
