@@ -11,7 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import { systemClock } from '../../../core/clock.js';
 import { AuditLog, recordRotationStep } from '../../../daemon/audit/audit.js';
 import { readAudit } from '../../../daemon/audit/read.js';
-import { fixture } from '../../helpers/repo.js';
+import { execa } from 'execa';
+import { cliMain, fixture } from '../../helpers/repo.js';
 import { type Sandbox, sandbox } from '../../helpers/sandbox.js';
 import { MiniSession, startDaemon, waitFor } from '../../helpers/daemon.js';
 
@@ -71,6 +72,21 @@ describe('the audit log after a scripted session', () => {
       for (const needle of [secret, token, argument]) assert.ok(!text.includes(needle), `${name} holds no ${needle.slice(0, 4)}…`);
     }
     assert.ok(files.includes('audit.log'));
+  });
+
+  it('mcpd audit -f prints new events as they are written', async () => {
+    const follow = execa(process.execPath, [cliMain, 'audit', '-f', '--json'], { env: s.env, extendEnv: false, reject: false });
+    try {
+      let out = '';
+      follow.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
+      await waitFor(async () => out.includes('"session.close"'), 'the past events');
+      assert.equal((await s.cli(['token', 'create', 'later', '--scope', 'status:read'])).exitCode, 0);
+      await waitFor(async () => out.includes('"token":"later"'), 'the new event');
+      assert.equal(out.trim().split('\n').map((l) => (JSON.parse(l) as { event: string }).event).at(-1), 'token.created');
+    } finally {
+      follow.kill('SIGTERM');
+      await follow;
+    }
   });
 
   it('mcpd audit filters by server and time, and prints lines for people', async () => {

@@ -63,7 +63,7 @@ describe('client tokens and scopes', () => {
     assert.ok(!ls.stdout.includes(token) && !(await s.cli(['token', 'ls', '--json'])).stdout.includes(token));
     const again = await s.cli(['token', 'create', 'ide', '--scope', 'admin']);
     assert.equal(again.exitCode, 2);
-    assert.match(again.stderr, /mcpd: a token named "ide" exists already\n  hint: revoke it first/);
+    assert.match(again.stderr, /mcpd: a token named "ide" exists already\n {2}hint: revoke it first/);
     const bad = await s.cli(['token', 'create', 'x', '--scope', 'launch-everything']);
     assert.equal(bad.exitCode, 2);
     assert.match(bad.stderr, /mcpd: unknown scope "launch-everything"; known scopes: launch:NAME, launch:\*, status:read, logs:read, rotate, admin/);
@@ -87,7 +87,7 @@ describe('client tokens and scopes', () => {
     }
     const status = await s.cli(['status'], { env: { MCPD_TOKEN: token } });
     assert.equal(status.exitCode, 5);
-    assert.match(status.stderr, /mcpd: token "ide" lacks the scope status:read needed for the control method status\n  hint: create a token with --scope status:read/);
+    assert.match(status.stderr, /mcpd: token "ide" lacks the scope status:read needed for the control method status\n {2}hint: create a token with --scope status:read/);
     assert.equal((await s.cli(['status'])).exitCode, 0, 'the daemon still runs, and the owner needs no token');
   });
 
