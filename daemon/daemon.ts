@@ -18,6 +18,7 @@ import { ProviderRegistry } from '../providers/registry.js';
 import { AuditLog } from './audit/audit.js';
 import { ClientAccess } from './auth/access.js';
 import type { Principal } from './auth/scopes.js';
+import { ExpiryWatch } from './auth/expiry.js';
 import { TokenStore } from './auth/store.js';
 import { diffConfig } from './config/diff.js';
 import { loadConfig } from './config/load.js';
@@ -72,6 +73,7 @@ export class Daemon {
   /** Each server's compiled policy, for the current config. */
   #policies = new Map<string, Policy>();
   #extra: Array<{ server: Server; name: string }> = [];
+  readonly #expiry: ExpiryWatch;
   #config: Config;
   #registry: ProviderRegistry;
   #configError: string | undefined;
@@ -88,6 +90,7 @@ export class Daemon {
     this.logs = new LogBook(options.stateDir);
     this.audit = new AuditLog(options.stateDir, { ...config.daemon.audit, clock: options.clock ?? systemClock });
     this.access = new ClientAccess(tokens, () => this.#config, options.clock ?? systemClock, this.audit);
+    this.#expiry = new ExpiryWatch(options.clock ?? systemClock, () => void this.dropRevoked());
     this.#stopped = new Promise((resolve) => { this.#resolveStopped = resolve; });
   }
 
@@ -183,6 +186,7 @@ export class Daemon {
     this.#stopping ??= (async () => {
       this.#options.log('daemon.stopping', { reason, sessions: this.#sessions.size });
       await this.#watcher?.close();
+      this.#expiry.stop();
       await Promise.all([...this.#sessions.values()].map((s) => s.end(CLOSE.goingAway, `the daemon is stopping (${reason})`)));
       await Promise.all([this.#server, ...this.#extra.map((l) => l.server)].map((server) => new Promise<void>((resolve) => {
         if (!server?.listening) return resolve();
@@ -248,6 +252,8 @@ export class Daemon {
     }
     this.#failures.delete(name);
     this.#options.log('session.opened', { session: id, server: name, pid: instance.pid, client });
+    const expires = this.access.expiresAt(principal);
+    if (expires !== undefined) this.#expiry.watch(expires);
     this.audit.record({ event: 'session.open', session: id, server: name, client, token: principal.kind === 'token' ? principal.name : undefined, pid: instance.pid });
     return session;
   }

@@ -65,6 +65,13 @@ export class ClientAccess {
     return entry !== undefined && this.#problem(entry) === undefined;
   }
 
+  /** When a principal's token expires (ms since the epoch), if it does. */
+  expiresAt(principal: Principal): number | undefined {
+    if (principal.kind === 'owner') return undefined;
+    const at = this.#entries().find((e) => e.name === principal.name && e.source === principal.source)?.expiresAt;
+    return at === undefined ? undefined : Date.parse(at);
+  }
+
   async create(name: string, scopes: readonly string[], expires: string | undefined): Promise<{ token: string; info: TokenInfo }> {
     if (!TOKEN_NAME.test(name)) throw new McpdError('USAGE', `"${name}" is not a token name: use letters, digits, _ . - (up to 64)`, { hint: 'name it after the host app, e.g. mcpd token create ide-plugin ...' });
     checkScopes(scopes);
