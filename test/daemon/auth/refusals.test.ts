@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -35,7 +35,7 @@ describe('token refusals', () => {
     s = await sandbox();
     socket = s.env.MCPD_SOCKET!;
     group = join(s.dir, 'group.sock');
-    await s.writeConfig({ mcpServers: { mini }, socket: { listen: [{ host: '127.0.0.1', port: 0 }, { path: group, mode: '660' }] } });
+    await s.writeConfig({ mcpServers: { mini }, socket: { listen: [{ host: '127.0.0.1', port: 0 }, { path: group, group: 'root', mode: '660' }] } });
     await startDaemon(s);
   });
   after(() => s.cleanup());
@@ -86,6 +86,9 @@ describe('token refusals', () => {
     const status = JSON.parse((await s.cli(['status', '--json'])).stdout) as { listeners: string[] };
     assert.equal(status.listeners.length, 2);
     assert.equal(status.listeners[1], `unix:${group}`);
+    const info = await stat(group);
+    assert.equal(info.mode & 0o777, 0o660, 'the group socket has its mode');
+    assert.equal(info.gid, 0, 'and its group');
     const port = Number(/^tcp:127\.0\.0\.1:(\d+)$/.exec(status.listeners[0]!)?.[1]);
     const refused = await new Promise<number>((resolve) => {
       const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/session/mini`);
