@@ -29,10 +29,13 @@ export function daemonSocket(options: DaemonOptions): string {
   return socketPath(process.env, options.socket);
 }
 
-/** Opens a WebSocket on `route`; refusals become McpdErrors with the daemon's code and message. */
-export function openSocket(path: string, route: string): Promise<WebSocket> {
+/**
+ * Opens a WebSocket on `route`; refusals become McpdErrors with the daemon's code and message.
+ * A client token (`token`, else $MCPD_TOKEN) goes in the Authorization header, never the URL.
+ */
+export function openSocket(path: string, route: string, token = process.env.MCPD_TOKEN): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws+unix://${path}:${route}`, { perMessageDeflate: false, headers: { 'user-agent': 'mcpd-cli' } });
+    const ws = new WebSocket(`ws+unix://${path}:${route}`, { perMessageDeflate: false, headers: { 'user-agent': 'mcpd-cli', ...(token ? { authorization: `Bearer ${token}` } : {}) } });
     ws.once('open', () => {
       ws.removeAllListeners('error');
       resolve(ws);

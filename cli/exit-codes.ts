@@ -36,6 +36,13 @@ const byCode: Record<ErrorCode, number> = {
   NOT_FOUND: EXIT.usage,
   SESSION_CLOSED: EXIT.unreachable,
   REFUSED: EXIT.refused,
+  TOKEN_REQUIRED: EXIT.refused,
+  TOKEN_INVALID: EXIT.refused,
+  SCOPE_MISSING: EXIT.refused,
+  SCOPE_UNKNOWN: EXIT.usage,
+  TOKEN_EXISTS: EXIT.usage,
+  TOKEN_UNKNOWN: EXIT.usage,
+  POLICY_DENIED: EXIT.refused,
   INTERNAL: EXIT.generic,
 };
 

@@ -136,6 +136,36 @@ program
   .description('each rotated secret: strategy, age, last and next rotation, state, overdue')
   .option('--json', 'output JSON')
   .action(async (_options: unknown, command: Command) => (await rotationCommands()).status(globals(command)));
+const token = program.command('token').description('client tokens for host apps: each gets exactly its scopes (launch:NAME, launch:*, status:read, logs:read, rotate, admin)');
+const tokenCommands = () => import('./commands/token.js');
+token
+  .command('create')
+  .description('create a token and print it once; the daemon keeps only its SHA-256')
+  .argument('<name>')
+  .option('--scope <scope>', 'a scope the token gets (repeatable)', collect, [])
+  .option('--expires <duration>', 'when it stops working, e.g. 30d (default: never)')
+  .option('--json', 'output JSON')
+  .action(async (name: string, options: { scope: string[]; expires?: string }, command: Command) => (await tokenCommands()).create(name, { ...globals(command), ...options }));
+token
+  .command('ls')
+  .description('list tokens: names, scopes, created, expires, last used (never tokens)')
+  .option('--json', 'output JSON')
+  .action(async (_options: unknown, command: Command) => (await tokenCommands()).list(globals(command)));
+token
+  .command('revoke')
+  .description('revoke a token; its open sessions are closed')
+  .argument('<name>')
+  .option('--json', 'output JSON')
+  .action(async (name: string, _options: unknown, command: Command) => (await tokenCommands()).revoke(name, globals(command)));
+
+program
+  .command('audit')
+  .description('the audit log: sessions, tool calls, denied calls, references resolved, token use (never values or arguments)')
+  .option('-f, --follow', 'keep printing new events')
+  .option('--since <when>', 'only events since a duration ago (1h, 7d) or an ISO time')
+  .option('--server <name>', 'only events of this server')
+  .option('--json', 'output JSON lines')
+  .action(async (options: { follow?: boolean; since?: string; server?: string }, command: Command) => (await import('./commands/audit.js')).audit({ ...globals(command), ...options }));
 
 const service = program.command('service').description('run the daemon as a user service: systemd units on Linux, a launchd agent on macOS');
 service

@@ -24,12 +24,14 @@ export interface McpdTransportOptions {
   /** Start a daemon when none answers (default true), with this config file when given. */
   autostart?: boolean;
   config?: string;
+  /** A client token (mcpd token create), sent in the Authorization header; default $MCPD_TOKEN. */
+  token?: string;
 }
 
 /** Opens a session to server `name`; resolves once the daemon has started the server. */
 export async function mcpdTransport(name: string, options: McpdTransportOptions = {}): Promise<Transport> {
   const path = await ensureDaemon({ socket: options.socket, config: options.config, autostart: options.autostart ?? true });
-  return new McpdTransport(await openSocket(path, `${SESSION_PATH}${encodeURIComponent(name)}`), name);
+  return new McpdTransport(await openSocket(path, `${SESSION_PATH}${encodeURIComponent(name)}`, options.token ?? process.env.MCPD_TOKEN), name);
 }
 
 class McpdTransport implements Transport {

@@ -35,6 +35,13 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'SESSION_CLOSED'
   | 'REFUSED'
+  | 'TOKEN_REQUIRED'
+  | 'TOKEN_INVALID'
+  | 'SCOPE_MISSING'
+  | 'SCOPE_UNKNOWN'
+  | 'TOKEN_EXISTS'
+  | 'TOKEN_UNKNOWN'
+  | 'POLICY_DENIED'
   | 'INTERNAL';
 
 export interface McpdErrorOptions {

@@ -4,8 +4,9 @@
  */
 import type { WebSocket } from 'ws';
 import { McpdError } from '../core/errors.js';
+import { type Principal, requireScope } from './auth/scopes.js';
 import type { Daemon } from './daemon.js';
-import { type ControlMethod, type ControlMethods, LOG_NOTIFICATION } from './protocol.js';
+import { CONTROL_SCOPES, type ControlMethod, type ControlMethods, LOG_NOTIFICATION } from './protocol.js';
 
 type Handler<M extends ControlMethod> = (params: Partial<ControlMethods[M]['params']>, ws: WebSocket) => Promise<ControlMethods[M]['result']> | ControlMethods[M]['result'];
 
@@ -26,21 +27,34 @@ function handlers(daemon: Daemon): { [M in ControlMethod]: Handler<M> } {
       return { lines: daemon.logs.tail(server, lines ?? 100) };
     },
     'rotation.status': () => daemon.rotation.status(),
-    'rotation.run': ({ name }) => daemon.rotation.runNow(requireName(name, 'mcpd rotation status lists the rotated secrets')),
+    'rotation.run': ({ name }) => daemon.rotation.runNow(requireName(name, 'rotation')),
     'daemon.stop': () => {
       // Answer first: the stop closes this connection too.
       setImmediate(() => void daemon.stop('mcpd stop'));
       return { stopping: true };
     },
+    'token.create': ({ name, scopes, expires }) => daemon.access.create(requireName(name, 'token'), Array.isArray(scopes) ? scopes.map(String) : [], typeof expires === 'string' ? expires : undefined),
+    'token.list': () => daemon.access.list(),
+    'token.revoke': async ({ name }) => {
+      const info = await daemon.access.revoke(requireName(name, 'token'));
+      return { info, sessionsClosed: await daemon.dropRevoked() };
+    },
   };
 }
 
-function requireName(name: unknown, hint = 'mcpd ls lists the servers'): string {
-  if (typeof name !== 'string' || name === '') throw new McpdError('USAGE', 'the request needs a name in params.name', { hint });
+const NAMED = {
+  server: 'mcpd ls lists the servers',
+  token: 'mcpd token ls lists the tokens',
+  rotation: 'mcpd rotation status lists the rotated secrets',
+} as const;
+
+function requireName(name: unknown, what: keyof typeof NAMED = 'server'): string {
+  if (typeof name !== 'string' || name === '') throw new McpdError('USAGE', `the request needs a ${what} name in params.name`, { hint: NAMED[what] });
   return name;
 }
 
-export function serveControl(ws: WebSocket, daemon: Daemon): void {
+/** Serves one control connection for `principal`: every method is checked against its scope. */
+export function serveControl(ws: WebSocket, daemon: Daemon, principal: Principal): void {
   const table = handlers(daemon) as Record<string, Handler<ControlMethod>>;
   ws.on('message', (data, isBinary) => {
     void (async () => {
@@ -55,6 +69,9 @@ export function serveControl(ws: WebSocket, daemon: Daemon): void {
       const handler = typeof request.method === 'string' && Object.hasOwn(table, request.method) ? table[request.method] : undefined;
       if (!handler) return reply(ws, id, { error: { code: -32601, message: `Method not found: ${String(request.method).slice(0, 60)}; known: ${Object.keys(table).join(', ')}` } });
       try {
+        const method = request.method as ControlMethod;
+        requireScope(principal, CONTROL_SCOPES[method], `the control method ${method}`);
+        if (!daemon.access.stillValid(principal)) throw new McpdError('TOKEN_INVALID', 'this connection\'s token is no longer valid (revoked or expired)', { hint: 'reconnect with a valid token' });
         const params = (typeof request.params === 'object' && request.params !== null ? request.params : {}) as Record<string, unknown>;
         reply(ws, id, { result: await handler(params, ws) });
       } catch (error) {

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { FSWatcher } from 'chokidar';
 import ms from 'ms';
@@ -14,17 +15,26 @@ import type { Env } from '../core/paths.js';
 import { type Ref, showRef } from '../providers/provider.js';
 import { refsOf } from '../providers/reference.js';
 import { ProviderRegistry } from '../providers/registry.js';
+import { AuditLog, recordRotationStep } from './audit/audit.js';
+import { ClientAccess } from './auth/access.js';
+import type { Principal } from './auth/scopes.js';
+import { ExpiryWatch } from './auth/expiry.js';
+import { TokenStore } from './auth/store.js';
 import { diffConfig } from './config/diff.js';
 import { loadConfig } from './config/load.js';
-import type { Config } from './config/schema.js';
+import type { Config, ServerConfig } from './config/schema.js';
 import { serveControl } from './control.js';
 import { type StartChild, startChild } from './launcher/child.js';
 import { prepareLaunch } from './launcher/launch-spec.js';
 import type { Logger } from './log.js';
 import { LogBook } from './logbook.js';
 import { CLOSE, type ControlMethods, type DaemonStatus, type ServerState, type SessionInfo } from './protocol.js';
-import { createSocketServer } from './server/http.js';
+import { compilePolicy, type Policy } from './policy/policy.js';
+import { PolicyGate } from './policy/gate.js';
+import { configWarnings } from './policy/check.js';
+import { createSocketServer, type SocketHandlers } from './server/http.js';
 import { type Binding, bind } from './server/listen.js';
+import { listenExtra } from './server/listeners.js';
 import type { WebSocketLink } from './server/ws-link.js';
 import { Session } from './session/session.js';
 import { buildChildEnv } from './launcher/child-env.js';
@@ -55,10 +65,18 @@ const PRECEDENCE: readonly ServerState[] = ['running', 'starting', 'restarting',
 export class Daemon {
   readonly startedAt = new Date();
   readonly logs: LogBook;
+  readonly audit: AuditLog;
+  readonly access: ClientAccess;
   readonly #options: DaemonOptions;
   readonly #sessions = new Map<string, Session>();
   /** Why each server's last instance gave up, while no instance of it runs. */
   readonly #failures = new Map<string, string>();
+  /** Who opened each session, so a revoked token's sessions can be closed. */
+  readonly #principals = new Map<string, Principal>();
+  /** Each server's compiled policy, for the current config. */
+  #policies = new Map<string, Policy>();
+  #extra: Array<{ server: Server; name: string }> = [];
+  readonly #expiry: ExpiryWatch;
   #config: Config;
   #registry: ProviderRegistry;
   #configError: string | undefined;
@@ -69,26 +87,35 @@ export class Daemon {
   readonly #stopped: Promise<void>;
   #resolveStopped!: () => void;
 
-  private constructor(options: DaemonOptions, config: Config) {
+  private constructor(options: DaemonOptions, config: Config, tokens: TokenStore) {
     this.#options = options;
     this.#config = config;
     this.#registry = this.#newRegistry(config);
     this.logs = new LogBook(options.stateDir);
+    this.audit = new AuditLog(options.stateDir, { ...config.daemon.audit, clock: options.clock ?? systemClock });
+    this.access = new ClientAccess(tokens, () => this.#config, options.clock ?? systemClock, this.audit);
+    this.#expiry = new ExpiryWatch(options.clock ?? systemClock, () => void this.dropRevoked());
     this.#stopped = new Promise((resolve) => { this.#resolveStopped = resolve; });
   }
 
   /** Loads the config, binds the socket and starts serving; rejects (McpdError) when either fails. */
   static async start(options: DaemonOptions): Promise<Daemon> {
     const loaded = await loadConfig(options.configPath, { required: false });
-    const daemon = new Daemon(options, loaded.config);
-    const settings = loaded.config.daemon;
-    daemon.#server = createSocketServer({
-      maxMessageBytes: settings.maxMessageBytes,
-      openSession: (name, link, client) => daemon.#openSession(name, link, client),
-      control: (ws) => serveControl(ws, daemon),
+    const daemon = new Daemon(options, loaded.config, await TokenStore.open(join(options.stateDir, 'tokens.json')));
+    const handlers: SocketHandlers = {
+      maxMessageBytes: loaded.config.daemon.maxMessageBytes,
+      openSession: (name, link, client, principal) => daemon.#openSession(name, link, client, principal),
+      control: (ws, principal) => serveControl(ws, daemon, principal),
+      authenticate: (req, url, requireToken) => daemon.access.authenticate(req, url, requireToken),
       note: (event, fields) => options.log(event, fields),
-    });
+    };
+    daemon.#server = createSocketServer(handlers);
     await bind(daemon.#server, options.binding);
+    for (const [i, spec] of loaded.config.socket.listen.entries()) {
+      const server = createSocketServer(handlers, true);
+      daemon.#extra.push({ server, name: await listenExtra(server, spec, i) });
+    }
+    for (const warning of configWarnings(loaded.config)) options.log('config.warning', { config: options.configPath, warning });
     daemon.#rotation = daemon.#newScheduler(loaded.config);
     await daemon.#rotation.start();
     options.log('daemon.started', { pid: process.pid, socket: options.socketPath, config: options.configPath, servers: Object.keys(loaded.config.mcpServers) });
@@ -118,7 +145,7 @@ export class Daemon {
     });
     return {
       pid: process.pid, version: this.#options.version, socket: this.#options.socketPath, config: this.#options.configPath,
-      startedAt: this.startedAt.toISOString(), configError: this.#configError, servers,
+      startedAt: this.startedAt.toISOString(), configError: this.#configError, servers, listeners: this.#extra.map((l) => l.name),
       rotation: this.#rotation.status().filter((r) => r.overdue || r.state !== 'idle'),
     };
   }
@@ -153,8 +180,11 @@ export class Daemon {
     this.#config = next;
     this.#configError = undefined;
     this.#registry = this.#newRegistry(next);
+    this.#policies = new Map();
     void previous.close();
     this.#options.log('config.reloaded', { ...diff });
+    for (const warning of configWarnings(next)) this.#options.log('config.warning', { config: this.#options.configPath, warning });
+    await this.dropRevoked();
     await this.#rotation.reconfigure(next.rotation);
     await Promise.all([
       ...diff.removed.flatMap((name) => this.#sessionsOf(name).map((s) => s.end(CLOSE.goingAway, `server "${name}" was removed from the config`))),
@@ -168,15 +198,18 @@ export class Daemon {
     this.#stopping ??= (async () => {
       this.#options.log('daemon.stopping', { reason, sessions: this.#sessions.size });
       await this.#watcher?.close();
+      this.#expiry.stop();
       await this.#rotation.stop();
       await Promise.all([...this.#sessions.values()].map((s) => s.end(CLOSE.goingAway, `the daemon is stopping (${reason})`)));
-      await new Promise<void>((resolve) => {
-        if (!this.#server?.listening) return resolve();
-        this.#server.close(() => resolve());
-        this.#server.closeAllConnections();
-      });
+      await Promise.all([this.#server, ...this.#extra.map((l) => l.server)].map((server) => new Promise<void>((resolve) => {
+        if (!server?.listening) return resolve();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      })));
       if (this.#options.binding.kind === 'path') await rm(this.#options.binding.path, { force: true });
       await this.#registry.close();
+      await this.access.flush();
+      this.audit.close();
       await this.logs.close();
       this.#options.log('daemon.stopped', {});
       this.#resolveStopped();
@@ -184,7 +217,14 @@ export class Daemon {
     return this.#stopping;
   }
 
-  async #openSession(name: string, link: WebSocketLink, client: string | undefined): Promise<Session> {
+  /** Ends every session whose token was revoked, expired, or removed from the config; returns how many. */
+  async dropRevoked(): Promise<number> {
+    const gone = [...this.#sessions.values()].filter((s) => !this.access.stillValid(this.#principals.get(s.id) ?? { kind: 'owner' }));
+    await Promise.all(gone.map((s) => s.end(CLOSE.policy, 'the session\'s client token was revoked or has expired')));
+    return gone.length;
+  }
+
+  async #openSession(name: string, link: WebSocketLink, client: string | undefined, principal: Principal): Promise<Session> {
     if (this.#stopping) throw new McpdError('DAEMON_STOPPING', 'the daemon is stopping and takes no new sessions', { hint: 'run the command again: mcpd run starts a new daemon' });
     const server = this.#definition(name);
     const id = randomBytes(4).toString('hex');
@@ -192,7 +232,7 @@ export class Daemon {
     const instance = new Instance({
       session: id,
       // Read at each start, so a restart after a reload uses the new definition and fresh values.
-      prepare: () => prepareLaunch({ name, server: this.#config.mcpServers[name] ?? server, where: `mcpServers.${name}` }, this.#registry, this.#options.env, note),
+      prepare: () => this.#prepare(id, name, server, note),
       start: this.#options.start ?? startChild,
       keepLeases: (leases, ending) => new LeaseKeeper(leases, {
         clock: this.#options.clock ?? systemClock,
@@ -206,27 +246,53 @@ export class Daemon {
       backoff: this.#backoff(),
       maxMessageBytes: this.#config.daemon.maxMessageBytes,
     });
+    const clock = this.#options.clock ?? systemClock;
+    const gate = new PolicyGate({ policy: () => this.#policy(name), audit: this.audit, session: id, server: name, now: () => clock.now() });
     const session = new Session({
-      id, server: name, instance, link, client,
+      id, server: name, instance, link, client, gate,
       log: (line) => this.logs.add(name, id, line),
       note,
       onEnd: (failure) => {
         if (!this.#sessions.delete(id)) return;
+        this.#principals.delete(id);
+        gate.end();
+        this.audit.record({ event: 'session.close', session: id, server: name, ...(failure ? { reason: failure } : {}) });
         if (failure) this.#failures.set(name, failure);
         this.#options.log('session.closed', { session: id, server: name, ...(failure ? { failed: failure } : {}) });
       },
     });
     this.#sessions.set(id, session);
+    this.#principals.set(id, principal);
     try {
       await session.start();
     } catch (error) {
       this.#sessions.delete(id);
+      this.#principals.delete(id);
       this.#options.log('session.refused', { server: name, code: error instanceof McpdError ? error.code : 'INTERNAL', error: error instanceof Error ? error.message : String(error) });
       throw error;
     }
     this.#failures.delete(name);
     this.#options.log('session.opened', { session: id, server: name, pid: instance.pid, client });
+    const expires = this.access.expiresAt(principal);
+    if (expires !== undefined) this.#expiry.watch(expires);
+    this.audit.record({ event: 'session.open', session: id, server: name, client, token: principal.kind === 'token' ? principal.name : undefined, pid: instance.pid });
     return session;
+  }
+
+  /** Resolves a launch of `name` (read at each start, so a restart after a reload uses the new definition) and audits each reference. */
+  async #prepare(session: string, name: string, fallback: ServerConfig, note: (message: string) => void) {
+    const where = `mcpServers.${name}`;
+    const launch = await prepareLaunch({ name, server: this.#config.mcpServers[name] ?? fallback, where }, this.#registry, this.#options.env, note);
+    for (const ref of launch.refs) {
+      this.audit.record({ event: 'secret.resolved', session, server: name, ref, provider: refsOf(ref, where)[0]?.provider ?? 'unknown' });
+    }
+    return launch;
+  }
+
+  #policy(name: string): Policy {
+    let policy = this.#policies.get(name);
+    if (!policy) this.#policies.set(name, (policy = compilePolicy(this.#config.mcpServers[name] ?? {}, `mcpServers.${name}`)));
+    return policy;
   }
 
   #definition(name: string) {
@@ -267,6 +333,7 @@ export class Daemon {
         return state === 'running' && started !== undefined && Date.parse(started) < since;
       }).length,
       note: (message) => this.#options.log('rotation.note', { message }),
+      audit: (secret, step, detail) => recordRotationStep(this.audit, secret, step, detail),
       commandEnv: buildChildEnv(this.#options.env, false, {}),
     });
   }

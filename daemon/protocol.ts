@@ -6,13 +6,18 @@
  *                          `?stderr=1` the daemon also sends the server's masked stderr as
  *                          binary messages (what `mcpd run` prints); plain clients never see them.
  *   GET /v1/control        JSON-RPC 2.0: status, servers.list, sessions.list, server.restart,
- *                          config.reload, logs.tail, daemon.stop.
+ *                          config.reload, logs.tail, daemon.stop, token.create,
+ *                          token.list, token.revoke, rotation.status, rotation.run;
+ *                          each needs a scope (CONTROL_SCOPES).
  *
  * Refusals come before the upgrade, as an HTTP status and an ErrorBody.
  */
 import type { RotationStatus } from './rotation/scheduler.js';
 import type { LeaseStatus } from './supervisor/leases.js';
 import type { ErrorCode } from '../core/errors.js';
+import type { TokenInfo } from './auth/access.js';
+
+export type { TokenInfo };
 
 export const SESSION_PATH = '/v1/session/';
 export const CONTROL_PATH = '/v1/control';
@@ -28,6 +33,8 @@ export const CLOSE = {
   normal: 1000,
   goingAway: 1001,
   unsupportedData: 1003,
+  /** The session's client token was revoked or expired. */
+  policy: 1008,
   invalidPayload: 1007,
   tooBig: 1009,
   internal: 1011,
@@ -81,6 +88,8 @@ export interface DaemonStatus {
   /** Rotated secrets that need attention: a rotation under way or failing, a reminder due or overdue. */
   readonly rotation: readonly RotationStatus[];
   readonly servers: readonly ServerStatus[];
+  /** Extra listeners (a group socket, a loopback port), which always require a token. */
+  readonly listeners: readonly string[];
 }
 
 export interface SessionInfo {
@@ -110,7 +119,26 @@ export interface ControlMethods {
   'daemon.stop': { params: Record<string, never>; result: { stopping: true } };
   'rotation.status': { params: Record<string, never>; result: RotationStatus[] };
   'rotation.run': { params: { name: string }; result: RotationStatus };
+  'token.create': { params: { name: string; scopes: string[]; expires?: string }; result: { token: string; info: TokenInfo } };
+  'token.list': { params: Record<string, never>; result: TokenInfo[] };
+  'token.revoke': { params: { name: string }; result: { info: TokenInfo; sessionsClosed: number } };
 }
+
+/** The scope each control method needs (DESIGN.md "Daemon and socket"); admin holds them all. */
+export const CONTROL_SCOPES: Record<ControlMethod, string> = {
+  'status': 'status:read',
+  'servers.list': 'status:read',
+  'sessions.list': 'status:read',
+  'server.restart': 'admin',
+  'config.reload': 'admin',
+  'logs.tail': 'logs:read',
+  'daemon.stop': 'admin',
+  'token.create': 'admin',
+  'token.list': 'admin',
+  'token.revoke': 'admin',
+  'rotation.status': 'status:read',
+  'rotation.run': 'rotate',
+};
 
 export type ControlMethod = keyof ControlMethods;
 

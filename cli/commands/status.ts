@@ -11,6 +11,7 @@ export async function status(options: DaemonOptions): Promise<void> {
   output(options, s, () => [
     `mcpd daemon pid ${s.pid}, up ${age(s.startedAt)}, socket ${s.socket}`,
     `config ${s.config}${s.configError ? `\n  the last edit was NOT applied: ${s.configError}` : ''}`,
+    ...(s.listeners.length ? [`also listening (token required) on ${s.listeners.join(', ')}`] : []),
     '',
     ...(s.servers.length ? s.servers.map(describe) : ['no servers in the config']),
     ...s.rotation.map((r) => `rotation: ${r.name} (${r.strategy}) ${r.overdue ? 'is OVERDUE' : r.state === 'warning' ? 'is due soon' : `is ${r.state}`}, next ${r.next}${r.lastError ? `; last error: ${r.lastError}` : ''}`),

@@ -8,6 +8,8 @@
  */
 import ms from 'ms';
 import { z } from 'zod';
+import { scopeProblem } from '../auth/scopes.js';
+import { globProblem } from '../policy/check.js';
 
 /** A duration such as `8h`, `90d`, `30s`, as the `ms` package reads it. */
 export const duration = z.string().refine((text) => {
@@ -16,6 +18,13 @@ export const duration = z.string().refine((text) => {
 }, { message: 'expected a duration such as "30s", "8h" or "90d"' });
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
+
+/** A policy glob; one that can never match anything is an error, not a silent no-op. */
+const glob = z.string().superRefine((text, ctx) => {
+  const problem = globProblem(text);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+const rules = { allow: z.array(glob).optional(), deny: z.array(glob).optional() };
 
 export const serverSchema = z.strictObject({
   /** Accepted so a block pasted from Claude Code or VS Code parses; stdio is the only kind for now. */
@@ -29,7 +38,11 @@ export const serverSchema = z.strictObject({
   /** Variables that may resolve to nothing (missing or empty); they are then left out. */
   optional: z.array(envName).default([]),
   ttl: duration.optional(),
-  tools: z.strictObject({ allow: z.array(z.string()).optional(), deny: z.array(z.string()).optional() }).optional(),
+  /** Globs (deny wins); `readOnly` also hides every tool not annotated readOnlyHint. */
+  tools: z.strictObject({ ...rules, readOnly: z.boolean().optional() }).optional(),
+  prompts: z.strictObject(rules).optional(),
+  /** Globs over a resource's URI (or name; a template's uriTemplate). */
+  resources: z.strictObject(rules).optional(),
   description: z.string().optional(),
 });
 
@@ -116,6 +129,36 @@ export const daemonSchema = z.strictObject({
     stableAfter: duration.default('30s'),
     maxRestarts: z.number().int().min(0).default(5),
   }).default({}),
+  /** The audit log in the state dir: rotated when it would pass maxBytes, `keep` old files kept. */
+  audit: z.strictObject({
+    maxBytes: z.number().int().min(4096).default(10 * 1024 * 1024),
+    keep: z.number().int().min(0).max(20).default(3),
+  }).default({}),
+}).default({});
+
+const scope = z.string().superRefine((text, ctx) => {
+  const problem = scopeProblem(text);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** A host app's token, declared in the config: only its SHA-256 (`mcpd token create` keeps its own in the state dir). */
+export const clientSchema = z.strictObject({
+  tokenSha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'expected the token\'s SHA-256 as 64 hex digits'),
+  scopes: z.array(scope).min(1, 'expected at least one scope, e.g. ["launch:github"]'),
+  /** When the token stops working (ISO 8601 time). */
+  expires: z.string().datetime({ offset: true, message: 'expected an ISO 8601 time such as "2026-01-31T00:00:00Z"' }).optional(),
+});
+
+const loopback = z.string().refine((host) => ['127.0.0.1', '::1', 'localhost'].includes(host), { message: 'expected a loopback address (127.0.0.1, ::1 or localhost): a wider one would open the daemon to the network' });
+
+/** Who may connect (DESIGN.md "Daemon and socket"). Extra listeners always require a token. */
+export const socketSchema = z.strictObject({
+  /** Refuse connections without a token even on the owner-only socket. */
+  requireToken: z.boolean().default(false),
+  listen: z.array(z.union([
+    z.strictObject({ path: z.string().min(1), group: z.union([z.string().min(1), z.number().int().min(0)]).optional(), mode: z.string().regex(/^0?[0-7]{3}$/, 'expected an octal mode such as "660"').default('660') }),
+    z.strictObject({ host: loopback.default('127.0.0.1'), port: z.number().int().min(0).max(65535) }),
+  ])).default([]),
 }).default({});
 
 /** argv of a command mcpd runs without a shell. */
@@ -154,11 +197,15 @@ export const configSchema = z.strictObject({
   providers: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'expected a provider name of letters, digits, _ . -'), providerSchema).default({}),
   daemon: daemonSchema,
   rotation: z.record(z.string().min(1), rotationSchema).default({}),
+  clients: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'expected a client name of letters, digits, _ . -'), clientSchema).default({}),
+  socket: socketSchema,
 });
 
 export type ServerConfig = z.output<typeof serverSchema>;
 export type ProviderConfig = { [T in ProviderType]: z.output<(typeof providerSchemas)[T]> }[ProviderType];
 export type Config = z.output<typeof configSchema>;
+export type SocketSettings = z.output<typeof socketSchema>;
+export type ListenSpec = SocketSettings['listen'][number];
 export type DaemonSettings = z.output<typeof daemonSchema>;
 export type RotationConfig = z.output<typeof rotationSchema>;
 export type ProviderConfigOf<T extends ProviderType> = z.output<(typeof providerSchemas)[T]>;

@@ -35,6 +35,8 @@ export interface RotatorDeps {
   /** How many running server processes, started before `since`, use `ref` (they hold the old value). */
   readonly holders: (ref: Ref, since: number) => number;
   readonly note: (message: string) => void;
+  /** The audit log's record of each step (names and steps, never values). */
+  readonly audit?: (name: string, step: Journal['step'] | 'failed', detail?: string) => void;
   /** The environment the commands run with (a safelist, never the daemon's whole environment). */
   readonly commandEnv: Record<string, string>;
 }
@@ -95,6 +97,7 @@ export class Rotator {
         journal.step = 'done';
         await book.finish(journal);
         this.#deps.note(`rotation of ${journal.name} is done`);
+        this.#deps.audit?.(journal.name, 'done');
         return undefined;
       case 'done':
         return undefined;
@@ -207,6 +210,7 @@ export class Rotator {
     Object.assign(journal, extra, { step, attempts: 0, lastError: undefined, retryAt: undefined });
     await this.#deps.book.save(journal);
     this.#deps.note(`rotation of ${journal.name}: ${step}`);
+    this.#deps.audit?.(journal.name, step);
     return undefined;
   }
 
@@ -221,6 +225,7 @@ export class Rotator {
     Object.assign(journal, { lastError: reason, retryAt: new Date(retryAt).toISOString() });
     await this.#deps.book.save(journal);
     this.#deps.note(`rotation of ${journal.name} failed at ${journal.step}: ${reason}; retrying at ${journal.retryAt}`);
+    this.#deps.audit?.(journal.name, 'failed', reason);
     return { done: false, retryAt, reason };
   }
 }

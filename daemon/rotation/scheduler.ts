@@ -187,6 +187,7 @@ export class RotationScheduler {
     const journal: Journal = { name, strategy: config.strategy, step: 'pending', startedAt: new Date(this.#deps.clock.now()).toISOString(), baseVersion, attempts: 0 };
     await this.#book.save(journal);
     this.#deps.note(`rotation of ${name} begins (${config.strategy})`);
+    this.#deps.audit?.(name, 'pending');
     return journal;
   }
 

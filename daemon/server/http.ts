@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, STATUS_CODES } from 'n
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { McpdError, type ErrorCode } from '../../core/errors.js';
+import { type Principal, requireScope } from '../auth/scopes.js';
 import { CLOSE, CONTROL_PATH, type ErrorBody, SESSION_PATH } from '../protocol.js';
 import type { Session } from '../session/session.js';
 import { WebSocketLink } from './ws-link.js';
@@ -14,9 +15,11 @@ import { WebSocketLink } from './ws-link.js';
 export interface SocketHandlers {
   readonly maxMessageBytes: number;
   /** Creates a session and starts its server; rejects with an McpdError to refuse the connection. */
-  openSession(name: string, link: WebSocketLink, client: string | undefined): Promise<Session>;
-  /** Serves one control connection. */
-  control(ws: WebSocket): void;
+  openSession(name: string, link: WebSocketLink, client: string | undefined, principal: Principal): Promise<Session>;
+  /** Serves one control connection; each method checks the principal's scopes. */
+  control(ws: WebSocket, principal: Principal): void;
+  /** Who the request is (throws a 401 McpdError); `requireToken` on listeners other than the owner-only socket. */
+  authenticate(req: IncomingMessage, url: URL, requireToken: boolean): Principal;
   /** Logs a refusal or a protocol error (never a value). */
   note(event: string, fields: Record<string, unknown>): void;
 }
@@ -26,10 +29,14 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   NOT_FOUND: 404,
   USAGE: 400,
   REFUSED: 403,
+  TOKEN_REQUIRED: 401,
+  TOKEN_INVALID: 401,
+  SCOPE_MISSING: 403,
   DAEMON_STOPPING: 503,
 };
 
-export function createSocketServer(handlers: SocketHandlers): Server {
+/** `requireToken`: this listener admits no one without a token (a group socket, a TCP port). */
+export function createSocketServer(handlers: SocketHandlers, requireToken = false): Server {
   const wss = new WebSocketServer({ noServer: true, maxPayload: handlers.maxMessageBytes, perMessageDeflate: false });
   const server = createServer((req, res) => {
     const body = errorBody(req.url?.startsWith('/v1/') ? notWebSocket(req) : notFound(req));
@@ -43,15 +50,17 @@ export function createSocketServer(handlers: SocketHandlers): Server {
   async function route(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://mcpd');
     if (req.headers.upgrade?.toLowerCase() !== 'websocket' || !req.headers['sec-websocket-key']) throw notWebSocket(req);
+    const principal = handlers.authenticate(req, url, requireToken);
     if (url.pathname === CONTROL_PATH) {
-      wss.handleUpgrade(req, socket, head, (ws) => handlers.control(ws));
+      wss.handleUpgrade(req, socket, head, (ws) => handlers.control(ws, principal));
       return;
     }
     if (!url.pathname.startsWith(SESSION_PATH)) throw notFound(req);
     const name = decodeURIComponent(url.pathname.slice(SESSION_PATH.length));
+    requireScope(principal, `launch:${name}`, `a session to "${name}"`);
     const link = new WebSocketLink(url.searchParams.get('stderr') === '1');
     const client = typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'].slice(0, 80) : undefined;
-    const session = await handlers.openSession(name, link, client);
+    const session = await handlers.openSession(name, link, client, principal);
     if (socket.destroyed) {
       // The client gave up while the server was starting.
       await session.clientClosed();
@@ -77,14 +86,19 @@ export function createSocketServer(handlers: SocketHandlers): Server {
   return server;
 }
 
+/** The request's path without its query string, which may hold a token and is never echoed or logged. */
+function pathOf(req: IncomingMessage): string {
+  return (req.url ?? '/').split('?')[0]!.slice(0, 100);
+}
+
 function notFound(req: IncomingMessage): McpdError {
-  return new McpdError('NOT_FOUND', `no route ${req.method ?? 'GET'} ${(req.url ?? '/').slice(0, 100)}`, {
+  return new McpdError('NOT_FOUND', `no route ${req.method ?? 'GET'} ${pathOf(req)}`, {
     hint: `the socket serves ${SESSION_PATH}NAME and ${CONTROL_PATH}, as WebSocket upgrades`,
   });
 }
 
 function notWebSocket(req: IncomingMessage): McpdError {
-  return new McpdError('USAGE', `${(req.url ?? '/').slice(0, 100)} is served over WebSocket only`, {
+  return new McpdError('USAGE', `${pathOf(req)} is served over WebSocket only`, {
     hint: 'send an HTTP upgrade to WebSocket (mcpd run and the mcpd/client module do)',
   });
 }
@@ -101,7 +115,7 @@ function statusOf(body: ErrorBody): number {
 function refuse(socket: Duplex, error: unknown, handlers: SocketHandlers, req: IncomingMessage): void {
   const body = errorBody(error);
   const status = statusOf(body);
-  handlers.note('connection.refused', { url: (req.url ?? '').slice(0, 100), status, code: body.error.code });
+  handlers.note('connection.refused', { url: pathOf(req), status, code: body.error.code });
   if (socket.destroyed) return;
   const text = JSON.stringify(body);
   socket.end(

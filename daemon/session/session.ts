@@ -11,6 +11,7 @@
  * reads slowly pauses reading the server's stdout.
  */
 import type { ExitInfo } from '../launcher/child.js';
+import type { MessageGate } from '../policy/gate.js';
 import { CLOSE, closeCodeForExit } from '../protocol.js';
 import type { Instance, InstanceListener } from '../supervisor/instance.js';
 
@@ -39,6 +40,8 @@ export interface SessionDeps {
   readonly log: (line: string) => void;
   /** Daemon notes about this session (never values). */
   readonly note: (message: string) => void;
+  /** Tool policy and call auditing; it may answer a client request itself or rewrite a list result. */
+  readonly gate?: MessageGate;
   /** Called once the session is over, whatever ended it; `failure` says why its server gave up, if it did. */
   readonly onEnd: (failure: string | undefined) => void;
 }
@@ -106,6 +109,8 @@ export class Session {
       this.#deps.link.send(errorResponse(null, -32600, 'Invalid Request: a JSON-RPC message is an object'));
       return;
     }
+    const refused = this.#deps.gate?.fromClient(message);
+    if (refused !== undefined) return this.#deps.link.send(refused);
     // Re-serialised: a client may send pretty-printed JSON, and a raw newline would split the frame.
     const line = JSON.stringify(message);
     const key = this.#record(message, line);
@@ -196,7 +201,7 @@ export class Session {
       if (this.#replayIds.delete(key)) return;
       this.#inflight.delete(key);
     }
-    this.#deps.link.send(line);
+    this.#deps.link.send(this.#deps.gate?.fromServer(message, line) ?? line);
     if (!this.#outputPaused && this.#deps.link.bufferedAmount > HIGH_WATER) {
       this.#outputPaused = true;
       this.#deps.instance.pauseOutput();

@@ -26,10 +26,10 @@ export interface RawAnswer {
 }
 
 /** A GET on the socket, as a WebSocket upgrade or as plain HTTP; returns the refusal. */
-export function rawRequest(socketPath: string, path: string, upgrade: boolean): Promise<RawAnswer> {
+export function rawRequest(socketPath: string, path: string, upgrade: boolean, extra: Record<string, string> = {}): Promise<RawAnswer> {
   const headers: Record<string, string> = upgrade
-    ? { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' }
-    : {};
+    ? { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', ...extra }
+    : extra;
   return new Promise((resolve, reject) => {
     const req = request({ socketPath, path, headers }, (res) => {
       let text = '';
@@ -37,7 +37,10 @@ export function rawRequest(socketPath: string, path: string, upgrade: boolean): 
         resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as RawAnswer['body'] });
       });
     });
-    req.on('upgrade', () => reject(new Error(`${path} was upgraded, not refused`)));
+    req.on('upgrade', (_res, upgraded) => {
+      upgraded.destroy();
+      reject(new Error(`${path} was upgraded, not refused`));
+    });
     req.on('error', reject);
     req.end();
   });
@@ -65,8 +68,9 @@ export class MiniSession {
     this.closed = once(ws, 'close').then(([code, reason]) => [code as number, String(reason)]);
   }
 
-  static async open(socketPath: string, server: string): Promise<MiniSession> {
-    const ws = new WebSocket(`ws+unix://${socketPath}:/v1/session/${server}`);
+  /** `token`: sent as `Authorization: Bearer TOKEN`. */
+  static async open(socketPath: string, server: string, token?: string): Promise<MiniSession> {
+    const ws = new WebSocket(`ws+unix://${socketPath}:/v1/session/${server}`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
     await once(ws, 'open');
     return new MiniSession(ws);
   }

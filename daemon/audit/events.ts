@@ -1,0 +1,24 @@
+/**
+ * What the audit log records (DESIGN.md "Policy and audit"). Names, references, pids, codes
+ * and durations only: never a secret value, never a token, never tool arguments or results.
+ */
+
+/** A step of a rotation's journal (DESIGN.md "Rotation"), or a failed attempt at one. */
+export type RotationStep = 'pending' | 'stored' | 'applied' | 'rolled' | 'old-revoked' | 'done' | 'failed';
+
+export type AuditEvent =
+  | { event: 'session.open'; session: string; server: string; client: string | undefined; token: string | undefined; pid: number | undefined }
+  | { event: 'session.close'; session: string; server: string; reason?: string | undefined }
+  | { event: 'tool.call'; session: string; server: string; tool: string; outcome: 'ok' | 'error' | 'tool-error' | 'unanswered'; durationMs: number }
+  | { event: 'call.denied'; session: string; server: string; method: string; name: string; rule: string }
+  | { event: 'secret.resolved'; session: string; server: string; ref: string; provider: string }
+  | { event: 'token.used'; token: string; route: string }
+  | { event: 'token.refused'; route: string; code: string; reason: string }
+  | { event: 'token.created'; token: string; scopes: readonly string[]; expiresAt: string | undefined }
+  | { event: 'token.revoked'; token: string; sessionsClosed?: number }
+  | { event: 'rotation.step'; secret: string; step: RotationStep; detail?: string };
+
+export type AuditEventName = AuditEvent['event'];
+
+/** One line of the file: the event with its time. */
+export type AuditLine = AuditEvent & { time: string };

@@ -1,0 +1,146 @@
+/**
+ * Who a connection is: the owner (no token, on the owner-only socket, unless
+ * `socket.requireToken`), or a client token with exactly its scopes. Tokens come from the token
+ * store (`mcpd token create`) and from the config's `clients` (a SHA-256 and scopes). Every
+ * refusal is a 401 McpdError; every use and refusal goes to the audit log.
+ */
+import type { IncomingMessage } from 'node:http';
+import ms from 'ms';
+import type { Clock } from '../../core/clock.js';
+import { McpdError } from '../../core/errors.js';
+import type { Audit } from '../audit/audit.js';
+import type { Config } from '../config/schema.js';
+import { checkScopes, OWNER, type Principal } from './scopes.js';
+import type { TokenRecord, TokenStore } from './store.js';
+import { findHash, invalid, newToken, presentedToken, sha256Hex } from './token.js';
+
+export interface TokenInfo {
+  readonly name: string;
+  readonly source: 'state' | 'config';
+  readonly scopes: readonly string[];
+  readonly createdAt: string | undefined;
+  readonly expiresAt: string | undefined;
+  readonly lastUsedAt: string | undefined;
+  readonly revokedAt: string | undefined;
+}
+
+const TOKEN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+export class ClientAccess {
+  readonly #store: TokenStore;
+  readonly #config: () => Config;
+  readonly #clock: Clock;
+  readonly #audit: Audit;
+  /** Last use of config-defined clients, kept in memory: the config file is the user's, not ours to write. */
+  readonly #configUse = new Map<string, string>();
+
+  constructor(store: TokenStore, config: () => Config, clock: Clock, audit: Audit) {
+    this.#store = store;
+    this.#config = config;
+    this.#clock = clock;
+    this.#audit = audit;
+  }
+
+  /** The principal of a request; `requireToken` for listeners other than the owner-only socket. */
+  authenticate(req: IncomingMessage, url: URL, requireToken: boolean): Principal {
+    try {
+      const token = presentedToken(req, url);
+      if (token === undefined) {
+        if (!requireToken && !this.#config().socket.requireToken) return OWNER;
+        throw new McpdError('TOKEN_REQUIRED', `${url.pathname} needs a client token on this listener`, {
+          hint: 'send "Authorization: Bearer TOKEN" (set $MCPD_TOKEN for the mcpd CLI); mcpd token create NAME --scope ... makes one',
+        });
+      }
+      return this.#principalOf(token, url.pathname);
+    } catch (error) {
+      if (error instanceof McpdError) this.#audit.record({ event: 'token.refused', route: url.pathname, code: error.code, reason: error.message });
+      throw error;
+    }
+  }
+
+  /** Whether a principal admitted earlier still holds (not revoked, expired, or removed from the config). */
+  stillValid(principal: Principal): boolean {
+    if (principal.kind === 'owner') return true;
+    const entry = this.#entries().find((e) => e.name === principal.name && e.source === principal.source);
+    return entry !== undefined && this.#problem(entry) === undefined;
+  }
+
+  /** When a principal's token expires (ms since the epoch), if it does. */
+  expiresAt(principal: Principal): number | undefined {
+    if (principal.kind === 'owner') return undefined;
+    const at = this.#entries().find((e) => e.name === principal.name && e.source === principal.source)?.expiresAt;
+    return at === undefined ? undefined : Date.parse(at);
+  }
+
+  async create(name: string, scopes: readonly string[], expires: string | undefined): Promise<{ token: string; info: TokenInfo }> {
+    if (!TOKEN_NAME.test(name)) throw new McpdError('USAGE', `"${name}" is not a token name: use letters, digits, _ . - (up to 64)`, { hint: 'name it after the host app, e.g. mcpd token create ide-plugin ...' });
+    checkScopes(scopes);
+    const existing = this.#entries().find((e) => e.name === name);
+    if (existing && this.#problem(existing) === undefined) {
+      throw new McpdError('TOKEN_EXISTS', `a token named "${name}" exists already${existing.source === 'config' ? ' in the config\'s clients' : ''}`, { hint: `revoke it first (mcpd token revoke ${name}) or choose another name` });
+    }
+    const now = this.#clock.now();
+    const expiresAt = expires === undefined ? undefined : new Date(now + lifetime(expires)).toISOString();
+    const token = newToken();
+    const record: TokenRecord = { name, sha256: sha256Hex(token), scopes: [...new Set(scopes)], createdAt: new Date(now).toISOString(), ...(expiresAt ? { expiresAt } : {}) };
+    await this.#store.put(record);
+    this.#audit.record({ event: 'token.created', token: name, scopes: record.scopes, expiresAt });
+    return { token, info: info(record, 'state') };
+  }
+
+  async revoke(name: string): Promise<TokenInfo> {
+    const inConfig = this.#config().clients[name];
+    const record = await this.#store.revoke(name, new Date(this.#clock.now()).toISOString());
+    if (!record) {
+      if (inConfig) throw new McpdError('TOKEN_UNKNOWN', `token "${name}" is defined in the config's clients, not by mcpd token create`, { hint: `remove clients.${name} from the config; the daemon picks up the edit` });
+      throw new McpdError('TOKEN_UNKNOWN', `no active token named "${name}"`, { hint: 'mcpd token ls lists the tokens' });
+    }
+    this.#audit.record({ event: 'token.revoked', token: name });
+    return info(record, 'state');
+  }
+
+  list(): TokenInfo[] {
+    return this.#entries().map((e) => ({ ...info(e, e.source), lastUsedAt: e.source === 'config' ? this.#configUse.get(e.name) : e.lastUsedAt }));
+  }
+
+  flush(): Promise<void> {
+    return this.#store.flush();
+  }
+
+  #principalOf(token: string, route: string): Principal {
+    const entries = this.#entries();
+    const index = findHash(sha256Hex(token), entries.map((e) => e.sha256));
+    const entry = entries[index];
+    if (!entry) throw invalid('the token presented is not one mcpd issued (unknown token)', 'check $MCPD_TOKEN or the host app\'s setting; mcpd token ls lists the tokens, mcpd token create makes one');
+    const problem = this.#problem(entry);
+    if (problem) throw invalid(`token "${entry.name}" ${problem}`, `create a new one: mcpd token create ${entry.name} --scope ...`);
+    const at = new Date(this.#clock.now()).toISOString();
+    if (entry.source === 'state') this.#store.touch(entry.name, at);
+    else this.#configUse.set(entry.name, at);
+    this.#audit.record({ event: 'token.used', token: entry.name, route });
+    return { kind: 'token', name: entry.name, source: entry.source, scopes: entry.scopes };
+  }
+
+  #problem(entry: TokenRecord): string | undefined {
+    if (entry.revokedAt) return `was revoked at ${entry.revokedAt}`;
+    if (entry.expiresAt && Date.parse(entry.expiresAt) <= this.#clock.now()) return `expired at ${entry.expiresAt}`;
+    return undefined;
+  }
+
+  #entries(): Array<TokenRecord & { source: 'state' | 'config' }> {
+    const fromConfig = Object.entries(this.#config().clients).map(([name, c]) => ({ name, sha256: c.tokenSha256.toLowerCase(), scopes: c.scopes, createdAt: '', expiresAt: c.expires, source: 'config' as const }));
+    return [...fromConfig, ...this.#store.records.map((r) => ({ ...r, source: 'state' as const }))];
+  }
+}
+
+function info(record: TokenRecord, source: 'state' | 'config'): TokenInfo {
+  return { name: record.name, source, scopes: record.scopes, createdAt: record.createdAt || undefined, expiresAt: record.expiresAt, lastUsedAt: record.lastUsedAt, revokedAt: record.revokedAt };
+}
+
+function lifetime(text: string): number {
+  const value = ms(text as ms.StringValue);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new McpdError('USAGE', `--expires "${text}" is not a duration`, { hint: 'give a duration such as 12h, 30d or 1y' });
+  }
+  return value;
+}

@@ -1,0 +1,50 @@
+/**
+ * What a client token may do (DESIGN.md "Daemon and socket"): `launch:NAME` or `launch:*` to
+ * open sessions, `status:read`, `logs:read`, `rotate`, and `admin`, which includes every other.
+ * A connection on the owner-only socket without a token is the owner: it may do everything.
+ */
+import { McpdError } from '../../core/errors.js';
+
+export const FIXED_SCOPES = ['status:read', 'logs:read', 'rotate', 'admin'] as const;
+const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+export type Principal =
+  | { readonly kind: 'owner' }
+  | { readonly kind: 'token'; readonly name: string; readonly source: 'state' | 'config'; readonly scopes: readonly string[] };
+
+export const OWNER: Principal = { kind: 'owner' };
+
+/** Why `text` is not a scope, or undefined when it is one. */
+export function scopeProblem(text: string): string | undefined {
+  if ((FIXED_SCOPES as readonly string[]).includes(text)) return undefined;
+  if (text.startsWith('launch:')) {
+    const server = text.slice('launch:'.length);
+    if (server === '*' || SERVER_NAME.test(server)) return undefined;
+    return `"${text}" names no server: expected launch:NAME or launch:*`;
+  }
+  return `unknown scope "${text}"; known scopes: launch:NAME, launch:*, ${FIXED_SCOPES.join(', ')}`;
+}
+
+/** Checks every scope given on the command line or in a request (SCOPE_UNKNOWN otherwise). */
+export function checkScopes(scopes: readonly string[]): void {
+  if (scopes.length === 0) throw new McpdError('USAGE', 'a token needs at least one scope', { hint: 'add --scope, e.g. --scope launch:github --scope status:read' });
+  for (const scope of scopes) {
+    const problem = scopeProblem(scope);
+    if (problem) throw new McpdError('SCOPE_UNKNOWN', problem, { hint: 'use launch:NAME, launch:*, status:read, logs:read, rotate or admin' });
+  }
+}
+
+/** Whether `principal` holds `needed`; admin holds everything, launch:* every launch. */
+export function holds(principal: Principal, needed: string): boolean {
+  if (principal.kind === 'owner') return true;
+  return principal.scopes.some((scope) => scope === needed || scope === 'admin' || (scope === 'launch:*' && needed.startsWith('launch:')));
+}
+
+/** Refuses (SCOPE_MISSING, HTTP 403) unless `principal` holds `needed`; `what` names the request. */
+export function requireScope(principal: Principal, needed: string, what: string): void {
+  if (holds(principal, needed)) return;
+  const name = principal.kind === 'token' ? principal.name : 'owner';
+  throw new McpdError('SCOPE_MISSING', `token "${name}" lacks the scope ${needed} needed for ${what}`, {
+    hint: `create a token with --scope ${needed} (mcpd token create NAME --scope ${needed}), or ask the owner to`,
+  });
+}

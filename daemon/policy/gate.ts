@@ -1,0 +1,90 @@
+/**
+ * The session's gate: what the bridge asks before passing a client message on and before
+ * relaying a server message back. It answers denied requests itself, filters list results,
+ * and audits tool calls (name, outcome, duration — never arguments or results).
+ */
+import type { Audit } from '../audit/audit.js';
+import { type Policy, deniedRequest, denialError, filterList, isListMethod, isOpen } from './policy.js';
+
+type Id = string | number;
+/** A JSON-RPC message as the bridge parsed it. */
+export type GateMessage = { id?: Id | null; method?: string; params?: unknown; result?: unknown; error?: unknown };
+
+export interface MessageGate {
+  /** A client message: undefined to pass it on, or the response mcpd answers with instead. */
+  fromClient(message: GateMessage): string | undefined;
+  /** A server message: the line to relay (the same one, or a filtered list result). */
+  fromServer(message: GateMessage, line: string): string;
+  /** The session ended: calls never answered are audited as such. */
+  end(): void;
+}
+
+export interface GateDeps {
+  /** The server's current policy (read at each message, so a reload applies at once). */
+  readonly policy: () => Policy;
+  readonly audit: Audit;
+  readonly session: string;
+  readonly server: string;
+  readonly now: () => number;
+}
+
+const key = (id: Id) => (typeof id === 'number' ? `n:${id}` : `s:${id}`);
+
+export class PolicyGate implements MessageGate {
+  readonly #deps: GateDeps;
+  /** List requests in flight, by id key: their results are filtered. */
+  readonly #lists = new Map<string, string>();
+  /** Tool calls in flight, by id key. */
+  readonly #calls = new Map<string, { tool: string; started: number }>();
+  /** Tools the server listed as readOnlyHint, for `tools.readOnly`. */
+  readonly #readOnly = new Set<string>();
+
+  constructor(deps: GateDeps) {
+    this.#deps = deps;
+  }
+
+  fromClient(message: GateMessage): string | undefined {
+    const { id, method } = message;
+    if (id === undefined || id === null || typeof method !== 'string') return undefined;
+    const policy = this.#deps.policy();
+    if (!isOpen(policy)) {
+      const denial = deniedRequest(policy, method, message.params, this.#readOnly);
+      if (denial) {
+        this.#deps.audit.record({ event: 'call.denied', session: this.#deps.session, server: this.#deps.server, method, name: denial.name, rule: denial.rule });
+        return denialError(id, denial);
+      }
+      if (isListMethod(method)) this.#lists.set(key(id), method);
+    }
+    if (method === 'tools/call') {
+      const name = (message.params as { name?: unknown } | undefined)?.name;
+      this.#calls.set(key(id), { tool: typeof name === 'string' ? name : '', started: this.#deps.now() });
+    }
+    return undefined;
+  }
+
+  fromServer(message: GateMessage, line: string): string {
+    if (message.method !== undefined || message.id === undefined || message.id === null) return line;
+    const k = key(message.id);
+    const call = this.#calls.get(k);
+    if (call) {
+      this.#calls.delete(k);
+      const outcome = message.error !== undefined ? 'error' : (message.result as { isError?: unknown } | undefined)?.isError === true ? 'tool-error' : 'ok';
+      this.#audited(call, outcome);
+    }
+    const method = this.#lists.get(k);
+    if (method === undefined) return line;
+    this.#lists.delete(k);
+    if (message.result === undefined) return line;
+    const filtered = filterList(this.#deps.policy(), method, message.result, this.#readOnly);
+    return filtered.hidden === 0 ? line : JSON.stringify({ ...message, result: filtered.result });
+  }
+
+  end(): void {
+    for (const call of this.#calls.values()) this.#audited(call, 'unanswered');
+    this.#calls.clear();
+  }
+
+  #audited(call: { tool: string; started: number }, outcome: 'ok' | 'error' | 'tool-error' | 'unanswered'): void {
+    this.#deps.audit.record({ event: 'tool.call', session: this.#deps.session, server: this.#deps.server, tool: call.tool, outcome, durationMs: Math.max(0, this.#deps.now() - call.started) });
+  }
+}

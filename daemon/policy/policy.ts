@@ -1,0 +1,139 @@
+/**
+ * Tool, prompt and resource policy per server (DESIGN.md "Policy and audit"): pure functions
+ * over JSON-RPC messages. `allow` and `deny` are glob lists (picomatch; deny wins); a tool is
+ * matched by name, a prompt by name, a resource by its URI or name (a template by its
+ * uriTemplate or name). `tools.readOnly` also hides every tool not annotated `readOnlyHint`.
+ */
+import picomatch from 'picomatch';
+import type { ServerConfig } from '../config/schema.js';
+
+export type Kind = 'tools' | 'prompts' | 'resources';
+
+interface Rules {
+  readonly where: string;
+  readonly allow: readonly string[] | undefined;
+  readonly deny: readonly string[];
+  readonly allowMatch: ((name: string) => boolean) | undefined;
+  readonly denyMatch: (name: string) => boolean;
+}
+
+export interface Policy {
+  readonly tools: Rules & { readonly readOnly: boolean };
+  readonly prompts: Rules;
+  readonly resources: Rules;
+}
+
+/** Why a name is hidden: the config path of the rule and the pattern that matched, if one did. */
+export interface Denial {
+  readonly kind: Kind;
+  readonly name: string;
+  readonly rule: string;
+  readonly pattern?: string;
+}
+
+export const GLOB_OPTIONS: picomatch.PicomatchOptions = { dot: true, nonegate: true };
+
+function rules(where: string, list: { allow?: string[] | undefined; deny?: string[] | undefined } | undefined): Rules {
+  const allow = list?.allow;
+  const deny = list?.deny ?? [];
+  return {
+    where,
+    allow,
+    deny,
+    allowMatch: allow === undefined ? undefined : picomatch([...allow], GLOB_OPTIONS),
+    denyMatch: deny.length ? picomatch([...deny], GLOB_OPTIONS) : () => false,
+  };
+}
+
+/** The policy of one server; `where` is its JSON path (`mcpServers.github`). */
+export function compilePolicy(server: Pick<ServerConfig, 'tools' | 'prompts' | 'resources'>, where: string): Policy {
+  return {
+    tools: { ...rules(`${where}.tools`, server.tools), readOnly: server.tools?.readOnly === true },
+    prompts: rules(`${where}.prompts`, server.prompts),
+    resources: rules(`${where}.resources`, server.resources),
+  };
+}
+
+/** Whether a policy hides nothing at all (the bridge then skips it). */
+export function isOpen(policy: Policy): boolean {
+  return [policy.tools, policy.prompts, policy.resources].every((r) => r.allow === undefined && r.deny.length === 0) && !policy.tools.readOnly;
+}
+
+/** The denial for one of the names an item goes by, or undefined when the policy lets it through. */
+export function judge(policy: Policy, kind: Kind, names: readonly string[]): Denial | undefined {
+  const r = policy[kind];
+  const name = names[0] ?? '';
+  for (const candidate of names) {
+    if (r.denyMatch(candidate)) return { kind, name, rule: `${r.where}.deny`, pattern: r.deny.find((p) => picomatch.isMatch(candidate, p, GLOB_OPTIONS)) };
+  }
+  if (r.allowMatch && !names.some((candidate) => r.allowMatch!(candidate))) return { kind, name, rule: `${r.where}.allow` };
+  return undefined;
+}
+
+/** The names a listed item goes by. */
+function namesOf(kind: Kind, item: Record<string, unknown>): string[] {
+  const keys = kind === 'resources' ? ['uri', 'uriTemplate', 'name'] : ['name'];
+  return keys.map((k) => item[k]).filter((v): v is string => typeof v === 'string');
+}
+
+const LIST_KEY: Record<string, { kind: Kind; key: string }> = {
+  'tools/list': { kind: 'tools', key: 'tools' },
+  'prompts/list': { kind: 'prompts', key: 'prompts' },
+  'resources/list': { kind: 'resources', key: 'resources' },
+  'resources/templates/list': { kind: 'resources', key: 'resourceTemplates' },
+};
+
+/** Whether `method` is a list request whose result the policy filters. */
+export function isListMethod(method: string): boolean {
+  return Object.hasOwn(LIST_KEY, method);
+}
+
+/** A list result with the hidden items removed; `readOnly` gets the names of listed read-only tools. */
+export function filterList(policy: Policy, method: string, result: unknown, readOnly?: Set<string>): { result: unknown; hidden: number } {
+  const spec = LIST_KEY[method];
+  if (!spec || typeof result !== 'object' || result === null) return { result, hidden: 0 };
+  const items = (result as Record<string, unknown>)[spec.key];
+  if (!Array.isArray(items)) return { result, hidden: 0 };
+  const kept = items.filter((item: Record<string, unknown>) => {
+    if (typeof item !== 'object' || item === null) return false;
+    if (judge(policy, spec.kind, namesOf(spec.kind, item))) return false;
+    if (spec.kind !== 'tools') return true;
+    const hint = (item.annotations as { readOnlyHint?: unknown } | undefined)?.readOnlyHint === true;
+    if (hint && typeof item.name === 'string') readOnly?.add(item.name);
+    return !policy.tools.readOnly || hint;
+  });
+  return { result: { ...result, [spec.key]: kept }, hidden: items.length - kept.length };
+}
+
+const CALL_TARGET: Record<string, { kind: Kind; param: string }> = {
+  'tools/call': { kind: 'tools', param: 'name' },
+  'prompts/get': { kind: 'prompts', param: 'name' },
+  'resources/read': { kind: 'resources', param: 'uri' },
+  'resources/subscribe': { kind: 'resources', param: 'uri' },
+};
+
+/** The denial of a client request, or undefined when it may reach the server. */
+export function deniedRequest(policy: Policy, method: string, params: unknown, readOnly: ReadonlySet<string>): Denial | undefined {
+  const target = CALL_TARGET[method];
+  if (!target) return undefined;
+  const value = typeof params === 'object' && params !== null ? (params as Record<string, unknown>)[target.param] : undefined;
+  const name = typeof value === 'string' ? value : '';
+  const denial = judge(policy, target.kind, [name]);
+  if (denial) return denial;
+  if (target.kind === 'tools' && policy.tools.readOnly && !readOnly.has(name)) return { kind: 'tools', name, rule: `${policy.tools.where}.readOnly` };
+  return undefined;
+}
+
+const SINGULAR: Record<Kind, string> = { tools: 'tool', prompts: 'prompt', resources: 'resource' };
+
+/** mcpd's JSON-RPC error for a denied request. */
+export function denialError(id: string | number | null, denial: Denial): string {
+  const why = denial.rule.endsWith('.readOnly')
+    ? 'is not annotated readOnlyHint and the server is read-only'
+    : denial.pattern === undefined ? `is not in ${denial.rule}` : `matches "${denial.pattern}" in ${denial.rule}`;
+  const message = `mcpd policy: ${SINGULAR[denial.kind]} "${denial.name}" is denied: it ${why}; the request was not passed to the server`;
+  return JSON.stringify({ jsonrpc: '2.0', id, error: { code: POLICY_ERROR, message, data: { code: 'POLICY_DENIED', rule: denial.rule, ...(denial.pattern ? { pattern: denial.pattern } : {}) } } });
+}
+
+/** The JSON-RPC error code of a policy denial (implementation-defined server error range). */
+export const POLICY_ERROR = -32003;

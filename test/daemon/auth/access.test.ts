@@ -1,0 +1,74 @@
+/**
+ * ClientAccess, the token store and the expiry watch with a manual clock: a token expires
+ * when its time comes (no waiting), a session's expiring token wakes the daemon, and the
+ * store file holds hashes and times only.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { McpdError } from '../../../core/errors.js';
+import type { AuditEvent } from '../../../daemon/audit/events.js';
+import { ClientAccess } from '../../../daemon/auth/access.js';
+import { ExpiryWatch } from '../../../daemon/auth/expiry.js';
+import { TokenStore } from '../../../daemon/auth/store.js';
+import { findHash, sha256Hex } from '../../../daemon/auth/token.js';
+import { emptyConfig } from '../../../daemon/config/schema.js';
+import { ManualClock } from '../../helpers/manual-clock.js';
+
+const DAY = 86_400_000;
+const request = (token?: string) => ({ headers: token ? { authorization: `Bearer ${token}` } : {} }) as IncomingMessage;
+const url = new URL('http://mcpd/v1/session/github');
+
+describe('ClientAccess', () => {
+  let dir: string;
+  before(async () => { dir = await mkdtemp(join(tmpdir(), 'mcpd-access-')); });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('a token works until its expiry, then gets 401 naming the time; the store keeps only hashes', async () => {
+    const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
+    const events: AuditEvent[] = [];
+    const file = join(dir, 'tokens.json');
+    const access = new ClientAccess(await TokenStore.open(file), () => emptyConfig, clock, { record: (e) => events.push(e) });
+    const { token, info } = await access.create('ci', ['launch:github'], '30d');
+    assert.equal(info.expiresAt, '2026-01-31T00:00:00.000Z');
+    const principal = access.authenticate(request(token), url, false);
+    assert.deepEqual(principal, { kind: 'token', name: 'ci', source: 'state', scopes: ['launch:github'] });
+    assert.equal(access.expiresAt(principal), Date.parse('2026-01-31T00:00:00Z'));
+    assert.deepEqual(access.authenticate(request(), url, false), { kind: 'owner' });
+    clock.advance(30 * DAY);
+    assert.equal(access.stillValid(principal), false);
+    assert.throws(() => access.authenticate(request(token), url, false), (e: unknown) => e instanceof McpdError && e.code === 'TOKEN_INVALID' && e.message === 'token "ci" expired at 2026-01-31T00:00:00.000Z');
+    await access.flush();
+    const stored = await readFile(file, 'utf8');
+    assert.ok(!stored.includes(token) && stored.includes(sha256Hex(token)) && stored.includes('"lastUsedAt": "2026-01-01T00:00:00.000Z"'));
+    assert.deepEqual(events.map((e) => e.event), ['token.created', 'token.used', 'token.refused']);
+    assert.ok(!JSON.stringify(events).includes(token));
+  });
+
+  it('findHash compares every stored hash and finds the right one', () => {
+    const hashes = ['a', 'b', 'c'].map(sha256Hex);
+    assert.equal(findHash(sha256Hex('b'), hashes), 1);
+    assert.equal(findHash(sha256Hex('z'), hashes), -1);
+    assert.equal(findHash('00', hashes), -1);
+  });
+});
+
+describe('ExpiryWatch', () => {
+  it('wakes once each watched time passes, also beyond setTimeout\'s 24.8-day limit', () => {
+    const clock = new ManualClock(0);
+    let woken = 0;
+    const watch = new ExpiryWatch(clock, () => { woken++; });
+    watch.watch(40 * DAY);
+    watch.watch(2 * DAY);
+    clock.advance(2 * DAY);
+    assert.equal(woken, 1);
+    clock.advance(25 * DAY);
+    assert.equal(woken, 1, 'a capped timer wakes early and waits again');
+    clock.advance(13 * DAY);
+    assert.equal(woken, 2);
+    assert.equal(clock.pending, 0);
+  });
+});

@@ -1,0 +1,127 @@
+/**
+ * Client tokens against a real daemon: a token gets exactly its scopes (403 naming the missing
+ * one), unknown, expired and revoked tokens get 401, a revoked token's open session closes,
+ * and only SHA-256s are kept. server-everything is the real one; `github` is never started.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { readFile, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { WebSocket } from 'ws';
+import { fixture } from '../../helpers/repo.js';
+import { type Sandbox, sandbox } from '../../helpers/sandbox.js';
+import { MiniSession, rawRequest, startDaemon } from '../../helpers/daemon.js';
+
+const everything = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js');
+const mini = { command: process.execPath, args: [fixture('mini-mcp.js')] };
+const pastToken = 'mcpd_expired-config-token-for-the-test';
+
+/** One control request with a token; the JSON-RPC answer. */
+async function controlCall(socket: string, token: string, method: string): Promise<{ result?: unknown; error?: { message: string; data?: { code?: string } } }> {
+  const ws = new WebSocket(`ws+unix://${socket}:/v1/control`, { headers: { authorization: `Bearer ${token}` } });
+  await once(ws, 'open');
+  ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: {} }));
+  const [data] = (await once(ws, 'message')) as [Buffer];
+  ws.close();
+  return JSON.parse(data.toString()) as Awaited<ReturnType<typeof controlCall>>;
+}
+
+describe('client tokens and scopes', () => {
+  let s: Sandbox;
+  let socket: string;
+  let token: string;
+  before(async () => {
+    s = await sandbox();
+    socket = s.env.MCPD_SOCKET!;
+    await s.writeConfig({
+      mcpServers: { everything: { command: process.execPath, args: [everything, 'stdio'] }, github: mini },
+      clients: { old: { tokenSha256: createHash('sha256').update(pastToken).digest('hex'), scopes: ['launch:*'], expires: '2020-01-01T00:00:00Z' } },
+    });
+    await startDaemon(s);
+    const created = await s.cli(['token', 'create', 'ide', '--scope', 'launch:everything', '--expires', '30d']);
+    assert.equal(created.exitCode, 0, created.stderr);
+    token = created.stdout.trim();
+    assert.match(token, /^mcpd_[A-Za-z0-9_-]{43}$/);
+    assert.match(created.stderr, /created token "ide" with launch:everything, expires \d{4}-.*; it is shown only this once/);
+  });
+  after(() => s.cleanup());
+
+  it('keeps only the SHA-256, in a 0600 file; token ls shows names and scopes, never the token', async () => {
+    const file = join(s.env.XDG_STATE_HOME!, 'mcpd', 'tokens.json');
+    const text = await readFile(file, 'utf8');
+    assert.equal((await stat(file)).mode & 0o777, 0o600);
+    assert.ok(!text.includes(token), 'the token is not in the store');
+    assert.ok(text.includes(createHash('sha256').update(token).digest('hex')), 'its SHA-256 is');
+    const ls = await s.cli(['token', 'ls']);
+    assert.equal(ls.exitCode, 0, ls.stderr);
+    assert.match(ls.stdout, /^NAME +SCOPES +CREATED +EXPIRES +LAST USED +STATE\n/);
+    assert.match(ls.stdout, /\nide +launch:everything +\d{4}-\d\d-\d\d \d\d:\d\d +\d{4}-.* active\n/);
+    assert.match(ls.stdout, /\nold +launch:\* .* expired\n/);
+    assert.ok(!ls.stdout.includes(token) && !(await s.cli(['token', 'ls', '--json'])).stdout.includes(token));
+    const again = await s.cli(['token', 'create', 'ide', '--scope', 'admin']);
+    assert.equal(again.exitCode, 2);
+    assert.match(again.stderr, /mcpd: a token named "ide" exists already\n {2}hint: revoke it first/);
+    const bad = await s.cli(['token', 'create', 'x', '--scope', 'launch-everything']);
+    assert.equal(bad.exitCode, 2);
+    assert.match(bad.stderr, /mcpd: unknown scope "launch-everything"; known scopes: launch:NAME, launch:\*, status:read, logs:read, rotate, admin/);
+  });
+
+  it('launch:everything opens a session to everything, and gets 403 for github and for admin control verbs', async () => {
+    const session = await MiniSession.open(socket, 'everything', token);
+    await session.initialize();
+    const { result } = await session.request('tools/list');
+    assert.ok((result!.tools as Array<{ name: string }>).some((t) => t.name === 'echo'));
+    await session.close();
+
+    const github = await rawRequest(socket, '/v1/session/github', true, { authorization: `Bearer ${token}` });
+    assert.equal(github.status, 403);
+    assert.equal(github.body.error.code, 'SCOPE_MISSING');
+    assert.equal(github.body.error.message, 'token "ide" lacks the scope launch:github needed for a session to "github"');
+    for (const method of ['daemon.stop', 'server.restart', 'token.create', 'status']) {
+      const answer = await controlCall(socket, token, method);
+      assert.equal(answer.error?.data?.code, 'SCOPE_MISSING', method);
+      assert.match(answer.error.message, new RegExp(`token "ide" lacks the scope (admin|status:read) needed for the control method ${method.replace('.', '\\.')}`));
+    }
+    const status = await s.cli(['status'], { env: { MCPD_TOKEN: token } });
+    assert.equal(status.exitCode, 5);
+    assert.match(status.stderr, /mcpd: token "ide" lacks the scope status:read needed for the control method status\n {2}hint: create a token with --scope status:read/);
+    assert.equal((await s.cli(['status'])).exitCode, 0, 'the daemon still runs, and the owner needs no token');
+  });
+
+  it('unknown and expired tokens get 401', async () => {
+    const unknown = await rawRequest(socket, '/v1/session/everything', true, { authorization: 'Bearer mcpd_not-a-token-mcpd-issued' });
+    assert.equal(unknown.status, 401);
+    assert.equal(unknown.body.error.code, 'TOKEN_INVALID');
+    assert.match(unknown.body.error.message, /the token presented is not one mcpd issued \(unknown token\)/);
+    const expired = await rawRequest(socket, '/v1/control', true, { authorization: `Bearer ${pastToken}` });
+    assert.equal(expired.status, 401);
+    assert.equal(expired.body.error.message, 'token "old" expired at 2020-01-01T00:00:00Z');
+  });
+
+  it('a revoked token gets 401, and its open session is closed', async () => {
+    const created = await s.cli(['token', 'create', 'doomed', '--scope', 'launch:*', '--scope', 'status:read']);
+    const doomed = created.stdout.trim();
+    const session = await MiniSession.open(socket, 'github', doomed);
+    await session.initialize();
+    const owners = await MiniSession.open(socket, 'github');
+    await owners.initialize();
+    const revoked = await s.cli(['token', 'revoke', 'doomed']);
+    assert.equal(revoked.exitCode, 0, revoked.stderr);
+    assert.equal(revoked.stdout, 'revoked token "doomed"; closed 1 open session\n');
+    const [code, reason] = await session.closed;
+    assert.equal(code, 1008);
+    assert.match(reason, /client token was revoked/);
+    assert.deepEqual((await owners.request('ping')).result, {}, 'the owner\'s session goes on');
+    await owners.close();
+    const refused = await rawRequest(socket, '/v1/session/github', true, { authorization: `Bearer ${doomed}` });
+    assert.equal(refused.status, 401);
+    assert.match(refused.body.error.message, /^token "doomed" was revoked at \d{4}-/);
+    assert.equal((await s.cli(['status'], { env: { MCPD_TOKEN: doomed } })).exitCode, 5);
+    const ls = (await s.cli(['token', 'ls'])).stdout;
+    assert.match(ls, /\ndoomed .* revoked\n/);
+    assert.equal((await s.cli(['token', 'revoke', 'doomed'])).exitCode, 2, 'revoking twice says there is no active token');
+  });
+});
