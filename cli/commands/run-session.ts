@@ -5,13 +5,16 @@
  * server's status when the daemon reports it (close code 4000 + status).
  */
 import { once } from 'node:events';
+import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { McpdError } from '../../core/errors.js';
 import { CLOSE, DEFAULT_MAX_MESSAGE_BYTES, SESSION_PATH, exitFromCloseCode } from '../../daemon/protocol.js';
-import { LineSplitter, LineTooLong } from '../../daemon/session/framing.js';
+import { envelopeOf, idKey, isRequest } from '../../daemon/session/envelope.js';
+import { LineSplitter, LineTooLong, wellFormed } from '../../daemon/session/framing.js';
 import { type DaemonOptions, ensureDaemon, openSocket } from '../daemon-client.js';
 
 const HIGH_WATER = 1024 * 1024;
+const NEWLINE = Buffer.from('\n');
 const SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
 
 export async function runSession(name: string, options: DaemonOptions): Promise<number> {
@@ -27,14 +30,17 @@ export async function runSession(name: string, options: DaemonOptions): Promise<
   const closed = once(ws, 'close') as Promise<[number, Buffer]>;
   const pending = new PendingRequests();
   relayStdin(ws, pending);
+  const stdout = corkedPerTick(process.stdout);
   ws.on('message', (data: Buffer, isBinary) => {
     if (isBinary) {
       process.stderr.write(data);
       return;
     }
-    const text = data.toString();
-    pending.answered(text);
-    if (!process.stdout.write(`${text}\n`)) {
+    // Passed on as the daemon sent it: no decoding, no copy to add the newline.
+    pending.answered(data);
+    stdout.cork();
+    process.stdout.write(data);
+    if (!process.stdout.write(NEWLINE)) {
       ws.pause();
       process.stdout.once('drain', () => ws.resume());
     }
@@ -55,12 +61,12 @@ class PendingRequests {
   readonly #ids = new Set<string>();
   #onIdle: (() => void) | undefined;
 
-  sent(line: string): void {
+  sent(line: Buffer): void {
     const id = idOf(line, true);
     if (id !== undefined) this.#ids.add(id);
   }
 
-  answered(line: string): void {
+  answered(line: Buffer): void {
     const id = idOf(line, false);
     if (id !== undefined && this.#ids.delete(id) && this.#ids.size === 0) this.#onIdle?.();
   }
@@ -76,36 +82,54 @@ class PendingRequests {
   }
 }
 
-/** The id of a request (`request`) or of a response; undefined for anything else. */
-function idOf(line: string, request: boolean): string | undefined {
-  try {
-    const message = JSON.parse(line) as { id?: unknown; method?: unknown };
-    if (message.id === undefined || message.id === null || (typeof message.method === 'string') !== request) return undefined;
-    return JSON.stringify(message.id);
-  } catch {
-    return undefined;
-  }
+/** The id key of a request (`request`) or of a response; undefined for anything else. */
+function idOf(line: Buffer, request: boolean): string | undefined {
+  const envelope = envelopeOf(line);
+  if (!envelope || envelope.id === undefined || envelope.id === null) return undefined;
+  return isRequest(envelope) === request ? idKey(envelope.id) : undefined;
+}
+
+/** A stream corked for the rest of the tick on the first cork() call in it: writes of one tick leave in one writev. */
+function corkedPerTick(stream: { cork(): void; uncork(): void }): { cork(): void } {
+  let corked = false;
+  return {
+    cork() {
+      if (corked) return;
+      corked = true;
+      stream.cork();
+      process.nextTick(() => {
+        corked = false;
+        stream.uncork();
+      });
+    },
+  };
 }
 
 const DRAIN_ON_EOF_MS = 30_000;
 
 /** Reads our stdin a line at a time into WebSocket messages; EOF closes the session once pending answers are in. */
 function relayStdin(ws: WebSocket, pending: PendingRequests): void {
-  const splitter = new LineSplitter(DEFAULT_MAX_MESSAGE_BYTES);
+  // ws keeps its connection private; corked, the frames of a pipelined burst leave in one writev.
+  const socket = (ws as unknown as { _socket?: Socket })._socket;
+  const corked = socket ? corkedPerTick(socket) : { cork() {} };
+  const splitter = new LineSplitter({ maxBytes: DEFAULT_MAX_MESSAGE_BYTES }, {
+    line: (line) => {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      // A text frame must be UTF-8: bad sequences become U+FFFD, as decoding them would.
+      const text = wellFormed(line);
+      pending.sent(text);
+      corked.cork();
+      ws.send(text, { binary: false });
+    },
+  });
   process.stdin.on('data', (chunk: Buffer) => {
-    let lines: string[];
     try {
-      lines = splitter.push(chunk);
+      splitter.push(chunk);
     } catch (error) {
       if (!(error instanceof LineTooLong)) throw error;
       process.stderr.write(`mcpd: a message on stdin is longer than ${error.maxBytes} bytes; closing the session\n`);
       ws.close(CLOSE.tooBig, 'message too big');
       return;
-    }
-    for (const line of lines) {
-      if (ws.readyState !== WebSocket.OPEN) break;
-      pending.sent(line);
-      ws.send(line);
     }
     if (ws.bufferedAmount > HIGH_WATER) {
       process.stdin.pause();

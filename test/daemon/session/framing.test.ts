@@ -1,6 +1,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LineSplitter, LineTooLong } from '../../../daemon/session/framing.js';
+import { LineSplitter as Splitter, LineTooLong } from '../../../daemon/session/framing.js';
+
+/** The splitter with a handler that collects lines, as text; push returns the lines that chunk completed. */
+class LineSplitter {
+  readonly lines: string[] = [];
+  readonly #splitter: Splitter;
+  constructor(maxBytes: number) {
+    this.#splitter = new Splitter({ maxBytes }, { line: (line) => this.lines.push(line.toString()) });
+  }
+  push(chunk: Buffer): string[] {
+    const before = this.lines.length;
+    this.#splitter.push(chunk);
+    return this.lines.slice(before);
+  }
+}
 
 const tooLong = (maxBytes: number) => (error: unknown) =>
   error instanceof LineTooLong && error.maxBytes === maxBytes && error.message === `a message longer than ${maxBytes} bytes`;

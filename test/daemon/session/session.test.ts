@@ -25,8 +25,21 @@ class MemoryLink implements ClientLink {
   /** The session's onFlushed callback, called by the test when it means the client caught up. */
   flushed: (() => void) | undefined;
   #waiters: Array<{ count: number; resolve: () => void }> = [];
-  send(message: string): void {
-    this.sent.push(JSON.parse(message) as Sent);
+  /** The pieces of a message sent in parts, until its last. */
+  parts: Buffer[] | undefined;
+  send(message: Buffer | string): void {
+    assert.equal(this.parts, undefined, 'nothing is sent between the parts of one message');
+    this.#received(message.toString());
+  }
+  sendPart(part: Buffer, last: boolean): void {
+    (this.parts ??= []).push(part);
+    if (!last) return;
+    const text = Buffer.concat(this.parts).toString();
+    this.parts = undefined;
+    this.#received(text);
+  }
+  #received(text: string): void {
+    this.sent.push(JSON.parse(text) as Sent);
     for (const waiter of this.#waiters.filter((w) => this.sent.length >= w.count)) {
       this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
       waiter.resolve();
