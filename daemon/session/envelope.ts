@@ -76,6 +76,8 @@ function decided(id: Id | null | undefined, method: string | undefined, response
   return method !== undefined || (response && id !== undefined);
 }
 
+const KEYS = ['id', 'method', 'result', 'error'];
+const KEY_BYTES = KEYS.map((key) => [key, Buffer.from(key)] as const);
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const INCOMPLETE = -1;
@@ -146,27 +148,54 @@ class Scan {
   /** The position after the string that opens at `at`, or INCOMPLETE. */
   #stringEnd(at: number): number {
     const b = this.bytes;
-    for (let from = at + 1; ;) {
+    // Byte by byte for short strings (keys, ids, methods); memchr for long ones.
+    const near = Math.min(b.length, at + 64);
+    let i = at + 1;
+    for (; i < near; i++) {
+      const c = b[i];
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) return i + 1;
+    }
+    if (i >= b.length) return INCOMPLETE;
+    // `i` is past any escape the loop saw; a quote found from here is escaped by the backslashes right before it.
+    for (let from = i; ;) {
       const quote = b.indexOf(QUOTE, from);
       if (quote < 0) return INCOMPLETE;
-      let slashes = 0;
-      while (b[quote - 1 - slashes] === BACKSLASH) slashes++;
-      if (slashes % 2 === 0) return quote + 1;
+      if (!this.#escaped(quote, at)) return quote + 1;
       from = quote + 1;
     }
   }
 
-  /** A string's value; JSON.parse only when it holds escapes. */
-  #string(start: number, end: number): string {
-    const raw = this.bytes.subarray(start + 1, end - 1);
-    return raw.includes(BACKSLASH) ? (JSON.parse(this.bytes.toString('utf8', start, end)) as string) : raw.toString('utf8');
+  /** Whether the byte at `at` is escaped: an odd run of backslashes before it, after `floor`. */
+  #escaped(at: number, floor: number): boolean {
+    let slashes = 0;
+    while (at - 1 - slashes > floor && this.bytes[at - 1 - slashes] === BACKSLASH) slashes++;
+    return slashes % 2 === 1;
   }
 
-  /** Only the keys the envelope needs are decoded; any other comes back as ''. */
+  /** A string's value; JSON.parse only when it holds escapes. */
+  #string(start: number, end: number): string {
+    const b = this.bytes;
+    for (let i = start + 1; i < end - 1; i++) if (b[i] === BACKSLASH) return JSON.parse(b.toString('utf8', start, end)) as string;
+    return b.toString('utf8', start + 1, end - 1);
+  }
+
+  /** Only the keys the envelope needs are told apart (compared byte by byte); any other comes back as ''. */
   #key(start: number, end: number): string {
-    if (end - start - 2 > 6 && !this.bytes.subarray(start, end).includes(BACKSLASH)) return '';
-    const key = this.#string(start, end);
-    return key === 'id' || key === 'method' || key === 'result' || key === 'error' ? key : '';
+    const b = this.bytes;
+    const length = end - start - 2;
+    for (let i = start + 1; i < end - 1; i++) {
+      if (b[i] === BACKSLASH) {
+        const key = this.#string(start, end);
+        return KEYS.includes(key) ? key : '';
+      }
+    }
+    next: for (const [key, bytes] of KEY_BYTES) {
+      if (bytes.length !== length) continue;
+      for (let i = 0; i < length; i++) if (b[start + 1 + i] !== bytes[i]) continue next;
+      return key;
+    }
+    return '';
   }
 
   /** An id value: a string, a number or null; undefined for anything else. */
@@ -178,6 +207,13 @@ class Scan {
     }
     const end = this.#scalarEnd(at);
     if (end < 0 || end === at) return undefined;
+    // Most ids are small counters: read without making a string.
+    if (end - at < 16 && (b[at] !== 0x30 || end - at === 1)) {
+      let n = 0;
+      let i = at;
+      for (; i < end && b[i]! >= 0x30 && b[i]! <= 0x39; i++) n = n * 10 + b[i]! - 0x30;
+      if (i === end) return [n, end];
+    }
     const text = b.toString('latin1', at, end);
     if (text === 'null') return [null, end];
     if (!/^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?$/.test(text)) return undefined;

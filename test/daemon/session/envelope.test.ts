@@ -122,3 +122,14 @@ describe('envelope scan: the head of a message still arriving', () => {
     }
   });
 });
+
+describe('envelope scan: long strings', () => {
+  it('finds the end of strings longer than the byte-by-byte stretch, with escapes on every side of it', () => {
+    for (let pad = 55; pad <= 70; pad++) {
+      for (const escape of ['\\"', '\\\\', '\\\\\\"', '\\n']) {
+        const id = `${'a'.repeat(pad)}${escape}${'b'.repeat(pad % 5)}`;
+        agrees(`{"id":"${id}","params":{"s":"${'c'.repeat(pad)}${escape}"},"method":"m"}`);
+      }
+    }
+  });
+});
