@@ -9,9 +9,10 @@ import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { McpdError } from '../../core/errors.js';
 import { CLOSE, DEFAULT_MAX_MESSAGE_BYTES, SESSION_PATH, exitFromCloseCode } from '../../daemon/protocol.js';
-import { envelopeOf, idKey, isRequest } from '../../daemon/session/envelope.js';
+import { type Envelope, envelopeOf, idKey, isRequest, readHead } from '../../daemon/session/envelope.js';
 import { LineSplitter, LineTooLong, wellFormed } from '../../daemon/session/framing.js';
 import { type DaemonOptions, ensureDaemon, openSocket } from '../daemon-client.js';
+import { readFramesOf } from './session-frames.js';
 
 const HIGH_WATER = 1024 * 1024;
 const NEWLINE = Buffer.from('\n');
@@ -30,21 +31,7 @@ export async function runSession(name: string, options: DaemonOptions): Promise<
   const closed = once(ws, 'close') as Promise<[number, Buffer]>;
   const pending = new PendingRequests();
   relayStdin(ws, pending);
-  const stdout = corkedPerTick(process.stdout);
-  ws.on('message', (data: Buffer, isBinary) => {
-    if (isBinary) {
-      process.stderr.write(data);
-      return;
-    }
-    // Passed on as the daemon sent it: no decoding, no copy to add the newline.
-    pending.answered(data);
-    stdout.cork();
-    process.stdout.write(data);
-    if (!process.stdout.write(NEWLINE)) {
-      ws.pause();
-      process.stdout.once('drain', () => ws.resume());
-    }
-  });
+  relayToStdout(ws, pending);
   ws.on('error', () => {}); // the close that follows says what happened
   const [code, reason] = await closed;
   process.stdin.destroy();
@@ -67,7 +54,12 @@ class PendingRequests {
   }
 
   answered(line: Buffer): void {
-    const id = idOf(line, false);
+    this.answeredBy(envelopeOf(line));
+  }
+
+  /** A response, by its envelope (from its head, for one passed on as it arrives). */
+  answeredBy(envelope: Envelope | undefined): void {
+    const id = idOfEnvelope(envelope, false);
     if (id !== undefined && this.#ids.delete(id) && this.#ids.size === 0) this.#onIdle?.();
   }
 
@@ -84,7 +76,10 @@ class PendingRequests {
 
 /** The id key of a request (`request`) or of a response; undefined for anything else. */
 function idOf(line: Buffer, request: boolean): string | undefined {
-  const envelope = envelopeOf(line);
+  return idOfEnvelope(envelopeOf(line), request);
+}
+
+function idOfEnvelope(envelope: Envelope | undefined, request: boolean): string | undefined {
   if (!envelope || envelope.id === undefined || envelope.id === null) return undefined;
   return isRequest(envelope) === request ? idKey(envelope.id) : undefined;
 }
@@ -103,6 +98,59 @@ function corkedPerTick(stream: { cork(): void; uncork(): void }): { cork(): void
       });
     },
   };
+}
+
+/** A message this long is passed to stdout as it arrives, if its head says what it answers. */
+const STREAM_FROM = 64 * 1024;
+
+/**
+ * The daemon's messages to our stdout, one line each, as their bytes came (no decoding, no copy
+ * to add the newline). A long one goes out piece by piece while the rest is on its way, once its
+ * head has given its id; one whose id comes after a long result is held until it is whole.
+ */
+function relayToStdout(ws: WebSocket, pending: PendingRequests): void {
+  const stdout = corkedPerTick(process.stdout);
+  const write = (bytes: Buffer, last: boolean) => {
+    stdout.cork();
+    if (bytes.length > 0) process.stdout.write(bytes);
+    if ((last ? process.stdout.write(NEWLINE) : true) && !process.stdout.writableNeedDrain) return;
+    ws.pause();
+    process.stdout.once('drain', () => ws.resume());
+  };
+  let held: Buffer[] = [];
+  let heldBytes = 0;
+  let streaming = false;
+  let decided = false;
+  let head: Envelope | undefined;
+  const text = (part: Buffer, first: boolean, last: boolean) => {
+    if (first) [held, heldBytes, streaming, decided] = [[], 0, false, false];
+    if (streaming) {
+      write(part, last);
+      // Answered once all of it is out: stdin's EOF may close the session as soon as nothing is pending.
+      if (last) pending.answeredBy(head);
+      return;
+    }
+    held.push(part);
+    heldBytes += part.length;
+    if (last) {
+      const whole = held.length === 1 ? held[0]! : Buffer.concat(held, heldBytes);
+      held = [];
+      pending.answered(whole);
+      write(whole, true);
+    } else if (!decided && heldBytes >= STREAM_FROM) {
+      decided = true;
+      const bytes = Buffer.concat(held, heldBytes);
+      head = readHead(bytes);
+      if (!head) return; // the id comes later: held whole
+      streaming = true;
+      held = [];
+      write(bytes, false);
+    }
+  };
+  const binary = (message: Buffer) => process.stderr.write(message);
+  // Frames read here as they arrive; if ws cannot be taken over, its whole messages.
+  if (readFramesOf(ws, { text, binary })) return;
+  ws.on('message', (data: Buffer, isBinary) => (isBinary ? binary(data) : text(data, true, true)));
 }
 
 const DRAIN_ON_EOF_MS = 30_000;
