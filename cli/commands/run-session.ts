@@ -110,12 +110,19 @@ const STREAM_FROM = 64 * 1024;
  */
 function relayToStdout(ws: WebSocket, pending: PendingRequests): void {
   const stdout = corkedPerTick(process.stdout);
+  let waiting = false;
   const write = (bytes: Buffer, last: boolean) => {
     stdout.cork();
     if (bytes.length > 0) process.stdout.write(bytes);
-    if ((last ? process.stdout.write(NEWLINE) : true) && !process.stdout.writableNeedDrain) return;
+    if (last) process.stdout.write(NEWLINE);
+    if (waiting || !process.stdout.writableNeedDrain) return;
+    // A host that reads slowly holds the daemon back (and through it the server), not our memory.
+    waiting = true;
     ws.pause();
-    process.stdout.once('drain', () => ws.resume());
+    process.stdout.once('drain', () => {
+      waiting = false;
+      ws.resume();
+    });
   };
   let held: Buffer[] = [];
   let heldBytes = 0;

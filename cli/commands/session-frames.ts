@@ -37,7 +37,7 @@ export class FrameReader {
   readonly #handler: FrameHandler;
   readonly #toWs: (bytes: Buffer) => void;
   /** Header bytes of a frame split across chunks. */
-  #header = Buffer.alloc(0);
+  #header = EMPTY;
   /** Payload bytes left in the current data frame. */
   #remaining = 0;
   #fin = false;
@@ -100,46 +100,57 @@ export class FrameReader {
   /** Reads a frame header (buffering one split across chunks); returns the position after what it used. */
   #readHeader(chunk: Buffer, at: number): number {
     const had = this.#header.length;
-    const bytes = had ? Buffer.concat([this.#header, chunk.subarray(at, at + HEADER_MAX)]) : chunk.subarray(at);
-    const parsed = parseHeader(bytes);
-    if (parsed === undefined) {
-      this.#header = Buffer.from(bytes.subarray(0, HEADER_MAX));
+    // In place when the chunk holds the whole header (nearly always); else joined with what came before.
+    const bytes = had ? Buffer.concat([this.#header, chunk.subarray(at, at + HEADER_MAX)]) : chunk;
+    const start = had ? 0 : at;
+    const header = parseHeader(bytes, start, this.#parsed);
+    if (!header) {
+      this.#header = Buffer.from(bytes.subarray(start, start + HEADER_MAX));
       return chunk.length; // all of the rest was a partial header (under HEADER_MAX bytes)
     }
-    this.#header = Buffer.alloc(0);
-    const used = parsed.headerLength - had;
-    const { fin, opcode, length } = parsed;
-    const unexpected = parsed.reserved || parsed.masked || (opcode > 2 && opcode < 8) || opcode > 10
+    this.#header = EMPTY;
+    const used = header.headerLength - had;
+    const { fin, opcode, length } = header;
+    const unexpected = header.reserved || header.masked || (opcode > 2 && opcode < 8) || opcode > 10
       || (opcode === 0 && this.#opcode === 0) || ((opcode === 1 || opcode === 2) && this.#opcode !== 0);
-    if (unexpected) {
-      this.#handedOver = true;
-      this.#toWs(bytes.subarray(0, parsed.headerLength));
-      return at + used;
-    }
-    if (opcode >= 8) {
-      this.#control = { parts: [bytes.subarray(0, parsed.headerLength)], remaining: length };
+    if (unexpected || opcode >= 8) {
+      const headerBytes = Buffer.from(bytes.subarray(start, start + header.headerLength));
+      if (unexpected) {
+        this.#handedOver = true;
+        this.#toWs(headerBytes);
+        return at + used;
+      }
+      this.#control = { parts: [headerBytes], remaining: length };
       if (length === 0) this.#collectControl(chunk, at + used);
       return at + used;
     }
     if (opcode !== 0) this.#opcode = opcode;
     this.#fin = fin;
     this.#remaining = length;
-    if (length === 0) this.#deliver(Buffer.alloc(0));
+    if (length === 0) this.#deliver(EMPTY);
     return at + used;
   }
+
+  readonly #parsed: Header = { fin: false, reserved: false, masked: false, opcode: 0, length: 0, headerLength: 0 };
 }
+
+const EMPTY = Buffer.alloc(0);
 
 interface Header { fin: boolean; reserved: boolean; masked: boolean; opcode: number; length: number; headerLength: number }
 
-/** A frame header from the start of `bytes`, or undefined when they do not hold all of it yet. */
-function parseHeader(bytes: Buffer): Header | undefined {
-  if (bytes.length < 2) return undefined;
-  const b0 = bytes[0]!;
-  const b1 = bytes[1]!;
-  const base = { fin: (b0 & 0x80) !== 0, reserved: (b0 & 0x70) !== 0, masked: (b1 & 0x80) !== 0, opcode: b0 & 0x0f };
+/** The frame header at `at` in `bytes`, read into `into`; undefined when they do not hold all of it yet. */
+function parseHeader(bytes: Buffer, at: number, into: Header): Header | undefined {
+  const available = bytes.length - at;
+  if (available < 2) return undefined;
+  const b0 = bytes[at]!;
+  const b1 = bytes[at + 1]!;
   const len7 = b1 & 0x7f;
-  if (len7 < 126) return { ...base, length: len7, headerLength: 2 };
-  if (len7 === 126) return bytes.length < 4 ? undefined : { ...base, length: bytes.readUInt16BE(2), headerLength: 4 };
-  if (bytes.length < 10) return undefined;
-  return { ...base, length: Number(bytes.readBigUInt64BE(2)), headerLength: 10 };
+  into.headerLength = len7 < 126 ? 2 : len7 === 126 ? 4 : 10;
+  if (available < into.headerLength) return undefined;
+  into.length = len7 < 126 ? len7 : len7 === 126 ? bytes.readUInt16BE(at + 2) : Number(bytes.readBigUInt64BE(at + 2));
+  into.fin = (b0 & 0x80) !== 0;
+  into.reserved = (b0 & 0x70) !== 0;
+  into.masked = (b1 & 0x80) !== 0;
+  into.opcode = b0 & 0x0f;
+  return into;
 }

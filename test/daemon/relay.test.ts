@@ -36,4 +36,29 @@ describe('long messages through the daemon path', () => {
     assert.deepEqual([1, 3, 5].map((i) => answers[i]!.result!.content![0]!.text.length), [3 * MiB, 200 * 1024, 70 * 1024]);
     assert.ok(answers[1]!.result!.content![0]!.text === 'x'.repeat(3 * MiB));
   });
+
+  it('a host that reads slowly holds the long answer back without a warning, and gets all of it', async () => {
+    const run = execa(process.execPath, [cliMain, 'run', 'mini'], { env: s.env, extendEnv: false, stdin: 'pipe', buffer: { stdout: false }, reject: false });
+    run.stdin.end(`${big(1, 4 * MiB)}\n`);
+    // Read 4 KiB at a time, one read per turn of the event loop: far slower than the daemon writes.
+    const chunks: Buffer[] = [];
+    run.stdout.pause();
+    await new Promise<void>((resolve) => {
+      const readSome = () => {
+        const chunk = run.stdout.read(4096) as Buffer | null ?? run.stdout.read() as Buffer | null;
+        if (chunk) chunks.push(chunk);
+        if (run.stdout.readableEnded) resolve();
+        else setImmediate(readSome);
+      };
+      run.stdout.once('end', resolve);
+      readSome();
+    });
+    const result = await run;
+    assert.equal(result.exitCode, 0, result.stderr);
+    assert.doesNotMatch(result.stderr, /Warning/);
+    const answer = JSON.parse(Buffer.concat(chunks).toString()) as { id: number; result: { content: Array<{ text: string }> } };
+    assert.equal(answer.id, 1);
+    assert.equal(answer.result.content[0]!.text.length, 4 * MiB);
+  });
 });
+
