@@ -9,11 +9,14 @@
  *    using the socket directly would), interleaved with `mini` direct and through `mcpd run`;
  *    the differences split the per-message cost between the daemon's hop and the CLI's.
  *
- *   node dist/bench/daemon-shares.js [--runs 10] [--fresh 21] [--pings 200] [--warmup 20] [--burst 2000] [--bulk-mib 10] [--bulk-calls 5]
+ *   node dist/bench/daemon-shares.js [--runs 10] [--fresh 21] [--pings 200] [--warmup 20] [--burst 2000] [--bulk-mib 10] [--bulk-calls 5] [--per-message]
+ *
+ * `--per-message` runs part 3 only (what the relay work measures), with the load average around it.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { rm } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
@@ -32,6 +35,7 @@ const { values: flags } = parseArgs({
     burst: { type: 'string', default: '2000' },
     'bulk-mib': { type: 'string', default: '10' },
     'bulk-calls': { type: 'string', default: '5' },
+    'per-message': { type: 'boolean', default: false },
   },
 });
 const RUNS = count(flags.runs, '--runs', 1);
@@ -108,50 +112,57 @@ async function timeline(env: BenchEnv): Promise<Record<string, number>> {
   return { booted: at('booted'), probe: at('connect', 0), upgrade: at('connect', 1), answered: at('data'), init: msSince(t0, init.at) };
 }
 
+/** Parts 1 and 2: import costs in fresh processes, and the timeline of one `mcpd run mini`. */
+async function startUp(env: BenchEnv): Promise<string[]> {
+  const out: string[] = [];
+  const sets: Array<[string, string[]]> = [
+    ['nothing (Node boot to user code)', []],
+    ['commander', ['commander']],
+    ['ws', ['ws']],
+    ['commander + ws', ['commander', 'ws']],
+    ['all `mcpd run NAME` loads before connecting', ['commander', dist('core/errors.js'), dist('cli/exit-codes.js'), dist('cli/commands/run-target.js'), dist('cli/commands/run-session.js')]],
+  ];
+  const floor: number[] = [];
+  for (let i = 0; i < FRESH; i++) floor.push(await nodeFloor(env));
+  out.push(`1. imports, fresh processes (median of ${FRESH}); node -e 0 spawn→exit: ${f(median(floor), 1)} ms`, '', '| imported | ms at user code | over nothing |', '| --- | ---: | ---: |');
+  let base = NaN;
+  for (const [label, specifiers] of sets) {
+    const ms = await importCost(specifiers, env);
+    if (specifiers.length === 0) base = ms;
+    out.push(`| ${label} | ${f(ms, 1)} | ${specifiers.length ? signed(ms - base, 1) : ''} |`);
+  }
+
+  // 2. Timeline of `mcpd run mini`, interleaved with mini started directly.
+  const [direct] = miniVariants({ direct: 'direct', noDaemon: '', daemon: '' });
+  const marks: Array<Record<string, number>> = [];
+  const directInit: number[] = [];
+  for (let i = 0; i <= FRESH; i++) {
+    const mark = await timeline(env);
+    const init = await session(direct!, env, (_rpc, initMs) => Promise.resolve(initMs));
+    if (i > 0) { marks.push(mark); directInit.push(init); }
+  }
+  const m = (key: string) => median(marks.map((x) => x[key]!));
+  out.push('', `2. \`mcpd run mini\` against the running daemon, ms since spawn (median of ${FRESH}; the preload adds ~1 ms)`, '',
+    '| mark | ms since spawn | step ms | what |', '| --- | ---: | ---: | --- |',
+    `| Node booted (preload runs) | ${f(m('booted'), 1)} | ${f(m('booted'), 1)} | exec, Node's own start-up |`,
+    `| first connect | ${f(m('probe'), 1)} | ${f(m('probe') - m('booted'), 1)} | main.js, commander, run-target, run-session and ws loaded; argv parsed; ensureDaemon's "does one answer?" probe |`,
+    `| WebSocket upgrade sent | ${f(m('upgrade'), 1)} | ${f(m('upgrade') - m('probe'), 1)} | the probe's round trip |`,
+    `| daemon's 101 arrives | ${f(m('answered'), 1)} | ${f(m('answered') - m('upgrade'), 1)} | daemon: route, prepare the launch, spawn mini, wait for its spawn event |`,
+    `| initialize result | ${f(m('init'), 1)} | ${f(m('init') - m('answered'), 1)} | mini boots and answers, relayed both ways |`,
+    `| (direct mini: initialize result) | ${f(median(directInit), 1)} | | |`);
+
+  return out;
+}
+
 async function main(): Promise<void> {
   const { home, env } = await prepareHome();
   let daemon: BenchDaemon | undefined;
   const out: string[] = [];
   try {
     daemon = await BenchDaemon.start(env);
-
-    // 1. Imports.
-    const sets: Array<[string, string[]]> = [
-      ['nothing (Node boot to user code)', []],
-      ['commander', ['commander']],
-      ['ws', ['ws']],
-      ['commander + ws', ['commander', 'ws']],
-      ['all `mcpd run NAME` loads before connecting', ['commander', dist('core/errors.js'), dist('cli/exit-codes.js'), dist('cli/commands/run-target.js'), dist('cli/commands/run-session.js')]],
-    ];
-    const floor: number[] = [];
-    for (let i = 0; i < FRESH; i++) floor.push(await nodeFloor(env));
-    out.push(`1. imports, fresh processes (median of ${FRESH}); node -e 0 spawn→exit: ${f(median(floor), 1)} ms`, '', '| imported | ms at user code | over nothing |', '| --- | ---: | ---: |');
-    let base = NaN;
-    for (const [label, specifiers] of sets) {
-      const ms = await importCost(specifiers, env);
-      if (specifiers.length === 0) base = ms;
-      out.push(`| ${label} | ${f(ms, 1)} | ${specifiers.length ? signed(ms - base, 1) : ''} |`);
-    }
-
-    // 2. Timeline of `mcpd run mini`, interleaved with mini started directly.
+    if (!flags['per-message']) out.push(...await startUp(env));
     const [direct, , viaCli] = miniVariants({ direct: 'direct', noDaemon: '', daemon: 'mcpd run (daemon)' });
-    const marks: Array<Record<string, number>> = [];
-    const directInit: number[] = [];
-    for (let i = 0; i <= FRESH; i++) {
-      const mark = await timeline(env);
-      const init = await session(direct!, env, (_rpc, initMs) => Promise.resolve(initMs));
-      if (i > 0) { marks.push(mark); directInit.push(init); }
-    }
-    const m = (key: string) => median(marks.map((x) => x[key]!));
-    out.push('', `2. \`mcpd run mini\` against the running daemon, ms since spawn (median of ${FRESH}; the preload adds ~1 ms)`, '',
-      '| mark | ms since spawn | step ms | what |', '| --- | ---: | ---: | --- |',
-      `| Node booted (preload runs) | ${f(m('booted'), 1)} | ${f(m('booted'), 1)} | exec, Node's own start-up |`,
-      `| first connect | ${f(m('probe'), 1)} | ${f(m('probe') - m('booted'), 1)} | main.js, commander, run-target, run-session and ws loaded; argv parsed; ensureDaemon's "does one answer?" probe |`,
-      `| WebSocket upgrade sent | ${f(m('upgrade'), 1)} | ${f(m('upgrade') - m('probe'), 1)} | the probe's round trip |`,
-      `| daemon's 101 arrives | ${f(m('answered'), 1)} | ${f(m('answered') - m('upgrade'), 1)} | daemon: route, prepare the launch, spawn mini, wait for its spawn event |`,
-      `| initialize result | ${f(m('init'), 1)} | ${f(m('init') - m('answered'), 1)} | mini boots and answers, relayed both ways |`,
-      `| (direct mini: initialize result) | ${f(median(directInit), 1)} | | |`);
-
+    const loadBefore = loadavg()[0] ?? NaN;
     // 3. Per message: direct, the daemon over this process's own WebSocket, the daemon through mcpd run.
     const rows = new Map<string, { open: number[]; latency: Sample[]; bulk: BulkSample[] }>(
       ['direct', 'daemon, WebSocket in this process', 'mcpd run (daemon)'].map((name) => [name, { open: [], latency: [], bulk: [] }]));
@@ -167,10 +178,17 @@ async function main(): Promise<void> {
       keep('mcpd run (daemon)', 'bulk', await session(viaCli!, env, (rpc, initMs) => bulkCalls(rpc, initMs, BULK)));
       process.stderr.write(`round ${round}/${RUNS} done\n`);
     }
-    out.push('', `3. server mini, ${RUNS} runs interleaved; ping p50: each run's, median across runs; MiB/s: ${BULK.bytes / 2 ** 20} MiB tool results`, '',
-      '| path | connect→101 ms | init ms | ping p50 µs | ping p99 µs | pipelined pings/s | bulk MiB/s |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+    const p50 = (r: { latency: Sample[] }) => median(r.latency.map((s) => quantile(s.pingsUs, 0.5)));
+    const rate = (r: { latency: Sample[] }) => median(r.latency.map((s) => s.pingsPerSec));
+    const mib = (r: { bulk: BulkSample[] }) => median(r.bulk.map((s) => s.mibPerSec));
+    const base = rows.get('direct')!;
+    out.push('', `3. server mini, ${RUNS} runs interleaved; ping p50: each run's, median across runs; MiB/s: ${BULK.bytes / 2 ** 20} MiB tool results`,
+      `load average (1 min) ${f(loadBefore, 2)} before, ${f(loadavg()[0] ?? NaN, 2)} after`, '',
+      '| path | connect→101 ms | init ms | ping p50 µs | p50 vs direct µs | ping p99 µs | pipelined pings/s | ×direct | bulk MiB/s | ×direct |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const [name, r] of rows) {
-      out.push(`| ${name} | ${r.open.length ? f(median(r.open), 1) : ''} | ${f(median(r.latency.map((s) => s.initMs)), 1)} | ${f(median(r.latency.map((s) => quantile(s.pingsUs, 0.5))), 0)} | ${f(median(r.latency.map((s) => quantile(s.pingsUs, 0.99))), 0)} | ${f(median(r.latency.map((s) => s.pingsPerSec)), 0)} | ${f(median(r.bulk.map((s) => s.mibPerSec)), 0)} |`);
+      const vs = r === base ? ['', '', ''] : [signed(p50(r) - p50(base), 0), f(rate(r) / rate(base), 2), f(mib(r) / mib(base), 2)];
+      out.push(`| ${name} | ${r.open.length ? f(median(r.open), 1) : ''} | ${f(median(r.latency.map((s) => s.initMs)), 1)} | ${f(p50(r), 0)} | ${vs[0]} | ${f(median(r.latency.map((s) => quantile(s.pingsUs, 0.99))), 0)} | ${f(rate(r), 0)} | ${vs[1]} | ${f(mib(r), 0)} | ${vs[2]} |`);
     }
     process.stdout.write(`${out.join('\n')}\n`);
   } finally {

@@ -5,13 +5,17 @@
  * server's status when the daemon reports it (close code 4000 + status).
  */
 import { once } from 'node:events';
+import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { McpdError } from '../../core/errors.js';
 import { CLOSE, DEFAULT_MAX_MESSAGE_BYTES, SESSION_PATH, exitFromCloseCode } from '../../daemon/protocol.js';
-import { LineSplitter, LineTooLong } from '../../daemon/session/framing.js';
+import { type Envelope, envelopeOf, idKey, isRequest, readHead } from '../../daemon/session/envelope.js';
+import { LineSplitter, LineTooLong, wellFormed } from '../../daemon/session/framing.js';
 import { type DaemonOptions, ensureDaemon, openSocket } from '../daemon-client.js';
+import { readFramesOf } from './session-frames.js';
 
 const HIGH_WATER = 1024 * 1024;
+const NEWLINE = Buffer.from('\n');
 const SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
 
 export async function runSession(name: string, options: DaemonOptions): Promise<number> {
@@ -27,18 +31,7 @@ export async function runSession(name: string, options: DaemonOptions): Promise<
   const closed = once(ws, 'close') as Promise<[number, Buffer]>;
   const pending = new PendingRequests();
   relayStdin(ws, pending);
-  ws.on('message', (data: Buffer, isBinary) => {
-    if (isBinary) {
-      process.stderr.write(data);
-      return;
-    }
-    const text = data.toString();
-    pending.answered(text);
-    if (!process.stdout.write(`${text}\n`)) {
-      ws.pause();
-      process.stdout.once('drain', () => ws.resume());
-    }
-  });
+  relayToStdout(ws, pending);
   ws.on('error', () => {}); // the close that follows says what happened
   const [code, reason] = await closed;
   process.stdin.destroy();
@@ -55,13 +48,18 @@ class PendingRequests {
   readonly #ids = new Set<string>();
   #onIdle: (() => void) | undefined;
 
-  sent(line: string): void {
+  sent(line: Buffer): void {
     const id = idOf(line, true);
     if (id !== undefined) this.#ids.add(id);
   }
 
-  answered(line: string): void {
-    const id = idOf(line, false);
+  answered(line: Buffer): void {
+    this.answeredBy(envelopeOf(line));
+  }
+
+  /** A response, by its envelope (from its head, for one passed on as it arrives). */
+  answeredBy(envelope: Envelope | undefined): void {
+    const id = idOfEnvelope(envelope, false);
     if (id !== undefined && this.#ids.delete(id) && this.#ids.size === 0) this.#onIdle?.();
   }
 
@@ -76,36 +74,117 @@ class PendingRequests {
   }
 }
 
-/** The id of a request (`request`) or of a response; undefined for anything else. */
-function idOf(line: string, request: boolean): string | undefined {
-  try {
-    const message = JSON.parse(line) as { id?: unknown; method?: unknown };
-    if (message.id === undefined || message.id === null || (typeof message.method === 'string') !== request) return undefined;
-    return JSON.stringify(message.id);
-  } catch {
-    return undefined;
-  }
+/** The id key of a request (`request`) or of a response; undefined for anything else. */
+function idOf(line: Buffer, request: boolean): string | undefined {
+  return idOfEnvelope(envelopeOf(line), request);
+}
+
+function idOfEnvelope(envelope: Envelope | undefined, request: boolean): string | undefined {
+  if (!envelope || envelope.id === undefined || envelope.id === null) return undefined;
+  return isRequest(envelope) === request ? idKey(envelope.id) : undefined;
+}
+
+/** A stream corked for the rest of the tick on the first cork() call in it: writes of one tick leave in one writev. */
+function corkedPerTick(stream: { cork(): void; uncork(): void }): { cork(): void } {
+  let corked = false;
+  return {
+    cork() {
+      if (corked) return;
+      corked = true;
+      stream.cork();
+      process.nextTick(() => {
+        corked = false;
+        stream.uncork();
+      });
+    },
+  };
+}
+
+/** A message this long is passed to stdout as it arrives, if its head says what it answers. */
+const STREAM_FROM = 64 * 1024;
+
+/**
+ * The daemon's messages to our stdout, one line each, as their bytes came (no decoding, no copy
+ * to add the newline). A long one goes out piece by piece while the rest is on its way, once its
+ * head has given its id; one whose id comes after a long result is held until it is whole.
+ */
+function relayToStdout(ws: WebSocket, pending: PendingRequests): void {
+  const stdout = corkedPerTick(process.stdout);
+  let waiting = false;
+  const write = (bytes: Buffer, last: boolean) => {
+    stdout.cork();
+    if (bytes.length > 0) process.stdout.write(bytes);
+    if (last) process.stdout.write(NEWLINE);
+    if (waiting || !process.stdout.writableNeedDrain) return;
+    // A host that reads slowly holds the daemon back (and through it the server), not our memory.
+    waiting = true;
+    ws.pause();
+    process.stdout.once('drain', () => {
+      waiting = false;
+      ws.resume();
+    });
+  };
+  let held: Buffer[] = [];
+  let heldBytes = 0;
+  let streaming = false;
+  let decided = false;
+  let head: Envelope | undefined;
+  const text = (part: Buffer, first: boolean, last: boolean) => {
+    if (first) [held, heldBytes, streaming, decided] = [[], 0, false, false];
+    if (streaming) {
+      write(part, last);
+      // Answered once all of it is out: stdin's EOF may close the session as soon as nothing is pending.
+      if (last) pending.answeredBy(head);
+      return;
+    }
+    held.push(part);
+    heldBytes += part.length;
+    if (last) {
+      const whole = held.length === 1 ? held[0]! : Buffer.concat(held, heldBytes);
+      held = [];
+      pending.answered(whole);
+      write(whole, true);
+    } else if (!decided && heldBytes >= STREAM_FROM) {
+      decided = true;
+      const bytes = Buffer.concat(held, heldBytes);
+      head = readHead(bytes);
+      if (!head) return; // the id comes later: held whole
+      streaming = true;
+      held = [];
+      write(bytes, false);
+    }
+  };
+  const binary = (message: Buffer) => process.stderr.write(message);
+  // Frames read here as they arrive; if ws cannot be taken over, its whole messages.
+  if (readFramesOf(ws, { text, binary })) return;
+  ws.on('message', (data: Buffer, isBinary) => (isBinary ? binary(data) : text(data, true, true)));
 }
 
 const DRAIN_ON_EOF_MS = 30_000;
 
 /** Reads our stdin a line at a time into WebSocket messages; EOF closes the session once pending answers are in. */
 function relayStdin(ws: WebSocket, pending: PendingRequests): void {
-  const splitter = new LineSplitter(DEFAULT_MAX_MESSAGE_BYTES);
+  // ws keeps its connection private; corked, the frames of a pipelined burst leave in one writev.
+  const socket = (ws as unknown as { _socket?: Socket })._socket;
+  const corked = socket ? corkedPerTick(socket) : { cork() {} };
+  const splitter = new LineSplitter({ maxBytes: DEFAULT_MAX_MESSAGE_BYTES }, {
+    line: (line) => {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      // A text frame must be UTF-8: bad sequences become U+FFFD, as decoding them would.
+      const text = wellFormed(line);
+      pending.sent(text);
+      corked.cork();
+      ws.send(text, { binary: false });
+    },
+  });
   process.stdin.on('data', (chunk: Buffer) => {
-    let lines: string[];
     try {
-      lines = splitter.push(chunk);
+      splitter.push(chunk);
     } catch (error) {
       if (!(error instanceof LineTooLong)) throw error;
       process.stderr.write(`mcpd: a message on stdin is longer than ${error.maxBytes} bytes; closing the session\n`);
       ws.close(CLOSE.tooBig, 'message too big');
       return;
-    }
-    for (const line of lines) {
-      if (ws.readyState !== WebSocket.OPEN) break;
-      pending.sent(line);
-      ws.send(line);
     }
     if (ws.bufferedAmount > HIGH_WATER) {
       process.stdin.pause();

@@ -4,13 +4,17 @@
  * and audits tool calls (name, outcome, duration — never arguments or results).
  */
 import type { Audit } from '../audit/audit.js';
-import { type Policy, deniedRequest, denialError, filterList, isListMethod, isOpen } from './policy.js';
+import { type Policy, deniedRequest, denialError, filterList, isListMethod, isNamedRequest, isOpen } from './policy.js';
 
 type Id = string | number;
 /** A JSON-RPC message as the bridge parsed it. */
 export type GateMessage = { id?: Id | null; method?: string; params?: unknown; result?: unknown; error?: unknown };
 
 export interface MessageGate {
+  /** Whether client requests of `method` must be shown to fromClient (the bridge parses only those). */
+  watches(method: string): boolean;
+  /** Whether the answer to request `id` must be shown to fromServer, whole. */
+  tracks(id: Id): boolean;
   /** A client message: undefined to pass it on, or the response mcpd answers with instead. */
   fromClient(message: GateMessage): string | undefined;
   /** A server message: the line to relay (the same one, or a filtered list result). */
@@ -41,6 +45,14 @@ export class PolicyGate implements MessageGate {
 
   constructor(deps: GateDeps) {
     this.#deps = deps;
+  }
+
+  watches(method: string): boolean {
+    return method === 'tools/call' || (!isOpen(this.#deps.policy()) && (isListMethod(method) || isNamedRequest(method)));
+  }
+
+  tracks(id: Id): boolean {
+    return this.#calls.has(key(id)) || this.#lists.has(key(id));
   }
 
   fromClient(message: GateMessage): string | undefined {

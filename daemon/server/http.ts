@@ -66,18 +66,18 @@ export function createSocketServer(handlers: SocketHandlers, requireToken = fals
       await session.clientClosed();
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => attach(ws, session, link));
+    wss.handleUpgrade(req, socket, head, (ws) => attach(ws, socket, session, link));
   }
 
-  function attach(ws: WebSocket, session: Session, link: WebSocketLink): void {
-    link.attach(ws);
+  function attach(ws: WebSocket, socket: Duplex, session: Session, link: WebSocketLink): void {
+    link.attach(ws, socket);
     ws.on('message', (data, isBinary) => {
       if (isBinary) {
         handlers.note('session.refused-binary', { session: session.id, server: session.server });
         ws.close(CLOSE.unsupportedData, 'binary messages are not accepted: send each JSON-RPC message as a text message');
         return;
       }
-      session.fromClient(data.toString());
+      session.fromClient(data as Buffer);
     });
     ws.on('error', (error) => handlers.note('session.error', { session: session.id, server: session.server, error: error.message }));
     ws.once('close', () => void session.clientClosed());

@@ -2,6 +2,7 @@
  * A session's client side over a WebSocket: text messages are JSON-RPC; binary messages from
  * the daemon carry the server's stderr, for clients that asked for it (`?stderr=1`).
  */
+import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import type { ClientLink } from '../session/session.js';
 
@@ -14,23 +15,44 @@ export function closeReason(text: string): string {
 /**
  * The session exists before the WebSocket does: the server is started before the upgrade, so a
  * failure can still be refused with an HTTP status. Whatever the server sends meanwhile waits here.
+ *
+ * A message sent in parts (a long server line passed on as it arrives) is one WebSocket message
+ * in fragments; whatever else is sent meanwhile (stderr, mcpd's own error responses) waits for
+ * its last fragment, since frames of another message cannot go between them.
  */
 export class WebSocketLink implements ClientLink {
   #ws: WebSocket | undefined;
+  #socket: Duplex | undefined;
   #early: Array<() => void> = [];
+  /** Sends waiting for the message in parts to end. */
+  #afterParts: Array<() => void> | undefined;
+  #corked = false;
   readonly sendStderr: ((line: string) => void) | undefined;
 
   constructor(withStderr: boolean) {
     this.sendStderr = withStderr ? (line) => this.#do((ws) => ws.send(Buffer.from(`${line}\n`), { binary: true })) : undefined;
   }
 
-  attach(ws: WebSocket): void {
+  /** `socket` is the connection under `ws`: corked, the frames of one tick leave in one write. */
+  attach(ws: WebSocket, socket?: Duplex): void {
     this.#ws = ws;
+    this.#socket = socket;
     for (const run of this.#early.splice(0)) run();
   }
 
-  send(message: string): void {
-    this.#do((ws) => ws.send(message));
+  send(message: Buffer | string): void {
+    this.#do((ws) => ws.send(message, TEXT));
+  }
+
+  sendPart(part: Buffer, last: boolean): void {
+    this.#do((ws) => {
+      this.#afterParts ??= [];
+      ws.send(part, last ? TEXT : TEXT_PART);
+      if (!last) return;
+      const waiting = this.#afterParts;
+      this.#afterParts = undefined;
+      for (const run of waiting) run();
+    }, false, true);
   }
 
   get bufferedAmount(): number {
@@ -53,12 +75,33 @@ export class WebSocketLink implements ClientLink {
   }
 
   close(code: number, reason: string): void {
+    // A message left in parts is ended first (cut off), so the close frame does not land inside it.
+    if (this.#afterParts) this.sendPart(Buffer.alloc(0), true);
+    this.#afterParts = undefined; // if that could not be sent, neither can what waited for it
     this.#do((ws) => ws.close(code, closeReason(reason)), true);
   }
 
-  #do(action: (ws: WebSocket) => void, evenIfClosing = false): void {
+  #do(action: (ws: WebSocket) => void, evenIfClosing = false, part = false): void {
     const ws = this.#ws;
-    if (!ws) this.#early.push(() => this.#do(action, evenIfClosing));
-    else if (ws.readyState === WebSocket.OPEN || (evenIfClosing && ws.readyState === WebSocket.CONNECTING)) action(ws);
+    if (!ws) this.#early.push(() => this.#do(action, evenIfClosing, part));
+    else if (this.#afterParts && !part) this.#afterParts.push(() => this.#do(action, evenIfClosing));
+    else if (ws.readyState === WebSocket.OPEN || (evenIfClosing && ws.readyState === WebSocket.CONNECTING)) {
+      this.#cork();
+      action(ws);
+    }
+  }
+
+  #cork(): void {
+    const socket = this.#socket;
+    if (this.#corked || !socket) return;
+    this.#corked = true;
+    socket.cork();
+    process.nextTick(() => {
+      this.#corked = false;
+      socket.uncork();
+    });
   }
 }
+
+const TEXT = { binary: false };
+const TEXT_PART = { binary: false, fin: false };

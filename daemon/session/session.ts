@@ -11,13 +11,18 @@
  * reads slowly pauses reading the server's stdout.
  */
 import type { ExitInfo } from '../launcher/child.js';
-import type { MessageGate } from '../policy/gate.js';
+import type { GateMessage, MessageGate } from '../policy/gate.js';
 import { CLOSE, closeCodeForExit } from '../protocol.js';
 import type { Instance, InstanceListener } from '../supervisor/instance.js';
+import { type Envelope, type Id, envelopeOf, envelopeOfMessage, idKey, isRequest, readEnvelope, readHead } from './envelope.js';
+import { type LongLine, Utf8Parts, wellFormed } from './framing.js';
 
 /** The client side, as the session needs it; a WebSocket in the daemon, an array in tests. */
 export interface ClientLink {
-  send(message: string): void;
+  /** One message, as UTF-8 text. */
+  send(message: Buffer | string): void;
+  /** One message in pieces as they arrive (a WebSocket message in fragments); nothing else is sent between its first and its last piece. */
+  sendPart(part: Buffer, last: boolean): void;
   /** Masked server stderr, for clients that asked for it. */
   sendStderr?(line: string): void;
   /** Bytes queued toward the client and not yet written. */
@@ -46,8 +51,9 @@ export interface SessionDeps {
   readonly onEnd: (failure: string | undefined) => void;
 }
 
-type Id = string | number;
 type Message = { jsonrpc?: string; id?: Id | null; method?: string; params?: unknown; result?: unknown; error?: unknown };
+/** A client request the server has not answered yet. */
+type Pending = { readonly id: Id; readonly method: string };
 
 /** Recorded client messages that set up server-side state, replayed in order after a restart. */
 const REPLAYED = new Set(['logging/setLevel', 'resources/subscribe', 'resources/unsubscribe']);
@@ -57,15 +63,15 @@ const HIGH_WATER = 1024 * 1024;
 export class Session {
   readonly openedAt = new Date();
   readonly #deps: SessionDeps;
-  /** Client requests sent to the server and not yet answered, by id. */
-  readonly #inflight = new Map<string, Id>();
+  /** Client requests sent to the server and not yet answered, by id key. */
+  readonly #inflight = new Map<string, Pending>();
   #initialize: Message | undefined;
-  #initialized: string | undefined;
+  #initialized: Buffer | undefined;
   readonly #stateMessages: Message[] = [];
   /** Ids of replayed requests, whose responses the client must not see: it had its own answers. */
   readonly #replayIds = new Set<string>();
   /** Messages sent while the server was not running, with the request's id key if one. */
-  #held: Array<{ line: string; key: string | undefined }> = [];
+  #held: Array<{ line: Buffer; key: string | undefined }> = [];
   #replays = 0;
   #ended = false;
   #failure: string | undefined;
@@ -96,24 +102,28 @@ export class Session {
     return this.#deps.instance.start(this.#listener());
   }
 
-  /** A text message from the client. */
-  fromClient(text: string): void {
-    let message: Message;
-    try {
-      message = JSON.parse(text) as Message;
-    } catch {
-      this.#deps.link.send(errorResponse(null, -32700, 'Parse error: mcpd received a message that is not JSON; it was not passed to the server'));
-      return;
+  /** A text message from the client (its UTF-8 bytes, as the WebSocket delivered them). */
+  fromClient(text: Buffer | string): void {
+    let line = typeof text === 'string' ? Buffer.from(text) : text;
+    // The fast path reads the envelope and passes the bytes on untouched; a raw newline would split the frame.
+    let envelope = line.includes(10) ? undefined : readEnvelope(line);
+    if (!envelope) {
+      const parsed = parseMessage(line);
+      if (typeof parsed === 'string') {
+        this.#deps.link.send(parsed);
+        return;
+      }
+      // Re-serialised: a client may send pretty-printed JSON.
+      line = Buffer.from(JSON.stringify(parsed));
+      envelope = envelopeOfMessage(parsed);
     }
-    if (typeof message !== 'object' || message === null) {
-      this.#deps.link.send(errorResponse(null, -32600, 'Invalid Request: a JSON-RPC message is an object'));
-      return;
+    const gate = this.#deps.gate;
+    // Parsed only when the policy gate has a say in this method (a tools/call, a list, a denied read).
+    if (gate && envelope.method !== undefined && gate.watches(envelope.method)) {
+      const refused = gate.fromClient(JSON.parse(line.toString()) as GateMessage);
+      if (refused !== undefined) return this.#deps.link.send(refused);
     }
-    const refused = this.#deps.gate?.fromClient(message);
-    if (refused !== undefined) return this.#deps.link.send(refused);
-    // Re-serialised: a client may send pretty-printed JSON, and a raw newline would split the frame.
-    const line = JSON.stringify(message);
-    const key = this.#record(message, line);
+    const key = this.#record(envelope, line);
     if (this.#deps.instance.state === 'running' && this.#held.length === 0) this.#write(line);
     else this.#held.push({ line, key });
   }
@@ -143,26 +153,34 @@ export class Session {
     this.#deps.onEnd(this.#failure);
   }
 
-  /** Keeps what a restart replays; returns the key of a request, now in flight. */
-  #record(message: Message, line: string): string | undefined {
-    if (message.id !== undefined && message.id !== null && typeof message.method === 'string') {
-      const key = idKey(message.id);
-      this.#inflight.set(key, message.id);
-      if (message.method === 'initialize') this.#initialize = message;
-      else if (REPLAYED.has(message.method)) this.#stateMessages.push(message);
+  /**
+   * Where each client message's id and method are known: keeps what a restart replays, and
+   * returns the key of a request, now in flight. (A tool policy refusing a denied tools/call
+   * decides here, before the write.)
+   */
+  #record(envelope: Envelope, line: Buffer): string | undefined {
+    if (isRequest(envelope)) {
+      const id = envelope.id!;
+      const method = envelope.method!;
+      const key = idKey(id);
+      this.#inflight.set(key, { id, method });
+      // Parsed only for the few messages a restart replays under another id.
+      if (method === 'initialize') this.#initialize = JSON.parse(line.toString()) as Message;
+      else if (REPLAYED.has(method)) this.#stateMessages.push(JSON.parse(line.toString()) as Message);
       return key;
     }
-    if (message.method === 'notifications/initialized') this.#initialized = line;
+    if (envelope.method === 'notifications/initialized') this.#initialized = line;
     return undefined;
   }
 
-  #write(line: string): void {
+  #write(line: Buffer | string): void {
     if (!this.#deps.instance.write(line)) this.#deps.link.pause();
   }
 
   #listener(): InstanceListener {
     return {
       message: (line) => this.#fromServer(line),
+      long: (head) => this.#longFromServer(head),
       stderr: (line) => {
         this.#deps.log(line);
         this.#deps.link.sendStderr?.(line);
@@ -187,21 +205,66 @@ export class Session {
     };
   }
 
-  #fromServer(line: string): void {
-    let message: Message;
-    try {
-      message = JSON.parse(line) as Message;
-    } catch {
+  #fromServer(line: Buffer): void {
+    const envelope = envelopeOf(line);
+    if (!envelope) {
       // A server that logs to stdout would break the client's parser: keep it in the log instead.
-      this.#deps.log(`[stdout, not JSON-RPC] ${line}`);
+      this.#deps.log(`[stdout, not JSON-RPC] ${line.toString()}`);
       return;
     }
-    if (message.method === undefined && message.id !== undefined && message.id !== null) {
-      const key = idKey(message.id);
-      if (this.#replayIds.delete(key)) return;
-      this.#inflight.delete(key);
+    if (!this.#passes(envelope)) return;
+    const gate = this.#deps.gate;
+    if (gate && isResponse(envelope) && gate.tracks(envelope.id!)) {
+      // A list result the policy filters, or a tool call it audits: the whole message is needed.
+      const text = line.toString();
+      this.#deps.link.send(gate.fromServer(JSON.parse(text) as GateMessage, text));
+    } else {
+      this.#deps.link.send(wellFormed(line));
     }
-    this.#deps.link.send(this.#deps.gate?.fromServer(message, line) ?? line);
+    this.#throttle();
+  }
+
+  /**
+   * A long server line, from its head: passed on as it arrives when the head says what it is,
+   * else (the id after the result) left to arrive whole; so is an answer the policy gate must see whole.
+   */
+  #longFromServer(head: Buffer): LongLine | undefined {
+    const envelope = readHead(head);
+    if (!envelope) return undefined;
+    const key = isResponse(envelope) ? idKey(envelope.id!) : undefined;
+    if (key !== undefined && this.#deps.gate?.tracks(envelope.id!)) return undefined;
+    if (key !== undefined && this.#replayIds.has(key)) {
+      return { part: () => {}, end: (complete) => complete && this.#replayIds.delete(key) };
+    }
+    const utf8 = new Utf8Parts();
+    return {
+      part: (bytes) => {
+        this.#deps.link.sendPart(utf8.take(bytes), false);
+        this.#throttle();
+      },
+      end: (complete) => {
+        this.#deps.link.sendPart(utf8.flush(), true);
+        // Cut off, the request stays in flight: the crash or restart that cut it answers it with an error.
+        if (complete && key !== undefined) this.#inflight.delete(key);
+      },
+    };
+  }
+
+  /**
+   * Where each server message's envelope is known: false for an answer to a replayed request,
+   * which the client must not see. A response's request (and its method) is
+   * `this.#inflight.get(key)` until it is deleted here.
+   */
+  #passes(envelope: Envelope): boolean {
+    if (!isResponse(envelope)) return true;
+    const key = idKey(envelope.id!);
+    if (this.#replayIds.delete(key)) return false;
+    this.#inflight.delete(key);
+    return true;
+  }
+
+  /** Above HIGH_WATER queued toward the client, the server's stdout waits for the client to catch up. */
+  #throttle(): void {
     if (!this.#outputPaused && this.#deps.link.bufferedAmount > HIGH_WATER) {
       this.#outputPaused = true;
       this.#deps.instance.pauseOutput();
@@ -234,7 +297,7 @@ export class Session {
   }
 
   #failInflight(message: string, except: ReadonlySet<string | undefined> = new Set()): void {
-    for (const [key, id] of this.#inflight) {
+    for (const [key, { id }] of this.#inflight) {
       if (except.has(key)) continue;
       this.#deps.link.send(errorResponse(id, -32603, message));
       this.#inflight.delete(key);
@@ -242,8 +305,21 @@ export class Session {
   }
 }
 
-function idKey(id: Id): string {
-  return typeof id === 'number' ? `n:${id}` : `s:${id}`;
+/** A message from the server with an id and no method answers a request. */
+function isResponse(envelope: Envelope): boolean {
+  return envelope.method === undefined && envelope.id !== undefined && envelope.id !== null;
+}
+
+/** The slow path: the whole message parsed; a string is the error response to send instead. */
+function parseMessage(line: Buffer): Message | string {
+  let message: unknown;
+  try {
+    message = JSON.parse(line.toString());
+  } catch {
+    return errorResponse(null, -32700, 'Parse error: mcpd received a message that is not JSON; it was not passed to the server');
+  }
+  if (typeof message !== 'object' || message === null) return errorResponse(null, -32600, 'Invalid Request: a JSON-RPC message is an object');
+  return message as Message;
 }
 
 function errorResponse(id: Id | null, code: number, message: string): string {

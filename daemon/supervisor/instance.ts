@@ -17,7 +17,7 @@ import type { ExitInfo, ServerProcess, StartChild, StopOptions } from '../launch
 import type { PreparedLaunch } from '../launcher/launch-spec.js';
 import type { HeldLease, LeaseKeeper } from './leases.js';
 import type { InstanceStatus, ServerState } from '../protocol.js';
-import { LineSplitter, LineTooLong } from '../session/framing.js';
+import { LineSplitter, LineTooLong, type LongLine } from '../session/framing.js';
 
 export interface BackoffPolicy {
   readonly initialMs: number;
@@ -32,8 +32,10 @@ export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 5000, maxMs: 60_000, 
 
 /** What the session hears from its instance. */
 export interface InstanceListener {
-  /** A JSON-RPC message (one stdout line) from the server. */
-  message(line: string): void;
+  /** A JSON-RPC message (one stdout line, its bytes as the server wrote them) from the server. */
+  message(line: Buffer): void;
+  /** A stdout line that reached STREAM_FROM bytes before its end: a LongLine takes the rest as it comes, undefined waits for the whole line. */
+  long?(head: Buffer): LongLine | undefined;
   /** A masked stderr line, without its newline. */
   stderr(line: string): void;
   /** A process is up. After a restart, the session replays the client's handshake before anything else. */
@@ -50,6 +52,10 @@ export interface InstanceListener {
 
 /** Keeps one process's leases: made for each process started, revoked once it has ended. */
 export type KeepLeases = (leases: readonly HeldLease[], ending: (ref: string, at: number, why: string) => void) => Pick<LeaseKeeper, 'revokeAll' | 'status'>;
+
+/** A line this long without its end yet may be passed on as it arrives (see LineHandler.long). */
+export const STREAM_FROM = 64 * 1024;
+const NEWLINE = Buffer.from('\n');
 
 export interface InstanceDeps {
   readonly session: string;
@@ -83,6 +89,9 @@ export class Instance {
   #lastError: string | undefined;
   #timer: ClockTimer | undefined;
   #listener: InstanceListener | undefined;
+  /** Ends the current process's stdout framing (a line being passed on ends cut off). */
+  #endOutput: (() => void) | undefined;
+  #corked = false;
   readonly #deps: InstanceDeps;
 
   constructor(deps: InstanceDeps) {
@@ -116,10 +125,20 @@ export class Instance {
   }
 
   /** Writes one message; false means wait for the listener's drain(). Only while running. */
-  write(line: string): boolean {
+  write(line: Buffer | string): boolean {
     const stdin = this.#child?.stdin;
     if (this.#state !== 'running' || !stdin || stdin.destroyed) return true;
-    return stdin.write(`${line}\n`);
+    // Messages written in one tick (a pipelined burst) leave in one writev, without copying each to add its newline.
+    if (!this.#corked) {
+      this.#corked = true;
+      stdin.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        stdin.uncork();
+      });
+    }
+    stdin.write(line);
+    return stdin.write(NEWLINE);
   }
 
   pauseOutput(): void {
@@ -139,6 +158,7 @@ export class Instance {
     if (this.#state === 'running') this.#to('restarting');
     const old = this.#child;
     this.#generation += 1; // the old process's exit is expected now
+    this.#cutOutput();
     await old?.stop(this.#deps.stop);
     if (this.#state !== 'restarting') return;
     this.#restarts += 1;
@@ -151,6 +171,7 @@ export class Instance {
     this.#cancelTimer();
     if (this.#state !== 'stopped') this.#to('stopped');
     this.#generation += 1;
+    this.#cutOutput();
     const child = this.#child;
     const leases = this.#leases;
     this.#child = undefined;
@@ -193,19 +214,21 @@ export class Instance {
   #wire(child: ServerProcess, generation: number): void {
     const current = () => generation === this.#generation;
     const listener = this.#listener!;
-    const splitter = new LineSplitter(this.#deps.maxMessageBytes);
+    const splitter = new LineSplitter({ maxBytes: this.#deps.maxMessageBytes, streamFrom: STREAM_FROM }, {
+      line: (line) => current() && listener.message(line),
+      long: (head) => (current() ? listener.long?.(head) : undefined),
+    });
+    this.#endOutput = () => splitter.abort();
     child.stdout!.on('data', (chunk: Buffer) => {
       if (!current()) return;
-      let lines: string[];
       try {
-        lines = splitter.push(chunk);
+        splitter.push(chunk);
       } catch (error) {
         if (!(error instanceof LineTooLong)) throw error;
         this.#fail(`the server sent ${error.message} (the limit is daemon.maxMessageBytes)`, undefined);
-        return;
       }
-      for (const line of lines) if (current()) listener.message(line);
     });
+    child.stdout!.on('end', () => current() && this.#cutOutput());
     child.stdin?.on('drain', () => current() && listener.drain());
     let partial = '';
     child.stderr.setEncoding('utf8');
@@ -257,10 +280,17 @@ export class Instance {
     this.#lastError = reason;
     this.#to('failed');
     this.#generation += 1;
+    this.#cutOutput();
     const child = this.#child;
     this.#child = undefined;
     void child?.stop(this.#deps.stop);
     this.#listener?.failed(reason, info);
+  }
+
+  #cutOutput(): void {
+    const end = this.#endOutput;
+    this.#endOutput = undefined;
+    end?.();
   }
 
   #cancelTimer(): void {

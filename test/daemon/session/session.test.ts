@@ -25,8 +25,32 @@ class MemoryLink implements ClientLink {
   /** The session's onFlushed callback, called by the test when it means the client caught up. */
   flushed: (() => void) | undefined;
   #waiters: Array<{ count: number; resolve: () => void }> = [];
-  send(message: string): void {
-    this.sent.push(JSON.parse(message) as Sent);
+  /** The pieces of a message sent in parts, until its last; whole messages sent meanwhile wait, as in WebSocketLink. */
+  parts: Buffer[] | undefined;
+  #afterParts: string[] = [];
+  /** How many parts each message sent in parts came in. */
+  readonly partCounts: number[] = [];
+  send(message: Buffer | string): void {
+    if (this.parts) this.#afterParts.push(message.toString());
+    else this.#received(message.toString());
+  }
+  sendPart(part: Buffer, last: boolean): void {
+    (this.parts ??= []).push(part);
+    if (!last) return;
+    const text = Buffer.concat(this.parts).toString();
+    this.partCounts.push(this.parts.length);
+    this.parts = undefined;
+    this.#received(text);
+    for (const waiting of this.#afterParts.splice(0)) this.#received(waiting);
+  }
+  #received(text: string): void {
+    let message: Sent;
+    try {
+      message = JSON.parse(text) as Sent;
+    } catch {
+      message = { cutOff: text.length };
+    }
+    this.sent.push(message);
     for (const waiter of this.#waiters.filter((w) => this.sent.length >= w.count)) {
       this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
       waiter.resolve();
@@ -341,3 +365,106 @@ describe('session bridge: backpressure', () => {
     assert.equal(t.child().stdout.isPaused(), false, 'resumed once flushed');
   });
 });
+
+describe('session bridge: long server messages, passed on as they arrive', () => {
+  const text = 'x'.repeat(200 * 1024);
+  const long = (id: number | string) => JSON.stringify({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text }] } });
+
+  /** Writes `line` to the fake server's stdout in 64 KiB writes, without its newline. */
+  function writeInPieces(child: FakeProcess, line: string): void {
+    for (let at = 0; at < line.length; at += 64 * 1024) child.stdout.write(line.slice(at, at + 64 * 1024));
+  }
+
+  it('a long response reaches the client in parts before its end is written, and whole; its request is answered', async () => {
+    const t = await setup({ maxMessageBytes: 1 << 22 });
+    t.session.fromClient(request(1, 'tools/call'));
+    await t.child().receivedAtLeast(1);
+    writeInPieces(t.child(), long(1));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(t.link.parts && t.link.parts.length > 1, 'parts were passed on before the line ended');
+    t.child().stdout.write('\n');
+    await t.link.until(1);
+    assert.deepEqual(t.link.sent, [JSON.parse(long(1))]);
+    assert.ok(t.link.partCounts[0]! > 1);
+    await crash(t, 1);
+    assert.equal(t.link.sent.length, 1, 'no error for the answered request at the crash');
+  });
+
+  it('a long line whose id comes after its result is passed on whole', async () => {
+    const t = await setup({ maxMessageBytes: 1 << 22 });
+    t.session.fromClient(request(2, 'tools/call'));
+    const line = JSON.stringify({ jsonrpc: '2.0', result: { text }, id: 2 });
+    writeInPieces(t.child(), line);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(t.link.parts, undefined, 'nothing passed on before the id was known');
+    t.child().stdout.write('\n');
+    await t.link.until(1);
+    assert.deepEqual(t.link.sent, [JSON.parse(line)]);
+    assert.deepEqual(t.link.partCounts, []);
+    await crash(t, 1);
+    assert.equal(t.link.sent.length, 1, 'the request was answered');
+  });
+
+  it('a server that dies in the middle of a long response: the message ends cut off, then the request gets its error', async () => {
+    const t = await setup({ maxMessageBytes: 1 << 22 });
+    t.session.fromClient(request(3, 'tools/call'));
+    t.session.fromClient(request(4, 'ping'));
+    t.child().stderr.write('dying\n');
+    writeInPieces(t.child(), long(3).slice(0, 150 * 1024));
+    await new Promise((resolve) => setImmediate(resolve));
+    t.child().stdout.end();
+    await crash(t, 9);
+    await t.link.until(3);
+    const message = 'server "srv" exited (status 9) while handling this request; mcpd is restarting it';
+    assert.deepEqual(t.link.sent, [
+      { cutOff: 150 * 1024 },
+      { jsonrpc: '2.0', id: 3, error: { code: -32603, message } },
+      { jsonrpc: '2.0', id: 4, error: { code: -32603, message } },
+    ]);
+  });
+
+  it('restart() in the middle of a long response ends it cut off before the errors', async () => {
+    const t = await setup({ maxMessageBytes: 1 << 22 });
+    t.session.fromClient(request(5, 'tools/call'));
+    writeInPieces(t.child(), long(5).slice(0, 100 * 1024));
+    await new Promise((resolve) => setImmediate(resolve));
+    await t.session.restart('mcpd restart');
+    assert.deepEqual(t.link.sent, [
+      { cutOff: 100 * 1024 },
+      { jsonrpc: '2.0', id: 5, error: { code: -32603, message: 'server "srv" was restarted (mcpd restart) while handling this request' } },
+    ]);
+  });
+
+  it('a long line over the size limit, already partly passed on, ends cut off and closes the session with 1011', async () => {
+    const t = await setup({ maxMessageBytes: 150 * 1024 });
+    t.session.fromClient(request(6, 'tools/call'));
+    writeInPieces(t.child(), long(6));
+    await t.link.whenClosed;
+    assert.equal(t.link.closed?.code, 1011);
+    assert.deepEqual(t.link.sent.map((m) => Object.keys(m)), [['cutOff'], ['jsonrpc', 'id', 'error']]);
+  });
+
+  it('a long answer to a replayed request is kept from the client', async () => {
+    const t = await setup({ maxMessageBytes: 1 << 22 });
+    await handshake(t);
+    await crash(t, 9);
+    t.session.fromClient(request(7, 'ping'));
+    const second = await backoffOver(t);
+    const lines = parse(await second.receivedAtLeast(4));
+    writeInPieces(second, long(lines[0]!.id!));
+    second.stdout.write('\n');
+    second.say({ jsonrpc: '2.0', id: 7, result: {} });
+    await t.link.until(3);
+    assert.deepEqual(t.link.sent.slice(2), [{ jsonrpc: '2.0', id: 7, result: {} }]);
+    assert.deepEqual(t.link.partCounts, [], 'nothing of the replayed answer was sent');
+  });
+
+  it('a long client message is passed to the server untouched, a pretty-printed one as one line', async () => {
+    const t = await setup({ maxMessageBytes: 1 << 22 });
+    const big = JSON.stringify({ jsonrpc: '2.0', id: 8, method: 'tools/call', params: { name: 'echo', arguments: { text, quote: 'a"b\\', id: 99 } } });
+    t.session.fromClient(Buffer.from(big));
+    t.session.fromClient(JSON.stringify(JSON.parse(big), null, 2));
+    assert.deepEqual(await t.child().receivedAtLeast(2), [big, big]);
+  });
+});
+

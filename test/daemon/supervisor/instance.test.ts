@@ -18,7 +18,7 @@ type Event = { kind: keyof InstanceListener; detail?: unknown; info?: ExitInfo |
 class Recorder implements InstanceListener {
   readonly events: Event[] = [];
   #waiters: Array<{ kind: string; resolve: (e: Event) => void }> = [];
-  message = (line: string) => this.#push({ kind: 'message', detail: line });
+  message = (line: Buffer) => this.#push({ kind: 'message', detail: line.toString() });
   stderr = (line: string) => this.#push({ kind: 'stderr', detail: line });
   started = (restart: boolean) => this.#push({ kind: 'started', detail: restart });
   crashed = (info: ExitInfo) => this.#push({ kind: 'crashed', detail: info });

@@ -1,0 +1,64 @@
+/**
+ * Long messages through the whole daemon path (`mcpd run` ⇄ daemon ⇄ server), which both relays
+ * pass on as they arrive: every answer whole, matched to its request, in order.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { execa } from 'execa';
+import { cliMain, fixture } from '../helpers/repo.js';
+import { startDaemon } from '../helpers/daemon.js';
+import { type Sandbox, sandbox } from '../helpers/sandbox.js';
+
+const MiB = 1024 * 1024;
+const call = (id: number | string, method: string, params?: object) => JSON.stringify({ jsonrpc: '2.0', id, method, ...(params ? { params } : {}) });
+const big = (id: number | string, bytes: number) => call(id, 'tools/call', { name: 'big', arguments: { bytes } });
+
+describe('long messages through the daemon path', () => {
+  let s: Sandbox;
+  before(async () => {
+    s = await sandbox();
+    await s.writeConfig({ mcpServers: { mini: { command: process.execPath, args: [fixture('mini-mcp.js')] } } });
+    await startDaemon(s);
+  });
+  after(() => s.cleanup());
+
+  it('pipelined long and short answers arrive whole and in order, even with stdin closed right after the requests', async () => {
+    const requests = [
+      call(0, 'initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } }),
+      big(1, 3 * MiB), call('two', 'ping'), big('th"ree', 200 * 1024), call(4, 'ping'), big(5, 70 * 1024),
+    ];
+    const run = await execa(process.execPath, [cliMain, 'run', 'mini'], { env: s.env, extendEnv: false, input: `${requests.join('\n')}\n`, reject: false, maxBuffer: 64 * MiB });
+    assert.equal(run.exitCode, 0, run.stderr);
+    const lines = run.stdout.split('\n');
+    assert.equal(lines.length, 6);
+    const answers = lines.map((line) => JSON.parse(line) as { id: unknown; result?: { content?: Array<{ text: string }> } });
+    assert.deepEqual(answers.map((a) => a.id), [0, 1, 'two', 'th"ree', 4, 5]);
+    assert.deepEqual([1, 3, 5].map((i) => answers[i]!.result!.content![0]!.text.length), [3 * MiB, 200 * 1024, 70 * 1024]);
+    assert.ok(answers[1]!.result!.content![0]!.text === 'x'.repeat(3 * MiB));
+  });
+
+  it('a host that reads slowly holds the long answer back without a warning, and gets all of it', async () => {
+    const run = execa(process.execPath, [cliMain, 'run', 'mini'], { env: s.env, extendEnv: false, stdin: 'pipe', buffer: { stdout: false }, reject: false });
+    run.stdin.end(`${big(1, 4 * MiB)}\n`);
+    // Read 4 KiB at a time, one read per turn of the event loop: far slower than the daemon writes.
+    const chunks: Buffer[] = [];
+    run.stdout.pause();
+    await new Promise<void>((resolve) => {
+      const readSome = () => {
+        const chunk = run.stdout.read(4096) as Buffer | null ?? run.stdout.read() as Buffer | null;
+        if (chunk) chunks.push(chunk);
+        if (run.stdout.readableEnded) resolve();
+        else setImmediate(readSome);
+      };
+      run.stdout.once('end', resolve);
+      readSome();
+    });
+    const result = await run;
+    assert.equal(result.exitCode, 0, result.stderr);
+    assert.doesNotMatch(result.stderr, /Warning/);
+    const answer = JSON.parse(Buffer.concat(chunks).toString()) as { id: number; result: { content: Array<{ text: string }> } };
+    assert.equal(answer.id, 1);
+    assert.equal(answer.result.content[0]!.text.length, 4 * MiB);
+  });
+});
+
