@@ -9,14 +9,13 @@ import { WebSocket } from 'ws';
 import { McpdError } from '../../core/errors.js';
 import { CLOSE, DEFAULT_MAX_MESSAGE_BYTES, SESSION_PATH, exitFromCloseCode } from '../../daemon/protocol.js';
 import { LineSplitter, LineTooLong } from '../../daemon/session/framing.js';
-import { type DaemonOptions, ensureDaemon, openSocket } from '../daemon-client.js';
+import { type DaemonOptions, openDaemonSocket } from '../daemon-client.js';
 
 const HIGH_WATER = 1024 * 1024;
 const SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
 
 export async function runSession(name: string, options: DaemonOptions): Promise<number> {
-  const path = await ensureDaemon(options);
-  const ws = await openSocket(path, `${SESSION_PATH}${encodeURIComponent(name)}?stderr=1`);
+  const { path, ws } = await openDaemonSocket(options, `${SESSION_PATH}${encodeURIComponent(name)}?stderr=1`);
   let signalled: number | undefined;
   const onSignal = (signal: keyof typeof SIGNALS) => {
     signalled ??= 128 + SIGNALS[signal];
