@@ -1,18 +1,22 @@
 /**
- * The second half of `npm run build`: bundles the `mcpd` command into one CommonJS file,
- * dist/cli/mcpd.cjs (package.json's `bin`), after tsc has type-checked and compiled everything
- * to dist/. A host app starts `mcpd run NAME` for every session, so its start-up is paid over
- * and over; measured on Node 20 (BENCHMARKS.md, "Start-up of mcpd run"):
+ * The second half of `npm run build`, after tsc has type-checked and compiled everything to
+ * dist/: the `mcpd` command's hot paths as CommonJS bundles. A host app starts `mcpd run NAME`
+ * for every session, so their start-up is paid over and over (BENCHMARKS.md, "Start-up of mcpd
+ * run (perf work)"):
  *
- * - one file instead of ~190 ES modules: no per-module resolution, read and link;
- * - CommonJS: the ES module loader alone costs ~8 ms before the first line runs;
- * - code reached only through `import()` (each verb, each provider) is evaluated when imported,
- *   so `mcpd run NAME` evaluates only the run path;
- * - builtins the daemon path requires but rarely uses (`https`, `tls` and `zlib` for ws,
- *   `child_process` for autostart) are loaded on first use (lazyRequireBanner).
+ * - dist/cli/mcpd.cjs, package.json's `bin` (cli/bin.ts): reads the plain `mcpd run NAME`
+ *   without commander and loads one of the next two with a V8 code cache (cli/cached-require.ts);
+ * - dist/cli/run-daemon.cjs (cli/run-daemon.ts): the daemon path: the socket client and ws;
+ * - dist/cli/run-local.cjs (cli/run-local.ts): `--no-daemon`: execa, zod, the config, the
+ *   providers;
+ * - every other command line imports dist/cli/main.js: commander and the other verbs stay the
+ *   compiled ES modules.
  *
- * Packages with native code, a WebAssembly core or files of their own stay outside the bundle
- * and load from node_modules as usual.
+ * Why bundles: one file instead of ~190 ES modules (no per-module resolution, read and link);
+ * CommonJS, because the ES module loader alone costs ~8 ms before the first line runs; code
+ * reached only through `import()` is evaluated when imported. Builtins the daemon path requires
+ * but rarely uses are loaded on first use (lazyRequireBanner). Packages with native code, a
+ * WebAssembly core or files of their own stay outside and load from node_modules as usual.
  *
  *   node dist/scripts/bundle.js
  */
@@ -71,6 +75,14 @@ const ownImportMeta: Plugin = {
   },
 };
 
+/**
+ * ws looks for its optional native addons (bufferutil, utf-8-validate) at load time, a failed
+ * lookup through every node_modules folder up the tree (~5 ms); mcpd installs neither, and ws
+ * then uses its JavaScript versions (and Node's buffer.isUtf8). Its documented switches skip
+ * the lookup.
+ */
+const WS_WITHOUT_ADDONS = { 'process.env.WS_NO_BUFFER_UTIL': '"1"', 'process.env.WS_NO_UTF_8_VALIDATE': '"1"' };
+
 /** `import('./main.js')` in cli/bin.ts: commander and every other verb stay the compiled ES modules in dist/cli. */
 const restOfCli: Plugin = {
   name: 'rest-of-cli',
@@ -91,7 +103,10 @@ const common: BuildOptions = {
   logLevel: 'warning',
 };
 
+const dir = dirname(bundleFile);
 await Promise.all([
-  build({ ...common, entryPoints: [join(root, 'cli', 'bin.ts')], outfile: bundleFile, plugins: [ownImportMeta, restOfCli], banner: { js: lazyRequireBanner(LAZY_BUILTINS) } }),
-  build({ ...common, entryPoints: [join(root, 'cli', 'run-local.ts')], outfile: join(dirname(bundleFile), 'run-local.cjs'), plugins: [ownImportMeta] }),
+  build({ ...common, entryPoints: [join(root, 'cli', 'bin.ts')], outfile: bundleFile, plugins: [ownImportMeta, restOfCli] }),
+  // Loaded through cli/cached-require.ts, where import() has no loader: externals (CommonJS packages) are required.
+  build({ ...common, entryPoints: [join(root, 'cli', 'run-daemon.ts')], outfile: join(dir, 'run-daemon.cjs'), plugins: [ownImportMeta], supported: { 'dynamic-import': false }, banner: { js: lazyRequireBanner(LAZY_BUILTINS) }, define: WS_WITHOUT_ADDONS }),
+  build({ ...common, entryPoints: [join(root, 'cli', 'run-local.ts')], outfile: join(dir, 'run-local.cjs'), plugins: [ownImportMeta], supported: { 'dynamic-import': false } }),
 ]);
