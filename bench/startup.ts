@@ -13,7 +13,10 @@
  * execa), each with its code cache (the normal case) and without (the first run after an
  * install).
  *
- *   node dist/bench/startup.js [--runs 21]
+ * `--cli PATH` times another build's command instead (a checkout's dist/cli/main.js, to compare
+ * with what came before the bundles); the no-cache variants are then left out.
+ *
+ *   node dist/bench/startup.js [--runs 21] [--cli PATH]
  */
 import { readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
@@ -24,11 +27,13 @@ import { timeToExit } from './measure.js';
 import { prepareHome } from './setup.js';
 import { count, f, median, signed } from './stats.js';
 
-const { values: flags } = parseArgs({ options: { runs: { type: 'string', default: '21' } } });
+const { values: flags } = parseArgs({ options: { runs: { type: 'string', default: '21' }, cli: { type: 'string' } } });
 const RUNS = count(flags.runs, '--runs', 1);
-const bundles = ['run-daemon.cjs', 'run-local.cjs'].map((name) => join(cli, '..', name));
+const command = flags.cli ?? cli;
+const bundle = (name: string) => join(cli, '..', name);
 
-interface Variant { name: string; args: string[]; uncached?: boolean }
+/** `uncached`: the bundle whose code cache is removed before each run of this variant. */
+interface Variant { name: string; args: string[]; uncached?: string }
 
 async function main(): Promise<void> {
   const { home, env } = await prepareHome();
@@ -43,18 +48,19 @@ async function main(): Promise<void> {
     daemon = await BenchDaemon.start(env);
     const variants: Variant[] = [
       { name: 'node -e 0', args: ['-e', '0'] },
-      { name: 'mcpd run (daemon) → 404', args: [cli, 'run', '--no-autostart', 'nosuchserver'] },
-      { name: 'mcpd run (daemon) → 404, no code cache', args: [cli, 'run', '--no-autostart', 'nosuchserver'], uncached: true },
-      { name: 'mcpd run --no-daemon → /bin/true', args: [cli, 'run', '--no-daemon', 'quick'] },
-      { name: 'mcpd run --no-daemon → /bin/true, no code cache', args: [cli, 'run', '--no-daemon', 'quick'], uncached: true },
-    ];
+      { name: 'mcpd run (daemon) → 404', args: [command, 'run', '--no-autostart', 'nosuchserver'] },
+      { name: 'mcpd run (daemon) → 404, no code cache', args: [cli, 'run', '--no-autostart', 'nosuchserver'], uncached: bundle('run-daemon.cjs') },
+      { name: 'mcpd run --no-daemon → /bin/true', args: [command, 'run', '--no-daemon', 'quick'] },
+      { name: 'mcpd run --no-daemon → /bin/true, no code cache', args: [cli, 'run', '--no-daemon', 'quick'], uncached: bundle('run-local.cjs') },
+    ].filter((v) => !(flags.cli && v.uncached));
     const loadBefore = loadavg()[0] ?? NaN;
     const wall = new Map<string, number[]>(variants.map((v) => [v.name, []]));
     const cpu = new Map<string, number[]>(variants.map((v) => [v.name, []]));
     // Round 0 is untimed: it writes the code caches and fills the disk cache.
     for (let round = 0; round <= RUNS; round++) {
       for (const variant of variants) {
-        if (variant.uncached) await Promise.all(bundles.map((b) => unlink(`${b}.cache`).catch(() => {})));
+        // The run writes the cache again at exit, so the next variant finds it as a normal run would.
+        if (variant.uncached) await unlink(`${variant.uncached}.cache`).catch(() => {});
         const result = await timeToExit(process.execPath, ['--require', preload, ...variant.args], env);
         const used = /mcpd-bench-cpu ([\d.]+)/.exec(result.stderr);
         if (!used || (variant.name.includes('/bin/true') && result.code !== 0)) throw new Error(`${variant.name}: exit ${String(result.code)}: ${result.stderr}`);
@@ -65,12 +71,12 @@ async function main(): Promise<void> {
       }
     }
     // Leave the caches as a normal run would.
-    await timeToExit(process.execPath, variants[1]!.args, env);
-    await timeToExit(process.execPath, variants[3]!.args, env);
+    await timeToExit(process.execPath, [cli, 'run', '--no-autostart', 'nosuchserver'], env);
+    await timeToExit(process.execPath, [cli, 'run', '--no-daemon', 'quick'], env);
     const floorWall = median(wall.get('node -e 0')!);
     const floorCpu = median(cpu.get('node -e 0')!);
     const lines = [
-      `node ${process.version} · load average (1 min) ${f(loadBefore, 2)} before, ${f(loadavg()[0] ?? NaN, 2)} after · ${RUNS} runs per variant, interleaved; medians`,
+      `${command} · node ${process.version} · load average (1 min) ${f(loadBefore, 2)} before, ${f(loadavg()[0] ?? NaN, 2)} after · ${RUNS} runs per variant, interleaved; medians`,
       '',
       '| variant | wall ms | over node -e 0 | CPU ms | over node -e 0 |',
       '| --- | ---: | ---: | ---: | ---: |',
