@@ -18,9 +18,9 @@
  *
  *   node dist/bench/startup.js [--runs 21] [--cli PATH]
  */
-import { readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rm, unlink, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BenchDaemon, cli } from './daemon.js';
 import { timeToExit } from './measure.js';
@@ -34,6 +34,12 @@ const bundle = (name: string) => join(cli, '..', name);
 
 /** `uncached`: the bundle whose code cache is removed before each run of this variant. */
 interface Variant { name: string; args: string[]; uncached?: string }
+
+/** Removes the code caches of `file` (FILE.SIZE-MTIME.cache, cli/cached-require.ts). */
+async function removeCaches(file: string): Promise<void> {
+  const caches = (await readdir(dirname(file))).filter((name) => name.startsWith(`${basename(file)}.`) && name.endsWith('.cache'));
+  await Promise.all(caches.map((name) => unlink(join(dirname(file), name)).catch(() => {})));
+}
 
 async function main(): Promise<void> {
   const { home, env } = await prepareHome();
@@ -60,7 +66,7 @@ async function main(): Promise<void> {
     for (let round = 0; round <= RUNS; round++) {
       for (const variant of variants) {
         // The run writes the cache again at exit, so the next variant finds it as a normal run would.
-        if (variant.uncached) await unlink(`${variant.uncached}.cache`).catch(() => {});
+        if (variant.uncached) await removeCaches(variant.uncached);
         const result = await timeToExit(process.execPath, ['--require', preload, ...variant.args], env);
         const used = /mcpd-bench-cpu ([\d.]+)/.exec(result.stderr);
         if (!used || (variant.name.includes('/bin/true') && result.code !== 0)) throw new Error(`${variant.name}: exit ${String(result.code)}: ${result.stderr}`);

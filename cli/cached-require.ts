@@ -1,5 +1,5 @@
 /**
- * require() of one of mcpd's own CommonJS bundles with a V8 code cache beside it (FILE.cache),
+ * require() of one of mcpd's own CommonJS bundles with a V8 code cache beside it,
  * as Node 22's module.enableCompileCache() would keep one; Node 20 has none. Compiling
  * dist/cli/run-local.cjs (execa, zod, the providers: ~600 KB) is most of what `mcpd run
  * --no-daemon` spends before it spawns the server; from the cache V8 reads the compiled code
@@ -9,8 +9,11 @@
  * version, other V8 flags): to a temporary file, then renamed, so concurrent runs never read
  * half a cache. Where the install is read-only the bundle simply runs without one. It holds
  * compiled code from the bundle's source only, never a value the run saw.
+ *
+ * V8 checks a cache against its source by length only, so the cache's name carries the
+ * bundle's size and mtime: a rebuilt bundle never meets the code of the one before.
  */
-import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { Script } from 'node:vm';
@@ -19,7 +22,8 @@ type Wrapper = (exports: object, require: NodeJS.Require, module: { exports: obj
 
 /** Loads `file` (an absolute path to a bundle) as require() would, compiled with its code cache. */
 export function requireCached(file: string): unknown {
-  const cacheFile = `${file}.cache`;
+  const { size, mtimeMs } = statSync(file);
+  const cacheFile = `${file}.${size}-${Math.trunc(mtimeMs)}.cache`;
   let cachedData: Buffer | undefined;
   try {
     cachedData = readFileSync(cacheFile);
