@@ -10,7 +10,8 @@ import { execa } from 'execa';
 import { type Rpc, type Variant, session, start, stop, INIT_PARAMS, killGroup } from './rpc.js';
 import { median } from './stats.js';
 
-export const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+/** The installed command (package.json's `bin`). */
+export const cli = fileURLToPath(new URL('../cli/mcpd.cjs', import.meta.url));
 
 export class BenchDaemon {
   private constructor(readonly pid: number, private readonly env: Record<string, string>) {}

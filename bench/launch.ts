@@ -94,7 +94,8 @@ async function main(): Promise<void> {
     process.stdout.write(report({ facts, floor, refused, samples, bulk, bulkMiB: BULK_MIB, memory, after }));
   } finally {
     await daemon?.stop();
-    await rm(home, { recursive: true, force: true });
+    // The daemon may still be writing its log as it goes: retry instead of failing the run.
+    await rm(home, { recursive: true, force: true, maxRetries: 5 });
   }
 }
 

@@ -6,15 +6,15 @@
  */
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'node:child_process';
 import { WebSocket } from 'ws';
 import { type ErrorCode, McpdError } from '../core/errors.js';
-import { socketPath, stateDir } from '../core/paths.js';
+import { configPath, socketPath, stateDir } from '../core/paths.js';
 import { CONTROL_PATH, type ControlMethod, type ControlMethods, type ErrorBody } from '../daemon/protocol.js';
 import { answers } from '../daemon/server/listen.js';
-import { type GlobalOptions, resolveConfigPath } from './context.js';
+import type { GlobalOptions } from './context.js';
+import { cliEntry } from './entry.js';
 
 export interface DaemonOptions extends GlobalOptions {
   socket?: string;
@@ -23,7 +23,6 @@ export interface DaemonOptions extends GlobalOptions {
 }
 
 const STARTUP_TIMEOUT_MS = 10_000;
-const cliMain = fileURLToPath(new URL('./main.js', import.meta.url));
 
 export function daemonSocket(options: DaemonOptions): string {
   return socketPath(process.env, options.socket);
@@ -33,10 +32,13 @@ export function daemonSocket(options: DaemonOptions): string {
  * Opens a WebSocket on `route`; refusals become McpdErrors with the daemon's code and message.
  * A client token (`token`, else $MCPD_TOKEN) goes in the Authorization header, never the URL.
  */
-export function openSocket(path: string, route: string, token = process.env.MCPD_TOKEN): Promise<WebSocket> {
+export function openSocket(path: string, route: string, token = process.env.MCPD_TOKEN, options: { paused?: boolean } = {}): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws+unix://${path}:${route}`, { perMessageDeflate: false, headers: { 'user-agent': 'mcpd-cli', ...(token ? { authorization: `Bearer ${token}` } : {}) } });
     ws.once('open', () => {
+      // What the daemon sent along with its 101 (a session's first stderr line) would otherwise be
+      // emitted before the caller, which only gets the socket a microtask later, could listen.
+      if (options.paused) ws.pause();
       ws.removeAllListeners('error');
       resolve(ws);
     });
@@ -67,6 +69,28 @@ export function unreachable(path: string, cause?: NodeJS.ErrnoException): McpdEr
   });
 }
 
+/**
+ * Opens `route` on the daemon, starting one first only when nobody listens on the socket
+ * (no socket file, or a stale one): the common case, a daemon already running, costs one
+ * connect and no probe.
+ */
+/** A session's socket, starting a daemon when nobody listens; paused: resume it once its listeners are on. */
+export async function openDaemonSocket(options: DaemonOptions, route: string): Promise<{ path: string; ws: WebSocket }> {
+  const path = daemonSocket(options);
+  try {
+    return { path, ws: await openSocket(path, route, undefined, { paused: true }) };
+  } catch (error) {
+    if (!nobodyListens(error)) throw error;
+  }
+  await ensureDaemon(options);
+  return { path, ws: await openSocket(path, route, undefined, { paused: true }) };
+}
+
+function nobodyListens(error: unknown): boolean {
+  const code = error instanceof McpdError && error.code === 'DAEMON_UNREACHABLE' ? (error.cause as NodeJS.ErrnoException | undefined)?.code : undefined;
+  return code === 'ENOENT' || code === 'ECONNREFUSED';
+}
+
 /** Makes sure a daemon answers on the socket, starting one unless autostart is off. */
 export async function ensureDaemon(options: DaemonOptions): Promise<string> {
   const path = daemonSocket(options);
@@ -92,7 +116,7 @@ async function startDaemon(path: string, options: DaemonOptions): Promise<void> 
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const errFile = join(dir, 'daemon.stderr');
   const err = await open(errFile, 'w', 0o600);
-  const args = [cliMain, 'daemon', '--socket', path, '--config', resolveConfigPath(options)];
+  const args = [cliEntry, 'daemon', '--socket', path, '--config', configPath(process.env, options.config)];
   let exited = false;
   try {
     // node:child_process, not execa: the fd is handed to the child as it is, with nothing of ours in between.

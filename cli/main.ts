@@ -2,12 +2,14 @@
 /**
  * The `mcpd` command. This file only declares verbs; each verb's module is imported when it
  * runs, so `mcpd run` — which a host app starts for every session — loads only what it needs.
+ * The installed command (cli/bin.ts) reads the plain `mcpd run NAME` itself and comes here
+ * for everything else.
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { McpdError } from '../core/errors.js';
-import { EXIT, exitCodeFor } from './exit-codes.js';
+import { EXIT } from './exit-codes.js';
 import type { GlobalOptions } from './context.js';
+import { report } from './report.js';
 
 const program = new Command('mcpd')
   .description('Launch MCP servers with their credentials resolved from your secret stores.')
@@ -184,21 +186,11 @@ async function main(): Promise<void> {
   try {
     await program.parseAsync(process.argv);
   } catch (error) {
-    process.exitCode = report(error);
-  }
-}
-
-function report(error: unknown): number {
-  if (error instanceof CommanderError) {
     // Commander already printed its message; help and version are not failures.
-    return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    if (error instanceof CommanderError) process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    else process.exitCode = report(error);
   }
-  if (error instanceof McpdError) {
-    process.stderr.write(`mcpd: ${error.format()}\n`);
-    return exitCodeFor(error.code);
-  }
-  process.stderr.write(`mcpd: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  return EXIT.generic;
 }
 
-await main();
+// Not a top-level await: the bundle (scripts/bundle.ts) is CommonJS, which has none.
+void main();

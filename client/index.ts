@@ -31,7 +31,7 @@ export interface McpdTransportOptions {
 /** Opens a session to server `name`; resolves once the daemon has started the server. */
 export async function mcpdTransport(name: string, options: McpdTransportOptions = {}): Promise<Transport> {
   const path = await ensureDaemon({ socket: options.socket, config: options.config, autostart: options.autostart ?? true });
-  return new McpdTransport(await openSocket(path, `${SESSION_PATH}${encodeURIComponent(name)}`, options.token ?? process.env.MCPD_TOKEN), name);
+  return new McpdTransport(await openSocket(path, `${SESSION_PATH}${encodeURIComponent(name)}`, options.token ?? process.env.MCPD_TOKEN, { paused: true }), name);
 }
 
 class McpdTransport implements Transport {
@@ -62,8 +62,10 @@ class McpdTransport implements Transport {
     });
   }
 
-  // The socket is open before the SDK calls start(): connecting is where a refusal is reported.
-  async start(): Promise<void> {}
+  // The socket is open (and paused) before the SDK calls start(): connecting is where a refusal is reported.
+  async start(): Promise<void> {
+    this.#ws.resume();
+  }
 
   async send(message: JSONRPCMessage): Promise<void> {
     await new Promise<void>((resolve, reject) => this.#ws.send(JSON.stringify(message), (error) => (error ? reject(error) : resolve())));

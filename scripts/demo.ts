@@ -18,7 +18,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { execa } from 'execa';
 
-const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+const cli = fileURLToPath(new URL('../cli/mcpd.cjs', import.meta.url));
 const server = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js');
 
 async function main(): Promise<void> {

@@ -11,7 +11,7 @@ import { McpdError } from '../../core/errors.js';
 import { CLOSE, DEFAULT_MAX_MESSAGE_BYTES, SESSION_PATH, exitFromCloseCode } from '../../daemon/protocol.js';
 import { type Envelope, envelopeOf, idKey, isRequest, readHead } from '../../daemon/session/envelope.js';
 import { LineSplitter, LineTooLong, wellFormed } from '../../daemon/session/framing.js';
-import { type DaemonOptions, ensureDaemon, openSocket } from '../daemon-client.js';
+import { type DaemonOptions, openDaemonSocket } from '../daemon-client.js';
 import { readFramesOf } from './session-frames.js';
 
 const HIGH_WATER = 1024 * 1024;
@@ -19,8 +19,7 @@ const NEWLINE = Buffer.from('\n');
 const SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
 
 export async function runSession(name: string, options: DaemonOptions): Promise<number> {
-  const path = await ensureDaemon(options);
-  const ws = await openSocket(path, `${SESSION_PATH}${encodeURIComponent(name)}?stderr=1`);
+  const { path, ws } = await openDaemonSocket(options, `${SESSION_PATH}${encodeURIComponent(name)}?stderr=1`);
   let signalled: number | undefined;
   const onSignal = (signal: keyof typeof SIGNALS) => {
     signalled ??= 128 + SIGNALS[signal];
@@ -33,6 +32,7 @@ export async function runSession(name: string, options: DaemonOptions): Promise<
   relayStdin(ws, pending);
   relayToStdout(ws, pending);
   ws.on('error', () => {}); // the close that follows says what happened
+  ws.resume();
   const [code, reason] = await closed;
   process.stdin.destroy();
   if (signalled !== undefined) return signalled;

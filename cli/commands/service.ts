@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { McpdError } from '../../core/errors.js';
 import { type Env, configPath, dataDir, stateDir } from '../../core/paths.js';
 import { type GlobalOptions, output } from '../context.js';
+import { cliEntry } from '../entry.js';
 
 export interface ServiceOptions extends GlobalOptions {
   dryRun?: boolean;
@@ -24,7 +25,6 @@ export interface ServicePlan {
 }
 
 const templates = fileURLToPath(new URL('../../../systemd/', import.meta.url));
-const cliMain = fileURLToPath(new URL('../main.js', import.meta.url));
 const LABEL = 'com.mcpd.daemon';
 
 /** Writes the unit files (or, with --dry-run, only shows them) and prints the next step. */
@@ -44,7 +44,7 @@ export async function planService(platform: NodeJS.Platform, env: Env, flags: Gl
   const node = process.execPath;
   // A node from nvm or fnm is not on a service manager's PATH, yet npx's `#!/usr/bin/env node` needs one.
   const path = [dirname(node), ...(env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':')].filter((d, i, all) => d && all.indexOf(d) === i).join(':');
-  const values = { NODE: node, MCPD: cliMain, CONFIG: resolve(configPath(env, flags.config)), PATH: path };
+  const values = { NODE: node, MCPD: cliEntry, CONFIG: resolve(configPath(env, flags.config)), PATH: path };
   // The units serve the default socket; a client told to use another would not find the service.
   const socket = flags.socket ?? env.MCPD_SOCKET;
   const moved = socket ? [`the service listens on mcpd's default socket, not on ${socket}: unset MCPD_SOCKET (or drop --socket) where host apps run mcpd`] : [];

@@ -37,6 +37,12 @@ describe('long messages through the daemon path', () => {
     assert.ok(answers[1]!.result!.content![0]!.text === 'x'.repeat(3 * MiB));
   });
 
+  it('the server\'s first stderr line, sent with the daemon\'s upgrade answer, reaches mcpd run\'s stderr', async () => {
+    const run = await execa(process.execPath, [cliMain, 'run', 'mini'], { env: s.env, extendEnv: false, input: `${call(1, 'ping')}\n`, reject: false });
+    assert.equal(run.exitCode, 0, run.stderr);
+    assert.match(run.stderr, /^mini-mcp started pid \d+$/m);
+  });
+
   it('a host that reads slowly holds the long answer back without a warning, and gets all of it', async () => {
     const run = execa(process.execPath, [cliMain, 'run', 'mini'], { env: s.env, extendEnv: false, stdin: 'pipe', buffer: { stdout: false }, reject: false });
     run.stdin.end(`${big(1, 4 * MiB)}\n`);

@@ -4,4 +4,5 @@ import { join } from 'node:path';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export const fixture = (name: string) => join(repoRoot, 'test', 'fixtures', name);
-export const cliMain = join(repoRoot, 'dist', 'cli', 'main.js');
+/** The installed command (package.json's `bin`): the bundle, so the tests run what ships. */
+export const cliMain = join(repoRoot, 'dist', 'cli', 'mcpd.cjs');
