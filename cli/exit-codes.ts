@@ -43,6 +43,7 @@ const byCode: Record<ErrorCode, number> = {
   TOKEN_EXISTS: EXIT.usage,
   TOKEN_UNKNOWN: EXIT.usage,
   POLICY_DENIED: EXIT.refused,
+  ROLLOVER_FAILED: EXIT.generic,
   INTERNAL: EXIT.generic,
 };
 

@@ -113,8 +113,9 @@ daemonVerb('sessions', 'list open sessions')
   .action(async (_options: unknown, command: Command) => (await statusCommands()).sessions(globals(command)));
 daemonVerb('restart', 'restart a server in every open session (clients keep their sessions)')
   .argument('<name>')
+  .option('--roll', 'roll onto fresh values instead: a new process takes over once it is ready, and no request fails')
   .option('--json', 'output JSON')
-  .action(async (name: string, _options: unknown, command: Command) => (await statusCommands()).restart(name, globals(command)));
+  .action(async (name: string, options: { roll?: boolean }, command: Command) => (await statusCommands()).restart(name, globals(command), options.roll === true));
 daemonVerb('reload', 're-read the config now (the daemon also watches it)')
   .option('--json', 'output JSON')
   .action(async (_options: unknown, command: Command) => (await statusCommands()).reload(globals(command)));

@@ -42,6 +42,7 @@ export type ErrorCode =
   | 'TOKEN_EXISTS'
   | 'TOKEN_UNKNOWN'
   | 'POLICY_DENIED'
+  | 'ROLLOVER_FAILED'
   | 'INTERNAL';
 
 export interface McpdErrorOptions {

@@ -15,7 +15,7 @@ function handlers(daemon: Daemon): { [M in ControlMethod]: Handler<M> } {
     'status': () => daemon.status(),
     'servers.list': () => [...daemon.status().servers],
     'sessions.list': () => daemon.sessions(),
-    'server.restart': async ({ name }) => ({ restarted: await daemon.restartServer(requireName(name)) }),
+    'server.restart': async ({ name, roll }) => ({ restarted: await daemon.restartServer(requireName(name), roll === true) }),
     'config.reload': () => daemon.reload(),
     'logs.tail': ({ name, lines, follow }, ws) => {
       const server = requireName(name);

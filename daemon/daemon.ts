@@ -25,7 +25,7 @@ import { loadConfig } from './config/load.js';
 import type { Config, ServerConfig } from './config/schema.js';
 import { serveControl } from './control.js';
 import { type StartChild, startChild } from './launcher/child.js';
-import { prepareLaunch } from './launcher/launch-spec.js';
+import { type PreparedLaunch, prepareLaunch } from './launcher/launch-spec.js';
 import type { Logger } from './log.js';
 import { LogBook } from './logbook.js';
 import { CLOSE, type ControlMethods, type DaemonStatus, type ServerState, type SessionInfo } from './protocol.js';
@@ -39,7 +39,8 @@ import type { WebSocketLink } from './server/ws-link.js';
 import { Session } from './session/session.js';
 import { buildChildEnv } from './launcher/child-env.js';
 import { RotationScheduler, serverUses } from './rotation/scheduler.js';
-import { type BackoffPolicy, Instance } from './supervisor/instance.js';
+import { type BackoffPolicy, Instance, type KeepLeases } from './supervisor/instance.js';
+import type { RollDeps } from './session/rollover.js';
 import { LeaseKeeper } from './supervisor/leases.js';
 
 export interface DaemonOptions {
@@ -134,7 +135,7 @@ export class Daemon {
 
   status(): DaemonStatus {
     const servers = Object.entries(this.#config.mcpServers).map(([name, server]) => {
-      const instances = this.#sessionsOf(name).map((s) => s.instance.status());
+      const instances = this.#sessionsOf(name).map((s) => s.status());
       // With no instance left, a server whose last one gave up stays 'failed' until a session starts it again.
       const failure = this.#failures.get(name);
       const state = PRECEDENCE.find((s) => instances.some((i) => i.state === s)) ?? (failure ? 'failed' : 'stopped');
@@ -156,10 +157,15 @@ export class Daemon {
     }));
   }
 
-  /** Restarts every running instance of `name`. */
-  async restartServer(name: string): Promise<number> {
+  /** Restarts every running instance of `name`; with `roll`, rolls each session onto fresh values instead. */
+  async restartServer(name: string, roll = false): Promise<number> {
     this.#definition(name);
     const sessions = this.#sessionsOf(name);
+    if (roll) {
+      const outcomes = await Promise.all(sessions.map((s) => s.roll('mcpd restart --roll')));
+      this.#options.log('server.rolled', { server: name, sessions: sessions.length, outcomes });
+      return sessions.length;
+    }
     await Promise.all(sessions.map((s) => s.restart('mcpd restart')));
     this.#options.log('server.restarted', { server: name, sessions: sessions.length });
     return sessions.length;
@@ -229,27 +235,32 @@ export class Daemon {
     const server = this.#definition(name);
     const id = randomBytes(4).toString('hex');
     const note = (message: string) => this.#options.log('session.note', { session: id, server: name, message });
-    const instance = new Instance({
-      session: id,
-      // Read at each start, so a restart after a reload uses the new definition and fresh values.
-      prepare: () => this.#prepare(id, name, server, note),
-      start: this.#options.start ?? startChild,
-      keepLeases: (leases, ending) => new LeaseKeeper(leases, {
-        clock: this.#options.clock ?? systemClock,
-        random: Math.random,
-        // By name at each use: after a reload, the registry that granted a lease is closed.
-        providerOf: (provider) => this.#registry.get(provider),
-        note: (message) => this.#options.log('lease.note', { session: id, server: name, message }),
-        ending,
-      }),
-      clock: this.#options.clock ?? systemClock,
-      backoff: this.#backoff(),
-      maxMessageBytes: this.#config.daemon.maxMessageBytes,
-    });
+    const prepare = () => this.#prepare(id, name, server, note);
+    const instance = this.#newInstance(id, name, prepare);
     const clock = this.#options.clock ?? systemClock;
+    const backoff = this.#backoff();
+    const roll: RollDeps = {
+      prepare,
+      // A launch a roll does not use: its leases go back at once.
+      discard: (launch) => this.#keepLeases(id, name)(launch.leases, () => {}).revokeAll(),
+      // Its first start uses the values the roll resolved; a later restart resolves afresh.
+      newInstance: (launch) => {
+        let first: PreparedLaunch | undefined = launch;
+        return this.#newInstance(id, name, () => {
+          const given = first;
+          first = undefined;
+          return given ? Promise.resolve(given) : prepare();
+        });
+      },
+      clock,
+      backoff,
+      drainMs: ms(this.#config.daemon.rollover.drainTimeout as ms.StringValue),
+      enabled: server.rollover,
+      ttlMs: server.ttl === undefined ? undefined : ms(server.ttl as ms.StringValue),
+    };
     const gate = new PolicyGate({ policy: () => this.#policy(name), audit: this.audit, session: id, server: name, now: () => clock.now() });
     const session = new Session({
-      id, server: name, instance, link, client, gate,
+      id, server: name, instance, link, client, gate, roll,
       log: (line) => this.logs.add(name, id, line),
       note,
       onEnd: (failure) => {
@@ -277,6 +288,31 @@ export class Daemon {
     if (expires !== undefined) this.#expiry.watch(expires);
     this.audit.record({ event: 'session.open', session: id, server: name, client, token: principal.kind === 'token' ? principal.name : undefined, pid: instance.pid });
     return session;
+  }
+
+  /** One supervised process of `name` for session `id`. */
+  #newInstance(id: string, name: string, prepare: () => Promise<PreparedLaunch>): Instance {
+    return new Instance({
+      session: id,
+      // Read at each start, so a restart after a reload uses the new definition and fresh values.
+      prepare,
+      start: this.#options.start ?? startChild,
+      keepLeases: this.#keepLeases(id, name),
+      clock: this.#options.clock ?? systemClock,
+      backoff: this.#backoff(),
+      maxMessageBytes: this.#config.daemon.maxMessageBytes,
+    });
+  }
+
+  #keepLeases(id: string, name: string): KeepLeases {
+    return (leases, ending) => new LeaseKeeper(leases, {
+      clock: this.#options.clock ?? systemClock,
+      random: Math.random,
+      // By name at each use: after a reload, the registry that granted a lease is closed.
+      providerOf: (provider) => this.#registry.get(provider),
+      note: (message) => this.#options.log('lease.note', { session: id, server: name, message }),
+      ending,
+    });
   }
 
   /** Resolves a launch of `name` (read at each start, so a restart after a reload uses the new definition) and audits each reference. */
@@ -325,7 +361,7 @@ export class Daemon {
       providerOf: (name) => this.#registry.get(name),
       roll: async (ref) => {
         const sessions = users(ref);
-        await Promise.all(sessions.map((s) => s.restart(`rotation of ${showRef(ref)}`)));
+        await Promise.all(sessions.map((s) => s.roll(`rotation of ${showRef(ref)}`)));
         return sessions.length;
       },
       holders: (ref, since) => users(ref).filter((s) => {

@@ -38,6 +38,8 @@ export const CLOSE = {
   invalidPayload: 1007,
   tooBig: 1009,
   internal: 1011,
+  /** The server needs fresh values and does not roll over (`rollover: false`): reconnect. */
+  serviceRestart: 1012,
   serverExitBase: 4000,
 } as const;
 
@@ -62,6 +64,8 @@ export interface InstanceStatus {
   readonly lastError: string | undefined;
   /** The leases the current process holds (references and expiry, never values). */
   readonly leases: readonly LeaseStatus[];
+  /** Why the last roll onto fresh values failed while the old process keeps serving, and when it is tried again. */
+  readonly rollover?: string;
 }
 
 export interface ServerStatus {
@@ -113,7 +117,7 @@ export interface ControlMethods {
   'status': { params: Record<string, never>; result: DaemonStatus };
   'servers.list': { params: Record<string, never>; result: ServerStatus[] };
   'sessions.list': { params: Record<string, never>; result: SessionInfo[] };
-  'server.restart': { params: { name: string }; result: { restarted: number } };
+  'server.restart': { params: { name: string; roll?: boolean }; result: { restarted: number } };
   'config.reload': { params: Record<string, never>; result: { changed: string[]; added: string[]; removed: string[] } };
   'logs.tail': { params: { name: string; lines?: number; follow?: boolean }; result: { lines: LogLine[] } };
   'daemon.stop': { params: Record<string, never>; result: { stopping: true } };

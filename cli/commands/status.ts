@@ -22,6 +22,7 @@ function describe(server: ServerStatus): string {
   const lines = [`${server.name}: ${server.state}, ${server.sessions} session${server.sessions === 1 ? '' : 's'}, ${server.restarts} restart${server.restarts === 1 ? '' : 's'}`];
   for (const i of server.instances) {
     lines.push(`  session ${i.session}: ${i.state}${i.pid ? `, pid ${i.pid}` : ''}${i.since ? `, up ${age(i.since)}` : ''}`);
+    if (i.rollover) lines.push(`    roll failed, the old process keeps serving: ${i.rollover}`);
     for (const lease of i.leases) lines.push(`    lease of ${lease.ref} until ${lease.expiresAt}${lease.renewable ? ', renewed' : ', not renewable'}`);
   }
   if (server.lastError) lines.push(`  last error: ${server.lastError}`);
@@ -39,9 +40,9 @@ export async function sessions(options: DaemonOptions): Promise<void> {
   output(options, open, () => (open.length ? open.map((s) => `${s.id}\t${s.server}\t${s.state}\t${s.pid ?? '-'}\t${age(s.openedAt)}\t${s.client ?? ''}`).join('\n') : 'no open sessions'));
 }
 
-export async function restart(name: string, options: DaemonOptions): Promise<void> {
-  const result = await control(options, 'server.restart', { name });
-  output(options, result, () => `restarted ${name} in ${result.restarted} session${result.restarted === 1 ? '' : 's'}`);
+export async function restart(name: string, options: DaemonOptions, roll = false): Promise<void> {
+  const result = await control(options, 'server.restart', { name, roll });
+  output(options, result, () => `${roll ? 'rolled' : 'restarted'} ${name} in ${result.restarted} session${result.restarted === 1 ? '' : 's'}`);
 }
 
 export async function reload(options: DaemonOptions): Promise<void> {

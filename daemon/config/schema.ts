@@ -37,7 +37,10 @@ export const serverSchema = z.strictObject({
   inheritEnv: z.union([z.boolean(), z.array(envName)]).default(false),
   /** Variables that may resolve to nothing (missing or empty); they are then left out. */
   optional: z.array(envName).default([]),
+  /** How long one set of injected values lives before the daemon rolls the server onto fresh ones. */
   ttl: duration.optional(),
+  /** false: fresh values restart the server and close its sessions (the host app reconnects) instead of a seamless roll. */
+  rollover: z.boolean().default(true),
   /** Globs (deny wins); `readOnly` also hides every tool not annotated readOnlyHint. */
   tools: z.strictObject({ ...rules, readOnly: z.boolean().optional() }).optional(),
   prompts: z.strictObject(rules).optional(),
@@ -128,6 +131,10 @@ export const daemonSchema = z.strictObject({
     maxDelay: duration.default('60s'),
     stableAfter: duration.default('30s'),
     maxRestarts: z.number().int().min(0).default(5),
+  }).default({}),
+  /** A roll waits this long for the old instance's requests in flight (and the new one's initialize answer). */
+  rollover: z.strictObject({
+    drainTimeout: duration.default('30s'),
   }).default({}),
   /** The audit log in the state dir: rotated when it would pass maxBytes, `keep` old files kept. */
   audit: z.strictObject({

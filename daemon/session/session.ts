@@ -9,11 +9,16 @@
  *
  * Backpressure both ways: a full server stdin pauses reading from the client; a client that
  * reads slowly pauses reading the server's stdout.
+ *
+ * A roll (rollover.ts) runs a second instance beside the first: its messages reach the client only
+ * once it is current, except the answers to the replayed handshake, which the client never sees.
  */
 import type { ExitInfo } from '../launcher/child.js';
 import type { GateMessage, MessageGate } from '../policy/gate.js';
 import { CLOSE, closeCodeForExit } from '../protocol.js';
+import type { InstanceStatus } from '../protocol.js';
 import type { Instance, InstanceListener } from '../supervisor/instance.js';
+import { type RollDeps, type RollHost, type RollOutcome, Rollover } from './rollover.js';
 import { type Envelope, type Id, envelopeOf, envelopeOfMessage, idKey, isRequest, readEnvelope, readHead } from './envelope.js';
 import { type LongLine, Utf8Parts, wellFormed } from './framing.js';
 
@@ -47,6 +52,8 @@ export interface SessionDeps {
   readonly note: (message: string) => void;
   /** Tool policy and call auditing; it may answer a client request itself or rewrite a list result. */
   readonly gate?: MessageGate;
+  /** How to roll onto fresh values; without it a roll is a restart. */
+  readonly roll?: RollDeps;
   /** Called once the session is over, whatever ended it; `failure` says why its server gave up, if it did. */
   readonly onEnd: (failure: string | undefined) => void;
 }
@@ -76,9 +83,24 @@ export class Session {
   #ended = false;
   #failure: string | undefined;
   #outputPaused = false;
+  /** The instance serving the client; a roll replaces it. */
+  #instance: Instance;
+  /** A roll's new instance while it warms up, and what it reports to. */
+  #next: { instance: Instance; answered: () => void; failed: (error: Error) => void } | undefined;
+  /** While a roll drains the old instance: new client requests are held. */
+  #holding = false;
+  /** Requests from the server to the client not yet answered, by id key. */
+  readonly #serverRequests = new Set<string>();
+  /** Replayed requests whose answer a roll waits for, by id key. */
+  readonly #replayWaiters = new Map<string, () => void>();
+  /** Called once nothing is in flight either way, while a roll drains. */
+  #idle: (() => void) | undefined;
+  readonly #rollover: Rollover | undefined;
 
   constructor(deps: SessionDeps) {
     this.#deps = deps;
+    this.#instance = deps.instance;
+    this.#rollover = deps.roll && new Rollover(this.#rollHost(), deps.roll);
   }
 
   get id(): string {
@@ -94,12 +116,19 @@ export class Session {
   }
 
   get instance(): Instance {
-    return this.#deps.instance;
+    return this.#instance;
+  }
+
+  /** The current instance's status, with why a roll failed if one did. */
+  status(): InstanceStatus {
+    const problem = this.#rollover?.problem;
+    return { ...this.#instance.status(), ...(problem ? { rollover: problem } : {}) };
   }
 
   /** Starts the server; rejects when it cannot start (the connection is then refused). */
-  start(): Promise<void> {
-    return this.#deps.instance.start(this.#listener());
+  async start(): Promise<void> {
+    await this.#instance.start(this.#listener(this.#instance));
+    this.#rollover?.arm();
   }
 
   /** A text message from the client (its UTF-8 bytes, as the WebSocket delivered them). */
@@ -124,14 +153,16 @@ export class Session {
       if (refused !== undefined) return this.#deps.link.send(refused);
     }
     const key = this.#record(envelope, line);
-    if (this.#deps.instance.state === 'running' && this.#held.length === 0) this.#write(line);
+    // While a roll drains, answers and cancellations still reach the old instance; everything else waits for the new one.
+    const waits = this.#holding ? envelope.method !== undefined && envelope.method !== 'notifications/cancelled' : this.#held.length > 0;
+    if (this.#instance.state === 'running' && !waits) this.#write(line);
     else this.#held.push({ line, key });
   }
 
   /** The client went away: the server is shut down. */
   async clientClosed(): Promise<void> {
     this.#ended = true;
-    await this.#deps.instance.stop();
+    await this.#stopAll();
     this.#deps.onEnd(this.#failure);
   }
 
@@ -140,7 +171,17 @@ export class Session {
     // Held requests never reached the old process: the new one answers them.
     const held = new Set(this.#held.map((h) => h.key));
     this.#failInflight(`server "${this.#deps.server}" was restarted (${reason}) while handling this request`, held);
-    await this.#deps.instance.restart(reason);
+    await this.#instance.restart(reason);
+  }
+
+  /** Moves the session onto fresh values without the client noticing (rollover.ts); without roll deps, a restart. */
+  async roll(reason: string): Promise<RollOutcome | 'restarted'> {
+    if (this.#ended) return 'closed';
+    if (!this.#rollover) {
+      await this.restart(reason);
+      return 'restarted';
+    }
+    return this.#rollover.roll(reason);
   }
 
   /** Ends the session from the daemon's side (shutdown, server removed from the config). */
@@ -149,8 +190,15 @@ export class Session {
     this.#ended = true;
     this.#failInflight(`session closed by mcpd: ${reason}`);
     this.#deps.link.close(code, reason);
-    await this.#deps.instance.stop();
+    await this.#stopAll();
     this.#deps.onEnd(this.#failure);
+  }
+
+  async #stopAll(): Promise<void> {
+    this.#rollover?.stop();
+    const next = this.#next?.instance;
+    this.#next = undefined;
+    await Promise.all([this.#instance.stop(), next?.stop()]);
   }
 
   /**
@@ -170,39 +218,117 @@ export class Session {
       return key;
     }
     if (envelope.method === 'notifications/initialized') this.#initialized = line;
+    else if (envelope.method === undefined && envelope.id !== undefined && envelope.id !== null && this.#serverRequests.delete(idKey(envelope.id))) this.#checkIdle();
     return undefined;
   }
 
-  #write(line: Buffer | string): void {
-    if (!this.#deps.instance.write(line)) this.#deps.link.pause();
+  #write(line: Buffer | string, to = this.#instance): void {
+    if (!to.write(line) && to === this.#instance) this.#deps.link.pause();
   }
 
-  #listener(): InstanceListener {
+  /** What `instance` reports: heard while it is current; while it warms up for a roll, only its handshake's answer counts. */
+  #listener(instance: Instance): InstanceListener {
+    const current = () => instance === this.#instance;
+    const warming = () => this.#next?.instance === instance;
     return {
-      message: (line) => this.#fromServer(line),
-      long: (head) => this.#longFromServer(head),
+      message: (line) => (current() ? this.#fromServer(line) : warming() && this.#fromWarming(line)),
+      long: (head) => (current() ? this.#longFromServer(head) : undefined),
       stderr: (line) => {
         this.#deps.log(line);
-        this.#deps.link.sendStderr?.(line);
+        if (current()) this.#deps.link.sendStderr?.(line);
       },
       started: (restart) => {
-        if (restart) this.#replay();
+        if (warming()) return this.#warmUpStarted(instance);
+        if (!current()) return;
+        if (restart) this.#replay(instance);
         const held = this.#held;
         this.#held = [];
         for (const { line } of held) this.#write(line);
       },
       crashed: (info) => {
+        if (warming()) return this.#next!.failed(new Error(`the new process exited with status ${info.exitCode} before it was ready`));
+        if (!current()) return;
         this.#deps.note(`server exited with status ${info.exitCode}`);
+        this.#serverRequests.clear();
         this.#failInflight(`server "${this.#deps.server}" exited (status ${info.exitCode}) while handling this request; mcpd is restarting it`);
       },
-      failed: (reason, info) => void this.#failed(reason, info),
-      drain: () => this.#deps.link.resume(),
-      // Fresh values before the old ones stop working; the client keeps its session through the restart.
+      failed: (reason, info) => {
+        if (warming()) this.#next!.failed(new Error(reason));
+        else if (current()) void this.#failed(reason, info);
+      },
+      drain: () => current() && this.#deps.link.resume(),
+      // Fresh values before the old ones stop working; the client keeps its session through the roll.
       expiring: (reason) => {
+        if (!current()) return;
         this.#deps.note(reason);
-        void this.restart(reason);
+        void this.roll(reason);
       },
     };
+  }
+
+  /** A warming instance's output: only the answers to its replayed handshake; the old instance still speaks for the server. */
+  #fromWarming(line: Buffer): void {
+    const envelope = envelopeOf(line);
+    if (envelope && isResponse(envelope)) this.#passes(envelope);
+  }
+
+  #warmUpStarted(instance: Instance): void {
+    const key = this.#replay(instance);
+    if (key === undefined) this.#next!.answered();
+    else this.#replayWaiters.set(key, this.#next!.answered);
+  }
+
+  /** The session's side of a roll (rollover.ts). */
+  #rollHost(): RollHost {
+    return {
+      server: this.#deps.server,
+      current: () => this.#instance,
+      note: (message) => this.#deps.note(message),
+      warmUp: (next) => new Promise<void>((answered, failed) => {
+        this.#next = { instance: next, answered, failed };
+        next.start(this.#listener(next)).catch(failed);
+      }),
+      hold: () => {
+        this.#holding = true;
+        return new Promise<void>((resolve) => {
+          this.#idle = resolve;
+          this.#checkIdle();
+        });
+      },
+      failInflight: (message) => {
+        this.#idle = undefined;
+        this.#serverRequests.clear();
+        this.#failInflight(message, new Set(this.#held.map((h) => h.key)));
+      },
+      switchTo: (next) => {
+        const old = this.#instance;
+        this.#instance = next;
+        this.#next = undefined;
+        this.#holding = false;
+        this.#idle = undefined;
+        this.#serverRequests.clear();
+        if (next.state === 'running') {
+          const held = this.#held;
+          this.#held = [];
+          for (const { line } of held) this.#write(line);
+        }
+        return old;
+      },
+      abandon: (next) => {
+        if (this.#next?.instance === next) this.#next = undefined;
+      },
+      close: (reason) => this.end(CLOSE.serviceRestart, reason),
+    };
+  }
+
+  /** Nothing in flight on the current instance, either way (held requests never reached it): a draining roll may switch. */
+  #checkIdle(): void {
+    if (!this.#idle || this.#serverRequests.size > 0) return;
+    const held = new Set(this.#held.map((h) => h.key));
+    for (const key of this.#inflight.keys()) if (!held.has(key)) return;
+    const idle = this.#idle;
+    this.#idle = undefined;
+    idle();
   }
 
   #fromServer(line: Buffer): void {
@@ -213,6 +339,7 @@ export class Session {
       return;
     }
     if (!this.#passes(envelope)) return;
+    if (envelope.method !== undefined && envelope.id !== undefined && envelope.id !== null) this.#serverRequests.add(idKey(envelope.id));
     const gate = this.#deps.gate;
     if (gate && isResponse(envelope) && gate.tracks(envelope.id!)) {
       // A list result the policy filters, or a tool call it audits: the whole message is needed.
@@ -245,7 +372,7 @@ export class Session {
       end: (complete) => {
         this.#deps.link.sendPart(utf8.flush(), true);
         // Cut off, the request stays in flight: the crash or restart that cut it answers it with an error.
-        if (complete && key !== undefined) this.#inflight.delete(key);
+        if (complete && key !== undefined && this.#inflight.delete(key)) this.#checkIdle();
       },
     };
   }
@@ -258,8 +385,12 @@ export class Session {
   #passes(envelope: Envelope): boolean {
     if (!isResponse(envelope)) return true;
     const key = idKey(envelope.id!);
-    if (this.#replayIds.delete(key)) return false;
-    this.#inflight.delete(key);
+    if (this.#replayIds.delete(key)) {
+      this.#replayWaiters.get(key)?.();
+      this.#replayWaiters.delete(key);
+      return false;
+    }
+    if (this.#inflight.delete(key) && this.#idle) this.#checkIdle();
     return true;
   }
 
@@ -267,27 +398,30 @@ export class Session {
   #throttle(): void {
     if (!this.#outputPaused && this.#deps.link.bufferedAmount > HIGH_WATER) {
       this.#outputPaused = true;
-      this.#deps.instance.pauseOutput();
+      this.#instance.pauseOutput();
       this.#deps.link.onFlushed(() => {
         this.#outputPaused = false;
-        this.#deps.instance.resumeOutput();
+        this.#instance.resumeOutput();
       });
     }
   }
 
-  /** Brings a new process to where the client believes the server is. */
-  #replay(): void {
-    if (!this.#initialize) return;
-    this.#write(this.#replayed(this.#initialize));
-    if (this.#initialized) this.#write(this.#initialized);
-    for (const message of this.#stateMessages) this.#write(this.#replayed(message));
+  /** Brings a new process to where the client believes the server is; returns the key of the replayed initialize. */
+  #replay(to: Instance): string | undefined {
+    if (!this.#initialize) return undefined;
+    const id = this.#replayed(this.#initialize, to);
+    if (this.#initialized) this.#write(this.#initialized, to);
+    for (const message of this.#stateMessages) this.#replayed(message, to);
+    return id;
   }
 
-  /** A recorded request under an id of mcpd's own, so its response is not passed to the client again. */
-  #replayed(message: Message): string {
+  /** Writes a recorded request under an id of mcpd's own, so its response is not passed to the client again; returns its key. */
+  #replayed(message: Message, to: Instance): string {
     const id = `mcpd-replay-${++this.#replays}`;
-    this.#replayIds.add(idKey(id));
-    return JSON.stringify({ ...message, id });
+    const key = idKey(id);
+    this.#replayIds.add(key);
+    this.#write(JSON.stringify({ ...message, id }), to);
+    return key;
   }
 
   async #failed(reason: string, info: ExitInfo | undefined): Promise<void> {

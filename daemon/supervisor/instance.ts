@@ -92,6 +92,8 @@ export class Instance {
   /** Ends the current process's stdout framing (a line being passed on ends cut off). */
   #endOutput: (() => void) | undefined;
   #corked = false;
+  /** What the current process was started with (its env, to compare with fresh values). */
+  #launch: PreparedLaunch | undefined;
   readonly #deps: InstanceDeps;
 
   constructor(deps: InstanceDeps) {
@@ -104,6 +106,11 @@ export class Instance {
 
   get pid(): number | undefined {
     return this.#state === 'running' ? this.#child?.pid : undefined;
+  }
+
+  /** The launch the running process was started with; undefined when none runs. */
+  get launch(): PreparedLaunch | undefined {
+    return this.#state === 'running' ? this.#launch : undefined;
   }
 
   status(): InstanceStatus {
@@ -205,6 +212,7 @@ export class Instance {
     }
     this.#child = child;
     this.#leases = leases;
+    this.#launch = spec;
     this.#startedAt = this.#deps.clock.now();
     this.#wire(child, generation);
     this.#to('running');
