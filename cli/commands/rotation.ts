@@ -25,7 +25,7 @@ export async function status(options: DaemonOptions): Promise<void> {
 
 function describe(r: RotationStatus): string {
   const flag = r.overdue ? 'OVERDUE' : r.state === 'warning' ? 'due soon' : r.state;
-  const lines = [`${r.name} (${r.strategy}): ${flag}; last ${r.last} (${age(r.last)} ago), next ${r.next}`];
+  const lines = [`${r.name} (${r.strategy}): ${flag}; last ${r.last} (${r.ageDays} days ago), next ${r.next}`];
   if (r.lastError) lines.push(`  last error: ${r.lastError}${r.retryAt ? ` (retrying at ${r.retryAt})` : ''}`);
   if (r.strategy === 'remind' && (r.overdue || r.state === 'warning')) {
     lines.push(`  rotate it upstream, store it (mcpd secret set ${r.name}), then: mcpd rotate ${r.name} --now`);
@@ -33,7 +33,3 @@ function describe(r: RotationStatus): string {
   return lines.join('\n');
 }
 
-function age(iso: string): string {
-  const days = Math.floor(Math.max(0, Date.now() - Date.parse(iso)) / 86_400_000);
-  return days >= 1 ? `${days}d` : `${Math.round(Math.max(0, Date.now() - Date.parse(iso)) / 3_600_000)}h`;
-}

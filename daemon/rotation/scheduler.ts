@@ -21,6 +21,8 @@ export interface RotationStatus {
   readonly name: string;
   readonly strategy: RotationConfig['strategy'];
   readonly last: string;
+  /** Days since `last`, to a tenth. */
+  readonly ageDays: number;
   readonly next: string;
   /** idle, warning (remind, within warnBefore), overdue, or the step of a rotation under way. */
   readonly state: string;
@@ -76,8 +78,9 @@ export class RotationScheduler {
       const wait = this.#waits.get(name);
       const warned = config.strategy === 'remind' && now >= next - ms(config.warnBefore as ms.StringValue);
       const state = journal ? journal.step : now >= next ? 'overdue' : warned ? 'warning' : 'idle';
+      const last = this.#states[name]?.last ?? new Date(now).toISOString();
       return {
-        name, strategy: config.strategy, last: this.#states[name]?.last ?? new Date(now).toISOString(), next: new Date(next).toISOString(),
+        name, strategy: config.strategy, last, ageDays: Math.floor((now - Date.parse(last)) / 8_640_000) / 10, next: new Date(next).toISOString(),
         state, overdue: now >= next, lastError: journal?.lastError ?? wait?.reason, retryAt: journal?.retryAt,
       };
     });

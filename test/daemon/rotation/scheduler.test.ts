@@ -143,6 +143,7 @@ describe('rotation schedule', () => {
     w.clock.advance(13 * DAY);
     assert.deepEqual([scheduler.status()[0]!.state, scheduler.status()[0]!.overdue], ['overdue', true]);
     assert.ok(w.notes.some((n) => /^local:github\/pat is overdue for rotation .*mcpd rotate local:github\/pat --now$/.test(n)), w.notes.join('\n'));
+    assert.equal(scheduler.status()[0]!.ageDays, 90);
     const after = await scheduler.runNow('local:github/pat');
     assert.deepEqual([after.state, after.last], ['idle', new Date(T0 + 90 * DAY).toISOString()]);
     await assert.rejects(scheduler.runNow('nope'), { code: 'NOT_FOUND', message: 'no rotation named "nope" in the config; configured: local:github/pat' });
