@@ -3,17 +3,22 @@
  * rotation (MCPD_FAILPOINT=rotation:STEP, see daemon/rotation/journal.ts), then started again.
  * Every time, the restarted daemon finishes the rotation: the store holds the new value,
  * `apply` ran once with it, and `revoke` retired the old value once. The hooks log hashes only;
- * the daemon's log and the journal are searched for both values.
+ * the daemon's log and the journal are searched for both values. Then a rotation with a session
+ * open: the server behind it rolls onto the new value and the session goes on.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { STEPS } from '../../daemon/rotation/journal.js';
 import { startDaemon, waitFor } from '../helpers/daemon.js';
 import { waitUntilGone } from '../helpers/procs.js';
-import { fixture } from '../helpers/repo.js';
+import { serverEnv } from '../helpers/mcp.js';
+import { cliMain, fixture } from '../helpers/repo.js';
 import { type Sandbox, sandbox } from '../helpers/sandbox.js';
 
 const hook = fixture('rotation-hook.js');
@@ -67,4 +72,40 @@ describe('a rotation survives the daemon being killed at any step', () => {
       }
     });
   }
+});
+
+describe('a rotation rolls the servers that use the secret', () => {
+  it('generate with a session open: the server moves onto the new value, the session goes on, then the old value is revoked', async () => {
+    const s = await sandbox();
+    const everything = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js');
+    try {
+      const [applyLog, revokeLog] = [join(s.dir, 'apply.log'), join(s.dir, 'revoke.log')];
+      await s.writeConfig({
+        mcpServers: { api: { command: process.execPath, args: [everything, 'stdio'], env: { API_KEY: '${local:api}' } } },
+        providers: { local: { type: 'local', key: 'file' } },
+        rotation: { 'local:api': { strategy: 'generate', every: '90d', grace: '1ms', apply: [process.execPath, hook, applyLog], revoke: [process.execPath, hook, revokeLog] } },
+      });
+      const old = 'old-api-key-before-rotation-0001';
+      assert.equal((await s.cli(['secret', 'set', 'local:api'], { input: old })).exitCode, 0);
+      const transport = new StdioClientTransport({ command: process.execPath, args: [cliMain, 'run', 'api'], env: s.env, stderr: 'pipe' });
+      transport.stderr?.on('data', () => {});
+      const client = new Client({ name: 'mcpd-rotation-e2e', version: '1.0.0' });
+      let closed = false;
+      client.onclose = () => { closed = true; };
+      await client.connect(transport);
+      assert.equal((await serverEnv(client)).API_KEY, old);
+
+      const rotated = await s.cli(['rotate', 'local:api', '--now', '--json']);
+      assert.equal(rotated.exitCode, 0, rotated.stdout + rotated.stderr);
+      await waitFor(async () => (await lines(revokeLog)).length === 1, 'the old value to be revoked once the server holds the new one');
+      const fresh = (await s.cli(['secret', 'get', 'local:api', '--reveal', '--no-newline'])).stdout;
+      assert.notEqual(fresh, old);
+      assert.equal((await serverEnv(client)).API_KEY, fresh, 'the running session\'s server has the new value');
+      assert.equal(closed, false, 'one unbroken session');
+      assert.deepEqual(await lines(applyLog), [{ name: 'local:api', old: hash(old), new: hash(fresh) }]);
+      await client.close();
+    } finally {
+      await s.cleanup();
+    }
+  });
 });
