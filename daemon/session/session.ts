@@ -20,6 +20,7 @@ import type { InstanceStatus } from '../protocol.js';
 import type { Instance, InstanceListener } from '../supervisor/instance.js';
 import { type RollDeps, type RollHost, type RollOutcome, Rollover } from './rollover.js';
 import { type Envelope, type Id, envelopeOf, envelopeOfMessage, idKey, isRequest, readEnvelope, readHead } from './envelope.js';
+import { Handshake } from './handshake.js';
 import { type LongLine, Utf8Parts, wellFormed } from './framing.js';
 
 /** The client side, as the session needs it; a WebSocket in the daemon, an array in tests. */
@@ -62,8 +63,6 @@ type Message = { jsonrpc?: string; id?: Id | null; method?: string; params?: unk
 /** A client request the server has not answered yet. */
 type Pending = { readonly id: Id; readonly method: string };
 
-/** Recorded client messages that set up server-side state, replayed in order after a restart. */
-const REPLAYED = new Set(['logging/setLevel', 'resources/subscribe', 'resources/unsubscribe']);
 /** Above this many bytes queued toward the client, the server's stdout is paused. */
 const HIGH_WATER = 1024 * 1024;
 
@@ -72,14 +71,10 @@ export class Session {
   readonly #deps: SessionDeps;
   /** Client requests sent to the server and not yet answered, by id key. */
   readonly #inflight = new Map<string, Pending>();
-  #initialize: Message | undefined;
-  #initialized: Buffer | undefined;
-  readonly #stateMessages: Message[] = [];
-  /** Ids of replayed requests, whose responses the client must not see: it had its own answers. */
-  readonly #replayIds = new Set<string>();
+  /** What a restarted or rolled process is told first. */
+  readonly #handshake = new Handshake();
   /** Messages sent while the server was not running, with the request's id key if one. */
   #held: Array<{ line: Buffer; key: string | undefined }> = [];
-  #replays = 0;
   #ended = false;
   #failure: string | undefined;
   #outputPaused = false;
@@ -207,18 +202,13 @@ export class Session {
    * decides here, before the write.)
    */
   #record(envelope: Envelope, line: Buffer): string | undefined {
+    this.#handshake.record(envelope, line);
     if (isRequest(envelope)) {
-      const id = envelope.id!;
-      const method = envelope.method!;
-      const key = idKey(id);
-      this.#inflight.set(key, { id, method });
-      // Parsed only for the few messages a restart replays under another id.
-      if (method === 'initialize') this.#initialize = JSON.parse(line.toString()) as Message;
-      else if (REPLAYED.has(method)) this.#stateMessages.push(JSON.parse(line.toString()) as Message);
+      const key = idKey(envelope.id!);
+      this.#inflight.set(key, { id: envelope.id!, method: envelope.method! });
       return key;
     }
-    if (envelope.method === 'notifications/initialized') this.#initialized = line;
-    else if (envelope.method === undefined && envelope.id !== undefined && envelope.id !== null && this.#serverRequests.delete(idKey(envelope.id))) this.#checkIdle();
+    if (envelope.method === undefined && envelope.id !== undefined && envelope.id !== null && this.#serverRequests.delete(idKey(envelope.id))) this.#checkIdle();
     return undefined;
   }
 
@@ -360,8 +350,8 @@ export class Session {
     if (!envelope) return undefined;
     const key = isResponse(envelope) ? idKey(envelope.id!) : undefined;
     if (key !== undefined && this.#deps.gate?.tracks(envelope.id!)) return undefined;
-    if (key !== undefined && this.#replayIds.has(key)) {
-      return { part: () => {}, end: (complete) => complete && this.#replayIds.delete(key) };
+    if (key !== undefined && this.#handshake.isReplayed(key)) {
+      return { part: () => {}, end: (complete) => complete && this.#handshake.answered(key) };
     }
     const utf8 = new Utf8Parts();
     return {
@@ -385,7 +375,7 @@ export class Session {
   #passes(envelope: Envelope): boolean {
     if (!isResponse(envelope)) return true;
     const key = idKey(envelope.id!);
-    if (this.#replayIds.delete(key)) {
+    if (this.#handshake.answered(key)) {
       this.#replayWaiters.get(key)?.();
       this.#replayWaiters.delete(key);
       return false;
@@ -408,20 +398,9 @@ export class Session {
 
   /** Brings a new process to where the client believes the server is; returns the key of the replayed initialize. */
   #replay(to: Instance): string | undefined {
-    if (!this.#initialize) return undefined;
-    const id = this.#replayed(this.#initialize, to);
-    if (this.#initialized) this.#write(this.#initialized, to);
-    for (const message of this.#stateMessages) this.#replayed(message, to);
-    return id;
-  }
-
-  /** Writes a recorded request under an id of mcpd's own, so its response is not passed to the client again; returns its key. */
-  #replayed(message: Message, to: Instance): string {
-    const id = `mcpd-replay-${++this.#replays}`;
-    const key = idKey(id);
-    this.#replayIds.add(key);
-    this.#write(JSON.stringify({ ...message, id }), to);
-    return key;
+    const { lines, initializeKey } = this.#handshake.replay();
+    for (const line of lines) this.#write(line, to);
+    return initializeKey;
   }
 
   async #failed(reason: string, info: ExitInfo | undefined): Promise<void> {
