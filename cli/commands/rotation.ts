@@ -27,6 +27,7 @@ function describe(r: RotationStatus): string {
   const flag = r.overdue ? 'OVERDUE' : r.state === 'warning' ? 'due soon' : r.state;
   const lines = [`${r.name} (${r.strategy}): ${flag}; last ${r.last} (${r.ageDays} days ago), next ${r.next}`];
   if (r.lastError) lines.push(`  last error: ${r.lastError}${r.retryAt ? ` (retrying at ${r.retryAt})` : ''}`);
+  if (r.waiting) lines.push(`  waiting: ${r.waiting}`);
   if (r.strategy === 'remind' && (r.overdue || r.state === 'warning')) {
     lines.push(`  rotate it upstream, store it (mcpd secret set ${r.name}), then: mcpd rotate ${r.name} --now`);
   }

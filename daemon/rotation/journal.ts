@@ -40,6 +40,8 @@ export interface Journal {
 export interface SecretState {
   /** The last rotation's time, ISO; for a secret never rotated, when mcpd first saw it. */
   last: string;
+  /** The secret's version then ('0': not stored yet): another version at the next rotation means someone else rotated it. */
+  version?: string | undefined;
 }
 
 export class RotationBook {

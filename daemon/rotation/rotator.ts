@@ -41,8 +41,8 @@ export interface RotatorDeps {
   readonly commandEnv: Record<string, string>;
 }
 
-/** What a run of the rotator ended in: finished, or waiting until `retryAt` (a failure, or grace). */
-export type Outcome = { done: true } | { done: false; retryAt: number; reason: string };
+/** What a run of the rotator ended in: finished, or waiting until `retryAt` after a failure, or for grace or a server. */
+export type Outcome = { done: true } | { done: false; retryAt: number; reason: string; failed: boolean };
 
 const RETRY_MS = 60_000;
 const MAX_RETRY_MS = 60 * 60_000;
@@ -57,7 +57,7 @@ export class Rotator {
   /** Takes `journal` as far as it can go now. */
   async advance(journal: Journal, ref: Ref, config: RotationConfig): Promise<Outcome> {
     const now = this.#deps.clock.now();
-    if (journal.retryAt && Date.parse(journal.retryAt) > now) return { done: false, retryAt: Date.parse(journal.retryAt), reason: journal.lastError ?? 'waiting' };
+    if (journal.retryAt && Date.parse(journal.retryAt) > now) return { done: false, retryAt: Date.parse(journal.retryAt), reason: journal.lastError ?? 'waiting', failed: journal.lastError !== undefined };
     try {
       for (;;) {
         const waiting = await this.#step(journal, ref, config);
@@ -93,7 +93,7 @@ export class Rotator {
         return this.#revokeOld(journal, ref, config);
       case 'old-revoked':
         await this.#forgetKept(ref);
-        await book.setState(journal.name, { last: journal.promotedAt ?? this.#now() });
+        await book.setState(journal.name, { last: journal.promotedAt ?? this.#now(), version: await this.#versionNow(ref) });
         journal.step = 'done';
         await book.finish(journal);
         this.#deps.note(`rotation of ${journal.name} is done`);
@@ -121,7 +121,7 @@ export class Rotator {
       // Another daemon sharing this secret rotated it first: its value stands, ours is dropped.
       this.#deps.note(`${journal.name} was rotated elsewhere first (${error.message}); adopting that value`);
       await this.#forgetKept(ref);
-      await this.#deps.book.setState(journal.name, { last: this.#now() });
+      await this.#deps.book.setState(journal.name, { last: this.#now(), version: await this.#versionNow(ref) });
       journal.step = 'done';
       await this.#deps.book.finish(journal);
       return undefined;
@@ -148,9 +148,9 @@ export class Rotator {
     const promotedAt = Date.parse(journal.promotedAt ?? new Date(0).toISOString());
     const grace = 'grace' in config ? ms(config.grace as ms.StringValue) : 0;
     const now = this.#deps.clock.now();
-    if (now < promotedAt + grace) return { done: false, retryAt: promotedAt + grace, reason: `the old value is revoked after its grace period, at ${new Date(promotedAt + grace).toISOString()}` };
+    if (now < promotedAt + grace) return { done: false, retryAt: promotedAt + grace, reason: `the old value is revoked after its grace period, at ${new Date(promotedAt + grace).toISOString()}`, failed: false };
     const holders = this.#deps.holders(ref, promotedAt);
-    if (holders > 0) return { done: false, retryAt: now + RETRY_MS, reason: `${holders} running server process(es) still hold the old value` };
+    if (holders > 0) return { done: false, retryAt: now + RETRY_MS, reason: `${holders} running server process(es) still hold the old value`, failed: false };
     if ('revoke' in config && config.revoke) {
       const values = { name: journal.name, old: (await this.#kept(ref, 'old')) ?? '', new: (await this.#kept(ref, 'new')) ?? '' };
       await runRotationCommand('revoke', config.revoke, values, journal.name, this.#deps.commandEnv);
@@ -178,6 +178,12 @@ export class Rotator {
       throw outcome;
     }
     return outcome!;
+  }
+
+  /** The secret's version now, to tell the next rotation whether anyone else has written it since. */
+  async #versionNow(ref: Ref): Promise<string | undefined> {
+    const [outcome] = await (await this.#deps.providerOf(ref.provider)).resolve([ref]);
+    return outcome instanceof McpdError ? undefined : outcome?.version;
   }
 
   /** The kept-aside values live in mcpd's own local store, beside nothing a server reads. */
@@ -226,6 +232,6 @@ export class Rotator {
     await this.#deps.book.save(journal);
     this.#deps.note(`rotation of ${journal.name} failed at ${journal.step}: ${reason}; retrying at ${journal.retryAt}`);
     this.#deps.audit?.(journal.name, 'failed', reason);
-    return { done: false, retryAt, reason };
+    return { done: false, retryAt, reason, failed: true };
   }
 }

@@ -27,7 +27,10 @@ export interface RotationStatus {
   /** idle, warning (remind, within warnBefore), overdue, or the step of a rotation under way. */
   readonly state: string;
   readonly overdue: boolean;
+  /** Why the last attempt at a step failed (it is tried again at `retryAt`). */
   readonly lastError: string | undefined;
+  /** What a rotation under way waits for, when it is not a failure (the grace period, a server still holding the old value). */
+  readonly waiting: string | undefined;
   readonly retryAt: string | undefined;
 }
 
@@ -48,7 +51,7 @@ export class RotationScheduler {
   readonly #timers = new Map<string, ClockTimer>();
   readonly #running = new Map<string, Promise<void>>();
   readonly #crons = new Map<string, Cron>();
-  readonly #waits = new Map<string, { retryAt: number; reason: string }>();
+  readonly #waits = new Map<string, { retryAt: number; reason: string; failed: boolean }>();
   #stopped = false;
 
   constructor(config: Record<string, RotationConfig>, deps: SchedulerDeps) {
@@ -81,7 +84,8 @@ export class RotationScheduler {
       const last = this.#states[name]?.last ?? new Date(now).toISOString();
       return {
         name, strategy: config.strategy, last, ageDays: Math.floor((now - Date.parse(last)) / 8_640_000) / 10, next: new Date(next).toISOString(),
-        state, overdue: now >= next, lastError: journal?.lastError ?? wait?.reason, retryAt: journal?.retryAt,
+        state, overdue: now >= next, lastError: journal?.lastError ?? (wait?.failed ? wait.reason : undefined),
+        waiting: wait && !wait.failed ? wait.reason : undefined, retryAt: journal?.retryAt,
       };
     });
   }
@@ -116,8 +120,9 @@ export class RotationScheduler {
     this.#config = config;
     await this.#loadCrons(config);
     const now = this.#deps.clock.now();
-    for (const name of Object.keys(config)) {
-      if (!this.#states[name]) await this.#setLast(name, now); // first seen: the schedule starts today
+    for (const [name, rotation] of Object.entries(config)) {
+      // First seen: the schedule starts today, from the version there is now.
+      if (!this.#states[name]) await this.#setLast(name, now, stores(rotation) ? await this.#versionOf(refOf(name)).catch(() => undefined) : undefined);
     }
     for (const name of [...this.#timers.keys()]) this.#disarm(name);
     for (const [name, rotation] of Object.entries(config)) {
@@ -165,6 +170,10 @@ export class RotationScheduler {
     const ref = refOf(name);
     try {
       const journal = this.#journals.get(name) ?? (await this.#begin(name, config, ref));
+      if (!journal) {
+        this.#waits.delete(name);
+        return;
+      }
       this.#journals.set(name, journal);
       const outcome = await this.#rotator.advance(journal, ref, config);
       if (outcome.done) {
@@ -175,17 +184,20 @@ export class RotationScheduler {
     } catch (error) {
       // Failing to begin (the store cannot be read): nothing changed; try again later.
       const reason = error instanceof McpdError ? error.message : String(error);
-      this.#waits.set(name, { retryAt: this.#deps.clock.now() + 60_000, reason });
+      this.#waits.set(name, { retryAt: this.#deps.clock.now() + 60_000, reason, failed: true });
       this.#deps.note(`rotation of ${name} could not begin: ${reason}`);
     }
   }
 
-  async #begin(name: string, config: RotationConfig, ref: Ref): Promise<Journal> {
-    let baseVersion: string | undefined;
-    if (config.strategy === 'generate' || config.strategy === 'command') {
-      const [outcome] = await (await this.#deps.providerOf(ref.provider)).resolve([ref]);
-      if (outcome instanceof McpdError && outcome.code !== 'SECRET_NOT_FOUND') throw outcome;
-      baseVersion = outcome instanceof McpdError ? '0' : outcome?.version;
+  /** A new journal; undefined when another writer (a daemon sharing the secret) rotated it since mcpd last saw it. */
+  async #begin(name: string, config: RotationConfig, ref: Ref): Promise<Journal | undefined> {
+    const baseVersion = stores(config) ? await this.#versionOf(ref) : undefined;
+    const known = this.#states[name]?.version;
+    if (known !== undefined && baseVersion !== undefined && baseVersion !== known) {
+      this.#deps.note(`${name} changed since mcpd last saw it (version ${known}, now ${baseVersion}): it was rotated elsewhere first; adopting that value, its schedule starts again`);
+      this.#deps.audit?.(name, 'done', 'rotated elsewhere');
+      await this.#setLast(name, this.#deps.clock.now(), baseVersion);
+      return undefined;
     }
     const journal: Journal = { name, strategy: config.strategy, step: 'pending', startedAt: new Date(this.#deps.clock.now()).toISOString(), baseVersion, attempts: 0 };
     await this.#book.save(journal);
@@ -224,8 +236,18 @@ export class RotationScheduler {
     this.#timers.delete(name);
   }
 
-  async #setLast(name: string, at: number): Promise<void> {
-    const state = { last: new Date(at).toISOString() };
+  /** The secret's current version: '0' when it is not stored yet, undefined for a store without versions. */
+  async #versionOf(ref: Ref): Promise<string | undefined> {
+    const [outcome] = await (await this.#deps.providerOf(ref.provider)).resolve([ref]);
+    if (outcome instanceof McpdError) {
+      if (outcome.code === 'SECRET_NOT_FOUND') return '0';
+      throw outcome;
+    }
+    return outcome?.version;
+  }
+
+  async #setLast(name: string, at: number, version = this.#states[name]?.version): Promise<void> {
+    const state = { last: new Date(at).toISOString(), version };
     this.#states[name] = state;
     await this.#book.setState(name, state);
   }
@@ -239,6 +261,11 @@ export class RotationScheduler {
     }
     return config;
   }
+}
+
+/** Strategies that write a new version of the secret. */
+function stores(config: RotationConfig): boolean {
+  return config.strategy === 'generate' || config.strategy === 'command';
 }
 
 function isDuration(every: string): boolean {
