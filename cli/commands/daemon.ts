@@ -15,7 +15,15 @@ export async function daemon(options: DaemonOptions): Promise<void> {
   const path = daemonSocket(options);
   const fd = activationFd(process.env);
   const log = createLogger(stateDir(process.env));
-  const running = await Daemon.start({
+  // Listening before start-up has finished (the socket answers once bound, then rotation and the
+  // watcher start): a signal then must still stop the daemon cleanly, not kill it outright.
+  const started: { daemon?: Daemon; early?: string } = {};
+  const stop = (signal: string) => (started.daemon ? void started.daemon.stop(`received ${signal}`) : (started.early ??= signal));
+  // `on`, not `once`: signal-exit (in proper-lockfile and write-file-atomic) re-raises a signal
+  // that no other listener is left to handle, which would kill the daemon in the middle of its stop.
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  const daemon = await Daemon.start({
     configPath: resolveConfigPath(options),
     binding: fd === undefined ? { kind: 'path', path } : { kind: 'fd', fd },
     socketPath: path,
@@ -24,11 +32,10 @@ export async function daemon(options: DaemonOptions): Promise<void> {
     log,
     version: version(),
   });
-  const stop = (signal: string) => void running.stop(`received ${signal}`);
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () => void running.reload().catch(() => {}));
-  await running.stopped;
+  started.daemon = daemon;
+  if (started.early) void daemon.stop(`received ${started.early}`);
+  process.on('SIGHUP', () => void daemon.reload().catch(() => {}));
+  await daemon.stopped;
   process.exit(0);
 }
 
