@@ -63,7 +63,16 @@ export function cached(provider: Provider, policy: CachePolicy, clock: Clock): P
 
   const wrapped: Provider = {
     name: provider.name,
-    async resolve(refs) {
+    async resolve(refs, options) {
+      if (options?.fresh) {
+        // Past the cache, and what is read replaces what it held.
+        const outcomes = await provider.resolve(refs);
+        refs.forEach((ref, i) => {
+          entries.delete(ref.raw);
+          remember(ref, outcomes[i]!);
+        });
+        return outcomes;
+      }
       const unique = [...new Map(refs.map((ref) => [ref.raw, ref])).values()];
       const missing = unique.filter((ref) => fresh(ref) === undefined && !inflight.has(ref.raw));
       const joined = new Set(unique.filter((ref) => inflight.has(ref.raw)).map((ref) => ref.raw));

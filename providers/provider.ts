@@ -23,6 +23,11 @@ export interface Lease {
 
 export type Version = string;
 
+export interface ResolveOptions {
+  /** Ask the backend itself, past the daemon's cache (a rotation must read what is there now). */
+  readonly fresh?: boolean;
+}
+
 export interface StoreOptions {
   /** Write only if the entry's newest version is still this one ('0': it does not exist yet); else SECRET_CONFLICT. */
   readonly ifVersion?: Version;
@@ -46,7 +51,7 @@ export interface Provider {
   /** The config name it was created under (`secret`, or a key of `providers`). */
   readonly name: string;
   /** Batch resolve: backends that can fetch many at once (1Password, one Vault read per path) should. */
-  resolve(refs: readonly Ref[]): Promise<Resolution[]>;
+  resolve(refs: readonly Ref[], options?: ResolveOptions): Promise<Resolution[]>;
   /** Adds a version; backends with versions (local, Vault KV v2) honour `ifVersion` (check-and-set). */
   store?(ref: Ref, value: string, options?: StoreOptions): Promise<Version>;
   remove?(ref: Ref): Promise<void>;

@@ -172,7 +172,7 @@ export class Rotator {
 
   /** The secret as it is now; `orNothing`: a secret not stored yet (its first rotation creates it) reads as ''. */
   async #current(provider: Provider, ref: Ref, orNothing = false): Promise<Resolved> {
-    const [outcome] = await provider.resolve([ref]);
+    const [outcome] = await provider.resolve([ref], { fresh: true });
     if (outcome instanceof McpdError) {
       if (orNothing && outcome.code === 'SECRET_NOT_FOUND') return { value: '' };
       throw outcome;
@@ -182,7 +182,7 @@ export class Rotator {
 
   /** The secret's version now, to tell the next rotation whether anyone else has written it since. */
   async #versionNow(ref: Ref): Promise<string | undefined> {
-    const [outcome] = await (await this.#deps.providerOf(ref.provider)).resolve([ref]);
+    const [outcome] = await (await this.#deps.providerOf(ref.provider)).resolve([ref], { fresh: true });
     return outcome instanceof McpdError ? undefined : outcome?.version;
   }
 
@@ -193,7 +193,7 @@ export class Rotator {
   }
 
   async #kept(ref: Ref, which: 'old' | 'new'): Promise<string | undefined> {
-    const [outcome] = await (await this.#deps.providerOf('local')).resolve([this.#keptRef(ref, which)]);
+    const [outcome] = await (await this.#deps.providerOf('local')).resolve([this.#keptRef(ref, which)], { fresh: true });
     if (outcome instanceof McpdError) {
       if (outcome.code === 'SECRET_NOT_FOUND') return undefined;
       throw outcome;

@@ -238,7 +238,7 @@ export class RotationScheduler {
 
   /** The secret's current version: '0' when it is not stored yet, undefined for a store without versions. */
   async #versionOf(ref: Ref): Promise<string | undefined> {
-    const [outcome] = await (await this.#deps.providerOf(ref.provider)).resolve([ref]);
+    const [outcome] = await (await this.#deps.providerOf(ref.provider)).resolve([ref], { fresh: true });
     if (outcome instanceof McpdError) {
       if (outcome.code === 'SECRET_NOT_FOUND') return '0';
       throw outcome;

@@ -53,6 +53,18 @@ describe('resolver cache', () => {
     assert.equal(state.calls, 2);
   });
 
+  it('a fresh resolve asks the backend past the cache, and what it reads is what the cache serves next', async () => {
+    const clock = new ManualClock();
+    const { provider, state } = backend();
+    const cache = cached(provider, policy, clock);
+    assert.equal(value((await cache.resolve([ref('a')]))[0]), 'v1');
+    state.value = 'changed-behind-our-back';
+    assert.equal(value((await cache.resolve([ref('a')]))[0]), 'v1', 'the cache still serves the old value');
+    assert.equal(value((await cache.resolve([ref('a')], { fresh: true }))[0]), 'changed-behind-our-back');
+    assert.equal(value((await cache.resolve([ref('a')]))[0]), 'changed-behind-our-back');
+    assert.equal(state.calls, 2);
+  });
+
   it('ten concurrent resolutions of one reference make one backend call', async () => {
     const { provider, state } = backend();
     let open!: () => void;
