@@ -75,8 +75,9 @@ program
   .description('check the references the config uses')
   .command('check')
   .description('resolve every reference of the config and report each as ok or not (never a value); exit 3 if any fails')
+  .option('--daemon', 'ask the running daemon, which resolves in its own environment and cache')
   .option('--json', 'output JSON')
-  .action(async (_options: unknown, command: Command) => (await import('./commands/secrets.js')).check(globals(command)));
+  .action(async (options: { daemon?: boolean }, command: Command) => (await import('./commands/secrets.js')).check({ ...globals(command), ...options }));
 
 const config = program.command('config').description('inspect the config');
 config

@@ -27,6 +27,7 @@ function handlers(daemon: Daemon): { [M in ControlMethod]: Handler<M> } {
       return { lines: daemon.logs.tail(server, lines ?? 100) };
     },
     'rotation.status': () => daemon.rotation.status(),
+    'secrets.check': () => daemon.checkSecrets(),
     'rotation.run': ({ name }) => daemon.rotation.runNow(requireName(name, 'rotation')),
     'daemon.stop': () => {
       // Answer first: the stop closes this connection too.

@@ -12,6 +12,7 @@ import ms from 'ms';
 import { type Clock, systemClock } from '../core/clock.js';
 import { McpdError } from '../core/errors.js';
 import type { Env } from '../core/paths.js';
+import { checkReferences, type Finding } from '../providers/check.js';
 import { type Ref, showRef } from '../providers/provider.js';
 import { refsOf } from '../providers/reference.js';
 import { ProviderRegistry } from '../providers/registry.js';
@@ -122,6 +123,11 @@ export class Daemon {
     options.log('daemon.started', { pid: process.pid, socket: options.socketPath, config: options.configPath, servers: Object.keys(loaded.config.mcpServers) });
     if (options.watch !== false) await daemon.#watch();
     return daemon;
+  }
+
+  /** Whether every reference of the config resolves in the daemon (its environment, its cache); never a value. */
+  checkSecrets(): Promise<Finding[]> {
+    return checkReferences(this.#config, this.#registry);
   }
 
   get rotation(): RotationScheduler {

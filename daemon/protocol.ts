@@ -7,11 +7,12 @@
  *                          binary messages (what `mcpd run` prints); plain clients never see them.
  *   GET /v1/control        JSON-RPC 2.0: status, servers.list, sessions.list, server.restart,
  *                          config.reload, logs.tail, daemon.stop, token.create,
- *                          token.list, token.revoke, rotation.status, rotation.run;
+ *                          token.list, token.revoke, rotation.status, rotation.run, secrets.check;
  *                          each needs a scope (CONTROL_SCOPES).
  *
  * Refusals come before the upgrade, as an HTTP status and an ErrorBody.
  */
+import type { Finding } from '../providers/check.js';
 import type { RotationStatus } from './rotation/scheduler.js';
 import type { LeaseStatus } from './supervisor/leases.js';
 import type { ErrorCode } from '../core/errors.js';
@@ -122,6 +123,7 @@ export interface ControlMethods {
   'logs.tail': { params: { name: string; lines?: number; follow?: boolean }; result: { lines: LogLine[] } };
   'daemon.stop': { params: Record<string, never>; result: { stopping: true } };
   'rotation.status': { params: Record<string, never>; result: RotationStatus[] };
+  'secrets.check': { params: Record<string, never>; result: Finding[] };
   'rotation.run': { params: { name: string }; result: RotationStatus };
   'token.create': { params: { name: string; scopes: string[]; expires?: string }; result: { token: string; info: TokenInfo } };
   'token.list': { params: Record<string, never>; result: TokenInfo[] };
@@ -141,6 +143,8 @@ export const CONTROL_SCOPES: Record<ControlMethod, string> = {
   'token.list': 'admin',
   'token.revoke': 'admin',
   'rotation.status': 'status:read',
+  // It asks every backend: not for a client that may only read status.
+  'secrets.check': 'admin',
   'rotation.run': 'rotate',
 };
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { startDaemon } from '../helpers/daemon.js';
 import { type Sandbox, sandbox } from '../helpers/sandbox.js';
 
 describe('mcpd secrets check', () => {
@@ -28,5 +29,14 @@ describe('mcpd secrets check', () => {
     const json = JSON.parse((await s.cli(['secrets', 'check', '--json'])).stdout) as Array<{ reference: string; ok: boolean; error?: { code: string } }>;
     assert.deepEqual(json.map((f) => [f.reference, f.ok, f.error?.code]), [['${local:present}', true, undefined], ['${local:absent}', false, 'SECRET_NOT_FOUND'], ['${HOME}', true, undefined]]);
     assert.ok(!result.stdout.includes(value) && !result.stderr.includes(value));
+  });
+
+  it('--daemon asks the running daemon, which answers the same in its own environment', async () => {
+    await startDaemon(s);
+    const here = JSON.parse((await s.cli(['secrets', 'check', '--json'])).stdout) as unknown;
+    const result = await s.cli(['secrets', 'check', '--daemon', '--json']);
+    assert.equal(result.exitCode, 3, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout), here);
+    assert.ok(!result.stdout.includes(value));
   });
 });
