@@ -43,7 +43,7 @@ class Link implements ClientLink {
 const request = (id: number | string, method: string) => JSON.stringify({ jsonrpc: '2.0', id, method, params: {} });
 const ids = (lines: string[]) => lines.map((l) => (JSON.parse(l) as Wire).id ?? (JSON.parse(l) as Wire).method);
 
-async function setup(options: { enabled?: boolean } = {}) {
+async function setup(options: { enabled?: boolean; ttlMs?: number } = {}) {
   const clock = new ManualClock();
   const start = fakeStarter();
   const state = { token: 'v1' };
@@ -64,7 +64,7 @@ async function setup(options: { enabled?: boolean } = {}) {
   const session = new Session({
     id: 's1', server: 'srv', instance: newInstance(undefined), link, client: undefined, log: () => {}, note: (n) => notes.push(n), onEnd,
     roll: {
-      prepare, newInstance, clock, backoff: { initialMs: 1000, maxMs: 8000 }, drainMs: 30_000, enabled: options.enabled ?? true,
+      prepare, newInstance, clock, backoff: { initialMs: 1000, maxMs: 8000 }, drainMs: 30_000, enabled: options.enabled ?? true, ttlMs: options.ttlMs,
       discard: async (launch) => { discarded.push(launch); },
     },
   });
@@ -92,6 +92,27 @@ async function answerReplay(next: FakeProcess): Promise<void> {
 }
 
 describe('session rollover', () => {
+  it('a ttl rolls the session when it has passed, not before, and counts again from each roll', async () => {
+    const t = await setup({ ttlMs: 8 * 3600_000 });
+    t.state.token = 'v2';
+    t.clock.advance(8 * 3600_000 - 1);
+    await turn();
+    assert.equal(t.start.started.length, 1, 'nothing before the ttl');
+    const next = t.start.next();
+    t.clock.advance(1);
+    const fresh = await next;
+    assert.equal(fresh.spec.env.TOKEN, 'v2', 'the new process has the fresh value');
+    await answerReplay(fresh);
+    for (let i = 0; i < 10 && !t.notes.some((n) => n.startsWith('rolled onto a new process')); i++) await turn();
+    assert.ok(t.notes.some((n) => n.includes('its ttl of 28800 s has passed')), t.notes.join('\n'));
+    assert.equal(t.session.instance.pid, fresh.pid);
+    assert.equal(t.discarded.length, 0);
+    t.clock.advance(8 * 3600_000);
+    for (let i = 0; i < 10 && t.discarded.length === 0; i++) await turn();
+    assert.equal(t.discarded.length, 1, 'the countdown started again after the roll: its next roll found the values unchanged');
+    assert.equal(t.start.started.length, 2);
+  });
+
   it('fresh values equal to the running ones: no new process, the launch given back, the log says so', async () => {
     const t = await setup();
     assert.equal(await t.session.roll('test'), 'unchanged');
