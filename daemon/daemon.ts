@@ -84,7 +84,7 @@ export class Daemon {
   #configError: string | undefined;
   #server: Server | undefined;
   #watcher: FSWatcher | undefined;
-  #rotation!: RotationScheduler;
+  readonly #rotation: RotationScheduler;
   #stopping: Promise<void> | undefined;
   readonly #stopped: Promise<void>;
   #resolveStopped!: () => void;
@@ -96,6 +96,7 @@ export class Daemon {
     this.logs = new LogBook(options.stateDir);
     this.audit = new AuditLog(options.stateDir, { ...config.daemon.audit, clock: options.clock ?? systemClock });
     this.access = new ClientAccess(tokens, () => this.#config, options.clock ?? systemClock, this.audit);
+    this.#rotation = this.#newScheduler(config);
     this.#expiry = new ExpiryWatch(options.clock ?? systemClock, () => void this.dropRevoked());
     this.#stopped = new Promise((resolve) => { this.#resolveStopped = resolve; });
   }
@@ -118,7 +119,7 @@ export class Daemon {
       daemon.#extra.push({ server, name: await listenExtra(server, spec, i) });
     }
     for (const warning of configWarnings(loaded.config)) options.log('config.warning', { config: options.configPath, warning });
-    daemon.#rotation = daemon.#newScheduler(loaded.config);
+    // Started once the socket is ours (a second daemon must not rotate), but made before: status asks it from the first connection on.
     await daemon.#rotation.start();
     options.log('daemon.started', { pid: process.pid, socket: options.socketPath, config: options.configPath, servers: Object.keys(loaded.config.mcpServers) });
     if (options.watch !== false) await daemon.#watch();

@@ -83,7 +83,9 @@ export class RotationScheduler {
       const state = journal ? journal.step : now >= next ? 'overdue' : warned ? 'warning' : 'idle';
       const last = this.#states[name]?.last ?? new Date(now).toISOString();
       return {
-        name, strategy: config.strategy, last, ageDays: Math.floor((now - Date.parse(last)) / 8_640_000) / 10, next: new Date(next).toISOString(),
+        name, strategy: config.strategy, last, ageDays: Math.floor((now - Date.parse(last)) / 8_640_000) / 10,
+        // A cron schedule is known once start() has loaded the cron library.
+        next: Number.isFinite(next) ? new Date(next).toISOString() : 'not known yet',
         state, overdue: now >= next, lastError: journal?.lastError ?? (wait?.failed ? wait.reason : undefined),
         waiting: wait && !wait.failed ? wait.reason : undefined, retryAt: journal?.retryAt,
       };
