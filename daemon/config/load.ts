@@ -10,7 +10,7 @@ import type { ZodIssue } from 'zod';
 import { McpdError } from '../../core/errors.js';
 import { parseRefBody, refsOf } from '../../providers/reference.js';
 import { builtinProviders, unknownProvider } from '../../providers/registry.js';
-import { type Config, configSchema, emptyConfig, type ServerConfig } from './schema.js';
+import { type Config, configSchema, emptyConfig, isDuration, type ServerConfig } from './schema.js';
 
 export interface LoadedConfig {
   readonly path: string;
@@ -103,6 +103,18 @@ function checkReferences(config: Config, file: string): void {
   checkRotation(config, known, file);
 }
 
+/** A cron expression croner accepts; croner is loaded only for a config that has one. */
+function checkCron(every: string, where: string, file: string): void {
+  const { Cron } = createRequire(import.meta.url)('croner') as typeof import('croner');
+  try {
+    new Cron(every, { paused: true, timezone: 'UTC' });
+  } catch (error) {
+    throw new McpdError('CONFIG_INVALID', `${file}: ${where}: "${every}" is not a cron expression (${error instanceof Error ? error.message : String(error)})`, {
+      hint: 'use a duration such as "90d", or five cron fields such as "0 3 1 */3 *"',
+    });
+  }
+}
+
 /** Types that can hold a new version of a secret, and the one a `vault` strategy rolls leases of. */
 const STORING = new Set(['local', 'keychain', 'secret', 'vault', '1password']);
 
@@ -119,6 +131,7 @@ function checkRotation(config: Config, known: readonly string[], file: string): 
       }
     })();
     if (!known.includes(ref.provider)) throw withFile(unknownProvider(ref.provider, known, where), file);
+    if (!isDuration(rotation.every)) checkCron(rotation.every, `${where}.every`, file);
     const type = typeOf(ref.provider);
     const fits = rotation.strategy === 'vault' ? type === 'vault' : rotation.strategy === 'remind' || STORING.has(type ?? '');
     if (!fits) {

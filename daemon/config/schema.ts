@@ -175,10 +175,15 @@ const argv = z.array(z.string()).min(1, 'expected the command as a list, e.g. ["
  * `every`: a duration (`90d`) or a cron expression of 5 or 6 fields (`0 3 1 * *`); the cron
  * expression itself is checked by the daemon, which alone loads the cron library.
  */
-const every = z.string().refine((text) => {
+const every = z.string().refine((text) => isDuration(text) || /^\S+(\s+\S+){4,5}$/.test(text.trim()), {
+  message: 'expected a duration such as "90d" or a cron expression such as "0 3 1 */3 *"',
+});
+
+/** Whether a rotation's `every` is a duration (else it is a cron expression). */
+export function isDuration(text: string): boolean {
   const value = ms(text as ms.StringValue);
-  return (typeof value === 'number' && Number.isFinite(value) && value > 0) || /^\S+(\s+\S+){4,5}$/.test(text.trim());
-}, { message: 'expected a duration such as "90d" or a cron expression such as "0 3 1 */3 *"' });
+  return typeof value === 'number' && Number.isFinite(value) && value > 0;
+}
 
 const schedule = { every, warnBefore: duration.default('14d') };
 /** What mcpd runs around a new value: `apply` registers it upstream, `revoke` retires the old after `grace`. */

@@ -13,7 +13,7 @@ import type { ClockTimer } from '../../core/clock.js';
 import { McpdError } from '../../core/errors.js';
 import type { Ref } from '../../providers/provider.js';
 import { parseRefBody, refsOf } from '../../providers/reference.js';
-import type { RotationConfig, ServerConfig } from '../config/schema.js';
+import { isDuration, type RotationConfig, type ServerConfig } from '../config/schema.js';
 import { type Journal, RotationBook, type SecretState } from './journal.js';
 import { Rotator, type RotatorDeps } from './rotator.js';
 
@@ -133,20 +133,13 @@ export class RotationScheduler {
     }
   }
 
+  /** Cron schedules compiled; the config loader has already checked each expression. */
   async #loadCrons(config: Record<string, RotationConfig>): Promise<void> {
     this.#crons.clear();
     const crons = Object.entries(config).filter(([, r]) => !isDuration(r.every));
     if (crons.length === 0) return;
     const { Cron } = await import('croner');
-    for (const [name, rotation] of crons) {
-      try {
-        this.#crons.set(name, new Cron(rotation.every, { paused: true, timezone: 'UTC' }));
-      } catch (error) {
-        throw new McpdError('CONFIG_INVALID', `rotation.${name}.every: "${rotation.every}" is not a cron expression (${error instanceof Error ? error.message : String(error)})`, {
-          hint: 'use a duration such as "90d", or five cron fields such as "0 3 1 */3 *"',
-        });
-      }
-    }
+    for (const [name, rotation] of crons) this.#crons.set(name, new Cron(rotation.every, { paused: true, timezone: 'UTC' }));
   }
 
   #next(name: string, config: RotationConfig): number {
@@ -270,10 +263,6 @@ function stores(config: RotationConfig): boolean {
   return config.strategy === 'generate' || config.strategy === 'command';
 }
 
-function isDuration(every: string): boolean {
-  const value = ms(every as ms.StringValue);
-  return typeof value === 'number' && Number.isFinite(value);
-}
 
 /**
  * Whether a server's env uses the secret `ref` names: the same reference, or a field of it

@@ -74,6 +74,7 @@ describe('config loading', () => {
     fails(rotation({ 'secret:db': { strategy: 'vault', every: '12h' } }), 'CONFIG_INVALID', 'rotation.secret:db: strategy "vault" needs a Vault provider');
     fails(rotation({ 'nosuch:x': { strategy: 'remind', every: '90d' } }), 'PROVIDER_UNKNOWN', 'unknown provider "nosuch" in rotation.nosuch:x');
     fails(rotation({ 'api/key': { strategy: 'command', every: '90d', command: [] } }), 'CONFIG_INVALID', 'rotation.api/key.command: expected the command as a list');
+    fails(rotation({ 'api/key': { strategy: 'generate', every: '0 3 1 * banana' } }), 'CONFIG_INVALID', 'rotation.api/key.every: "0 3 1 * banana" is not a cron expression');
   });
 
   it('an unknown provider type lists the known ones', () => {
