@@ -71,7 +71,6 @@ export class Rotator {
 
   /** Takes one step; returns a wait instead when the step cannot be taken yet. */
   async #step(journal: Journal, ref: Ref, config: RotationConfig): Promise<Outcome | undefined> {
-    const { book } = this.#deps;
     switch (journal.step) {
       case 'pending':
         if (config.strategy === 'vault') {
@@ -92,10 +91,7 @@ export class Rotator {
       case 'rolled':
         return this.#revokeOld(journal, ref, config);
       case 'old-revoked':
-        await this.#forgetKept(ref);
-        await book.setState(journal.name, { last: journal.promotedAt ?? this.#now(), version: await this.#versionNow(ref) });
-        journal.step = 'done';
-        await book.finish(journal);
+        await this.#finish(journal, ref, journal.promotedAt ?? this.#now());
         this.#deps.note(`rotation of ${journal.name} is done`);
         this.#deps.audit?.(journal.name, 'done');
         return undefined;
@@ -106,24 +102,21 @@ export class Rotator {
 
   async #store(journal: Journal, ref: Ref, config: Extract<RotationConfig, { strategy: 'generate' | 'command' }>): Promise<Outcome | undefined> {
     const provider = await this.#deps.providerOf(ref.provider);
-    const current = await this.#current(provider, ref, true);
+    const current = (await readNow(provider, ref))?.value ?? ''; // a secret's first rotation creates it
     const fresh = (await this.#kept(ref, 'new')) ?? (await this.#newValue(journal, config));
     // Kept aside before anything changes: the old value for `revoke`, the new one so a resumed rotation never makes another.
-    const old = (await this.#kept(ref, 'old')) ?? current.value;
+    const old = (await this.#kept(ref, 'old')) ?? current;
     if (old !== '') await this.#keep(ref, 'old', old);
     await this.#keep(ref, 'new', fresh);
     // Killed after the write, before its journal: the secret already holds the new value.
-    if (current.value === fresh) return this.#to(journal, 'stored');
+    if (current === fresh) return this.#to(journal, 'stored');
     try {
       await provider.store!(ref, fresh, journal.baseVersion === undefined ? {} : { ifVersion: journal.baseVersion });
     } catch (error) {
       if (!(error instanceof McpdError && error.code === 'SECRET_CONFLICT')) throw error;
       // Another daemon sharing this secret rotated it first: its value stands, ours is dropped.
       this.#deps.note(`${journal.name} was rotated elsewhere first (${error.message}); adopting that value`);
-      await this.#forgetKept(ref);
-      await this.#deps.book.setState(journal.name, { last: this.#now(), version: await this.#versionNow(ref) });
-      journal.step = 'done';
-      await this.#deps.book.finish(journal);
+      await this.#finish(journal, ref, this.#now());
       return undefined;
     }
     return this.#to(journal, 'stored');
@@ -131,10 +124,9 @@ export class Rotator {
 
   async #apply(journal: Journal, ref: Ref, config: RotationConfig): Promise<void> {
     if (!('apply' in config) || !config.apply) return;
-    const values = { name: journal.name, old: (await this.#kept(ref, 'old')) ?? '', new: (await this.#kept(ref, 'new')) ?? '' };
+    const values = await this.#values(journal, ref);
     const provider = await this.#deps.providerOf(ref.provider);
-    const current = await this.#current(provider, ref);
-    if (current.value !== values.new) await provider.store!(ref, values.new); // a retry after the old was made current again
+    if ((await readNow(provider, ref))?.value !== values.new) await provider.store!(ref, values.new); // a retry after the old was made current again
     try {
       await runRotationCommand('apply', config.apply, values, journal.name, this.#deps.commandEnv);
     } catch (error) {
@@ -152,8 +144,7 @@ export class Rotator {
     const holders = this.#deps.holders(ref, promotedAt);
     if (holders > 0) return { done: false, retryAt: now + RETRY_MS, reason: `${holders} running server process(es) still hold the old value`, failed: false };
     if ('revoke' in config && config.revoke) {
-      const values = { name: journal.name, old: (await this.#kept(ref, 'old')) ?? '', new: (await this.#kept(ref, 'new')) ?? '' };
-      await runRotationCommand('revoke', config.revoke, values, journal.name, this.#deps.commandEnv);
+      await runRotationCommand('revoke', config.revoke, await this.#values(journal, ref), journal.name, this.#deps.commandEnv);
     }
     return this.#to(journal, 'old-revoked');
   }
@@ -170,20 +161,18 @@ export class Rotator {
     return value;
   }
 
-  /** The secret as it is now; `orNothing`: a secret not stored yet (its first rotation creates it) reads as ''. */
-  async #current(provider: Provider, ref: Ref, orNothing = false): Promise<Resolved> {
-    const [outcome] = await provider.resolve([ref], { fresh: true });
-    if (outcome instanceof McpdError) {
-      if (orNothing && outcome.code === 'SECRET_NOT_FOUND') return { value: '' };
-      throw outcome;
-    }
-    return outcome!;
+  /** What `apply` and `revoke` are given on stdin. */
+  async #values(journal: Journal, ref: Ref): Promise<{ name: string; old: string; new: string }> {
+    return { name: journal.name, old: (await this.#kept(ref, 'old')) ?? '', new: (await this.#kept(ref, 'new')) ?? '' };
   }
 
-  /** The secret's version now, to tell the next rotation whether anyone else has written it since. */
-  async #versionNow(ref: Ref): Promise<string | undefined> {
-    const [outcome] = await (await this.#deps.providerOf(ref.provider)).resolve([ref], { fresh: true });
-    return outcome instanceof McpdError ? undefined : outcome?.version;
+  /** Ends the rotation: the kept-aside values go, and the time and the version it left are recorded for the next one. */
+  async #finish(journal: Journal, ref: Ref, last: string): Promise<void> {
+    await this.#forgetKept(ref);
+    const version = await versionNow(await this.#deps.providerOf(ref.provider), ref).catch(() => undefined);
+    await this.#deps.book.setState(journal.name, { last, version });
+    journal.step = 'done';
+    await this.#deps.book.finish(journal);
   }
 
   /** The kept-aside values live in mcpd's own local store, beside nothing a server reads. */
@@ -193,12 +182,7 @@ export class Rotator {
   }
 
   async #kept(ref: Ref, which: 'old' | 'new'): Promise<string | undefined> {
-    const [outcome] = await (await this.#deps.providerOf('local')).resolve([this.#keptRef(ref, which)], { fresh: true });
-    if (outcome instanceof McpdError) {
-      if (outcome.code === 'SECRET_NOT_FOUND') return undefined;
-      throw outcome;
-    }
-    return outcome!.value;
+    return (await readNow(await this.#deps.providerOf('local'), this.#keptRef(ref, which)))?.value;
   }
 
   async #keep(ref: Ref, which: 'old' | 'new', value: string): Promise<void> {
@@ -234,4 +218,20 @@ export class Rotator {
     this.#deps.audit?.(journal.name, 'failed', reason);
     return { done: false, retryAt, reason, failed: true };
   }
+}
+
+/** A secret as its backend holds it now, past the daemon's cache; undefined when it is not stored (yet). */
+export async function readNow(provider: Provider, ref: Ref): Promise<Resolved | undefined> {
+  const [outcome] = await provider.resolve([ref], { fresh: true });
+  if (outcome instanceof McpdError) {
+    if (outcome.code === 'SECRET_NOT_FOUND') return undefined;
+    throw outcome;
+  }
+  return outcome;
+}
+
+/** The secret's version now: '0' when it is not stored yet, undefined for a store that keeps no versions. */
+export async function versionNow(provider: Provider, ref: Ref): Promise<string | undefined> {
+  const now = await readNow(provider, ref);
+  return now ? now.version : '0';
 }

@@ -15,7 +15,7 @@ import type { Ref } from '../../providers/provider.js';
 import { parseRefBody, refsOf } from '../../providers/reference.js';
 import { isDuration, type RotationConfig, type ServerConfig } from '../config/schema.js';
 import { type Journal, RotationBook, type SecretState } from './journal.js';
-import { Rotator, type RotatorDeps } from './rotator.js';
+import { Rotator, type RotatorDeps, versionNow } from './rotator.js';
 
 export interface RotationStatus {
   readonly name: string;
@@ -231,14 +231,8 @@ export class RotationScheduler {
     this.#timers.delete(name);
   }
 
-  /** The secret's current version: '0' when it is not stored yet, undefined for a store without versions. */
   async #versionOf(ref: Ref): Promise<string | undefined> {
-    const [outcome] = await (await this.#deps.providerOf(ref.provider)).resolve([ref], { fresh: true });
-    if (outcome instanceof McpdError) {
-      if (outcome.code === 'SECRET_NOT_FOUND') return '0';
-      throw outcome;
-    }
-    return outcome?.version;
+    return versionNow(await this.#deps.providerOf(ref.provider), ref);
   }
 
   async #setLast(name: string, at: number, version = this.#states[name]?.version): Promise<void> {
