@@ -51,9 +51,11 @@ export async function stop(options: DaemonOptions): Promise<void> {
     output(options, { stopped: false, socket: path }, () => `no daemon answers on ${path}; nothing to stop`);
     return;
   }
+  const { pid } = await control(options, 'status');
   await control(options, 'daemon.stop');
-  // Every server gets MCP's shutdown first; wait for the socket to go so a following start is clean.
-  for (let waited = 0; await answers(path); waited += 50) {
+  // Every server gets MCP's shutdown first; wait for the daemon itself to be gone (it writes its
+  // last log line after the socket), so a following start, or removing its files, is clean.
+  for (let waited = 0; (await answers(path)) || alive(pid); waited += 50) {
     if (waited > 30_000) throw new McpdError('DAEMON_UNREACHABLE', `the daemon on ${path} did not stop within 30 s`, { hint: 'look at mcpd status, or end it with kill' });
     await sleep(50);
   }
@@ -62,4 +64,19 @@ export async function stop(options: DaemonOptions): Promise<void> {
 
 function version(): string {
   return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+/** Whether `pid` still runs; an exited process its parent has not reaped yet (a zombie, on Linux) does not. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc (macOS): kill(0) is all there is
+  }
 }
