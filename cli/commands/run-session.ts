@@ -100,13 +100,14 @@ function corkedPerTick(stream: { cork(): void; uncork(): void }): { cork(): void
   };
 }
 
-/** A message this long is passed to stdout as it arrives, if its head says what it answers. */
+/** A message this long is passed to stdout as it arrives. */
 const STREAM_FROM = 64 * 1024;
 
 /**
  * The daemon's messages to our stdout, one line each, as their bytes came (no decoding, no copy
- * to add the newline). A long one goes out piece by piece while the rest is on its way, once its
- * head has given its id; one whose id comes after a long result is held until it is whole.
+ * to add the newline). A long one goes out piece by piece while the rest is on its way; when its
+ * head does not give its id (the MCP SDK writes it after the result), the pieces are kept
+ * (references, not copies) to read the id from once the last one is out.
  */
 function relayToStdout(ws: WebSocket, pending: PendingRequests): void {
   const stdout = corkedPerTick(process.stdout);
@@ -127,14 +128,17 @@ function relayToStdout(ws: WebSocket, pending: PendingRequests): void {
   let held: Buffer[] = [];
   let heldBytes = 0;
   let streaming = false;
-  let decided = false;
   let head: Envelope | undefined;
   const text = (part: Buffer, first: boolean, last: boolean) => {
-    if (first) [held, heldBytes, streaming, decided] = [[], 0, false, false];
+    if (first) [held, heldBytes, streaming, head] = [[], 0, false, undefined];
     if (streaming) {
       write(part, last);
+      if (!head) held.push(part);
       // Answered once all of it is out: stdin's EOF may close the session as soon as nothing is pending.
-      if (last) pending.answeredBy(head);
+      if (last) {
+        pending.answeredBy(head ?? envelopeOf(Buffer.concat(held)));
+        held = [];
+      }
       return;
     }
     held.push(part);
@@ -144,13 +148,11 @@ function relayToStdout(ws: WebSocket, pending: PendingRequests): void {
       held = [];
       pending.answered(whole);
       write(whole, true);
-    } else if (!decided && heldBytes >= STREAM_FROM) {
-      decided = true;
+    } else if (heldBytes >= STREAM_FROM) {
       const bytes = Buffer.concat(held, heldBytes);
       head = readHead(bytes);
-      if (!head) return; // the id comes later: held whole
       streaming = true;
-      held = [];
+      held = head ? [] : [bytes];
       write(bytes, false);
     }
   };

@@ -4,6 +4,7 @@
  * and audits tool calls (name, outcome, duration — never arguments or results).
  */
 import type { Audit } from '../audit/audit.js';
+import type { Outcome } from '../session/envelope.js';
 import { type Policy, deniedRequest, denialError, filterList, isListMethod, isNamedRequest, isOpen } from './policy.js';
 
 type Id = string | number;
@@ -13,11 +14,15 @@ export type GateMessage = { id?: Id | null; method?: string; params?: unknown; r
 export interface MessageGate {
   /** Whether client requests of `method` must be shown to fromClient (the bridge parses only those). */
   watches(method: string): boolean;
-  /** Whether the answer to request `id` must be shown to fromServer, whole. */
-  tracks(id: Id): boolean;
+  /** What it needs of the answer to request `id`: all of it, parsed, for fromServer (a list result it filters), its outcome (a tool call it audits), or nothing. */
+  needs(id: Id): 'whole' | 'outcome' | undefined;
+  /** Whether any answer in flight must be shown whole: until then a long message that does not yet say what it answers is held. */
+  readonly filtering: boolean;
   /** A client message: undefined to pass it on, or the response mcpd answers with instead. */
   fromClient(message: GateMessage): string | undefined;
-  /** A server message: the line to relay (the same one, or a filtered list result). */
+  /** Every response, once its last byte is in (read from its bytes, not parsed): a tool call is audited with its outcome. */
+  answered(id: Id, outcome: Outcome): void;
+  /** A response it filters, parsed: the line to relay (the same one, or the filtered list result). */
   fromServer(message: GateMessage, line: string): string;
   /** The session ended: calls never answered are audited as such. */
   end(): void;
@@ -51,8 +56,12 @@ export class PolicyGate implements MessageGate {
     return method === 'tools/call' || (!isOpen(this.#deps.policy()) && (isListMethod(method) || isNamedRequest(method)));
   }
 
-  tracks(id: Id): boolean {
-    return this.#calls.has(key(id)) || this.#lists.has(key(id));
+  needs(id: Id): 'whole' | 'outcome' | undefined {
+    return this.#lists.has(key(id)) ? 'whole' : this.#calls.has(key(id)) ? 'outcome' : undefined;
+  }
+
+  get filtering(): boolean {
+    return this.#lists.size > 0;
   }
 
   fromClient(message: GateMessage): string | undefined {
@@ -74,15 +83,16 @@ export class PolicyGate implements MessageGate {
     return undefined;
   }
 
+  answered(id: Id, outcome: Outcome): void {
+    const call = this.#calls.get(key(id));
+    if (!call) return;
+    this.#calls.delete(key(id));
+    this.#audited(call, outcome);
+  }
+
   fromServer(message: GateMessage, line: string): string {
     if (message.method !== undefined || message.id === undefined || message.id === null) return line;
     const k = key(message.id);
-    const call = this.#calls.get(k);
-    if (call) {
-      this.#calls.delete(k);
-      const outcome = message.error !== undefined ? 'error' : (message.result as { isError?: unknown } | undefined)?.isError === true ? 'tool-error' : 'ok';
-      this.#audited(call, outcome);
-    }
     const method = this.#lists.get(k);
     if (method === undefined) return line;
     this.#lists.delete(k);

@@ -3,6 +3,10 @@
  * read from its bytes without parsing it: the bridge routes a 10 MiB tool result by its id, and
  * JSON.parse of the whole line only to read that id cost more than the rest of the hop.
  *
+ * For a response it also reads the outcome the audit records (an `error`, or a result whose
+ * `isError` is true), walking the result's keys one level down; the tool call's content is
+ * skipped like any other value, so a 10 MiB tool result is audited without being parsed.
+ *
  * The scan walks the top-level object key by key; values it does not need are skipped (strings
  * by searching for their closing quote, nested values by counting brackets outside strings), not
  * decoded. It answers only when it is sure and returns undefined otherwise (not an object, a
@@ -15,12 +19,17 @@
 
 export type Id = string | number;
 
+/** How a response ended its request: an `error`, a result with `isError: true` (a tool that failed), or a result. */
+export type Outcome = 'ok' | 'error' | 'tool-error';
+
 export interface Envelope {
   /** The top-level id: undefined when absent. */
   readonly id: Id | null | undefined;
   readonly method: string | undefined;
   /** A top-level `result` or `error` key: a response. */
   readonly response: boolean;
+  /** A response's outcome, read from a whole message only (a head does not have it). */
+  readonly outcome?: Outcome;
 }
 
 /** A request has an id and a method; a notification has only a method; a response neither a method. */
@@ -53,13 +62,18 @@ export function envelopeOf(line: Buffer): Envelope | undefined {
 }
 
 /** The envelope of a parsed message; an id that is not a string, a number or null counts as none. */
-export function envelopeOfMessage(message: { id?: unknown; method?: unknown }): Envelope {
+export function envelopeOfMessage(message: { id?: unknown; method?: unknown; result?: unknown }): Envelope {
   const { id, method } = message;
-  return {
+  const envelope = {
     id: typeof id === 'string' || typeof id === 'number' || id === null ? id : undefined,
     method: typeof method === 'string' ? method : undefined,
     response: 'result' in message || 'error' in message,
   };
+  return envelope.response ? { ...envelope, outcome: outcomeOf('error' in message, (message.result as { isError?: unknown } | null | undefined)?.isError === true) } : envelope;
+}
+
+function outcomeOf(error: boolean, isError: boolean): Outcome {
+  return error ? 'error' : isError ? 'tool-error' : 'ok';
 }
 
 /**
@@ -76,7 +90,8 @@ function decided(id: Id | null | undefined, method: string | undefined, response
   return method !== undefined || (response && id !== undefined);
 }
 
-const KEYS = ['id', 'method', 'result', 'error'];
+/** The top-level keys of the envelope, and the one key of a result the outcome needs. */
+const KEYS = ['id', 'method', 'result', 'error', 'isError'];
 const KEY_BYTES = KEYS.map((key) => [key, Buffer.from(key)] as const);
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -96,7 +111,10 @@ class Scan {
     let id: Id | null | undefined;
     let method: string | undefined;
     let response = false;
-    if (this.bytes[at] === 0x7d) return this.#done(at + 1, { id, method, response });
+    let error = false;
+    let isError = false;
+    const whole = () => (response ? { id, method, response, outcome: outcomeOf(error, isError) } : { id, method, response });
+    if (this.bytes[at] === 0x7d) return this.#done(at + 1, whole());
     for (;;) {
       if (this.bytes[at] !== QUOTE) return undefined;
       const keyEnd = this.#stringEnd(at);
@@ -119,12 +137,14 @@ class Scan {
         if (key === 'result' || key === 'error') response = true;
         // The head says enough before the (possibly long) value that follows.
         if (head && decided(id, method, response)) return { id, method, response };
-        at = this.#skipValue(at);
+        if (key === 'error') error = true;
+        if (key === 'result' && this.bytes[at] === 0x7b) [at, isError] = this.#result(at);
+        else at = this.#skipValue(at);
         if (at < 0) return undefined;
       }
       if (head && decided(id, method, response)) return { id, method, response };
       at = this.#space(at);
-      if (this.bytes[at] === 0x7d) return head ? undefined : this.#done(at + 1, { id, method, response });
+      if (this.bytes[at] === 0x7d) return head ? undefined : this.#done(at + 1, whole());
       if (this.bytes[at] !== 0x2c) return undefined; // ,
       at = this.#space(at + 1);
     }
@@ -230,6 +250,33 @@ class Scan {
       at++;
     }
     return INCOMPLETE;
+  }
+
+  /**
+   * The position after the result object at `at`, walked key by key like the top level, and
+   * whether its `isError` is `true` (of duplicate keys the last counts here, as in JSON.parse).
+   */
+  #result(at: number): [end: number, isError: boolean] {
+    const b = this.bytes;
+    let isError = false;
+    at = this.#space(at + 1);
+    if (b[at] === 0x7d) return [at + 1, false];
+    for (;;) {
+      if (b[at] !== QUOTE) return [-2, false];
+      const keyEnd = this.#stringEnd(at);
+      if (keyEnd < 0) return [keyEnd, false];
+      const key = this.#key(at, keyEnd);
+      at = this.#space(keyEnd);
+      if (b[at] !== 0x3a) return [-2, false]; // :
+      at = this.#space(at + 1);
+      const end = this.#skipValue(at);
+      if (end < 0) return [end, false];
+      if (key === 'isError') isError = end - at === 4 && b.toString('latin1', at, end) === 'true';
+      at = this.#space(end);
+      if (b[at] === 0x7d) return [at + 1, isError];
+      if (b[at] !== 0x2c) return [-2, false]; // ,
+      at = this.#space(at + 1);
+    }
   }
 
   /** The position after the value at `at`, whatever it is; negative when it does not end in these bytes. */

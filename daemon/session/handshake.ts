@@ -43,6 +43,11 @@ export class Handshake {
     return this.#pending.has(key);
   }
 
+  /** Whether some replayed request is still unanswered (its answer, however it starts, must be caught). */
+  get awaiting(): boolean {
+    return this.#pending.size > 0;
+  }
+
   /** As isReplayed, and forgets the request: its answer has come. */
   answered(key: string): boolean {
     return this.#pending.delete(key);

@@ -329,42 +329,65 @@ export class Session {
       return;
     }
     if (!this.#passes(envelope)) return;
-    if (envelope.method !== undefined && envelope.id !== undefined && envelope.id !== null) this.#serverRequests.add(idKey(envelope.id));
     const gate = this.#deps.gate;
-    if (gate && isResponse(envelope) && gate.tracks(envelope.id!)) {
-      // A list result the policy filters, or a tool call it audits: the whole message is needed.
+    if (gate && isResponse(envelope) && gate.needs(envelope.id!) === 'whole') {
+      // A list result the policy filters: the whole message is needed.
       const text = line.toString();
       this.#deps.link.send(gate.fromServer(JSON.parse(text) as GateMessage, text));
     } else {
       this.#deps.link.send(wellFormed(line));
     }
+    this.#settled(envelope);
     this.#throttle();
   }
 
   /**
-   * A long server line, from its head: passed on as it arrives when the head says what it is,
-   * else (the id after the result) left to arrive whole; so is an answer the policy gate must see whole.
+   * A long server line, from its head: passed on as it arrives, and its envelope read once its
+   * last byte is in. A head that does not say what the line is (the MCP SDK writes the id after
+   * the result) is passed on too, unless an answer the client must not see (a replayed
+   * request's) or one the policy filters is in flight: then it is left to arrive whole.
    */
   #longFromServer(head: Buffer): LongLine | undefined {
     const envelope = readHead(head);
-    if (!envelope) return undefined;
+    if (!envelope) return mayBeMessage(head) && !this.#handshake.awaiting && !this.#deps.gate?.filtering ? this.#passOn(undefined) : undefined;
     const key = isResponse(envelope) ? idKey(envelope.id!) : undefined;
-    if (key !== undefined && this.#deps.gate?.tracks(envelope.id!)) return undefined;
     if (key !== undefined && this.#handshake.isReplayed(key)) {
       return { part: () => {}, end: (complete) => complete && this.#handshake.answered(key) };
     }
+    const needs = key !== undefined ? this.#deps.gate?.needs(envelope.id!) : undefined;
+    if (needs === 'whole') return undefined;
+    // Read whole at the end: a tool call's outcome, and a message with a method whose id may come after it.
+    return this.#passOn(needs === 'outcome' || (envelope.method !== undefined && envelope.id === undefined) ? undefined : envelope);
+  }
+
+  /**
+   * Passes a long line on in parts. Without `head` (the envelope it needs), its envelope is read
+   * at its end from the parts kept (references to the bytes being sent, not copies).
+   */
+  #passOn(head: Envelope | undefined): LongLine {
     const utf8 = new Utf8Parts();
+    const kept: Buffer[] | undefined = head ? undefined : [];
     return {
       part: (bytes) => {
+        kept?.push(bytes);
         this.#deps.link.sendPart(utf8.take(bytes), false);
         this.#throttle();
       },
       end: (complete) => {
         this.#deps.link.sendPart(utf8.flush(), true);
         // Cut off, the request stays in flight: the crash or restart that cut it answers it with an error.
-        if (complete && key !== undefined && this.#inflight.delete(key)) this.#checkIdle();
+        if (!complete) return;
+        const envelope = kept ? envelopeOf(Buffer.concat(kept)) : head;
+        if (!envelope) return this.#deps.note('the server wrote a long line on stdout that is not JSON-RPC; it was passed on as it came');
+        if (this.#passes(envelope)) this.#settled(envelope);
       },
     };
+  }
+
+  /** What a server message that reached the client leaves: a request of the server's to answer, a tool call's outcome. */
+  #settled(envelope: Envelope): void {
+    if (isRequest(envelope)) this.#serverRequests.add(idKey(envelope.id!));
+    else if (isResponse(envelope)) this.#deps.gate?.answered(envelope.id!, envelope.outcome ?? 'ok');
   }
 
   /**
@@ -416,6 +439,12 @@ export class Session {
       this.#inflight.delete(key);
     }
   }
+}
+
+/** Whether a line may be a JSON-RPC message: it opens an object. */
+function mayBeMessage(head: Buffer): boolean {
+  for (const byte of head) if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0d) return byte === 0x7b;
+  return false;
 }
 
 /** A message from the server with an id and no method answers a request. */

@@ -34,7 +34,7 @@ describe('daemon lifecycle', () => {
       execa(process.execPath, [cliMain, 'run', 'mini'], { env: s.env, extendEnv: false, input: ping(i), reject: false })));
     for (const [i, run] of runs.entries()) {
       assert.equal(run.exitCode, 0, run.stderr);
-      assert.equal(run.stdout, JSON.stringify({ jsonrpc: '2.0', id: i, result: {} }));
+      assert.deepEqual(JSON.parse(run.stdout), { jsonrpc: '2.0', id: i, result: {} });
     }
     assert.equal((await daemons(s.env.MCPD_SOCKET!)).length, 1);
   });

@@ -17,17 +17,23 @@ describe('long messages through the daemon path', () => {
   let s: Sandbox;
   before(async () => {
     s = await sandbox();
-    await s.writeConfig({ mcpServers: { mini: { command: process.execPath, args: [fixture('mini-mcp.js')] } } });
+    await s.writeConfig({
+      mcpServers: {
+        mini: { command: process.execPath, args: [fixture('mini-mcp.js')] },
+        'mini-id-first': { command: process.execPath, args: [fixture('mini-mcp.js')], env: { MINI_ID_FIRST: '1' } },
+      },
+    });
     await startDaemon(s);
   });
   after(() => s.cleanup());
 
-  it('pipelined long and short answers arrive whole and in order, even with stdin closed right after the requests', async () => {
+  // mini writes its answers as the MCP SDK does, the id after the result; mini-id-first puts it first.
+  for (const server of ['mini', 'mini-id-first']) it(`pipelined long and short answers arrive whole and in order, even with stdin closed right after the requests (${server})`, async () => {
     const requests = [
       call(0, 'initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } }),
       big(1, 3 * MiB), call('two', 'ping'), big('th"ree', 200 * 1024), call(4, 'ping'), big(5, 70 * 1024),
     ];
-    const run = await execa(process.execPath, [cliMain, 'run', 'mini'], { env: s.env, extendEnv: false, input: `${requests.join('\n')}\n`, reject: false, maxBuffer: 64 * MiB });
+    const run = await execa(process.execPath, [cliMain, 'run', server], { env: s.env, extendEnv: false, input: `${requests.join('\n')}\n`, reject: false, maxBuffer: 64 * MiB });
     assert.equal(run.exitCode, 0, run.stderr);
     const lines = run.stdout.split('\n');
     assert.equal(lines.length, 6);

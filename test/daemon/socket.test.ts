@@ -116,7 +116,7 @@ describe('the daemon socket', () => {
 
     const next = await execa(process.execPath, [cliMain, 'run', 'mini'], { env: s.env, extendEnv: false, reject: false, input: `${JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'ping' })}\n` });
     assert.equal(next.exitCode, 0, next.stderr);
-    assert.equal(next.stdout, `${JSON.stringify({ jsonrpc: '2.0', id: 7, result: {} })}`);
+    assert.deepEqual(JSON.parse(next.stdout), { jsonrpc: '2.0', id: 7, result: {} });
     const status = JSON.parse((await s.cli(['status', '--json'])).stdout) as { pid: number };
     assert.notEqual(status.pid, pid, 'a new daemon');
   });

@@ -33,6 +33,8 @@ describe('the audit log after a scripted session', () => {
     const session = await MiniSession.open(s.env.MCPD_SOCKET!, 'mini', token);
     await session.initialize();
     assert.ok((await session.request('tools/call', { name: 'big', arguments: { bytes: 10, note: argument } })).result);
+    // Long enough to be passed on as it arrives: its outcome is read from its bytes at the end.
+    assert.equal((await session.request('tools/call', { name: 'big', arguments: { bytes: 300_000, isError: true } })).result?.isError, true);
     assert.ok((await session.request('tools/call', { name: 'get-env', arguments: { note: argument } })).error);
     assert.ok((await session.request('tools/call', { name: 'nope', arguments: { note: argument } })).error);
     await session.close();
@@ -57,6 +59,7 @@ describe('the audit log after a scripted session', () => {
       { event: 'secret.resolved', server: 'mini', ref: '${local:audit/secret}', provider: 'local' },
       { event: 'session.open', server: 'mini', client: undefined, token: 'host' },
       { event: 'tool.call', server: 'mini', tool: 'big', outcome: 'ok' },
+      { event: 'tool.call', server: 'mini', tool: 'big', outcome: 'tool-error' },
       { event: 'call.denied', server: 'mini', method: 'tools/call', name: 'get-env', rule: 'mcpServers.mini.tools.deny' },
       { event: 'tool.call', server: 'mini', tool: 'nope', outcome: 'error' },
       { event: 'session.close', server: 'mini' },

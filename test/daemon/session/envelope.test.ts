@@ -11,8 +11,10 @@ const head = (text: string) => readHead(Buffer.from(text));
 
 /** What JSON.parse says the envelope is. */
 function parsed(text: string): Envelope {
-  const message = JSON.parse(text) as { id?: string | number | null; method?: string };
-  return { id: message.id, method: message.method, response: 'result' in message || 'error' in message };
+  const message = JSON.parse(text) as { id?: string | number | null; method?: string; result?: { isError?: unknown } };
+  const response = 'result' in message || 'error' in message;
+  const outcome = 'error' in message ? 'error' : message.result?.isError === true ? 'tool-error' : 'ok';
+  return { id: message.id, method: message.method, response, ...(response ? { outcome } : {}) };
 }
 
 const agrees = (text: string) => assert.deepEqual(scan(text), parsed(text), text);
@@ -67,15 +69,35 @@ describe('envelope scan: whole messages', () => {
     }
   });
 
+  it('reads a response\'s outcome: an error, a result whose own isError is true, or a result', () => {
+    agrees('{"jsonrpc":"2.0","id":1,"result":{"content":[],"isError":true}}');
+    agrees('{"result":{"isError":true,"content":[{"type":"text","text":"x"}]},"jsonrpc":"2.0","id":1}');
+    agrees('{"id":1,"result":{ "content" : [] , "isError" : true }}');
+    agrees('{"id":1,"result":{"isError":false}}');
+    agrees('{"id":1,"result":{"isError":"true"}}');
+    agrees('{"id":1,"result":{"isError":true,"isError":false}}');
+    agrees('{"id":1,"result":{"isError":false,"isError":true}}');
+    agrees(String.raw`{"id":1,"result":{"is\u0045rror":true}}`);
+    agrees('{"id":1,"result":{"content":[{"isError":true}],"structuredContent":{"isError":true}}}');
+    agrees(String.raw`{"id":1,"result":{"content":[{"type":"text","text":"\"isError\":true"}]}}`);
+    agrees('{"id":1,"result":[true]}');
+    agrees('{"id":1,"result":null}');
+    agrees('{"id":1,"error":{"code":-32000,"message":"x","data":{"isError":false}}}');
+    agrees('{"jsonrpc":"2.0","method":"notifications/message","params":{"isError":true}}');
+    assert.equal(scan('{"id":1,"result":{"isError":true'), undefined, 'cut short');
+    assert.equal(scan('{"id":1,"result":{"isError" true}}'), undefined, 'not JSON');
+  });
+
   it('reads the first of duplicate top-level keys', () => {
-    assert.deepEqual(scan('{"id":1,"id":2,"result":{}}'), { id: 1, method: undefined, response: true });
+    assert.deepEqual(scan('{"id":1,"id":2,"result":{}}'), { id: 1, method: undefined, response: true, outcome: 'ok' });
   });
 
   it('envelopeOf parses what the scan is not sure of', () => {
     assert.deepEqual(envelopeOf(Buffer.from('{"id":{"x":1},"method":"m"}')), { id: undefined, method: 'm', response: false });
     assert.deepEqual(envelopeOf(Buffer.from('{"id":01}')), undefined, 'not JSON');
     assert.deepEqual(envelopeOf(Buffer.from('[1]')), undefined, 'not an object');
-    assert.deepEqual(envelopeOf(Buffer.from('{"id":1,"result":2}')), { id: 1, method: undefined, response: true });
+    assert.deepEqual(envelopeOf(Buffer.from('{"id":1,"result":2}')), { id: 1, method: undefined, response: true, outcome: 'ok' });
+    assert.deepEqual(envelopeOf(Buffer.from('{"id":{"x":1},"result":{"isError":true}}')), { id: undefined, method: undefined, response: true, outcome: 'tool-error' });
   });
 
   it('tells requests from notifications and keys ids by type', () => {
@@ -117,7 +139,8 @@ describe('envelope scan: the head of a message still arriving', () => {
       assert.deepEqual(whole, parsed(text));
       for (let cut = 0; cut <= text.length; cut++) {
         const verdict = head(text.slice(0, cut));
-        if (verdict) assert.deepEqual({ ...verdict, response: whole.response || verdict.response }, whole, `${text.slice(0, 40)}… cut at ${cut}`);
+        // A head never has the outcome: that needs the whole result.
+        if (verdict) assert.deepEqual({ ...verdict, response: whole.response || verdict.response, ...(whole.outcome ? { outcome: whole.outcome } : {}) }, whole, `${text.slice(0, 40)}… cut at ${cut}`);
       }
     }
   });

@@ -4,7 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { AuditEvent } from '../../../daemon/audit/events.js';
 import type { PreparedLaunch } from '../../../daemon/launcher/launch-spec.js';
+import { PolicyGate } from '../../../daemon/policy/gate.js';
+import { compilePolicy } from '../../../daemon/policy/policy.js';
 import { Session, type ClientLink } from '../../../daemon/session/session.js';
 import { DEFAULT_BACKOFF, Instance } from '../../../daemon/supervisor/instance.js';
 import { type FakeProcess, fakeStarter, leaseRecorder } from '../../helpers/fake-process.js';
@@ -77,7 +80,13 @@ const notification = (method: string, params?: object) => JSON.stringify({ jsonr
 type Wire = { id?: string | number; method?: string; params?: unknown };
 const parse = (lines: string[]) => lines.map((l) => JSON.parse(l) as Wire);
 
-async function setup(options: { maxRestarts?: number; maxMessageBytes?: number; prepare?: () => Promise<PreparedLaunch> } = {}) {
+/** The daemon's policy gate, with `tools` as the server's rule, auditing into `audit`. */
+function policyGate(audit: AuditEvent[], tools?: { deny: string[] }): PolicyGate {
+  const policy = compilePolicy(tools ? { tools } : {}, 'mcpServers.srv');
+  return new PolicyGate({ policy: () => policy, audit: { record: (e) => audit.push(e) }, session: 's1', server: 'srv', now: () => 0 });
+}
+
+async function setup(options: { maxRestarts?: number; maxMessageBytes?: number; prepare?: () => Promise<PreparedLaunch>; gate?: PolicyGate } = {}) {
   const clock = new ManualClock();
   const start = fakeStarter();
   const prepare = options.prepare ?? (async () => ({ command: 'fake', args: [], env: {}, secrets: [], refs: [], leases: [] }));
@@ -91,7 +100,7 @@ async function setup(options: { maxRestarts?: number; maxMessageBytes?: number; 
   const notes: string[] = [];
   let onEnd!: (failure: string | undefined) => void;
   const ended = new Promise<string | undefined>((resolve) => { onEnd = resolve; });
-  const session = new Session({ id: 's1', server: 'srv', instance, link, client: 'test-client', log: (l) => log.push(l), note: (n) => notes.push(n), onEnd });
+  const session = new Session({ id: 's1', server: 'srv', instance, link, client: 'test-client', gate: options.gate, log: (l) => log.push(l), note: (n) => notes.push(n), onEnd });
   await session.start();
   return { clock, start, instance, link, log, notes, session, ended, child: () => start.started.at(-1)! };
 }
@@ -390,19 +399,51 @@ describe('session bridge: long server messages, passed on as they arrive', () =>
     assert.equal(t.link.sent.length, 1, 'no error for the answered request at the crash');
   });
 
-  it('a long line whose id comes after its result is passed on whole', async () => {
+  it('a long line whose id comes after its result (as the MCP SDK writes answers) is passed on in parts too, and answers its request', async () => {
     const t = await setup({ maxMessageBytes: 1 << 22 });
     t.session.fromClient(request(2, 'tools/call'));
-    const line = JSON.stringify({ jsonrpc: '2.0', result: { text }, id: 2 });
+    const line = JSON.stringify({ result: { content: [{ type: 'text', text }] }, jsonrpc: '2.0', id: 2 });
     writeInPieces(t.child(), line);
     await new Promise((resolve) => setImmediate(resolve));
-    assert.equal(t.link.parts, undefined, 'nothing passed on before the id was known');
+    assert.ok(t.link.parts && t.link.parts.length > 1, 'parts were passed on before the id was known');
     t.child().stdout.write('\n');
     await t.link.until(1);
     assert.deepEqual(t.link.sent, [JSON.parse(line)]);
-    assert.deepEqual(t.link.partCounts, []);
     await crash(t, 1);
-    assert.equal(t.link.sent.length, 1, 'the request was answered');
+    assert.equal(t.link.sent.length, 1, 'the request was answered: no error for it at the crash');
+  });
+
+  it('a long tool result is audited with its outcome, read from its bytes, whichever side of the result its id is on', async () => {
+    const audit: AuditEvent[] = [];
+    const t = await setup({ maxMessageBytes: 1 << 22, gate: policyGate(audit) });
+    const answers = [
+      JSON.stringify({ jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text }] } }),
+      JSON.stringify({ result: { content: [{ type: 'text', text }], isError: true }, jsonrpc: '2.0', id: 2 }),
+      JSON.stringify({ jsonrpc: '2.0', id: 3, result: { isError: false, content: [{ type: 'text', text: `"isError":true ${text}` }] } }),
+      JSON.stringify({ jsonrpc: '2.0', id: 4, error: { code: -32000, message: 'failed', data: text } }),
+    ];
+    for (const [i, answer] of answers.entries()) {
+      t.session.fromClient(JSON.stringify({ jsonrpc: '2.0', id: i + 1, method: 'tools/call', params: { name: `tool${i + 1}`, arguments: {} } }));
+      writeInPieces(t.child(), `${answer}\n`);
+      await t.link.until(i + 1);
+    }
+    assert.deepEqual(t.link.sent, answers.map((a) => JSON.parse(a) as Sent));
+    assert.ok(t.link.partCounts.length === 4 && t.link.partCounts.every((n) => n > 1), 'each passed on in parts');
+    assert.deepEqual(audit.map((e) => e.event === 'tool.call' && [e.tool, e.outcome]), [['tool1', 'ok'], ['tool2', 'tool-error'], ['tool3', 'ok'], ['tool4', 'error']]);
+  });
+
+  it('a long line that does not say what it answers is held whole while a list the policy filters is in flight, and filtered', async () => {
+    const audit: AuditEvent[] = [];
+    const t = await setup({ maxMessageBytes: 1 << 22, gate: policyGate(audit, { deny: ['secret-*'] }) });
+    t.session.fromClient(request(1, 'tools/list'));
+    const tools = [{ name: 'secret-tool', description: text }, { name: 'open-tool', description: text }];
+    const line = JSON.stringify({ result: { tools }, jsonrpc: '2.0', id: 1 });
+    writeInPieces(t.child(), line);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(t.link.parts, undefined, 'nothing passed on before the whole list is in');
+    t.child().stdout.write('\n');
+    await t.link.until(1);
+    assert.deepEqual((t.link.sent[0] as { result: { tools: Array<{ name: string }> } }).result.tools.map((tool) => tool.name), ['open-tool']);
   });
 
   it('a server that dies in the middle of a long response: the message ends cut off, then the request gets its error', async () => {
@@ -444,7 +485,23 @@ describe('session bridge: long server messages, passed on as they arrive', () =>
     assert.deepEqual(t.link.sent.map((m) => Object.keys(m)), [['cutOff'], ['jsonrpc', 'id', 'error']]);
   });
 
-  it('a long answer to a replayed request is kept from the client', async () => {
+  it('a long answer to a replayed request, its id after the result, is kept from the client', async () => {
+    const t = await setup({ maxMessageBytes: 1 << 22 });
+    await handshake(t);
+    await crash(t, 9);
+    t.session.fromClient(request(7, 'ping'));
+    const second = await backoffOver(t);
+    const lines = parse(await second.receivedAtLeast(4));
+    // As the MCP SDK writes it, the id last: held whole, as a replayed request is unanswered.
+    writeInPieces(second, JSON.stringify({ result: { content: [{ type: 'text', text }] }, jsonrpc: '2.0', id: lines[0]!.id! }));
+    second.stdout.write('\n');
+    second.say({ jsonrpc: '2.0', id: 7, result: {} });
+    await t.link.until(3);
+    assert.deepEqual(t.link.sent.slice(2), [{ jsonrpc: '2.0', id: 7, result: {} }]);
+    assert.deepEqual(t.link.partCounts, [], 'nothing of the replayed answer was sent');
+  });
+
+  it('a long answer to a replayed request, its id first, is kept from the client', async () => {
     const t = await setup({ maxMessageBytes: 1 << 22 });
     await handshake(t);
     await crash(t, 9);
