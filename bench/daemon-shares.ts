@@ -109,7 +109,10 @@ async function timeline(env: BenchEnv): Promise<Record<string, number>> {
   if (!line) throw new Error(`no marks from the preload:\n${stderr}`);
   const marks = JSON.parse(line) as Array<[string, string]>;
   const at = (kind: string, nth = 0) => msSince(t0, BigInt(marks.filter(([k]) => k === kind)[nth]?.[1] ?? NaN));
-  return { booted: at('booted'), probe: at('connect', 0), upgrade: at('connect', 1), answered: at('data'), init: msSince(t0, init.at) };
+  // One connect: the CLI probes for a daemon only when its socket refuses (cli/daemon-client.ts).
+  const connects = marks.filter(([k]) => k === 'connect').length;
+  if (connects !== 1) throw new Error(`expected one connect from mcpd run against a running daemon, saw ${connects}`);
+  return { booted: at('booted'), upgrade: at('connect'), answered: at('data'), init: msSince(t0, init.at) };
 }
 
 /** Parts 1 and 2: import costs in fresh processes, and the timeline of one `mcpd run mini`. */
@@ -120,7 +123,7 @@ async function startUp(env: BenchEnv): Promise<string[]> {
     ['commander', ['commander']],
     ['ws', ['ws']],
     ['commander + ws', ['commander', 'ws']],
-    ['all `mcpd run NAME` loads before connecting', ['commander', dist('core/errors.js'), dist('cli/exit-codes.js'), dist('cli/commands/run-target.js'), dist('cli/commands/run-session.js')]],
+    ['the run-daemon bundle `mcpd run NAME` loads (here without its code cache)', [dist('cli/run-daemon.cjs')]],
   ];
   const floor: number[] = [];
   for (let i = 0; i < FRESH; i++) floor.push(await nodeFloor(env));
@@ -145,8 +148,7 @@ async function startUp(env: BenchEnv): Promise<string[]> {
   out.push('', `2. \`mcpd run mini\` against the running daemon, ms since spawn (median of ${FRESH}; the preload adds ~1 ms)`, '',
     '| mark | ms since spawn | step ms | what |', '| --- | ---: | ---: | --- |',
     `| Node booted (preload runs) | ${f(m('booted'), 1)} | ${f(m('booted'), 1)} | exec, Node's own start-up |`,
-    `| first connect | ${f(m('probe'), 1)} | ${f(m('probe') - m('booted'), 1)} | main.js, commander, run-target, run-session and ws loaded; argv parsed; ensureDaemon's "does one answer?" probe |`,
-    `| WebSocket upgrade sent | ${f(m('upgrade'), 1)} | ${f(m('upgrade') - m('probe'), 1)} | the probe's round trip |`,
+    `| WebSocket upgrade sent | ${f(m('upgrade'), 1)} | ${f(m('upgrade') - m('booted'), 1)} | bin.js, argv read, the run-daemon bundle (ws) loaded from its code cache |`,
     `| daemon's 101 arrives | ${f(m('answered'), 1)} | ${f(m('answered') - m('upgrade'), 1)} | daemon: route, prepare the launch, spawn mini, wait for its spawn event |`,
     `| initialize result | ${f(m('init'), 1)} | ${f(m('init') - m('answered'), 1)} | mini boots and answers, relayed both ways |`,
     `| (direct mini: initialize result) | ${f(median(directInit), 1)} | | |`);
