@@ -8,7 +8,6 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { FSWatcher } from 'chokidar';
-import ms from 'ms';
 import { type Clock, systemClock } from '../core/clock.js';
 import { McpdError } from '../core/errors.js';
 import type { Env } from '../core/paths.js';
@@ -23,26 +22,22 @@ import { ExpiryWatch } from './auth/expiry.js';
 import { TokenStore } from './auth/store.js';
 import { diffConfig } from './config/diff.js';
 import { loadConfig } from './config/load.js';
-import type { Config, ServerConfig } from './config/schema.js';
+import type { Config } from './config/schema.js';
 import { serveControl } from './control.js';
-import { type StartChild, startChild } from './launcher/child.js';
-import { type PreparedLaunch, prepareLaunch } from './launcher/launch-spec.js';
+import type { StartChild } from './launcher/child.js';
 import type { Logger } from './log.js';
 import { LogBook } from './logbook.js';
 import { CLOSE, type ControlMethods, type DaemonStatus, type ServerState, type SessionInfo } from './protocol.js';
 import { compilePolicy, type Policy } from './policy/policy.js';
-import { PolicyGate } from './policy/gate.js';
 import { configWarnings } from './policy/check.js';
 import { createSocketServer, type SocketHandlers } from './server/http.js';
 import { type Binding, bind } from './server/listen.js';
 import { listenExtra } from './server/listeners.js';
 import type { WebSocketLink } from './server/ws-link.js';
 import { Session } from './session/session.js';
+import { SessionWiring } from './session-wiring.js';
 import { buildChildEnv } from './launcher/child-env.js';
 import { RotationScheduler, serverUses } from './rotation/scheduler.js';
-import { type BackoffPolicy, Instance, type KeepLeases } from './supervisor/instance.js';
-import type { RollDeps } from './session/rollover.js';
-import { LeaseKeeper } from './supervisor/leases.js';
 
 export interface DaemonOptions {
   readonly configPath: string;
@@ -85,6 +80,7 @@ export class Daemon {
   #server: Server | undefined;
   #watcher: FSWatcher | undefined;
   readonly #rotation: RotationScheduler;
+  readonly #wiring: SessionWiring;
   #stopping: Promise<void> | undefined;
   readonly #stopped: Promise<void>;
   #resolveStopped!: () => void;
@@ -97,6 +93,9 @@ export class Daemon {
     this.audit = new AuditLog(options.stateDir, { ...config.daemon.audit, clock: options.clock ?? systemClock });
     this.access = new ClientAccess(tokens, () => this.#config, options.clock ?? systemClock, this.audit);
     this.#rotation = this.#newScheduler(config);
+    this.#wiring = new SessionWiring({
+      options, audit: this.audit, config: () => this.#config, registry: () => this.#registry, policy: (name) => this.#policy(name),
+    });
     this.#expiry = new ExpiryWatch(options.clock ?? systemClock, () => void this.dropRevoked());
     this.#stopped = new Promise((resolve) => { this.#resolveStopped = resolve; });
   }
@@ -242,30 +241,10 @@ export class Daemon {
     const server = this.#definition(name);
     const id = randomBytes(4).toString('hex');
     const note = (message: string) => this.#options.log('session.note', { session: id, server: name, message });
-    const prepare = () => this.#prepare(id, name, server, note);
-    const instance = this.#newInstance(id, name, prepare);
-    const clock = this.#options.clock ?? systemClock;
-    const backoff = this.#backoff();
-    const roll: RollDeps = {
-      prepare,
-      // A launch a roll does not use: its leases go back at once.
-      discard: (launch) => this.#keepLeases(id, name)(launch.leases, () => {}).revokeAll(),
-      // Its first start uses the values the roll resolved; a later restart resolves afresh.
-      newInstance: (launch) => {
-        let first: PreparedLaunch | undefined = launch;
-        return this.#newInstance(id, name, () => {
-          const given = first;
-          first = undefined;
-          return given ? Promise.resolve(given) : prepare();
-        });
-      },
-      clock,
-      backoff,
-      drainMs: ms(this.#config.daemon.rollover.drainTimeout as ms.StringValue),
-      enabled: server.rollover,
-      ttlMs: server.ttl === undefined ? undefined : ms(server.ttl as ms.StringValue),
-    };
-    const gate = new PolicyGate({ policy: () => this.#policy(name), audit: this.audit, session: id, server: name, now: () => clock.now() });
+    const prepare = () => this.#wiring.prepare(id, name, server, note);
+    const instance = this.#wiring.instance(id, name, prepare);
+    const roll = this.#wiring.roll(id, name, server, prepare);
+    const gate = this.#wiring.gate(id, name);
     const session = new Session({
       id, server: name, instance, link, client, gate, roll,
       log: (line) => this.logs.add(name, id, line),
@@ -297,41 +276,6 @@ export class Daemon {
     return session;
   }
 
-  /** One supervised process of `name` for session `id`. */
-  #newInstance(id: string, name: string, prepare: () => Promise<PreparedLaunch>): Instance {
-    return new Instance({
-      session: id,
-      // Read at each start, so a restart after a reload uses the new definition and fresh values.
-      prepare,
-      start: this.#options.start ?? startChild,
-      keepLeases: this.#keepLeases(id, name),
-      clock: this.#options.clock ?? systemClock,
-      backoff: this.#backoff(),
-      maxMessageBytes: this.#config.daemon.maxMessageBytes,
-    });
-  }
-
-  #keepLeases(id: string, name: string): KeepLeases {
-    return (leases, ending) => new LeaseKeeper(leases, {
-      clock: this.#options.clock ?? systemClock,
-      random: Math.random,
-      // By name at each use: after a reload, the registry that granted a lease is closed.
-      providerOf: (provider) => this.#registry.get(provider),
-      note: (message) => this.#options.log('lease.note', { session: id, server: name, message }),
-      ending,
-    });
-  }
-
-  /** Resolves a launch of `name` (read at each start, so a restart after a reload uses the new definition) and audits each reference. */
-  async #prepare(session: string, name: string, fallback: ServerConfig, note: (message: string) => void) {
-    const where = `mcpServers.${name}`;
-    const launch = await prepareLaunch({ name, server: this.#config.mcpServers[name] ?? fallback, where }, this.#registry, this.#options.env, note);
-    for (const ref of launch.refs) {
-      this.audit.record({ event: 'secret.resolved', session, server: name, ref, provider: refsOf(ref, where)[0]?.provider ?? 'unknown' });
-    }
-    return launch;
-  }
-
   #policy(name: string): Policy {
     let policy = this.#policies.get(name);
     if (!policy) this.#policies.set(name, (policy = compilePolicy(this.#config.mcpServers[name] ?? {}, `mcpServers.${name}`)));
@@ -351,12 +295,6 @@ export class Daemon {
 
   #sessionsOf(name: string): Session[] {
     return [...this.#sessions.values()].filter((s) => s.server === name);
-  }
-
-  #backoff(): BackoffPolicy {
-    const r = this.#config.daemon.restart;
-    const duration = (text: string) => ms(text as ms.StringValue);
-    return { initialMs: duration(r.initialDelay), maxMs: duration(r.maxDelay), stableMs: duration(r.stableAfter), maxRestarts: r.maxRestarts };
   }
 
   #newScheduler(config: Config): RotationScheduler {

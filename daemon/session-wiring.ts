@@ -1,0 +1,109 @@
+/**
+ * What a session of a server is built from, read from the daemon's current config at each use:
+ * its supervised instances (their leases kept, each reference audited as it resolves), how it
+ * rolls onto fresh values, and its policy gate. Which sessions are open, and who opened them,
+ * stays with the daemon.
+ */
+import ms from 'ms';
+import { systemClock } from '../core/clock.js';
+import { refsOf } from '../providers/reference.js';
+import type { ProviderRegistry } from '../providers/registry.js';
+import type { AuditLog } from './audit/audit.js';
+import type { Config, ServerConfig } from './config/schema.js';
+import type { DaemonOptions } from './daemon.js';
+import { startChild } from './launcher/child.js';
+import { type PreparedLaunch, prepareLaunch } from './launcher/launch-spec.js';
+import { PolicyGate } from './policy/gate.js';
+import type { Policy } from './policy/policy.js';
+import type { RollDeps } from './session/rollover.js';
+import { type BackoffPolicy, Instance, type KeepLeases } from './supervisor/instance.js';
+import { LeaseKeeper } from './supervisor/leases.js';
+
+export interface WiringDeps {
+  readonly options: Pick<DaemonOptions, 'env' | 'log' | 'clock' | 'start'>;
+  readonly audit: AuditLog;
+  /** The config now: a reload replaces it. */
+  config(): Config;
+  /** The provider registry now: a reload replaces it. */
+  registry(): ProviderRegistry;
+  /** The server's compiled policy, for the current config. */
+  policy(name: string): Policy;
+}
+
+export class SessionWiring {
+  readonly #deps: WiringDeps;
+
+  constructor(deps: WiringDeps) {
+    this.#deps = deps;
+  }
+
+  /** How session `id` of `name` rolls onto fresh values; `prepare` resolves a launch afresh. */
+  roll(id: string, name: string, server: ServerConfig, prepare: () => Promise<PreparedLaunch>): RollDeps {
+    return {
+      prepare,
+      // A launch a roll does not use: its leases go back at once.
+      discard: (launch) => this.#keepLeases(id, name)(launch.leases, () => {}).revokeAll(),
+      // Its first start uses the values the roll resolved; a later restart resolves afresh.
+      newInstance: (launch) => {
+        let first: PreparedLaunch | undefined = launch;
+        return this.instance(id, name, () => {
+          const given = first;
+          first = undefined;
+          return given ? Promise.resolve(given) : prepare();
+        });
+      },
+      clock: this.#deps.options.clock ?? systemClock,
+      backoff: this.#backoff(),
+      drainMs: ms(this.#deps.config().daemon.rollover.drainTimeout as ms.StringValue),
+      enabled: server.rollover,
+      ttlMs: server.ttl === undefined ? undefined : ms(server.ttl as ms.StringValue),
+    };
+  }
+
+  /** The tool policy and call auditing of session `id` of `name`. */
+  gate(id: string, name: string): PolicyGate {
+    const clock = this.#deps.options.clock ?? systemClock;
+    return new PolicyGate({ policy: () => this.#deps.policy(name), audit: this.#deps.audit, session: id, server: name, now: () => clock.now() });
+  }
+
+  /** One supervised process of `name` for session `id`. */
+  instance(id: string, name: string, prepare: () => Promise<PreparedLaunch>): Instance {
+    return new Instance({
+      session: id,
+      // Read at each start, so a restart after a reload uses the new definition and fresh values.
+      prepare,
+      start: this.#deps.options.start ?? startChild,
+      keepLeases: this.#keepLeases(id, name),
+      clock: this.#deps.options.clock ?? systemClock,
+      backoff: this.#backoff(),
+      maxMessageBytes: this.#deps.config().daemon.maxMessageBytes,
+    });
+  }
+
+  /** Resolves a launch of `name` (read at each start, so a restart after a reload uses the new definition) and audits each reference. */
+  async prepare(session: string, name: string, fallback: ServerConfig, note: (message: string) => void) {
+    const where = `mcpServers.${name}`;
+    const launch = await prepareLaunch({ name, server: this.#deps.config().mcpServers[name] ?? fallback, where }, this.#deps.registry(), this.#deps.options.env, note);
+    for (const ref of launch.refs) {
+      this.#deps.audit.record({ event: 'secret.resolved', session, server: name, ref, provider: refsOf(ref, where)[0]?.provider ?? 'unknown' });
+    }
+    return launch;
+  }
+
+  #keepLeases(id: string, name: string): KeepLeases {
+    return (leases, ending) => new LeaseKeeper(leases, {
+      clock: this.#deps.options.clock ?? systemClock,
+      random: Math.random,
+      // By name at each use: after a reload, the registry that granted a lease is closed.
+      providerOf: (provider) => this.#deps.registry().get(provider),
+      note: (message) => this.#deps.options.log('lease.note', { session: id, server: name, message }),
+      ending,
+    });
+  }
+
+  #backoff(): BackoffPolicy {
+    const r = this.#deps.config().daemon.restart;
+    const duration = (text: string) => ms(text as ms.StringValue);
+    return { initialMs: duration(r.initialDelay), maxMs: duration(r.maxDelay), stableMs: duration(r.stableAfter), maxRestarts: r.maxRestarts };
+  }
+}
