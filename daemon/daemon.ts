@@ -8,6 +8,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { FSWatcher } from 'chokidar';
+import type { WebSocket } from 'ws';
 import { type Clock, systemClock } from '../core/clock.js';
 import { McpdError } from '../core/errors.js';
 import type { Env } from '../core/paths.js';
@@ -70,6 +71,8 @@ export class Daemon {
   readonly #failures = new Map<string, string>();
   /** Who opened each session, so a revoked token's sessions can be closed. */
   readonly #principals = new Map<string, Principal>();
+  /** Open control connections and who opened them: a revoked token's `logs -f` or event subscription must end too. */
+  readonly #controls = new Map<WebSocket, Principal>();
   /** Each server's compiled policy, for the current config. */
   #policies = new Map<string, Policy>();
   #extra: Array<{ server: Server; name: string }> = [];
@@ -107,7 +110,11 @@ export class Daemon {
     const handlers: SocketHandlers = {
       maxMessageBytes: loaded.config.daemon.maxMessageBytes,
       openSession: (name, link, client, principal) => daemon.#openSession(name, link, client, principal),
-      control: (ws, principal) => serveControl(ws, daemon, principal),
+      control: (ws, principal) => {
+        daemon.#controls.set(ws, principal);
+        ws.once('close', () => daemon.#controls.delete(ws));
+        serveControl(ws, daemon, principal);
+      },
       authenticate: (req, url, requireToken) => daemon.access.authenticate(req, url, requireToken),
       note: (event, fields) => options.log(event, fields),
     };
@@ -229,8 +236,12 @@ export class Daemon {
     return this.#stopping;
   }
 
-  /** Ends every session whose token was revoked, expired, or removed from the config; returns how many. */
+  /** Ends every session and control connection whose token was revoked, expired, or removed from the config; returns how many sessions. */
   async dropRevoked(): Promise<number> {
+    for (const [ws, principal] of this.#controls) {
+      // After the answer to the request that revoked it, which may have come on this very connection.
+      if (!this.access.stillValid(principal)) setImmediate(() => ws.close(CLOSE.policy, 'the connection\'s client token was revoked or has expired'));
+    }
     const gone = [...this.#sessions.values()].filter((s) => !this.access.stillValid(this.#principals.get(s.id) ?? { kind: 'owner' }));
     await Promise.all(gone.map((s) => s.end(CLOSE.policy, 'the session\'s client token was revoked or has expired')));
     return gone.length;

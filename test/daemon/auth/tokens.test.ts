@@ -101,11 +101,17 @@ describe('client tokens and scopes', () => {
     assert.equal(expired.body.error.message, 'token "old" expired at 2020-01-01T00:00:00Z');
   });
 
-  it('a revoked token gets 401, and its open session is closed', async () => {
-    const created = await s.cli(['token', 'create', 'doomed', '--scope', 'launch:*', '--scope', 'status:read']);
+  it('a revoked token gets 401, and its open session and log follower are closed', { timeout: 30_000 }, async () => {
+    const created = await s.cli(['token', 'create', 'doomed', '--scope', 'launch:*', '--scope', 'status:read', '--scope', 'logs:read']);
     const doomed = created.stdout.trim();
     const session = await MiniSession.open(socket, 'github', doomed);
     await session.initialize();
+    // `mcpd logs github -f` with that token: a control connection that stays open.
+    const follower = new WebSocket(`ws+unix://${socket}:/v1/control`, { headers: { authorization: `Bearer ${doomed}` } });
+    await once(follower, 'open');
+    follower.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'logs.tail', params: { name: 'github', follow: true } }));
+    await once(follower, 'message');
+    const followerClosed = once(follower, 'close') as Promise<[number, Buffer]>;
     const owners = await MiniSession.open(socket, 'github');
     await owners.initialize();
     const revoked = await s.cli(['token', 'revoke', 'doomed']);
@@ -114,6 +120,9 @@ describe('client tokens and scopes', () => {
     const [code, reason] = await session.closed;
     assert.equal(code, 1008);
     assert.match(reason, /client token was revoked/);
+    const [followerCode, followerReason] = await followerClosed;
+    assert.equal(followerCode, 1008);
+    assert.equal(followerReason.toString(), 'the connection\'s client token was revoked or has expired');
     assert.deepEqual((await owners.request('ping')).result, {}, 'the owner\'s session goes on');
     await owners.close();
     const refused = await rawRequest(socket, '/v1/session/github', true, { authorization: `Bearer ${doomed}` });
