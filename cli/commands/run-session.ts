@@ -10,6 +10,7 @@ import { WebSocket } from 'ws';
 import { McpdError } from '../../core/errors.js';
 import { CLOSE, DEFAULT_MAX_MESSAGE_BYTES, SESSION_PATH, exitFromCloseCode } from '../../daemon/protocol.js';
 import { type Envelope, envelopeOf, idKey, isRequest, readHead } from '../../daemon/session/envelope.js';
+import { PartsEnvelope } from '../../daemon/session/parts-envelope.js';
 import { LineSplitter, LineTooLong, wellFormed } from '../../daemon/session/framing.js';
 import { type DaemonOptions, openDaemonSocket } from '../daemon-client.js';
 import { readFramesOf } from './session-frames.js';
@@ -106,8 +107,8 @@ const STREAM_FROM = 64 * 1024;
 /**
  * The daemon's messages to our stdout, one line each, as their bytes came (no decoding, no copy
  * to add the newline). A long one goes out piece by piece while the rest is on its way; when its
- * head does not give its id (the MCP SDK writes it after the result), the pieces are kept
- * (references, not copies) to read the id from once the last one is out.
+ * head does not give its id (the MCP SDK writes it after the result), the id is read from the
+ * pieces as they go by (parts-envelope.ts).
  */
 function relayToStdout(ws: WebSocket, pending: PendingRequests): void {
   const stdout = corkedPerTick(process.stdout);
@@ -129,16 +130,14 @@ function relayToStdout(ws: WebSocket, pending: PendingRequests): void {
   let heldBytes = 0;
   let streaming = false;
   let head: Envelope | undefined;
+  let reader: PartsEnvelope | undefined;
   const text = (part: Buffer, first: boolean, last: boolean) => {
-    if (first) [held, heldBytes, streaming, head] = [[], 0, false, undefined];
+    if (first) [held, heldBytes, streaming, head, reader] = [[], 0, false, undefined, undefined];
     if (streaming) {
       write(part, last);
-      if (!head) held.push(part);
+      reader?.push(part);
       // Answered once all of it is out: stdin's EOF may close the session as soon as nothing is pending.
-      if (last) {
-        pending.answeredBy(head ?? envelopeOf(Buffer.concat(held)));
-        held = [];
-      }
+      if (last) pending.answeredBy(head ?? reader?.envelope());
       return;
     }
     held.push(part);
@@ -151,8 +150,9 @@ function relayToStdout(ws: WebSocket, pending: PendingRequests): void {
     } else if (heldBytes >= STREAM_FROM) {
       const bytes = Buffer.concat(held, heldBytes);
       head = readHead(bytes);
+      if (!head) (reader = new PartsEnvelope()).push(bytes);
       streaming = true;
-      held = head ? [] : [bytes];
+      held = [];
       write(bytes, false);
     }
   };

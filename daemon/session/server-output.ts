@@ -8,6 +8,7 @@ import type { GateMessage } from '../policy/gate.js';
 import type { Instance } from '../supervisor/instance.js';
 import { type Envelope, envelopeOf, idKey, isRequest, readHead } from './envelope.js';
 import { type LongLine, Utf8Parts, wellFormed } from './framing.js';
+import { PartsEnvelope } from './parts-envelope.js';
 import type { Handshake } from './handshake.js';
 import type { SessionRollHost } from './roll-host.js';
 import type { SessionDeps } from './session.js';
@@ -86,14 +87,15 @@ export class ServerOutput {
 
   /**
    * Passes a long line on in parts. Without `head` (the envelope it needs), its envelope is read
-   * at its end from the parts kept (references to the bytes being sent, not copies).
+   * from the parts as they go by (parts-envelope.ts). One the scan cannot be sure of is not
+   * parsed (that would mean keeping the whole line): it counts as not JSON-RPC.
    */
   #passOn(head: Envelope | undefined): LongLine {
     const utf8 = new Utf8Parts();
-    const kept: Buffer[] | undefined = head ? undefined : [];
+    const reader = head ? undefined : new PartsEnvelope();
     return {
       part: (bytes) => {
-        kept?.push(bytes);
+        reader?.push(bytes);
         this.#deps.link.sendPart(utf8.take(bytes), false);
         this.#throttle();
       },
@@ -101,7 +103,7 @@ export class ServerOutput {
         this.#deps.link.sendPart(utf8.flush(), true);
         // Cut off, the request stays in flight: the crash or restart that cut it answers it with an error.
         if (!complete) return;
-        const envelope = kept ? envelopeOf(Buffer.concat(kept)) : head;
+        const envelope = reader ? reader.envelope() : head;
         if (!envelope) return this.#deps.note('the server wrote a long line on stdout that is not JSON-RPC; it was passed on as it came');
         if (this.#passes(envelope)) this.#settled(envelope);
       },
