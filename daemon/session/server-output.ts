@@ -70,9 +70,8 @@ export class ServerOutput {
     const handshake = this.#state.handshake;
     if (!envelope) return mayBeMessage(head) && !handshake.awaiting && !this.#deps.gate?.filtering ? this.#passOn(undefined) : undefined;
     const key = isResponse(envelope) ? idKey(envelope.id!) : undefined;
-    if (key !== undefined && handshake.isReplayed(key)) {
-      return { part: () => {}, end: (complete) => complete && handshake.answered(key) };
-    }
+    // Kept from the client like a whole one (#passes tells a waiting roll too).
+    if (key !== undefined && handshake.isReplayed(key)) return { part: () => {}, end: (complete) => complete && this.#passes(envelope) };
     const needs = key !== undefined ? this.#deps.gate?.needs(envelope.id!) : undefined;
     if (needs === 'whole') return undefined;
     // Read whole at the end: a tool call's outcome, and a message with a method whose id may come after it.
