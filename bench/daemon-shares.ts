@@ -18,30 +18,19 @@ import { once } from 'node:events';
 import { rm } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
+import { benchFlags } from './flags.js';
 import { BenchDaemon, cli } from './daemon.js';
 import { type BulkSample, type Sample, bulkCalls, nodeFloor, pings } from './measure.js';
 import { Calls, INIT_PARAMS, type Reply, type Variant, root, session, start, stop } from './rpc.js';
 import { type BenchEnv, miniVariants, prepareHome } from './setup.js';
 import { count, f, median, msSince, quantile, signed } from './stats.js';
 
-const { values: flags } = parseArgs({
-  options: {
-    runs: { type: 'string', default: '10' },
-    fresh: { type: 'string', default: '21' },
-    pings: { type: 'string', default: '200' },
-    warmup: { type: 'string', default: '20' },
-    burst: { type: 'string', default: '2000' },
-    'bulk-mib': { type: 'string', default: '10' },
-    'bulk-calls': { type: 'string', default: '5' },
-    'per-message': { type: 'boolean', default: false },
-  },
+const { values: flags, runs: RUNS, latency: LATENCY, bulk: BULK } = benchFlags({
+  fresh: { type: 'string', default: '21' },
+  'per-message': { type: 'boolean', default: false },
 });
-const RUNS = count(flags.runs, '--runs', 1);
 const FRESH = count(flags.fresh, '--fresh', 1);
-const LATENCY = { pings: count(flags.pings, '--pings', 1), warmup: count(flags.warmup, '--warmup', 0), burst: count(flags.burst, '--burst', 1) };
-const BULK = { bytes: count(flags['bulk-mib'], '--bulk-mib', 1) * 2 ** 20, calls: count(flags['bulk-calls'], '--bulk-calls', 1) };
 const preload = fileURLToPath(new URL('./probe-preload.js', import.meta.url));
 const dist = (path: string) => pathToFileURL(fileURLToPath(new URL(`../${path}`, import.meta.url))).href;
 

@@ -20,26 +20,14 @@ import { rm } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchFlags } from './flags.js';
 import { BenchDaemon, cli } from './daemon.js';
 import { type BulkSample, type Sample, bulkCalls, pings } from './measure.js';
 import { type Variant, session } from './rpc.js';
 import { miniServer, prepareHome } from './setup.js';
-import { count, f, median, quantile, signed } from './stats.js';
+import { f, median, quantile, signed } from './stats.js';
 
-const { values: flags } = parseArgs({
-  options: {
-    runs: { type: 'string', default: '10' },
-    pings: { type: 'string', default: '200' },
-    warmup: { type: 'string', default: '20' },
-    burst: { type: 'string', default: '2000' },
-    'bulk-mib': { type: 'string', default: '10' },
-    'bulk-calls': { type: 'string', default: '5' },
-  },
-});
-const RUNS = count(flags.runs, '--runs', 1);
-const LATENCY = { pings: count(flags.pings, '--pings', 1), warmup: count(flags.warmup, '--warmup', 0), burst: count(flags.burst, '--burst', 1) };
-const BULK = { bytes: count(flags['bulk-mib'], '--bulk-mib', 1) * 2 ** 20, calls: count(flags['bulk-calls'], '--bulk-calls', 1) };
+const { runs: RUNS, latency: LATENCY, bulk: BULK } = benchFlags({});
 const relay = fileURLToPath(new URL('./bare-relay.js', import.meta.url));
 
 async function main(): Promise<void> {

@@ -11,7 +11,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { loadavg } from 'node:os';
-import { parseArgs } from 'node:util';
+import { benchFlags } from './flags.js';
 import { BenchDaemon, cli, daemonMemory } from './daemon.js';
 import { type BulkSample, type Sample, checkInjection, measure, measureBulk, nodeFloor, timeToExit } from './measure.js';
 import { DAEMON, DIRECT, NO_DAEMON, report } from './report.js';
@@ -19,21 +19,8 @@ import type { Variant } from './rpc.js';
 import { TOKEN, miniVariants, prepareHome } from './setup.js';
 import { count, f } from './stats.js';
 
-const { values: flags } = parseArgs({
-  options: {
-    runs: { type: 'string', default: '10' },
-    pings: { type: 'string', default: '200' },
-    warmup: { type: 'string', default: '20' },
-    burst: { type: 'string', default: '2000' },
-    'bulk-mib': { type: 'string', default: '10' },
-    'bulk-calls': { type: 'string', default: '5' },
-    sessions: { type: 'string', default: '20' },
-  },
-});
-const RUNS = count(flags.runs, '--runs', 1);
-const LATENCY = { pings: count(flags.pings, '--pings', 1), warmup: count(flags.warmup, '--warmup', 0), burst: count(flags.burst, '--burst', 1) };
-const BULK_MIB = count(flags['bulk-mib'], '--bulk-mib', 1);
-const BULK = { bytes: BULK_MIB * 2 ** 20, calls: count(flags['bulk-calls'], '--bulk-calls', 1) };
+const { values: flags, runs: RUNS, latency: LATENCY, bulk: BULK } = benchFlags({ sessions: { type: 'string', default: '20' } });
+const BULK_MIB = BULK.bytes / 2 ** 20;
 const SESSIONS = count(flags.sessions, '--sessions', 1);
 
 async function main(): Promise<void> {
