@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
+import { type ThrowawayEnv, throwawayEnv } from '../scripts/throwaway-env.js';
 import { cli } from './daemon.js';
 import { type Variant, root } from './rpc.js';
 
@@ -14,26 +15,16 @@ export const TOKEN = `bench-${'x'.repeat(24)}`;
 export const miniServer = join(root, 'test/fixtures/mini-mcp.js');
 const everythingPkg = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/package.json');
 
-export type BenchEnv = Record<string, string> & { MCPD_CONFIG: string; MCPD_SOCKET: string };
+export type BenchEnv = ThrowawayEnv;
 
 /**
  * Every variant gets this same small environment: mcpd hands its server only a safelist, so
  * giving `direct` the caller's full environment would compare two different Node start-ups
- * (NODE_EXTRA_CA_CERTS alone costs ~50 ms of boot on this kind of machine).
+ * (NODE_EXTRA_CA_CERTS alone costs ~50 ms of boot on this kind of machine). The socket sits right
+ * in the mkdtemp folder, to keep its path short.
  */
 function sandboxEnv(home: string): BenchEnv {
-  // Unix socket paths hold 107 bytes: the socket sits right in the mkdtemp folder.
-  const socket = join(home, 'run', 'd.sock');
-  if (Buffer.byteLength(socket) > 107) throw new Error(`the socket path ${socket} is too long for a Unix socket; set TMPDIR to a shorter folder`);
-  return {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: home,
-    XDG_CONFIG_HOME: join(home, '.config'),
-    XDG_DATA_HOME: join(home, '.local/share'),
-    XDG_STATE_HOME: join(home, '.local/state'),
-    MCPD_CONFIG: join(home, 'config.json'),
-    MCPD_SOCKET: socket,
-  };
+  return throwawayEnv(home, { config: join(home, 'config.json'), socket: join(home, 'run', 'd.sock') });
 }
 
 export interface Bench {

@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { execa } from 'execa';
+import { throwawayEnv } from './throwaway-env.js';
 
 const cli = fileURLToPath(new URL('../cli/mcpd.cjs', import.meta.url));
 const server = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js');
@@ -24,7 +25,7 @@ const server = createRequire(import.meta.url).resolve('@modelcontextprotocol/ser
 async function main(): Promise<void> {
   const home = await mkdtemp(join(tmpdir(), 'mcpd-demo-'));
   try {
-    const env = sandboxEnv(home);
+    const env = throwawayEnv(home, { config: join(home, 'config.json'), socket: join(home, 'mcpd.sock') });
     await writeFile(env.MCPD_CONFIG, JSON.stringify({
       mcpServers: { everything: { command: process.execPath, args: [server, 'stdio'], env: { DEMO_API_KEY: '${local:demo/api-key}' } } },
       // A key file beside the store: no keychain, no passphrase, no account needed.
@@ -64,18 +65,6 @@ async function launch(env: Record<string, string>, what: string): Promise<Record
   await client.close();
   const content = result.content as Array<{ type: string; text: string }>;
   return JSON.parse(content[0]?.text ?? '{}') as Record<string, string>;
-}
-
-function sandboxEnv(home: string): Record<string, string> & { MCPD_CONFIG: string } {
-  return {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: home,
-    XDG_CONFIG_HOME: join(home, '.config'),
-    XDG_DATA_HOME: join(home, '.local/share'),
-    XDG_STATE_HOME: join(home, '.local/state'),
-    MCPD_CONFIG: join(home, 'config.json'),
-    MCPD_SOCKET: join(home, 'mcpd.sock'),
-  };
 }
 
 function report(serverEnv: Record<string, string>, secret: string): void {

@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { throwawayEnv } from '../../scripts/throwaway-env.js';
 import { cliMain } from './repo.js';
 
 export interface CliResult {
@@ -30,16 +31,8 @@ export async function sandbox(options: { keychain?: boolean } = {}): Promise<San
   const home = join(dir, 'home');
   await mkdir(home, { recursive: true });
   const configPath = join(dir, 'config.json');
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: home,
-    XDG_CONFIG_HOME: join(home, '.config'),
-    XDG_DATA_HOME: join(home, '.local', 'share'),
-    XDG_STATE_HOME: join(home, '.local', 'state'),
-    MCPD_CONFIG: configPath,
-    // Short (Unix socket paths hold ~107 bytes) and this sandbox's own: no test meets another's daemon.
-    MCPD_SOCKET: join(dir, 'mcpd.sock'),
-  };
+  // The socket is this sandbox's own: no test meets another's daemon.
+  const env: Record<string, string> = throwawayEnv(home, { config: configPath, socket: join(dir, 'mcpd.sock') });
   if (options.keychain && process.env.DBUS_SESSION_BUS_ADDRESS) env.DBUS_SESSION_BUS_ADDRESS = process.env.DBUS_SESSION_BUS_ADDRESS;
   const cli: Sandbox['cli'] = async (args, run = {}) => {
     const result = await execa(process.execPath, [cliMain, ...args], {
