@@ -21,7 +21,7 @@ import { ClientAccess } from './auth/access.js';
 import type { Principal } from './auth/scopes.js';
 import { ExpiryWatch } from './auth/expiry.js';
 import { TokenStore } from './auth/store.js';
-import { diffConfig } from './config/diff.js';
+import { changedAtNextStart, diffConfig } from './config/diff.js';
 import { loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { serveControl } from './control.js';
@@ -80,6 +80,8 @@ export class Daemon {
   #config: Config;
   #registry: ProviderRegistry;
   #configError: string | undefined;
+  /** The config the daemon started with, for what a reload cannot apply (ConfigDiff.atNextStart). */
+  readonly #startConfig: Config;
   #server: Server | undefined;
   #watcher: FSWatcher | undefined;
   readonly #rotation: RotationScheduler;
@@ -91,6 +93,7 @@ export class Daemon {
   private constructor(options: DaemonOptions, config: Config, tokens: TokenStore) {
     this.#options = options;
     this.#config = config;
+    this.#startConfig = config;
     this.#registry = this.#newRegistry(config);
     this.logs = new LogBook(options.stateDir);
     this.audit = new AuditLog(options.stateDir, { ...config.daemon.audit, clock: options.clock ?? systemClock });
@@ -159,7 +162,8 @@ export class Daemon {
     });
     return {
       pid: process.pid, version: this.#options.version, socket: this.#options.socketPath, config: this.#options.configPath,
-      startedAt: this.startedAt.toISOString(), configError: this.#configError, servers, listeners: this.#extra.map((l) => l.name),
+      startedAt: this.startedAt.toISOString(), configError: this.#configError, atNextStart: changedAtNextStart(this.#startConfig, this.#config),
+      servers, listeners: this.#extra.map((l) => l.name),
       rotation: this.#rotation.status().filter((r) => r.overdue || r.state !== 'idle'),
     };
   }
@@ -203,13 +207,17 @@ export class Daemon {
     void previous.close();
     this.#options.log('config.reloaded', { ...diff });
     for (const warning of configWarnings(next)) this.#options.log('config.warning', { config: this.#options.configPath, warning });
+    for (const path of diff.atNextStart) {
+      this.#options.log('config.warning', { config: this.#options.configPath, warning: `${path} changed: it applies when the daemon starts again (mcpd stop, then mcpd start or the next mcpd run)` });
+    }
     await this.dropRevoked();
     await this.#rotation.reconfigure(next.rotation);
     await Promise.all([
       ...diff.removed.flatMap((name) => this.#sessionsOf(name).map((s) => s.end(CLOSE.goingAway, `server "${name}" was removed from the config`))),
       ...diff.changed.flatMap((name) => this.#sessionsOf(name).map((s) => s.restart('its definition changed'))),
     ]);
-    return diff;
+    // What waits for the next start, this edit's or an earlier one's.
+    return { ...diff, atNextStart: changedAtNextStart(this.#startConfig, next) };
   }
 
   /** Ends every session (MCP's shutdown for each server), closes the socket and removes it. */

@@ -90,6 +90,8 @@ export interface DaemonStatus {
   readonly startedAt: string;
   /** Why the last config edit was not applied, if it was not. */
   readonly configError: string | undefined;
+  /** Settings changed since the daemon started that apply only from its next start (socket.listen, …). */
+  readonly atNextStart: string[];
   /** Rotated secrets that need attention: a rotation under way or failing, a reminder due or overdue. */
   readonly rotation: readonly RotationStatus[];
   readonly servers: readonly ServerStatus[];
@@ -119,7 +121,7 @@ export interface ControlMethods {
   'servers.list': { params: Record<string, never>; result: ServerStatus[] };
   'sessions.list': { params: Record<string, never>; result: SessionInfo[] };
   'server.restart': { params: { name: string; roll?: boolean }; result: { restarted: number } };
-  'config.reload': { params: Record<string, never>; result: { changed: string[]; added: string[]; removed: string[] } };
+  'config.reload': { params: Record<string, never>; result: { changed: string[]; added: string[]; removed: string[]; atNextStart: string[] } };
   'logs.tail': { params: { name: string; lines?: number; follow?: boolean }; result: { lines: LogLine[] } };
   'daemon.stop': { params: Record<string, never>; result: { stopping: true } };
   'rotation.status': { params: Record<string, never>; result: RotationStatus[] };

@@ -11,6 +11,7 @@ export async function status(options: DaemonOptions): Promise<void> {
   output(options, s, () => [
     `mcpd daemon pid ${s.pid}, up ${age(s.startedAt)}, socket ${s.socket}`,
     `config ${s.config}${s.configError ? `\n  the last edit was NOT applied: ${s.configError}` : ''}`,
+    ...(s.atNextStart.length ? [`  changed since the daemon started, applied when it starts again (mcpd stop): ${s.atNextStart.join(', ')}`] : []),
     ...(s.listeners.length ? [`also listening (token required) on ${s.listeners.join(', ')}`] : []),
     '',
     ...(s.servers.length ? s.servers.map(describe) : ['no servers in the config']),
@@ -49,7 +50,8 @@ export async function reload(options: DaemonOptions): Promise<void> {
   const diff = await control(options, 'config.reload');
   output(options, diff, () => {
     const parts = (['added', 'changed', 'removed'] as const).filter((k) => diff[k].length).map((k) => `${k}: ${diff[k].join(', ')}`);
-    return parts.length ? `reloaded the config; ${parts.join('; ')}` : 'reloaded the config; no server changed';
+    const later = diff.atNextStart.length ? `\n${diff.atNextStart.join(', ')} changed: applied when the daemon starts again (mcpd stop)` : '';
+    return `${parts.length ? `reloaded the config; ${parts.join('; ')}` : 'reloaded the config; no server changed'}${later}`;
   });
 }
 

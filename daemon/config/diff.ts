@@ -11,7 +11,16 @@ export interface ConfigDiff {
   readonly added: string[];
   readonly removed: string[];
   readonly changed: string[];
+  /** Settings the daemon reads only when it starts (its listeners, the WebSocket size limit, the audit log) that this edit changed: they apply from its next start. */
+  readonly atNextStart: string[];
 }
+
+/** The settings a running daemon does not take up on reload. */
+const READ_AT_START = [
+  ['socket.listen', (c: Config) => c.socket.listen],
+  ['daemon.maxMessageBytes', (c: Config) => c.daemon.maxMessageBytes],
+  ['daemon.audit', (c: Config) => c.daemon.audit],
+] as const;
 
 export function diffConfig(before: Config, after: Config): ConfigDiff {
   const names = (c: Config) => Object.keys(c.mcpServers);
@@ -26,7 +35,13 @@ export function diffConfig(before: Config, after: Config): ConfigDiff {
       .filter((name) => name in before.mcpServers)
       .filter((name) => !isDeepStrictEqual(before.mcpServers[name], after.mcpServers[name]) || usesAny(after.mcpServers[name]!, changedProviders))
       .sort(),
+    atNextStart: changedAtNextStart(before, after),
   };
+}
+
+/** The settings read only at the daemon's start that differ between `before` and `after`. */
+export function changedAtNextStart(before: Config, after: Config): string[] {
+  return READ_AT_START.filter(([, read]) => !isDeepStrictEqual(read(before), read(after))).map(([path]) => path);
 }
 
 function usesAny(server: ServerConfig, providers: ReadonlySet<string>): boolean {

@@ -160,6 +160,24 @@ describe('control verbs', () => {
     assert.equal((await s.cli(['reload'])).stdout, 'reloaded the config; no server changed\n');
   });
 
+  it('a setting read only when the daemon starts (socket.listen): reload and status say it applies at the next start; sessions go on', async () => {
+    const a = await MiniSession.open(socket, 'a');
+    await a.initialize();
+    await s.writeConfig({ ...config({ a: mini(), c: mini() }), socket: { listen: [{ host: '127.0.0.1', port: 0 }] } });
+    await waitFor(async () => (await status()).atNextStart.length === 1, 'the reload');
+    const reloaded = await s.cli(['reload']);
+    assert.equal(reloaded.stdout, 'reloaded the config; no server changed\nsocket.listen changed: applied when the daemon starts again (mcpd stop)\n');
+    assert.match((await s.cli(['status'])).stdout, /\n {2}changed since the daemon started, applied when it starts again \(mcpd stop\): socket\.listen\n/);
+    assert.deepEqual((await status()).listeners, [], 'no listener was bound by the reload');
+    const log = await readFile(join(s.env.XDG_STATE_HOME!, 'mcpd', 'daemon.log'), 'utf8');
+    assert.match(log, /"warning":"socket.listen changed: it applies when the daemon starts again/);
+    assert.deepEqual((await a.request('ping')).result, {}, 'the session goes on');
+    await s.writeConfig(config({ a: mini(), c: mini() }));
+    await waitFor(async () => (await status()).atNextStart.length === 0, 'the edit undone');
+    assert.doesNotMatch((await s.cli(['status'])).stdout, /changed since the daemon started/);
+    await a.close();
+  });
+
   it('stop: servers shut down, socket removed; a verb then exits 4', async () => {
     const session = await MiniSession.open(socket, 'a');
     await session.initialize();
