@@ -1,11 +1,13 @@
 /**
  * cli/cached-require.ts, on real processes: a bundle loads the same with or without its code
  * cache, the first run writes the cache, later runs keep it, a cache V8 refuses (here:
- * garbage) is replaced rather than trusted, and a changed bundle of the same length (which V8
- * alone would not tell apart) runs its new code.
+ * garbage) is replaced rather than trusted, a changed bundle of the same length (which V8
+ * alone would not tell apart) runs its new code, and a bundle in a folder the user cannot write
+ * (another user here: nobody, as a global install by root is to its users) keeps its cache in the
+ * user's cache folder.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -32,10 +34,12 @@ describe('requireCached', () => {
     return join(dir, caches[0]!);
   }
 
-  /** Loads the bundle in a fresh process and prints what it exports. */
-  async function load(): Promise<{ name: string; dir: string; twice: number }> {
+  /** Loads the bundle in a fresh process (as `user`, with `env`) and prints what it exports. */
+  async function load(options: { user?: string; env?: Record<string, string> } = {}): Promise<{ name: string; dir: string; twice: number }> {
     const script = `const { requireCached } = await import(${JSON.stringify(loader)}); const m = requireCached(${JSON.stringify(bundle)}); console.log(JSON.stringify({ name: m.name, dir: m.dir, twice: m.twice(21) }));`;
-    const { stdout } = await execa(process.execPath, ['--input-type=module', '-e', script]);
+    const node = [process.execPath, '--input-type=module', '-e', script];
+    const [command, ...args] = options.user ? ['runuser', '-u', options.user, '--', ...node] : node;
+    const { stdout } = await execa(command!, args, { env: options.env });
     return JSON.parse(stdout) as { name: string; dir: string; twice: number };
   }
 
@@ -58,6 +62,27 @@ describe('requireCached', () => {
     await writeFile(cache, 'not a code cache');
     assert.deepEqual(await load(), { name: 'bundle.cjs', dir, twice: 42 });
     assert.notEqual(await readFile(cache, 'utf8'), 'not a code cache');
+  });
+
+  it('keeps the cache in the user\'s cache folder when the bundle\'s folder is not the user\'s to write', async () => {
+    // The bundle folder: root's, readable by all, writable by root only.
+    await chmod(dir, 0o755);
+    await chmod(bundle, 0o644);
+    for (const name of await readdir(dir)) if (name.endsWith('.cache')) await rm(join(dir, name));
+    const home = join(dir, 'nobody-home');
+    await mkdir(home);
+    const uid = Number((await execa('id', ['-u', 'nobody'])).stdout);
+    await chown(home, uid, -1);
+    const env = { XDG_CACHE_HOME: join(home, '.cache') };
+    assert.deepEqual(await load({ user: 'nobody', env }), { name: 'bundle.cjs', dir, twice: 42 });
+    const folder = join(home, '.cache', 'mcpd', 'code-cache');
+    const written = (await readdir(folder)).filter((name) => name.endsWith('.cache'));
+    assert.equal(written.length, 1, 'the cache went to the user\'s cache folder');
+    assert.match(written[0]!, /^bundle\.cjs\.\d+-\d+\.cache$/);
+    const { mtimeMs } = await stat(join(folder, written[0]!));
+    assert.deepEqual(await load({ user: 'nobody', env }), { name: 'bundle.cjs', dir, twice: 42 });
+    assert.equal((await stat(join(folder, written[0]!))).mtimeMs, mtimeMs, 'a later run reads it and leaves it');
+    assert.deepEqual((await readdir(dir)).filter((name) => name.endsWith('.cache')), [], 'nothing written beside the bundle');
   });
 
   it('runs a rebuilt bundle of the same length as it now is, not from the old cache', async () => {
