@@ -138,7 +138,7 @@ async function startUp(env: BenchEnv): Promise<string[]> {
     '| mark | ms since spawn | step ms | what |', '| --- | ---: | ---: | --- |',
     `| Node booted (preload runs) | ${f(m('booted'), 1)} | ${f(m('booted'), 1)} | exec, Node's own start-up |`,
     `| WebSocket upgrade sent | ${f(m('upgrade'), 1)} | ${f(m('upgrade') - m('booted'), 1)} | bin.js, argv read, the run-daemon bundle (ws) loaded from its code cache |`,
-    `| daemon's 101 arrives | ${f(m('answered'), 1)} | ${f(m('answered') - m('upgrade'), 1)} | daemon: route, prepare the launch, spawn mini, wait for its spawn event |`,
+    `| daemon's 101 arrives | ${f(m('answered'), 1)} | ${f(m('answered') - m('upgrade'), 1)} | the connect completes and the request is written; the daemon routes it, resolves and spawns mini (its fork ~3 ms), answers 101 |`,
     `| initialize result | ${f(m('init'), 1)} | ${f(m('init') - m('answered'), 1)} | mini boots and answers, relayed both ways |`,
     `| (direct mini: initialize result) | ${f(median(directInit), 1)} | | |`);
 
