@@ -13,10 +13,8 @@ import { type Clock, systemClock } from '../core/clock.js';
 import { McpdError } from '../core/errors.js';
 import type { Env } from '../core/paths.js';
 import { checkReferences, type Finding } from '../providers/check.js';
-import { type Ref, showRef } from '../providers/provider.js';
-import { refsOf } from '../providers/reference.js';
 import { ProviderRegistry } from '../providers/registry.js';
-import { AuditLog, recordRotationStep } from './audit/audit.js';
+import { AuditLog } from './audit/audit.js';
 import { ClientAccess } from './auth/access.js';
 import type { Principal } from './auth/scopes.js';
 import { ExpiryWatch } from './auth/expiry.js';
@@ -28,7 +26,7 @@ import { serveControl } from './control.js';
 import type { StartChild } from './launcher/child.js';
 import type { Logger } from './log.js';
 import { LogBook } from './logbook.js';
-import { CLOSE, type ControlMethods, type DaemonStatus, type ServerState, type SessionInfo } from './protocol.js';
+import { CLOSE, type ControlMethods, type DaemonStatus, type SessionInfo } from './protocol.js';
 import { compilePolicy, type Policy } from './policy/policy.js';
 import { configWarnings } from './policy/check.js';
 import { createSocketServer, type SocketHandlers } from './server/http.js';
@@ -37,8 +35,9 @@ import { listenExtra } from './server/listeners.js';
 import type { WebSocketLink } from './server/ws-link.js';
 import { Session } from './session/session.js';
 import { SessionWiring } from './session-wiring.js';
-import { buildChildEnv } from './launcher/child-env.js';
-import { RotationScheduler, serverUses } from './rotation/scheduler.js';
+import { daemonRotation } from './rotation/daemon-scheduler.js';
+import type { RotationScheduler } from './rotation/scheduler.js';
+import { serverStatus } from './server-status.js';
 
 export interface DaemonOptions {
   readonly configPath: string;
@@ -56,9 +55,6 @@ export interface DaemonOptions {
 }
 
 type ReloadResult = ControlMethods['config.reload']['result'];
-
-/** A server's state summarised from its instances: the liveliest one wins. */
-const PRECEDENCE: readonly ServerState[] = ['running', 'starting', 'restarting', 'failed', 'stopped'];
 
 export class Daemon {
   readonly startedAt = new Date();
@@ -98,7 +94,10 @@ export class Daemon {
     this.logs = new LogBook(options.stateDir);
     this.audit = new AuditLog(options.stateDir, { ...config.daemon.audit, clock: options.clock ?? systemClock });
     this.access = new ClientAccess(tokens, () => this.#config, options.clock ?? systemClock, this.audit);
-    this.#rotation = this.#newScheduler(config);
+    this.#rotation = daemonRotation(config, {
+      stateDir: options.stateDir, clock: options.clock ?? systemClock, env: options.env, log: options.log, audit: this.audit,
+      config: () => this.#config, sessions: () => this.#sessions.values(), registry: () => this.#registry,
+    });
     this.#wiring = new SessionWiring({
       options, audit: this.audit, config: () => this.#config, registry: () => this.#registry, policy: (name) => this.#policy(name),
     });
@@ -150,16 +149,8 @@ export class Daemon {
   }
 
   status(): DaemonStatus {
-    const servers = Object.entries(this.#config.mcpServers).map(([name, server]) => {
-      const instances = this.#sessionsOf(name).map((s) => s.status());
-      // With no instance left, a server whose last one gave up stays 'failed' until a session starts it again.
-      const failure = this.#failures.get(name);
-      const state = PRECEDENCE.find((s) => instances.some((i) => i.state === s)) ?? (failure ? 'failed' : 'stopped');
-      const lastError = instances.map((i) => i.lastError).find((e) => e !== undefined) ?? failure;
-      const texts = [server.command, ...server.args, server.cwd ?? '', ...Object.values(server.env)];
-      const refs = [...new Set(texts.flatMap((text) => refsOf(text, `mcpServers.${name}`).map(showRef)))];
-      return { name, state, command: server.command, refs, sessions: instances.length, instances, restarts: instances.reduce((n, i) => n + i.restarts, 0), lastError };
-    });
+    const servers = Object.entries(this.#config.mcpServers).map(([name, server]) =>
+      serverStatus(name, server, this.#sessionsOf(name).map((s) => s.status()), this.#failures.get(name)));
     return {
       pid: process.pid, version: this.#options.version, socket: this.#options.socketPath, config: this.#options.configPath,
       startedAt: this.startedAt.toISOString(), configError: this.#configError, atNextStart: changedAtNextStart(this.#startConfig, this.#config),
@@ -314,28 +305,6 @@ export class Daemon {
 
   #sessionsOf(name: string): Session[] {
     return [...this.#sessions.values()].filter((s) => s.server === name);
-  }
-
-  #newScheduler(config: Config): RotationScheduler {
-    const clock = this.#options.clock ?? systemClock;
-    const users = (ref: Ref) => [...this.#sessions.values()].filter((s) => serverUses(this.#config.mcpServers[s.server], ref));
-    return new RotationScheduler(config.rotation, {
-      stateDir: this.#options.stateDir,
-      clock,
-      providerOf: (name) => this.#registry.get(name),
-      roll: async (ref) => {
-        const sessions = users(ref);
-        await Promise.all(sessions.map((s) => s.roll(`rotation of ${showRef(ref)}`)));
-        return sessions.length;
-      },
-      holders: (ref, since) => users(ref).filter((s) => {
-        const { state, since: started } = s.instance.status();
-        return state === 'running' && started !== undefined && Date.parse(started) < since;
-      }).length,
-      note: (message) => this.#options.log('rotation.note', { message }),
-      audit: (secret, step, detail) => recordRotationStep(this.audit, secret, step, detail),
-      commandEnv: buildChildEnv(this.#options.env, false, {}),
-    });
   }
 
   #newRegistry(config: Config): ProviderRegistry {
