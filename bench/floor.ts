@@ -12,7 +12,11 @@
  * The gap from direct to "two bare relays" is the floor under any implementation of the
  * design here; what mcpd adds over that floor is its own cost.
  *
- *   node dist/bench/floor.js [--runs 10] [--pings 200] [--warmup 20] [--burst 2000] [--bulk-mib 10] [--bulk-calls 5]
+ * With `--server everything` the same runs on server-everything (the server bench/launch's
+ * ping and pipelined targets are measured on); it has no tool that returns a bulk result, so
+ * the bulk columns are left out.
+ *
+ *   node dist/bench/floor.js [--server mini|everything] [--runs 10] [--pings 200] [--warmup 20] [--burst 2000] [--bulk-mib 10] [--bulk-calls 5]
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -27,20 +31,24 @@ import { type Variant, session } from './rpc.js';
 import { miniServer, prepareHome } from './setup.js';
 import { f, median, quantile, signed } from './stats.js';
 
-const { runs: RUNS, latency: LATENCY, bulk: BULK } = benchFlags({});
+const { values: flags, runs: RUNS, latency: LATENCY, bulk: BULK } = benchFlags({ server: { type: 'string', default: 'mini' } });
+if (flags.server !== 'mini' && flags.server !== 'everything') throw new Error(`--server takes mini or everything, got ${flags.server}`);
+const SERVER = flags.server;
 const relay = fileURLToPath(new URL('./bare-relay.js', import.meta.url));
 
 async function main(): Promise<void> {
-  const { home, env } = await prepareHome();
+  const { home, env, entry } = await prepareHome();
   const relaySocket = join(home, 'bare.sock');
   const node = process.execPath;
+  const server = SERVER === 'mini' ? [node, miniServer] : [node, entry, 'stdio'];
+  const bulkToo = SERVER === 'mini';
   const variants: Variant[] = [
-    { name: 'direct', command: node, args: [miniServer] },
-    { name: 'one bare relay', command: node, args: [relay, 'spawn', '--', node, miniServer] },
+    { name: 'direct', command: server[0]!, args: server.slice(1) },
+    { name: 'one bare relay', command: node, args: [relay, 'spawn', '--', ...server] },
     { name: 'two bare relays', command: node, args: [relay, 'connect', relaySocket] },
-    { name: 'mcpd run (daemon)', command: node, args: [cli, 'run', 'mini'] },
+    { name: 'mcpd run (daemon)', command: node, args: [cli, 'run', SERVER] },
   ];
-  const listener = spawn(node, [relay, 'listen', relaySocket, '--', node, miniServer], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const listener = spawn(node, [relay, 'listen', relaySocket, '--', ...server], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   let daemon: BenchDaemon | undefined;
   try {
     await once(listener.stdout, 'data');
@@ -50,11 +58,11 @@ async function main(): Promise<void> {
     for (let round = 0; round <= RUNS; round++) {
       for (const variant of variants) {
         const latency = await session(variant, env, (rpc, initMs) => pings(rpc, initMs, LATENCY));
-        const bulk = await session(variant, env, (rpc, initMs) => bulkCalls(rpc, initMs, BULK));
+        const bulk = bulkToo ? await session(variant, env, (rpc, initMs) => bulkCalls(rpc, initMs, BULK)) : undefined;
         // Round 0 warms every path up and is not counted.
         if (round > 0) {
           rows.get(variant.name)!.latency.push(latency);
-          rows.get(variant.name)!.bulk.push(bulk);
+          if (bulk) rows.get(variant.name)!.bulk.push(bulk);
         }
       }
       process.stderr.write(`round ${round}/${RUNS} done\n`);
@@ -63,18 +71,20 @@ async function main(): Promise<void> {
     const rate = (name: string) => median(rows.get(name)!.latency.map((s) => s.pingsPerSec));
     const mib = (name: string) => median(rows.get(name)!.bulk.map((s) => s.mibPerSec));
     const out = [
-      `server mini, ${RUNS} runs interleaved · ${LATENCY.pings} sequential pings per run (after ${LATENCY.warmup}) · bursts of ${LATENCY.burst} · ${BULK.calls} bulk calls of ${BULK.bytes / 2 ** 20} MiB per run`,
+      `server ${SERVER}, ${RUNS} runs interleaved · ${LATENCY.pings} sequential pings per run (after ${LATENCY.warmup}) · bursts of ${LATENCY.burst}${bulkToo ? ` · ${BULK.calls} bulk calls of ${BULK.bytes / 2 ** 20} MiB per run` : ''}`,
       `load average (1 min) ${f(loadBefore, 2)} before, ${f(loadavg()[0] ?? NaN, 2)} after`, '',
-      '| path | ping p50 µs | p50 vs direct µs | pipelined pings/s | ×direct | bulk MiB/s | ×direct |',
-      '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+      `| path | ping p50 µs | p50 vs direct µs | pipelined pings/s | ×direct |${bulkToo ? ' bulk MiB/s | ×direct |' : ''}`,
+      `| --- | ---: | ---: | ---: | ---: |${bulkToo ? ' ---: | ---: |' : ''}`,
     ];
     for (const { name } of variants) {
       const base = name === 'direct';
-      out.push(`| ${name} | ${f(p50(name), 0)} | ${base ? '' : signed(p50(name) - p50('direct'), 0)} | ${f(rate(name), 0)} | ${base ? '' : f(rate(name) / rate('direct'), 2)} | ${f(mib(name), 0)} | ${base ? '' : f(mib(name) / mib('direct'), 2)} |`);
+      const bulkCells = bulkToo ? ` ${f(mib(name), 0)} | ${base ? '' : f(mib(name) / mib('direct'), 2)} |` : '';
+      out.push(`| ${name} | ${f(p50(name), 0)} | ${base ? '' : signed(p50(name) - p50('direct'), 0)} | ${f(rate(name), 0)} | ${base ? '' : f(rate(name) / rate('direct'), 2)} |${bulkCells}`);
     }
     const floor = p50('two bare relays') - p50('direct');
-    out.push('', `the design's two hops alone: ping p50 ${signed(floor, 0)} µs over direct (target for mcpd: +150 µs), bulk ×${f(mib('two bare relays') / mib('direct'), 2)} (target ×0.80)`,
-      `mcpd over that floor: ping p50 ${signed(p50('mcpd run (daemon)') - p50('two bare relays'), 0)} µs, bulk ×${f(mib('mcpd run (daemon)') / mib('two bare relays'), 2)} of the bare relays' rate`);
+    const ratio = (of: (name: string) => number, a: string, b: string) => f(of(a) / of(b), 2);
+    out.push('', `the design's two hops alone: ping p50 ${signed(floor, 0)} µs over direct (target for mcpd: +150 µs), pipelined ×${ratio(rate, 'two bare relays', 'direct')}${bulkToo ? `, bulk ×${ratio(mib, 'two bare relays', 'direct')} (target ×0.80)` : ''}`,
+      `mcpd over that floor: ping p50 ${signed(p50('mcpd run (daemon)') - p50('two bare relays'), 0)} µs, pipelined ×${ratio(rate, 'mcpd run (daemon)', 'two bare relays')}${bulkToo ? `, bulk ×${ratio(mib, 'mcpd run (daemon)', 'two bare relays')}` : ''} of the bare relays' rates`);
     process.stdout.write(`${out.join('\n')}\n`);
   } finally {
     await daemon?.stop();
