@@ -4,10 +4,9 @@
  * and audits tool calls (name, outcome, duration — never arguments or results).
  */
 import type { Audit } from '../audit/audit.js';
-import type { Outcome } from '../session/envelope.js';
+import { type Id, type Outcome, idKey as key } from '../session/envelope.js';
 import { type Policy, deniedRequest, denialError, filterList, isListMethod, isNamedRequest, isOpen } from './policy.js';
 
-type Id = string | number;
 /** A JSON-RPC message as the bridge parsed it. */
 export type GateMessage = { id?: Id | null; method?: string; params?: unknown; result?: unknown; error?: unknown };
 
@@ -36,8 +35,6 @@ export interface GateDeps {
   readonly server: string;
   readonly now: () => number;
 }
-
-const key = (id: Id) => (typeof id === 'number' ? `n:${id}` : `s:${id}`);
 
 export class PolicyGate implements MessageGate {
   readonly #deps: GateDeps;
@@ -84,9 +81,10 @@ export class PolicyGate implements MessageGate {
   }
 
   answered(id: Id, outcome: Outcome): void {
-    const call = this.#calls.get(key(id));
+    const k = key(id);
+    const call = this.#calls.get(k);
     if (!call) return;
-    this.#calls.delete(key(id));
+    this.#calls.delete(k);
     this.#audited(call, outcome);
   }
 

@@ -37,6 +37,11 @@ export function isRequest(envelope: Envelope): boolean {
   return envelope.method !== undefined && envelope.id !== undefined && envelope.id !== null;
 }
 
+/** A message with an id and no method answers a request. */
+export function isResponse(envelope: Envelope): boolean {
+  return envelope.method === undefined && envelope.id !== undefined && envelope.id !== null;
+}
+
 /** The key that matches a response's id to its request's (1 and "1" are different ids). */
 export function idKey(id: Id): string {
   return typeof id === 'number' ? `n:${id}` : `s:${id}`;

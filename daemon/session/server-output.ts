@@ -6,7 +6,7 @@
  */
 import type { GateMessage } from '../policy/gate.js';
 import type { Instance } from '../supervisor/instance.js';
-import { type Envelope, envelopeOf, idKey, isRequest, readHead } from './envelope.js';
+import { type Envelope, envelopeOf, idKey, isRequest, isResponse, readHead } from './envelope.js';
 import { type LongLine, Utf8Parts, wellFormed } from './framing.js';
 import { PartsEnvelope } from './parts-envelope.js';
 import type { Handshake } from './handshake.js';
@@ -148,9 +148,4 @@ export class ServerOutput {
 function mayBeMessage(head: Buffer): boolean {
   for (const byte of head) if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0d) return byte === 0x7b;
   return false;
-}
-
-/** A message from the server with an id and no method answers a request. */
-function isResponse(envelope: Envelope): boolean {
-  return envelope.method === undefined && envelope.id !== undefined && envelope.id !== null;
 }

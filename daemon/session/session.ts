@@ -20,7 +20,7 @@ import type { InstanceStatus } from '../protocol.js';
 import type { Instance, InstanceListener } from '../supervisor/instance.js';
 import { type RollDeps, type RollOutcome, Rollover } from './rollover.js';
 import { errorResponse, readClientMessage } from './client-message.js';
-import { type Envelope, type Id, idKey, isRequest } from './envelope.js';
+import { type Envelope, type Id, idKey, isRequest, isResponse } from './envelope.js';
 import { Handshake } from './handshake.js';
 import { SessionRollHost } from './roll-host.js';
 import { ServerOutput } from './server-output.js';
@@ -219,7 +219,7 @@ export class Session {
       this.#inflight.set(key, { id: envelope.id!, method: envelope.method! });
       return key;
     }
-    if (envelope.method === undefined && envelope.id !== undefined && envelope.id !== null && this.#serverRequests.delete(idKey(envelope.id))) this.#rollHost.checkIdle();
+    if (isResponse(envelope) && this.#serverRequests.delete(idKey(envelope.id!))) this.#rollHost.checkIdle();
     return undefined;
   }
 
