@@ -12,6 +12,7 @@ import { CLOSE, DEFAULT_MAX_MESSAGE_BYTES, SESSION_PATH, exitFromCloseCode } fro
 import { type Envelope, envelopeOf, idKey, isRequest, readHead } from '../../daemon/session/envelope.js';
 import { PartsEnvelope } from '../../daemon/session/parts-envelope.js';
 import { LineSplitter, LineTooLong, wellFormed } from '../../daemon/session/framing.js';
+import { corkedPerTick } from '../../daemon/session/tick-cork.js';
 import { type DaemonOptions, openDaemonSocket } from '../daemon-client.js';
 import { readFramesOf } from './session-frames.js';
 
@@ -83,22 +84,6 @@ function idOf(line: Buffer, request: boolean): string | undefined {
 function idOfEnvelope(envelope: Envelope | undefined, request: boolean): string | undefined {
   if (!envelope || envelope.id === undefined || envelope.id === null) return undefined;
   return isRequest(envelope) === request ? idKey(envelope.id) : undefined;
-}
-
-/** A stream corked for the rest of the tick on the first cork() call in it: writes of one tick leave in one writev. */
-function corkedPerTick(stream: { cork(): void; uncork(): void }): { cork(): void } {
-  let corked = false;
-  return {
-    cork() {
-      if (corked) return;
-      corked = true;
-      stream.cork();
-      process.nextTick(() => {
-        corked = false;
-        stream.uncork();
-      });
-    },
-  };
 }
 
 /** A message this long is passed to stdout as it arrives. */

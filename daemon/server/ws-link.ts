@@ -5,6 +5,7 @@
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import type { ClientLink } from '../session/session.js';
+import { corkedPerTick } from '../session/tick-cork.js';
 
 /** WebSocket close reasons are limited to 123 bytes. */
 export function closeReason(text: string): string {
@@ -22,11 +23,11 @@ export function closeReason(text: string): string {
  */
 export class WebSocketLink implements ClientLink {
   #ws: WebSocket | undefined;
-  #socket: Duplex | undefined;
   #early: Array<() => void> = [];
   /** Sends waiting for the message in parts to end. */
   #afterParts: Array<() => void> | undefined;
-  #corked = false;
+  /** The connection under the WebSocket, corked per tick. */
+  #socketCork: { cork(): void } | undefined;
   readonly sendStderr: ((line: string) => void) | undefined;
 
   constructor(withStderr: boolean) {
@@ -36,7 +37,7 @@ export class WebSocketLink implements ClientLink {
   /** `socket` is the connection under `ws`: corked, the frames of one tick leave in one write. */
   attach(ws: WebSocket, socket?: Duplex): void {
     this.#ws = ws;
-    this.#socket = socket;
+    this.#socketCork = socket && corkedPerTick(socket);
     for (const run of this.#early.splice(0)) run();
   }
 
@@ -86,20 +87,9 @@ export class WebSocketLink implements ClientLink {
     if (!ws) this.#early.push(() => this.#do(action, evenIfClosing, part));
     else if (this.#afterParts && !part) this.#afterParts.push(() => this.#do(action, evenIfClosing));
     else if (ws.readyState === WebSocket.OPEN || (evenIfClosing && ws.readyState === WebSocket.CONNECTING)) {
-      this.#cork();
+      this.#socketCork?.cork();
       action(ws);
     }
-  }
-
-  #cork(): void {
-    const socket = this.#socket;
-    if (this.#corked || !socket) return;
-    this.#corked = true;
-    socket.cork();
-    process.nextTick(() => {
-      this.#corked = false;
-      socket.uncork();
-    });
   }
 }
 

@@ -18,6 +18,7 @@ import type { PreparedLaunch } from '../launcher/launch-spec.js';
 import type { HeldLease, LeaseKeeper } from './leases.js';
 import type { InstanceStatus, ServerState } from '../protocol.js';
 import { LineSplitter, LineTooLong, type LongLine } from '../session/framing.js';
+import { corkedPerTick } from '../session/tick-cork.js';
 
 export interface BackoffPolicy {
   readonly initialMs: number;
@@ -91,7 +92,8 @@ export class Instance {
   #listener: InstanceListener | undefined;
   /** Ends the current process's stdout framing (a line being passed on ends cut off). */
   #endOutput: (() => void) | undefined;
-  #corked = false;
+  /** The current process's stdin, corked per tick. */
+  #stdinCork: { cork(): void } | undefined;
   /** What the current process was started with (its env, to compare with fresh values). */
   #launch: PreparedLaunch | undefined;
   readonly #deps: InstanceDeps;
@@ -136,14 +138,7 @@ export class Instance {
     const stdin = this.#child?.stdin;
     if (this.#state !== 'running' || !stdin || stdin.destroyed) return true;
     // Messages written in one tick (a pipelined burst) leave in one writev, without copying each to add its newline.
-    if (!this.#corked) {
-      this.#corked = true;
-      stdin.cork();
-      process.nextTick(() => {
-        this.#corked = false;
-        stdin.uncork();
-      });
-    }
+    this.#stdinCork?.cork();
     stdin.write(line);
     return stdin.write(NEWLINE);
   }
@@ -211,6 +206,7 @@ export class Instance {
       return;
     }
     this.#child = child;
+    this.#stdinCork = child.stdin && corkedPerTick(child.stdin);
     this.#leases = leases;
     this.#launch = spec;
     this.#startedAt = this.#deps.clock.now();
