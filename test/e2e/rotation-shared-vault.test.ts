@@ -45,8 +45,11 @@ describe('two daemons sharing one Vault path', () => {
     await waitFor(async () => (await readFile(log, 'utf8').catch(() => '')).length > 0, 'apply to have run');
     const applied = (await readFile(log, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { new: string });
     assert.deepEqual(applied.map((x) => x.new), [hash(read.stdout)], 'apply ran once, with the value in Vault');
-    const versions = vault.calls.filter((c) => c.method === 'POST' && c.path === 'secret/data/api').length;
-    assert.equal(versions, 1, `one write landed on top of version ${base}`);
+    // Count versions, not POSTs: when both daemons begin from version 1, the loser's write is a
+    // refused check-and-set (a POST that lands nothing); when one begins after the other's write,
+    // it sees the new version and never writes.
+    assert.equal(vault.kv2('secret/api')?.version, base + 1, `one write landed on top of version ${base}`);
+    assert.equal(vault.kv2('secret/api')?.data.key, read.stdout, 'the version that landed is the value mcpd reads');
     const logs = (await Promise.all([a, b].map((s) => readFile(join(s.dir, 'home', '.local', 'state', 'mcpd', 'daemon.log'), 'utf8').catch(() => '')))).join('\n');
     assert.match(logs, /was rotated elsewhere first/, 'the other daemon adopted the value');
   });
