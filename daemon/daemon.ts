@@ -31,7 +31,7 @@ import { compilePolicy, type Policy } from './policy/policy.js';
 import { configWarnings } from './policy/check.js';
 import { createSocketServer, type SocketHandlers } from './server/http.js';
 import { type Binding, bind } from './server/listen.js';
-import { listenExtra } from './server/listeners.js';
+import { closeServer, ExtraListeners } from './server/extra-listeners.js';
 import type { WebSocketLink } from './server/ws-link.js';
 import { Session } from './session/session.js';
 import { SessionWiring } from './session-wiring.js';
@@ -71,7 +71,7 @@ export class Daemon {
   readonly #controls = new Map<WebSocket, Principal>();
   /** Each server's compiled policy, for the current config. */
   #policies = new Map<string, Policy>();
-  #extra: Array<{ server: Server; name: string }> = [];
+  #extra: ExtraListeners | undefined;
   readonly #expiry: ExpiryWatch;
   #config: Config;
   #registry: ProviderRegistry;
@@ -122,9 +122,12 @@ export class Daemon {
     };
     daemon.#server = createSocketServer(handlers);
     await bind(daemon.#server, options.binding);
-    for (const [i, spec] of loaded.config.socket.listen.entries()) {
-      const server = createSocketServer(handlers, true);
-      daemon.#extra.push({ server, name: await listenExtra(server, spec, i) });
+    daemon.#extra = new ExtraListeners(() => createSocketServer(handlers, true));
+    try {
+      await daemon.#extra.start(loaded.config.socket.listen);
+    } catch (error) {
+      await closeServer(daemon.#server);
+      throw error;
     }
     for (const warning of configWarnings(loaded.config)) options.log('config.warning', { config: options.configPath, warning });
     // Started once the socket is ours (a second daemon must not rotate), but made before: status asks it from the first connection on.
@@ -154,7 +157,7 @@ export class Daemon {
     return {
       pid: process.pid, version: this.#options.version, socket: this.#options.socketPath, config: this.#options.configPath,
       startedAt: this.startedAt.toISOString(), configError: this.#configError, atNextStart: changedAtNextStart(this.#startConfig, this.#config),
-      servers, listeners: this.#extra.map((l) => l.name),
+      servers, listeners: this.#extra?.names ?? [], listenerFailures: this.#extra?.failures ?? [],
       rotation: this.#rotation.status().filter((r) => r.overdue || r.state !== 'idle'),
     };
   }
@@ -201,6 +204,8 @@ export class Daemon {
     for (const path of diff.atNextStart) {
       this.#options.log('config.warning', { config: this.#options.configPath, warning: `${path} changed: it applies when the daemon starts again (mcpd stop, then mcpd start or the next mcpd run)` });
     }
+    const listenerFailures = (await this.#extra?.update(next.socket.listen) ?? []).map((error) => error.message);
+    for (const failure of listenerFailures) this.#options.log('config.warning', { config: this.#options.configPath, warning: failure });
     await this.dropRevoked();
     await this.#rotation.reconfigure(next.rotation);
     await Promise.all([
@@ -208,7 +213,7 @@ export class Daemon {
       ...diff.changed.flatMap((name) => this.#sessionsOf(name).map((s) => s.restart('its definition changed'))),
     ]);
     // What waits for the next start, this edit's or an earlier one's.
-    return { ...diff, atNextStart: changedAtNextStart(this.#startConfig, next) };
+    return { ...diff, atNextStart: changedAtNextStart(this.#startConfig, next), listenerFailures };
   }
 
   /** Ends every session (MCP's shutdown for each server), closes the socket and removes it. */
@@ -219,11 +224,7 @@ export class Daemon {
       this.#expiry.stop();
       await this.#rotation.stop();
       await Promise.all([...this.#sessions.values()].map((s) => s.end(CLOSE.goingAway, `the daemon is stopping (${reason})`)));
-      await Promise.all([this.#server, ...this.#extra.map((l) => l.server)].map((server) => new Promise<void>((resolve) => {
-        if (!server?.listening) return resolve();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      })));
+      await Promise.all([closeServer(this.#server), this.#extra?.close()]);
       if (this.#options.binding.kind === 'path') await rm(this.#options.binding.path, { force: true });
       await this.#registry.close();
       await this.access.flush();

@@ -90,13 +90,15 @@ export interface DaemonStatus {
   readonly startedAt: string;
   /** Why the last config edit was not applied, if it was not. */
   readonly configError: string | undefined;
-  /** Settings changed since the daemon started that apply only from its next start (socket.listen, …). */
+  /** Settings changed since the daemon started that apply only from its next start (daemon.maxMessageBytes, daemon.audit). */
   readonly atNextStart: string[];
   /** Rotated secrets that need attention: a rotation under way or failing, a reminder due or overdue. */
   readonly rotation: readonly RotationStatus[];
   readonly servers: readonly ServerStatus[];
   /** Extra listeners (a group socket, a loopback port), which always require a token. */
   readonly listeners: readonly string[];
+  /** Why entries of socket.listen are not listened on (a port in use, say), since the last start or reload. */
+  readonly listenerFailures: readonly string[];
 }
 
 export interface SessionInfo {
@@ -121,7 +123,7 @@ export interface ControlMethods {
   'servers.list': { params: Record<string, never>; result: ServerStatus[] };
   'sessions.list': { params: Record<string, never>; result: SessionInfo[] };
   'server.restart': { params: { name: string; roll?: boolean }; result: { restarted: number } };
-  'config.reload': { params: Record<string, never>; result: { changed: string[]; added: string[]; removed: string[]; atNextStart: string[] } };
+  'config.reload': { params: Record<string, never>; result: { changed: string[]; added: string[]; removed: string[]; atNextStart: string[]; listenerFailures: string[] } };
   'logs.tail': { params: { name: string; lines?: number; follow?: boolean }; result: { lines: LogLine[] } };
   'daemon.stop': { params: Record<string, never>; result: { stopping: true } };
   'rotation.status': { params: Record<string, never>; result: RotationStatus[] };

@@ -4,6 +4,7 @@
  */
 import { CONTROL_PATH, LOG_NOTIFICATION, type LogLine, type ServerStatus } from '../../daemon/protocol.js';
 import { type DaemonOptions, control, daemonSocket, openSocket, request } from '../daemon-client.js';
+import { McpdError } from '../../core/errors.js';
 import { output } from '../context.js';
 
 export async function status(options: DaemonOptions): Promise<void> {
@@ -13,6 +14,7 @@ export async function status(options: DaemonOptions): Promise<void> {
     `config ${s.config}${s.configError ? `\n  the last edit was NOT applied: ${s.configError}` : ''}`,
     ...(s.atNextStart.length ? [`  changed since the daemon started, applied when it starts again (mcpd stop): ${s.atNextStart.join(', ')}`] : []),
     ...(s.listeners.length ? [`also listening (token required) on ${s.listeners.join(', ')}`] : []),
+    ...s.listenerFailures.map((failure) => `  NOT listening: ${failure}`),
     '',
     ...(s.servers.length ? s.servers.map(describe) : ['no servers in the config']),
     ...s.rotation.map((r) => `rotation: ${r.name} (${r.strategy}) ${r.overdue ? 'is OVERDUE' : r.state === 'warning' ? 'is due soon' : `is ${r.state}`}, next ${r.next}${r.lastError ? `; last error: ${r.lastError}` : ''}`),
@@ -53,6 +55,11 @@ export async function reload(options: DaemonOptions): Promise<void> {
     const later = diff.atNextStart.length ? `\n${diff.atNextStart.join(', ')} changed: applied when the daemon starts again (mcpd stop)` : '';
     return `${parts.length ? `reloaded the config; ${parts.join('; ')}` : 'reloaded the config; no server changed'}${later}`;
   });
+  if (diff.listenerFailures.length) {
+    throw new McpdError('CONFIG_INVALID', `the rest of the config was applied, but the daemon does not listen where socket.listen asks: ${diff.listenerFailures.join('; ')}`, {
+      hint: 'fix or remove those entries of socket.listen; the daemon tries them again at the next reload',
+    });
+  }
 }
 
 export async function logs(name: string, options: DaemonOptions & { follow?: boolean; lines: string }): Promise<void> {

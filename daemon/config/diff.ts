@@ -11,13 +11,12 @@ export interface ConfigDiff {
   readonly added: string[];
   readonly removed: string[];
   readonly changed: string[];
-  /** Settings the daemon reads only when it starts (its listeners, the WebSocket size limit, the audit log) that this edit changed: they apply from its next start. */
+  /** Settings the daemon reads only when it starts (the WebSocket size limit, the audit log) that this edit changed: they apply from its next start. */
   readonly atNextStart: string[];
 }
 
 /** The settings a running daemon does not take up on reload. */
 const READ_AT_START = [
-  ['socket.listen', (c: Config) => c.socket.listen],
   ['daemon.maxMessageBytes', (c: Config) => c.daemon.maxMessageBytes],
   ['daemon.audit', (c: Config) => c.daemon.audit],
 ] as const;

@@ -3,7 +3,8 @@
  * and what a session sees when its server is restarted, crashes, or its definition changes.
  */
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
@@ -160,22 +161,71 @@ describe('control verbs', () => {
     assert.equal((await s.cli(['reload'])).stdout, 'reloaded the config; no server changed\n');
   });
 
-  it('a setting read only when the daemon starts (socket.listen): reload and status say it applies at the next start; sessions go on', async () => {
+  it('a setting read only when the daemon starts (daemon.maxMessageBytes): reload and status say it applies at the next start; sessions go on', async () => {
     const a = await MiniSession.open(socket, 'a');
     await a.initialize();
-    await s.writeConfig({ ...config({ a: mini(), c: mini() }), socket: { listen: [{ host: '127.0.0.1', port: 0 }] } });
+    const base = config({ a: mini(), c: mini() });
+    await s.writeConfig({ ...base, daemon: { ...base.daemon, maxMessageBytes: 1024 } });
     await waitFor(async () => (await status()).atNextStart.length === 1, 'the reload');
     const reloaded = await s.cli(['reload']);
-    assert.equal(reloaded.stdout, 'reloaded the config; no server changed\nsocket.listen changed: applied when the daemon starts again (mcpd stop)\n');
-    assert.match((await s.cli(['status'])).stdout, /\n {2}changed since the daemon started, applied when it starts again \(mcpd stop\): socket\.listen\n/);
-    assert.deepEqual((await status()).listeners, [], 'no listener was bound by the reload');
+    assert.equal(reloaded.stdout, 'reloaded the config; no server changed\ndaemon.maxMessageBytes changed: applied when the daemon starts again (mcpd stop)\n');
+    assert.match((await s.cli(['status'])).stdout, /\n {2}changed since the daemon started, applied when it starts again \(mcpd stop\): daemon\.maxMessageBytes\n/);
+    assert.deepEqual((await a.request('ping', { pad: 'y'.repeat(4096) })).result, {}, 'the running daemon keeps its limit');
     const log = await readFile(join(s.env.XDG_STATE_HOME!, 'mcpd', 'daemon.log'), 'utf8');
-    assert.match(log, /"warning":"socket.listen changed: it applies when the daemon starts again/);
+    assert.match(log, /"warning":"daemon.maxMessageBytes changed: it applies when the daemon starts again/);
     assert.deepEqual((await a.request('ping')).result, {}, 'the session goes on');
     await s.writeConfig(config({ a: mini(), c: mini() }));
     await waitFor(async () => (await status()).atNextStart.length === 0, 'the edit undone');
     assert.doesNotMatch((await s.cli(['status'])).stdout, /changed since the daemon started/);
     await a.close();
+  });
+
+  it('an edit to socket.listen binds new listeners and closes removed ones at the reload; sessions go on', async () => {
+    const own = await MiniSession.open(socket, 'a');
+    await own.initialize();
+    const token = (await s.cli(['token', 'create', 'listen-edit', '--scope', 'launch:a'])).stdout.trim();
+    const shared = join(s.dir, 'shared.sock');
+    const tcp = { host: '127.0.0.1', port: 0 };
+    const withListen = (listen: object[]) => s.writeConfig({ ...config({ a: mini(), c: mini() }), socket: { listen } });
+    await withListen([{ path: shared, mode: '600' }, tcp]);
+    await waitFor(async () => (await status()).listeners.length === 2, 'both listeners bound');
+    const [unix, port] = (await status()).listeners;
+    assert.equal(unix, `unix:${shared}`);
+    const url = `ws://127.0.0.1:${/^tcp:127\.0\.0\.1:(\d+)$/.exec(port!)![1]}/v1/session/a`;
+    const overTcp = await MiniSession.at(url, token);
+    await overTcp.initialize();
+    const inode = (await stat(shared)).ino;
+
+    await withListen([{ path: shared, mode: '600' }]);
+    await waitFor(async () => (await status()).listeners.length === 1, 'the TCP listener closed');
+    assert.deepEqual((await status()).listeners, [unix], 'the unchanged listener is kept');
+    assert.equal((await stat(shared)).ino, inode, 'and not bound afresh');
+    await assert.rejects(MiniSession.at(url, token), /ECONNREFUSED/, 'nothing listens on the removed port');
+    assert.deepEqual((await overTcp.request('ping')).result, {}, 'a session opened through it goes on');
+    assert.deepEqual((await own.request('ping')).result, {}, 'the owner\'s session goes on');
+
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const busy = (taken.address() as AddressInfo).port;
+    try {
+      await withListen([{ path: shared, mode: '600' }, { host: '127.0.0.1', port: busy }]);
+      await waitFor(async () => (await status()).listenerFailures.length === 1, 'the failed bind reported');
+      const reloaded = await s.cli(['reload']);
+      assert.equal(reloaded.exitCode, 2);
+      assert.equal(reloaded.stdout, 'reloaded the config; no server changed\n');
+      assert.equal(reloaded.stderr, 'mcpd: the rest of the config was applied, but the daemon does not listen where socket.listen asks: socket.listen[1]: cannot listen there: EADDRINUSE\n'
+        + '  hint: fix or remove those entries of socket.listen; the daemon tries them again at the next reload\n');
+      assert.match((await s.cli(['status'])).stdout, /\n {2}NOT listening: socket\.listen\[1\]: cannot listen there: EADDRINUSE\n/);
+      assert.deepEqual((await status()).listeners, [unix]);
+    } finally {
+      taken.close();
+    }
+    await withListen([]);
+    await waitFor(async () => (await status()).listeners.length === 0, 'every listener closed');
+    assert.deepEqual((await status()).listenerFailures, []);
+    await assert.rejects(stat(shared), { code: 'ENOENT' }, 'the shared socket file is gone');
+    assert.deepEqual((await overTcp.request('ping')).result, {});
+    await Promise.all([own.close(), overTcp.close(), s.cli(['token', 'revoke', 'listen-edit'])]);
   });
 
   it('stop: servers shut down, socket removed; a verb then exits 4', async () => {

@@ -69,8 +69,13 @@ export class MiniSession {
   }
 
   /** `token`: sent as `Authorization: Bearer TOKEN`. */
-  static async open(socketPath: string, server: string, token?: string): Promise<MiniSession> {
-    const ws = new WebSocket(`ws+unix://${socketPath}:/v1/session/${server}`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+  static open(socketPath: string, server: string, token?: string): Promise<MiniSession> {
+    return MiniSession.at(`ws+unix://${socketPath}:/v1/session/${server}`, token);
+  }
+
+  /** A session at a WebSocket URL (`ws://127.0.0.1:PORT/v1/session/NAME` for a TCP listener). */
+  static async at(url: string, token?: string): Promise<MiniSession> {
+    const ws = new WebSocket(url, token ? { headers: { authorization: `Bearer ${token}` } } : {});
     await once(ws, 'open');
     return new MiniSession(ws);
   }
