@@ -31,6 +31,13 @@ export function openRegistry(loaded: LoadedConfig, options: GlobalOptions): Prov
   return new ProviderRegistry(loaded.config.providers, { env: process.env, note: noter(options) });
 }
 
+/** One event (of the audit log, or the daemon's) for people: time, event, then the fields as key=value. */
+export function eventLine(record: { readonly time: string; readonly event: string; readonly [field: string]: unknown }): string {
+  const { time, event, ...fields } = record;
+  const parts = Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  return `${time} ${event} ${parts.join(' ')}`.trimEnd();
+}
+
 /** Prints `value` as JSON (for --json) or as text lines. */
 export function output(options: GlobalOptions, value: unknown, text: () => string): void {
   process.stdout.write(options.json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);

@@ -100,9 +100,10 @@ daemonVerb('daemon', 'run the daemon in the foreground (for systemd and launchd)
 daemonVerb('start', 'start a background daemon unless one answers')
   .option('--json', 'output JSON')
   .action(async (_options: unknown, command: Command) => (await commands()).start(globals(command)));
-daemonVerb('stop', 'stop the daemon: every server gets MCP\'s shutdown')
+daemonVerb('stop', 'stop the daemon: every server gets MCP\'s shutdown; with NAME, only that server\'s sessions end')
+  .argument('[name]', 'a server: end its open sessions, and leave the daemon running')
   .option('--json', 'output JSON')
-  .action(async (_options: unknown, command: Command) => (await commands()).stop(globals(command)));
+  .action(async (name: string | undefined, _options: unknown, command: Command) => (name === undefined ? (await commands()).stop(globals(command)) : (await statusCommands()).stopServer(name, globals(command))));
 daemonVerb('status', 'the daemon and each server: state, sessions, pids, uptime, restarts, last error, references (never values)')
   .option('--json', 'output JSON')
   .action(async (_options: unknown, command: Command) => (await statusCommands()).status(globals(command)));
@@ -120,6 +121,9 @@ daemonVerb('restart', 'restart a server in every open session (clients keep thei
 daemonVerb('reload', 're-read the config now (the daemon also watches it)')
   .option('--json', 'output JSON')
   .action(async (_options: unknown, command: Command) => (await statusCommands()).reload(globals(command)));
+daemonVerb('events', 'what the daemon does, as it happens: sessions, restarts, reloads, rotations, refusals (never values)')
+  .option('--json', 'output JSON lines')
+  .action(async (_options: unknown, command: Command) => (await statusCommands()).events(globals(command)));
 daemonVerb('logs', 'a server\'s stderr (masked), from the daemon')
   .argument('<name>')
   .option('-f, --follow', 'keep printing new lines')

@@ -6,7 +6,7 @@ import type { WebSocket } from 'ws';
 import { McpdError } from '../core/errors.js';
 import { type Principal, requireScope } from './auth/scopes.js';
 import type { Daemon } from './daemon.js';
-import { CONTROL_SCOPES, type ControlMethod, type ControlMethods, LOG_NOTIFICATION } from './protocol.js';
+import { CONTROL_SCOPES, type ControlMethod, type ControlMethods, EVENT_NOTIFICATION, LOG_NOTIFICATION } from './protocol.js';
 
 type Handler<M extends ControlMethod> = (params: Partial<ControlMethods[M]['params']>, ws: WebSocket) => Promise<ControlMethods[M]['result']> | ControlMethods[M]['result'];
 
@@ -16,6 +16,7 @@ function handlers(daemon: Daemon): { [M in ControlMethod]: Handler<M> } {
     'servers.list': () => [...daemon.status().servers],
     'sessions.list': () => daemon.sessions(),
     'server.restart': async ({ name, roll }) => ({ restarted: await daemon.restartServer(requireName(name), roll === true) }),
+    'server.stop': async ({ name }) => ({ stopped: await daemon.stopServer(requireName(name)) }),
     'config.reload': () => daemon.reload(),
     'logs.tail': ({ name, lines, follow }, ws) => {
       const server = requireName(name);
@@ -25,6 +26,11 @@ function handlers(daemon: Daemon): { [M in ControlMethod]: Handler<M> } {
         ws.once('close', stop);
       }
       return { lines: daemon.logs.tail(server, lines ?? 100) };
+    },
+    'events.subscribe': (_params, ws) => {
+      const stop = daemon.events.subscribe((event) => ws.send(JSON.stringify({ jsonrpc: '2.0', method: EVENT_NOTIFICATION, params: event })));
+      ws.once('close', stop);
+      return { subscribed: true };
     },
     'rotation.status': () => daemon.rotation.status(),
     'secrets.check': () => daemon.checkSecrets(),

@@ -18,6 +18,7 @@ import { AuditLog } from './audit/audit.js';
 import { ClientAccess } from './auth/access.js';
 import type { Principal } from './auth/scopes.js';
 import { ExpiryWatch } from './auth/expiry.js';
+import { EventFeed } from './events.js';
 import { TokenStore } from './auth/store.js';
 import { changedAtNextStart, diffConfig } from './config/diff.js';
 import { loadConfig } from './config/load.js';
@@ -61,6 +62,8 @@ export class Daemon {
   readonly logs: LogBook;
   readonly audit: AuditLog;
   readonly access: ClientAccess;
+  /** What the daemon logs, as it happens, for `mcpd events`. */
+  readonly events = new EventFeed();
   readonly #options: DaemonOptions;
   readonly #sessions = new Map<string, Session>();
   /** Why each server's last instance gave up, while no instance of it runs. */
@@ -86,7 +89,8 @@ export class Daemon {
   readonly #stopped: Promise<void>;
   #resolveStopped!: () => void;
 
-  private constructor(options: DaemonOptions, config: Config, tokens: TokenStore) {
+  private constructor(given: DaemonOptions, config: Config, tokens: TokenStore) {
+    const options = { ...given, log: this.events.tap(given.log) };
     this.#options = options;
     this.#config = config;
     this.#startConfig = config;
@@ -109,6 +113,7 @@ export class Daemon {
   static async start(options: DaemonOptions): Promise<Daemon> {
     const loaded = await loadConfig(options.configPath, { required: false });
     const daemon = new Daemon(options, loaded.config, await TokenStore.open(join(options.stateDir, 'tokens.json')));
+    const log = daemon.#options.log;
     const handlers: SocketHandlers = {
       maxMessageBytes: loaded.config.daemon.maxMessageBytes,
       openSession: (name, link, client, principal) => daemon.#openSession(name, link, client, principal),
@@ -118,7 +123,7 @@ export class Daemon {
         serveControl(ws, daemon, principal);
       },
       authenticate: (req, url, requireToken) => daemon.access.authenticate(req, url, requireToken),
-      note: (event, fields) => options.log(event, fields),
+      note: (event, fields) => log(event, fields),
     };
     daemon.#server = createSocketServer(handlers);
     await bind(daemon.#server, options.binding);
@@ -129,10 +134,10 @@ export class Daemon {
       await closeServer(daemon.#server);
       throw error;
     }
-    for (const warning of configWarnings(loaded.config)) options.log('config.warning', { config: options.configPath, warning });
+    for (const warning of configWarnings(loaded.config)) log('config.warning', { config: options.configPath, warning });
     // Started once the socket is ours (a second daemon must not rotate), but made before: status asks it from the first connection on.
     await daemon.#rotation.start();
-    options.log('daemon.started', { pid: process.pid, socket: options.socketPath, config: options.configPath, servers: Object.keys(loaded.config.mcpServers) });
+    log('daemon.started', { pid: process.pid, socket: options.socketPath, config: options.configPath, servers: Object.keys(loaded.config.mcpServers) });
     if (options.watch !== false) await daemon.#watch();
     return daemon;
   }
@@ -179,6 +184,15 @@ export class Daemon {
     }
     await Promise.all(sessions.map((s) => s.restart('mcpd restart')));
     this.#options.log('server.restarted', { server: name, sessions: sessions.length });
+    return sessions.length;
+  }
+
+  /** Ends every session of `name` (MCP's shutdown for each process); returns how many. A new session starts it again. */
+  async stopServer(name: string): Promise<number> {
+    this.#definition(name);
+    const sessions = this.#sessionsOf(name);
+    await Promise.all(sessions.map((s) => s.end(CLOSE.goingAway, `server "${name}" was stopped (mcpd stop ${name})`)));
+    this.#options.log('server.stopped', { server: name, sessions: sessions.length });
     return sessions.length;
   }
 

@@ -110,6 +110,13 @@ export interface SessionInfo {
   readonly client: string | undefined;
 }
 
+/** One line of the daemon's log, as `events.subscribe` pushes it: its event name and fields (names, pids, codes; never a value). */
+export interface DaemonEvent {
+  readonly time: string;
+  readonly event: string;
+  readonly [field: string]: unknown;
+}
+
 export interface LogLine {
   readonly time: string;
   readonly server: string;
@@ -123,8 +130,10 @@ export interface ControlMethods {
   'servers.list': { params: Record<string, never>; result: ServerStatus[] };
   'sessions.list': { params: Record<string, never>; result: SessionInfo[] };
   'server.restart': { params: { name: string; roll?: boolean }; result: { restarted: number } };
+  'server.stop': { params: { name: string }; result: { stopped: number } };
   'config.reload': { params: Record<string, never>; result: { changed: string[]; added: string[]; removed: string[]; atNextStart: string[]; listenerFailures: string[] } };
   'logs.tail': { params: { name: string; lines?: number; follow?: boolean }; result: { lines: LogLine[] } };
+  'events.subscribe': { params: Record<string, never>; result: { subscribed: true } };
   'daemon.stop': { params: Record<string, never>; result: { stopping: true } };
   'rotation.status': { params: Record<string, never>; result: RotationStatus[] };
   'secrets.check': { params: Record<string, never>; result: Finding[] };
@@ -140,8 +149,10 @@ export const CONTROL_SCOPES: Record<ControlMethod, string> = {
   'servers.list': 'status:read',
   'sessions.list': 'status:read',
   'server.restart': 'admin',
+  'server.stop': 'admin',
   'config.reload': 'admin',
   'logs.tail': 'logs:read',
+  'events.subscribe': 'status:read',
   'daemon.stop': 'admin',
   'token.create': 'admin',
   'token.list': 'admin',
@@ -156,3 +167,5 @@ export type ControlMethod = keyof ControlMethods;
 
 /** The notification a `logs.tail` with `follow` streams, one per new line. */
 export const LOG_NOTIFICATION = 'logs.line';
+/** The notification that carries a DaemonEvent to an `events.subscribe` connection. */
+export const EVENT_NOTIFICATION = 'events.event';

@@ -7,7 +7,7 @@ import { McpdError } from '../../core/errors.js';
 import { stateDir } from '../../core/paths.js';
 import type { AuditLine } from '../../daemon/audit/events.js';
 import { type AuditFilter, followAudit, readAudit } from '../../daemon/audit/read.js';
-import type { GlobalOptions } from '../context.js';
+import { eventLine, type GlobalOptions } from '../context.js';
 
 export interface AuditOptions extends GlobalOptions {
   follow?: boolean;
@@ -18,7 +18,7 @@ export interface AuditOptions extends GlobalOptions {
 export async function audit(options: AuditOptions): Promise<void> {
   const filter: AuditFilter = { since: since(options.since), server: options.server };
   const dir = stateDir(process.env);
-  const print = (line: AuditLine) => process.stdout.write(`${options.json ? JSON.stringify(line) : describe(line)}\n`);
+  const print = (line: AuditLine) => process.stdout.write(`${options.json ? JSON.stringify(line) : eventLine(line)}\n`);
   for (const line of await readAudit(dir, filter)) print(line);
   if (!options.follow) return;
   const stop = followAudit(dir, filter, print);
@@ -35,11 +35,4 @@ function since(text: string | undefined): number | undefined {
   const time = Date.parse(text);
   if (Number.isNaN(time)) throw new McpdError('USAGE', `--since "${text}" is neither a duration nor a time`, { hint: 'give a duration such as 30m, 2h or 7d, or an ISO time such as 2026-01-31T09:00:00Z' });
   return time;
-}
-
-/** One line for people: time, event, then the fields as key=value. */
-function describe(line: AuditLine): string {
-  const { time, event, ...fields } = line;
-  const parts = Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
-  return `${time} ${event} ${parts.join(' ')}`.trimEnd();
 }

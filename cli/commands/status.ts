@@ -1,11 +1,11 @@
 /**
- * The control verbs: `status`, `ls`, `sessions`, `restart NAME`, `reload`, `logs NAME [-f]`.
+ * The control verbs: `status`, `ls`, `sessions`, `restart NAME`, `stop NAME`, `reload`, `events`, `logs NAME [-f]`.
  * Each asks the running daemon; none starts one. `--json` prints the daemon's answer as is.
  */
-import { CONTROL_PATH, LOG_NOTIFICATION, type LogLine, type ServerStatus } from '../../daemon/protocol.js';
+import { CONTROL_PATH, type DaemonEvent, EVENT_NOTIFICATION, LOG_NOTIFICATION, type LogLine, type ServerStatus } from '../../daemon/protocol.js';
 import { type DaemonOptions, control, daemonSocket, openSocket, request } from '../daemon-client.js';
 import { McpdError } from '../../core/errors.js';
-import { output } from '../context.js';
+import { eventLine, output } from '../context.js';
 
 export async function status(options: DaemonOptions): Promise<void> {
   const s = await control(options, 'status');
@@ -48,6 +48,11 @@ export async function restart(name: string, options: DaemonOptions, roll = false
   output(options, result, () => `${roll ? 'rolled' : 'restarted'} ${name} in ${result.restarted} session${result.restarted === 1 ? '' : 's'}`);
 }
 
+export async function stopServer(name: string, options: DaemonOptions): Promise<void> {
+  const result = await control(options, 'server.stop', { name });
+  output(options, result, () => `stopped ${name} in ${result.stopped} session${result.stopped === 1 ? '' : 's'}; the daemon keeps running`);
+}
+
 export async function reload(options: DaemonOptions): Promise<void> {
   const diff = await control(options, 'config.reload');
   output(options, diff, () => {
@@ -60,6 +65,18 @@ export async function reload(options: DaemonOptions): Promise<void> {
       hint: 'fix or remove those entries of socket.listen; the daemon tries them again at the next reload',
     });
   }
+}
+
+/** Prints each event the daemon logs from now on, until the daemon stops or the user interrupts. */
+export async function events(options: DaemonOptions): Promise<void> {
+  const ws = await openSocket(daemonSocket(options), CONTROL_PATH);
+  ws.on('message', (data: Buffer) => {
+    const message = JSON.parse(data.toString()) as { method?: string; params?: DaemonEvent };
+    if (message.method !== EVENT_NOTIFICATION || !message.params) return;
+    process.stdout.write(`${options.json ? JSON.stringify(message.params) : eventLine(message.params)}\n`);
+  });
+  await request(ws, 'events.subscribe', {});
+  await new Promise((resolve) => ws.once('close', resolve));
 }
 
 export async function logs(name: string, options: DaemonOptions & { follow?: boolean; lines: string }): Promise<void> {

@@ -228,6 +228,58 @@ describe('control verbs', () => {
     await Promise.all([own.close(), overTcp.close(), s.cli(['token', 'revoke', 'listen-edit'])]);
   });
 
+  it('stop NAME ends every session of that server and leaves the daemon and other servers running', async () => {
+    const [a1, a2, c] = await Promise.all([MiniSession.open(socket, 'a'), MiniSession.open(socket, 'a'), MiniSession.open(socket, 'c')]);
+    await Promise.all([a1.initialize(), a2.initialize(), c.initialize()]);
+    const stopped = await s.cli(['stop', 'a']);
+    assert.equal(stopped.stdout, 'stopped a in 2 sessions; the daemon keeps running\n');
+    for (const session of [a1, a2]) assert.deepEqual(await session.closed, [1001, 'server "a" was stopped (mcpd stop a)']);
+    assert.deepEqual((await c.request('ping')).result, {}, 'another server\'s session goes on');
+    assert.equal((await server('a')).sessions, 0);
+    const again = await MiniSession.open(socket, 'a');
+    await again.initialize();
+    assert.equal((await server('a')).state, 'running', 'a new session starts it again');
+    const unknown = await s.cli(['stop', 'nope']);
+    assert.equal(unknown.exitCode, 2);
+    assert.match(unknown.stderr, /^mcpd: no server named "nope" in the daemon's config .*; known servers: a, c\n/);
+    await Promise.all([again.close(), c.close()]);
+  });
+
+  it('events: what the daemon does, as it happens, for people or as JSON lines; never a value', async () => {
+    const follow = (args: string[]) => {
+      const child = execa(process.execPath, [cliMain, 'events', ...args], { env: s.env, extendEnv: false, reject: false });
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
+      return { child, out: () => out };
+    };
+    const [json, text] = [follow(['--json']), follow([])];
+    try {
+      // Subscribed once a reload shows up: what came before a subscription is the log's, not the feed's.
+      await waitFor(async () => {
+        await s.cli(['reload']);
+        return json.out().includes('"config.reloaded"') && text.out().includes(' config.reloaded ');
+      }, 'both subscribed');
+      const session = await MiniSession.open(socket, 'a');
+      await session.initialize();
+      assert.equal((JSON.parse(await toolText(session, 'get-env')) as Record<string, string>).MINI_SECRET, secret, 'the server got the value');
+      await session.close();
+      await waitFor(async () => json.out().includes('"session.closed"'), 'the session closed event');
+      const events = json.out().trim().split('\n').map((line) => JSON.parse(line) as { time: string; event: string; server?: string; pid?: number });
+      const opened = events.find((e) => e.event === 'session.opened');
+      assert.equal(opened?.server, 'a');
+      assert.equal(typeof opened?.pid, 'number');
+      assert.ok(!Number.isNaN(Date.parse(opened!.time)));
+      assert.ok(events.findIndex((e) => e.event === 'session.opened') < events.findIndex((e) => e.event === 'session.closed'));
+      await waitFor(async () => / session\.closed session=[0-9a-f]{8} server=a$/m.test(text.out()), 'the line for people');
+      assert.match(text.out(), /^\S+Z session\.opened session=[0-9a-f]{8} server=a pid=\d+$/m);
+      for (const out of [json.out(), text.out()]) assert.ok(!out.includes(secret), 'no value in the feed');
+    } finally {
+      json.child.kill('SIGTERM');
+      text.child.kill('SIGTERM');
+      await Promise.all([json.child, text.child]);
+    }
+  });
+
   it('stop: servers shut down, socket removed; a verb then exits 4', async () => {
     const session = await MiniSession.open(socket, 'a');
     await session.initialize();

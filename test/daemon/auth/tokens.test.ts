@@ -80,7 +80,7 @@ describe('client tokens and scopes', () => {
     assert.equal(github.status, 403);
     assert.equal(github.body.error.code, 'SCOPE_MISSING');
     assert.equal(github.body.error.message, 'token "ide" lacks the scope launch:github needed for a session to "github"');
-    for (const method of ['daemon.stop', 'server.restart', 'token.create', 'status']) {
+    for (const method of ['daemon.stop', 'server.restart', 'server.stop', 'token.create', 'status', 'events.subscribe']) {
       const answer = await controlCall(socket, token, method);
       assert.equal(answer.error?.data?.code, 'SCOPE_MISSING', method);
       assert.match(answer.error.message, new RegExp(`token "ide" lacks the scope (admin|status:read) needed for the control method ${method.replace('.', '\\.')}`));
