@@ -6,7 +6,7 @@ import type { WebSocket } from 'ws';
 import { McpdError } from '../core/errors.js';
 import { type Principal, requireScope } from './auth/scopes.js';
 import type { Daemon } from './daemon.js';
-import { CONTROL_SCOPES, type ControlMethod, type ControlMethods, EVENT_NOTIFICATION, LOG_NOTIFICATION } from './protocol.js';
+import { CLOSE, CONTROL_SCOPES, type ControlMethod, type ControlMethods, EVENT_NOTIFICATION, LOG_NOTIFICATION } from './protocol.js';
 
 type Handler<M extends ControlMethod> = (params: Partial<ControlMethods[M]['params']>, ws: WebSocket) => Promise<ControlMethods[M]['result']> | ControlMethods[M]['result'];
 
@@ -22,13 +22,13 @@ function handlers(daemon: Daemon): { [M in ControlMethod]: Handler<M> } {
       const server = requireName(name);
       if (!daemon.status().servers.some((s) => s.name === server)) throw new McpdError('SERVER_UNKNOWN', `no server named "${server}" in the daemon's config`, { hint: 'mcpd ls lists the servers' });
       if (follow) {
-        const stop = daemon.logs.follow(server, (line) => ws.send(JSON.stringify({ jsonrpc: '2.0', method: LOG_NOTIFICATION, params: line })));
+        const stop = daemon.logs.follow(server, (line) => push(ws, LOG_NOTIFICATION, line, daemon));
         ws.once('close', stop);
       }
       return { lines: daemon.logs.tail(server, lines ?? 100) };
     },
     'events.subscribe': (_params, ws) => {
-      const stop = daemon.events.subscribe((event) => ws.send(JSON.stringify({ jsonrpc: '2.0', method: EVENT_NOTIFICATION, params: event })));
+      const stop = daemon.events.subscribe((event) => push(ws, EVENT_NOTIFICATION, event, daemon));
       ws.once('close', stop);
       return { subscribed: true };
     },
@@ -87,6 +87,23 @@ export function serveControl(ws: WebSocket, daemon: Daemon, principal: Principal
       }
     })();
   });
+}
+
+/** Unsent bytes a follower (`logs -f`, `events`) may fall behind by before it is dropped. */
+export const FOLLOWER_BACKLOG_BYTES = 8 * 1024 * 1024;
+
+/**
+ * A notification to a follower. One that stopped reading (a paused pager) is dropped once it is
+ * FOLLOWER_BACKLOG_BYTES behind: else a chatty server's stderr would pile up in the daemon.
+ */
+function push(ws: WebSocket, method: string, params: unknown, daemon: Daemon): void {
+  if (ws.readyState !== ws.OPEN) return;
+  if (ws.bufferedAmount > FOLLOWER_BACKLOG_BYTES) {
+    ws.close(CLOSE.tryAgainLater, `it fell more than ${FOLLOWER_BACKLOG_BYTES / 1024 / 1024} MiB behind what it follows`);
+    daemon.log('control.dropped', { method, reason: 'fell behind', bufferedBytes: ws.bufferedAmount });
+    return;
+  }
+  ws.send(JSON.stringify({ jsonrpc: '2.0', method, params }));
 }
 
 function reply(ws: WebSocket, id: string | number | null, body: object): void {

@@ -142,6 +142,11 @@ export class Daemon {
     return daemon;
   }
 
+  /** A line in the daemon's log (and to `mcpd events`); fields are names and codes, never values. */
+  log(event: string, fields: Record<string, unknown> = {}): void {
+    this.#options.log(event, fields);
+  }
+
   /** Whether every reference of the config resolves in the daemon (its environment, its cache); never a value. */
   checkSecrets(): Promise<Finding[]> {
     return checkReferences(this.#config, this.#registry);

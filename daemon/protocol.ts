@@ -41,6 +41,8 @@ export const CLOSE = {
   internal: 1011,
   /** The server needs fresh values and does not roll over (`rollover: false`): reconnect. */
   serviceRestart: 1012,
+  /** A follower (`logs -f`, `events`) stopped reading and was dropped: run it again. */
+  tryAgainLater: 1013,
   serverExitBase: 4000,
 } as const;
 

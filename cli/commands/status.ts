@@ -3,7 +3,8 @@
  * Each asks the running daemon; none starts one. `--json` prints the daemon's answer as is.
  */
 import { CONTROL_PATH, type DaemonEvent, EVENT_NOTIFICATION, LOG_NOTIFICATION, type LogLine, type ServerStatus } from '../../daemon/protocol.js';
-import { type DaemonOptions, control, daemonSocket, openSocket, request } from '../daemon-client.js';
+import type { WebSocket } from 'ws';
+import { type DaemonOptions, control, daemonSocket, follow, openSocket, request } from '../daemon-client.js';
 import { McpdError } from '../../core/errors.js';
 import { eventLine, output } from '../context.js';
 
@@ -70,28 +71,29 @@ export async function reload(options: DaemonOptions): Promise<void> {
 /** Prints each event the daemon logs from now on, until the daemon stops or the user interrupts. */
 export async function events(options: DaemonOptions): Promise<void> {
   const ws = await openSocket(daemonSocket(options), CONTROL_PATH);
-  ws.on('message', (data: Buffer) => {
-    const message = JSON.parse(data.toString()) as { method?: string; params?: DaemonEvent };
-    if (message.method !== EVENT_NOTIFICATION || !message.params) return;
-    process.stdout.write(`${options.json ? JSON.stringify(message.params) : eventLine(message.params)}\n`);
-  });
-  await request(ws, 'events.subscribe', {});
-  await new Promise((resolve) => ws.once('close', resolve));
+  const done = follow<DaemonEvent>(ws, EVENT_NOTIFICATION, (event) => (options.json ? JSON.stringify(event) : eventLine(event)));
+  await ask(ws, 'events.subscribe', {});
+  await done;
 }
 
 export async function logs(name: string, options: DaemonOptions & { follow?: boolean; lines: string }): Promise<void> {
   const ws = await openSocket(daemonSocket(options), CONTROL_PATH);
-  const print = (line: LogLine) => process.stdout.write(options.json ? `${JSON.stringify(line)}\n` : `${line.time} [${line.session}] ${line.line}\n`);
-  if (options.follow) {
-    ws.on('message', (data: Buffer) => {
-      const message = JSON.parse(data.toString()) as { method?: string; params?: LogLine };
-      if (message.method === LOG_NOTIFICATION && message.params) print(message.params);
-    });
+  const format = (line: LogLine) => (options.json ? JSON.stringify(line) : `${line.time} [${line.session}] ${line.line}`);
+  const done = options.follow ? follow(ws, LOG_NOTIFICATION, format) : undefined;
+  const { lines } = await ask(ws, 'logs.tail', { name, lines: Number(options.lines), follow: options.follow === true }) as { lines: LogLine[] };
+  for (const line of lines) process.stdout.write(`${format(line)}\n`);
+  if (done) await done;
+  else ws.close();
+}
+
+/** A request on a connection kept open to follow; a refusal closes it, so the process can exit. */
+async function ask(ws: WebSocket, method: string, params: object): Promise<unknown> {
+  try {
+    return await request(ws, method, params);
+  } catch (error) {
+    ws.close();
+    throw error;
   }
-  const { lines } = await request(ws, 'logs.tail', { name, lines: Number(options.lines), follow: options.follow === true }) as { lines: LogLine[] };
-  for (const line of lines) print(line);
-  if (!options.follow) ws.close();
-  else await new Promise((resolve) => ws.once('close', resolve));
 }
 
 function age(iso: string): string {

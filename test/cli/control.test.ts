@@ -3,6 +3,7 @@
  * and what a session sees when its server is restarted, crashes, or its definition changes.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -278,6 +279,32 @@ describe('control verbs', () => {
       text.child.kill('SIGTERM');
       await Promise.all([json.child, text.child]);
     }
+  });
+
+  it('a follower that stops reading is dropped once 8 MiB behind, and mcpd logs -f says so; the server and its session go on', async () => {
+    const session = await MiniSession.open(socket, 'a');
+    await session.initialize();
+    const follower = execa(process.execPath, [cliMain, 'logs', 'a', '-f'], { env: s.env, extendEnv: false, reject: false, buffer: false });
+    let printed = 0;
+    // The past lines arrive first; then its stdout is left unread, as a pager left paused leaves it.
+    await once(follower.stdout!, 'data').then(([chunk]) => { printed += (chunk as Buffer).length; });
+    follower.stdout!.pause();
+    const count = 3000;
+    const size = 8000;
+    assert.equal(await toolText(session, 'chatter', { count, size }), `chattered ${count}`);
+    const log = join(s.env.XDG_STATE_HOME!, 'mcpd', 'daemon.log');
+    await waitFor(async () => (await readFile(log, 'utf8')).includes('"event":"control.dropped"'), 'the daemon to drop the follower');
+    follower.stdout!.on('data', (chunk: Buffer) => { printed += chunk.length; }).resume();
+    let stderr = '';
+    follower.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    const ended = await follower;
+    assert.equal(ended.exitCode, 4);
+    assert.equal(stderr, 'mcpd: the daemon dropped this connection: it fell more than 8 MiB behind what it follows\n'
+      + '  hint: read the output as it comes (a pager left paused holds it back), then run the command again\n');
+    assert.ok(printed < (count * size) / 2, `the daemon stopped sending: ${printed} of ${count * size} bytes printed`);
+    assert.deepEqual((await session.request('ping')).result, {}, 'the session goes on');
+    assert.match((await s.cli(['logs', 'a', '-n', '1'])).stdout, new RegExp(`\\] ${count - 1}:c{${size}}\\n$`), 'the log kept every line');
+    await session.close();
   });
 
   it('stop: servers shut down, socket removed; a verb then exits 4', async () => {
