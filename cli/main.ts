@@ -5,15 +5,15 @@
  * The installed command (cli/bin.ts) reads the plain `mcpd run NAME` itself and comes here
  * for everything else.
  */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { EXIT } from './exit-codes.js';
 import type { GlobalOptions } from './context.js';
 import { report } from './report.js';
+import { mcpdVersion } from './version.js';
 
 const program = new Command('mcpd')
   .description('Launch MCP servers with their credentials resolved from your secret stores.')
-  .version(version(), '-V, --version')
+  .version(mcpdVersion(), '-V, --version')
   .option('-c, --config <path>', 'config file (default: $MCPD_CONFIG, else ~/.config/mcpd/config.json)')
   .option('-v, --verbose', 'say which stores answered and which variables were left out (never values)')
   .option('-s, --socket <path>', 'the daemon\'s socket (default: $MCPD_SOCKET, else $XDG_RUNTIME_DIR/mcpd/mcpd.sock)')
@@ -78,6 +78,12 @@ program
   .option('--daemon', 'ask the running daemon, which resolves in its own environment and cache')
   .option('--json', 'output JSON')
   .action(async (options: { daemon?: boolean }, command: Command) => (await import('./commands/secrets.js')).check({ ...globals(command), ...options }));
+
+program
+  .command('doctor')
+  .description('check the config, every reference, the keychain, the daemon, rotation and the service units; each problem with its fix (never a value)')
+  .option('--json', 'output JSON')
+  .action(async (_options: unknown, command: Command) => (await import('./commands/doctor.js')).doctor(globals(command)));
 
 const config = program.command('config').description('inspect the config');
 config
@@ -183,10 +189,6 @@ service
   .option('--json', 'output JSON')
   .action(async (options: { dryRun?: boolean }, command: Command) => (await import('./commands/service.js')).install({ ...globals(command), ...options }));
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 async function main(): Promise<void> {
   try {

@@ -10,6 +10,7 @@ import { createLogger } from '../../daemon/log.js';
 import { activationFd, answers } from '../../daemon/server/listen.js';
 import { type DaemonOptions, control, daemonSocket, ensureDaemon } from '../daemon-client.js';
 import { resolveConfigPath, output } from '../context.js';
+import { mcpdVersion } from '../version.js';
 
 export async function daemon(options: DaemonOptions): Promise<void> {
   const path = daemonSocket(options);
@@ -30,7 +31,7 @@ export async function daemon(options: DaemonOptions): Promise<void> {
     stateDir: stateDir(process.env),
     env: process.env,
     log,
-    version: version(),
+    version: mcpdVersion(),
   });
   started.daemon = daemon;
   if (started.early) void daemon.stop(`received ${started.early}`);
@@ -62,9 +63,6 @@ export async function stop(options: DaemonOptions): Promise<void> {
   output(options, { stopped: true, socket: path }, () => `stopped the daemon on ${path}`);
 }
 
-function version(): string {
-  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-}
 
 /** Whether `pid` still runs; an exited process its parent has not reaped yet (a zombie, on Linux) does not. */
 function alive(pid: number): boolean {

@@ -1,0 +1,157 @@
+/**
+ * `mcpd doctor [--json]`: is everything mcpd needs in order, and what to do where it is not.
+ * It checks the config, that every reference resolves (grouped by provider, so an unreachable
+ * or unauthenticated backend shows once), the OS keychain, the daemon (its version, a refused
+ * config edit, listeners, failed servers), rotation (overdue secrets), and the service units.
+ * It prints names and references, never a value, and exits 1 when a check fails.
+ */
+import { readFile } from 'node:fs/promises';
+import { McpdError } from '../../core/errors.js';
+import { configPath } from '../../core/paths.js';
+import { checkReferences, type Finding } from '../../providers/check.js';
+import { keychainAnswers } from '../../providers/keychain.js';
+import type { LoadedConfig } from '../../daemon/config/load.js';
+import { answers } from '../../daemon/server/listen.js';
+import { type GlobalOptions, openConfig, openRegistry, output } from '../context.js';
+import { type DaemonOptions, control, daemonSocket } from '../daemon-client.js';
+import { planService } from './service.js';
+import { mcpdVersion as version } from '../version.js';
+
+export interface Check {
+  /** What was checked: `config`, `provider vault`, `daemon`, `server github`, `rotation github/pat`, … */
+  readonly subject: string;
+  readonly status: 'ok' | 'warn' | 'fail' | 'info';
+  readonly message: string;
+  readonly fix?: string;
+}
+
+const MARK: Record<Check['status'], string> = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL', info: '-   ' };
+
+export async function doctor(options: DaemonOptions): Promise<void> {
+  const checks: Check[] = [];
+  const loaded = await configCheck(options, checks);
+  if (loaded) checks.push(...await failsAs('references', referenceChecks(loaded, options)));
+  checks.push(await keychainCheck());
+  checks.push(...await failsAs('daemon', daemonChecks(options)));
+  checks.push(...await serviceChecks(options));
+  output(options, checks, () => {
+    const failed = checks.filter((c) => c.status === 'fail').length;
+    const warned = checks.filter((c) => c.status === 'warn').length;
+    return [
+      ...checks.map((c) => `${MARK[c.status]}  ${c.subject}: ${c.message}${c.fix ? `\n      fix: ${c.fix}` : ''}`),
+      failed || warned ? `${failed} failed, ${warned} warning(s)` : 'everything is in order',
+    ].join('\n');
+  });
+  if (checks.some((c) => c.status === 'fail')) process.exitCode = 1;
+}
+
+async function configCheck(options: GlobalOptions, checks: Check[]): Promise<LoadedConfig | undefined> {
+  try {
+    const loaded = await openConfig(options, true);
+    const servers = Object.keys(loaded.config.mcpServers).length;
+    checks.push({ subject: 'config', status: 'ok', message: `${loaded.path}: ${servers} server(s), ${Object.keys(loaded.config.providers).length} configured provider(s)` });
+    return loaded;
+  } catch (error) {
+    const e = asError(error);
+    checks.push({ subject: 'config', status: 'fail', message: e.message, fix: e.hint ?? `fix ${configPath(process.env, options.config)}, then mcpd config check` });
+    return undefined;
+  }
+}
+
+/** One check per provider the servers use: all its references resolve, or each that does not. */
+async function referenceChecks(loaded: LoadedConfig, options: GlobalOptions): Promise<Check[]> {
+  const registry = openRegistry(loaded, options);
+  let findings: Finding[];
+  try {
+    findings = await checkReferences(loaded.config, registry);
+  } finally {
+    await registry.close();
+  }
+  const checks: Check[] = [];
+  for (const provider of [...new Set(findings.map((f) => f.provider))]) {
+    const mine = findings.filter((f) => f.provider === provider);
+    const failing = mine.filter((f) => !f.ok);
+    if (failing.length === 0) checks.push({ subject: `provider ${provider}`, status: 'ok', message: `${mine.length} reference(s) resolve` });
+    for (const f of failing) {
+      checks.push({ subject: `provider ${provider}`, status: 'fail', message: `${f.reference} (used by ${f.servers.join(', ')}): ${f.error?.message ?? 'does not resolve'}`, ...(f.error?.hint ? { fix: f.error.hint } : {}) });
+    }
+  }
+  const used = new Set(findings.map((f) => f.provider));
+  for (const name of Object.keys(loaded.config.providers).filter((p) => !used.has(p))) {
+    checks.push({ subject: `provider ${name}`, status: 'info', message: 'no server uses it, so it was not asked' });
+  }
+  if (findings.length === 0) checks.push({ subject: 'references', status: 'info', message: 'the config uses no references' });
+  return checks;
+}
+
+async function keychainCheck(): Promise<Check> {
+  if (await keychainAnswers()) return { subject: 'keychain', status: 'ok', message: 'the OS keychain answers; secret: references use it' };
+  return {
+    subject: 'keychain', status: 'info',
+    message: 'the OS keychain does not answer; secret: references use the local encrypted store',
+    fix: 'on Linux, a Secret Service (gnome-keyring, KeePassXC) on the D-Bus session bus; nothing is needed to keep using the local store',
+  };
+}
+
+async function daemonChecks(options: DaemonOptions): Promise<Check[]> {
+  const path = daemonSocket(options);
+  if (!(await answers(path))) {
+    return [
+      { subject: 'daemon', status: 'info', message: `no daemon answers on ${path}; the first mcpd run starts one` },
+      { subject: 'rotation', status: 'info', message: 'not checked: the daemon keeps the schedules', fix: 'mcpd start, then mcpd doctor again' },
+    ];
+  }
+  const status = await control(options, 'status');
+  const checks: Check[] = [{ subject: 'daemon', status: 'ok', message: `pid ${status.pid} on ${status.socket}, version ${status.version}` }];
+  if (status.version !== version()) {
+    checks.push({ subject: 'daemon', status: 'warn', message: `it runs mcpd ${status.version}, this command is ${version()}`, fix: 'mcpd stop (the next mcpd run starts the new one)' });
+  }
+  if (status.configError) checks.push({ subject: 'daemon', status: 'fail', message: `it refused the last config edit and runs the one before: ${status.configError}`, fix: 'fix the config (mcpd config check), then mcpd reload' });
+  if (status.atNextStart.length) checks.push({ subject: 'daemon', status: 'warn', message: `${status.atNextStart.join(', ')} changed since it started and applies only when it starts again`, fix: 'mcpd stop, then mcpd start' });
+  for (const failure of status.listenerFailures) checks.push({ subject: 'daemon', status: 'fail', message: `not listening: ${failure}`, fix: 'fix or remove that entry of socket.listen, then mcpd reload' });
+  for (const server of status.servers.filter((s) => s.state === 'failed')) {
+    checks.push({ subject: `server ${server.name}`, status: 'fail', message: `failed: ${server.lastError ?? 'it kept crashing'}`, fix: `mcpd logs ${server.name} shows its stderr; after the fix, mcpd restart ${server.name}` });
+  }
+  const rotations = await control(options, 'rotation.status');
+  if (rotations.length === 0) checks.push({ subject: 'rotation', status: 'info', message: 'no secrets under "rotation" in the config' });
+  for (const r of rotations) {
+    if (r.lastError) checks.push({ subject: `rotation ${r.name}`, status: 'fail', message: `its last attempt failed: ${r.lastError}`, fix: `mcpd rotation status; mcpd rotate ${r.name} --now to try again` });
+    else if (r.overdue) checks.push({ subject: `rotation ${r.name}`, status: 'warn', message: `overdue: last rotated ${r.last} (${r.ageDays} days ago)`, fix: r.strategy === 'remind' ? `rotate it upstream, mcpd secret set ${r.name}, then mcpd rotate ${r.name} --now` : `mcpd rotate ${r.name} --now` });
+    else if (r.state === 'warning') checks.push({ subject: `rotation ${r.name}`, status: 'warn', message: `due ${r.next}`, fix: `rotate it upstream, mcpd secret set ${r.name}, then mcpd rotate ${r.name} --now` });
+    else checks.push({ subject: `rotation ${r.name}`, status: 'ok', message: `${r.state}, next ${r.next}` });
+  }
+  return checks;
+}
+
+/** Whether the service units are installed, and as `mcpd service install` would write them now. */
+async function serviceChecks(options: GlobalOptions): Promise<Check[]> {
+  let plan;
+  try {
+    plan = await planService(process.platform, process.env, options);
+  } catch {
+    return []; // a platform with no service manager mcpd knows
+  }
+  const found = await Promise.all(plan.files.map(async (f) => ({ ...f, installed: await readFile(f.path, 'utf8').catch(() => undefined) })));
+  const paths = found.map((f) => f.path).join(', ');
+  if (found.every((f) => f.installed === undefined)) {
+    return [{ subject: 'service', status: 'info', message: `no ${plan.manager} units installed (optional: mcpd run starts the daemon when none answers)`, fix: 'mcpd service install' }];
+  }
+  if (found.some((f) => f.installed !== f.content)) {
+    return [{ subject: 'service', status: 'warn', message: `the installed ${plan.manager} units (${paths}) differ from what this installation would write (node or mcpd moved?)`, fix: 'mcpd service install --dry-run shows the difference; mcpd service install rewrites them' }];
+  }
+  return [{ subject: 'service', status: 'ok', message: `${plan.manager} units installed: ${paths}` }];
+}
+
+/** The checks, or one failed check saying why they could not be made (a token without status:read, say). */
+async function failsAs(subject: string, checks: Promise<Check[]>): Promise<Check[]> {
+  try {
+    return await checks;
+  } catch (error) {
+    const e = asError(error);
+    return [{ subject, status: 'fail', message: e.message, ...(e.hint ? { fix: e.hint } : {}) }];
+  }
+}
+
+function asError(error: unknown): McpdError {
+  return error instanceof McpdError ? error : new McpdError('INTERNAL', error instanceof Error ? error.message : String(error));
+}

@@ -1,0 +1,104 @@
+/**
+ * `mcpd doctor` against real configs, stores, a real daemon and real unit files: each problem
+ * named with its fix, exit 1 when a check fails, and never a value in what it prints.
+ */
+import assert from 'node:assert/strict';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Check } from '../../cli/commands/doctor.js';
+import { startDaemon } from '../helpers/daemon.js';
+import { fixture } from '../helpers/repo.js';
+import { type Sandbox, sandbox } from '../helpers/sandbox.js';
+
+const secret = 'doctor-secret-value-4242';
+const mini = (env: object) => ({ command: process.execPath, args: [fixture('mini-mcp.js')], env });
+const config = {
+  providers: { local: { type: 'local', key: 'file' }, vault: { type: 'vault', address: 'http://127.0.0.1:9' } },
+  mcpServers: { good: mini({ A: '${local:doc/ok}' }), bad: mini({ B: '${local:doc/missing}' }) },
+  rotation: { 'local:doc/ok': { strategy: 'remind', every: '90d' } },
+};
+
+describe('mcpd doctor', () => {
+  let s: Sandbox;
+  const doctor = async () => {
+    const run = await s.cli(['doctor', '--json']);
+    return { ...run, checks: JSON.parse(run.stdout) as Check[] };
+  };
+  const find = (checks: Check[], subject: string) => checks.filter((c) => c.subject === subject);
+
+  before(async () => {
+    s = await sandbox();
+    await s.writeConfig(config);
+    assert.equal((await s.cli(['secret', 'set', 'local:doc/ok'], { input: secret })).exitCode, 0);
+  });
+  after(() => s.cleanup());
+
+  it('without a daemon: a reference that does not resolve fails with its fix; an unused provider is not asked', async () => {
+    const text = await s.cli(['doctor']);
+    assert.equal(text.exitCode, 1, text.stderr);
+    assert.match(text.stdout, new RegExp(`^ok {4}config: ${s.configPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: 2 server\\(s\\), 2 configured provider\\(s\\)$`, 'm'));
+    assert.match(text.stdout, /^FAIL {2}provider local: \$\{local:doc\/missing\} \(used by bad\): .*doc\/missing.*\n {6}fix: /m);
+    assert.match(text.stdout, /^- {5}provider vault: no server uses it, so it was not asked$/m);
+    assert.match(text.stdout, /^- {5}daemon: no daemon answers on .*; the first mcpd run starts one$/m);
+    assert.match(text.stdout, /^- {5}rotation: not checked: the daemon keeps the schedules\n {6}fix: mcpd start, then mcpd doctor again$/m);
+    assert.match(text.stdout, /\n1 failed, 0 warning\(s\)\n$/);
+    assert.ok(!text.stdout.includes(secret) && !text.stderr.includes(secret), 'no value printed');
+  });
+
+  it('with a daemon: its state, and a reminder gone overdue, each with what to do', async () => {
+    // mcpd last saw the key rotated 100 days ago: a 90-day reminder is overdue.
+    const state = join(s.env.XDG_STATE_HOME!, 'mcpd', 'rotation');
+    await mkdir(state, { recursive: true });
+    await writeFile(join(state, 'state.json'), JSON.stringify({ 'local:doc/ok': { last: new Date(Date.now() - 100 * 86_400_000).toISOString() } }));
+    await startDaemon(s);
+    const { exitCode, checks, stdout } = await doctor();
+    assert.equal(exitCode, 1, 'the missing reference still fails');
+    assert.match(find(checks, 'daemon')[0]!.message, /^pid \d+ on .*, version \d+\.\d+\.\d+$/);
+    assert.equal(find(checks, 'daemon')[0]!.status, 'ok');
+    assert.deepEqual(find(checks, 'rotation local:doc/ok').map((c) => [c.status, c.fix]), [
+      ['warn', 'rotate it upstream, mcpd secret set local:doc/ok, then mcpd rotate local:doc/ok --now'],
+    ]);
+    assert.match(find(checks, 'rotation local:doc/ok')[0]!.message, /^overdue: last rotated \S+ \(100 days ago\)$/);
+    assert.ok(!stdout.includes(secret));
+
+    const token = (await s.cli(['token', 'create', 'doc', '--scope', 'launch:good'])).stdout.trim();
+    const limited = JSON.parse((await s.cli(['doctor', '--json'], { env: { MCPD_TOKEN: token } })).stdout) as Check[];
+    assert.deepEqual(find(limited, 'daemon'), [{
+      subject: 'daemon', status: 'fail',
+      message: 'token "doc" lacks the scope status:read needed for the control method status',
+      fix: 'create a token with --scope status:read (mcpd token create NAME --scope status:read), or ask the owner to',
+    }], 'a token that may not read status: said, not a crash');
+    assert.ok(find(limited, 'config').length === 1, 'the other checks still run');
+  });
+
+  it('a config edit the daemon refused, and a server it gave up on, fail with their fixes', async () => {
+    await writeFile(s.configPath, '{ "mcpServers": ');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal((await s.cli(['reload'])).exitCode, 2);
+    const { checks } = await doctor();
+    assert.deepEqual(find(checks, 'config').map((c) => c.status), ['fail'], 'the file itself');
+    assert.match(find(checks, 'config')[0]!.message, /config\.json:1:\d+: JSON syntax error/);
+    const refused = find(checks, 'daemon').find((c) => c.status === 'fail');
+    assert.match(refused?.message ?? '', /^it refused the last config edit and runs the one before: .*JSON syntax error/);
+    assert.equal(refused?.fix, 'fix the config (mcpd config check), then mcpd reload');
+    assert.ok(find(checks, 'keychain').length === 1, 'the checks that need no config still run');
+    await s.writeConfig(config);
+    assert.equal((await s.cli(['reload'])).exitCode, 0);
+  });
+
+  it('service units: missing is optional; installed and current is ok; changed since is a warning', async () => {
+    const stop = await s.cli(['stop']);
+    assert.equal(stop.exitCode, 0);
+    assert.deepEqual(find((await doctor()).checks, 'service').map((c) => [c.status, c.fix]), [['info', 'mcpd service install']]);
+    assert.equal((await s.cli(['service', 'install'])).exitCode, 0);
+    const installed = find((await doctor()).checks, 'service')[0]!;
+    assert.equal(installed.status, 'ok');
+    const unit = join(s.env.XDG_CONFIG_HOME!, 'systemd', 'user', 'mcpd.service');
+    assert.equal(installed.message, `systemd units installed: ${join(s.env.XDG_CONFIG_HOME!, 'systemd', 'user', 'mcpd.socket')}, ${unit}`);
+    await writeFile(unit, (await readFile(unit, 'utf8')).replace(/ExecStart=\S+/, 'ExecStart=/old/node'));
+    const changed = find((await doctor()).checks, 'service')[0]!;
+    assert.equal(changed.status, 'warn');
+    assert.match(changed.message, /differ from what this installation would write/);
+  });
+});
