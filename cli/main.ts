@@ -80,6 +80,16 @@ program
   .action(async (options: { daemon?: boolean }, command: Command) => (await import('./commands/secrets.js')).check({ ...globals(command), ...options }));
 
 program
+  .command('migrate')
+  .description('move a host app\'s MCP servers into mcpd: each literal secret into the default store, each host entry to "mcpd run NAME"')
+  .option('--from <host>', 'claude-desktop, claude-code, cursor, vscode or windsurf (default: each whose config file exists)')
+  .option('--file <path>', 'a config file of the same shape instead (a project\'s .mcp.json, .cursor/mcp.json, .vscode/mcp.json)')
+  .option('--dry-run', 'say what would change, and write nothing')
+  .option('--undo', 'put the host app\'s file back as it was before mcpd migrate changed it')
+  .option('--json', 'output JSON')
+  .action(async (options: { from?: string; file?: string; dryRun?: boolean; undo?: boolean }, command: Command) => (await import('./commands/migrate.js')).migrate({ ...globals(command), ...options }));
+
+program
   .command('doctor')
   .description('check the config, every reference, the keychain, the daemon, rotation and the service units; each problem with its fix (never a value)')
   .option('--json', 'output JSON')

@@ -35,35 +35,40 @@ export async function loadConfig(path: string, options: { required: boolean }): 
 
 /** Parses config text; `file` names it in errors. */
 export function parseConfig(text: string, file: string): Config {
-  const json = parseJson(text, file);
+  const json = parseJson(text, file, 'fix the JSON at that line and column (no comments or trailing commas), then run `mcpd config check`');
   const parsed = configSchema.safeParse(json);
   if (!parsed.success) throw invalid(file, parsed.error.issues);
   checkReferences(parsed.data, file);
   return parsed.data;
 }
 
-function parseJson(text: string, file: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    // JSON.parse's message has an offset at best; find the first error with a real parser.
-    const { parse: parseJsonc, printParseErrorCode } = requireJsonc();
-    const errors: Jsonc.ParseError[] = [];
-    parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
-    const first = errors[0];
-    const offset = first?.offset ?? 0;
-    const before = text.slice(0, offset).split('\n');
-    const line = before.length;
-    const column = (before.at(-1)?.length ?? 0) + 1;
-    const what = first ? describeJsonError(printParseErrorCode(first.error)) : 'invalid JSON';
-    throw new McpdError('CONFIG_SYNTAX', `${file}:${line}:${column}: ${what}`, {
-      hint: 'fix the JSON at that line and column (no comments or trailing commas), then run `mcpd config check`',
-    });
+/**
+ * JSON text (`comments`: JSONC, as VS Code and Cursor write their files); a syntax error names
+ * the file, line and column, with `hint`.
+ */
+export function parseJson(text: string, file: string, hint: string, comments = false): unknown {
+  if (!comments) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      // JSON.parse's message has an offset at best: the parser below finds the first error.
+    }
   }
+  const { parse: parseJsonc, printParseErrorCode } = requireJsonc();
+  const errors: Jsonc.ParseError[] = [];
+  const value: unknown = parseJsonc(text, errors, { disallowComments: !comments, allowTrailingComma: comments, allowEmptyContent: false });
+  if (comments && errors.length === 0) return value;
+  const first = errors[0];
+  const offset = first?.offset ?? 0;
+  const before = text.slice(0, offset).split('\n');
+  const line = before.length;
+  const column = (before.at(-1)?.length ?? 0) + 1;
+  const what = first ? describeJsonError(printParseErrorCode(first.error)) : 'invalid JSON';
+  throw new McpdError('CONFIG_SYNTAX', `${file}:${line}:${column}: ${what}`, { hint });
 }
 
-// Loaded only on a syntax error: it is not needed on the path of a valid config.
-function requireJsonc(): typeof Jsonc {
+// Loaded only on a syntax error (or for JSONC): it is not needed on the path of a valid config.
+export function requireJsonc(): typeof Jsonc {
   return createRequire(import.meta.url)('jsonc-parser') as typeof Jsonc;
 }
 

@@ -1,0 +1,190 @@
+/**
+ * `mcpd migrate [--from HOST | --file PATH] [--dry-run]` and `mcpd migrate --undo …`: takes the
+ * servers out of a host app's MCP config into mcpd's, moves each literal secret of their
+ * environment into the default store (a reference takes its place), and points the host's entry
+ * at `mcpd run NAME`.
+ *
+ * Nothing is lost on the way. Every write comes after its input is known good, in this order:
+ * the host file's old text, kept encrypted in the local store (a plain backup would leave the
+ * secrets on disk); the secrets; mcpd's config; last, the host file. Both files are edited in
+ * place (comments and the rest kept) and written atomically. `--undo` writes the old text back.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { McpdError } from '../../core/errors.js';
+import { configPath } from '../../core/paths.js';
+import { parseConfig, parseJson, requireJsonc } from '../../daemon/config/load.js';
+import type { ProviderRegistry } from '../../providers/registry.js';
+import { type GlobalOptions, openConfig, openRegistry, output } from '../context.js';
+import { HOST_NAMES, type HostFile, type HostName, hostFile } from '../migrate/hosts.js';
+import { type ServerPlan, planServers } from '../migrate/plan.js';
+import { parseCliRef } from './secret.js';
+
+export interface MigrateOptions extends GlobalOptions {
+  from?: string;
+  file?: string;
+  dryRun?: boolean;
+  undo?: boolean;
+}
+
+type Move = Extract<ServerPlan, { action: 'migrate' }>;
+type Skip = Extract<ServerPlan, { action: 'skip' }>;
+/** A plan as printed: where each secret goes, never its value. */
+type Printed = Skip | { readonly name: string; readonly action: 'migrate'; readonly alreadyInMcpd: boolean; readonly secrets: readonly string[] };
+interface HostReport { readonly host: string; readonly file: string; readonly servers: readonly Printed[] }
+
+const FORMAT = { insertSpaces: true, tabSize: 2, eol: '\n' };
+
+export async function migrate(options: MigrateOptions): Promise<void> {
+  const targets = await chooseHosts(options);
+  const loaded = await openConfig(options, false);
+  const registry = openRegistry(loaded, options);
+  try {
+    if (options.undo) {
+      for (const target of targets) await undo(target, registry, options);
+      return;
+    }
+    const reports: HostReport[] = [];
+    for (const target of targets) reports.push(await migrateHost(target, registry, options));
+    output(options, reports, () => describe(reports, options));
+  } finally {
+    await registry.close();
+  }
+}
+
+/** --file, else --from, else every host app whose config file exists. */
+async function chooseHosts(options: MigrateOptions): Promise<HostFile[]> {
+  if (options.file !== undefined) {
+    const path = resolve(options.file);
+    const text = await readHost(path);
+    const table = parseJson(text, path, 'fix the JSON there, then migrate again', true) as Record<string, unknown>;
+    return [{ host: 'file', path, key: table && typeof table === 'object' && 'servers' in table && !('mcpServers' in table) ? 'servers' : 'mcpServers' }];
+  }
+  if (options.from !== undefined) {
+    if (!(HOST_NAMES as readonly string[]).includes(options.from)) {
+      throw new McpdError('USAGE', `--from "${options.from}" is not a host app mcpd knows; known: ${HOST_NAMES.join(', ')}`, { hint: 'or point at the file itself with --file PATH' });
+    }
+    return [hostFile(options.from as HostName, process.env)];
+  }
+  const found = [];
+  for (const host of HOST_NAMES) {
+    const file = hostFile(host, process.env);
+    if (await stat(file.path).then(() => true, () => false)) found.push(file);
+  }
+  if (found.length === 0) {
+    throw new McpdError('NOT_FOUND', `no host app's MCP config was found; looked for ${HOST_NAMES.map((h) => hostFile(h, process.env).path).join(', ')}`, {
+      hint: 'name one with --from HOST, or give its path with --file PATH',
+    });
+  }
+  return found;
+}
+
+async function migrateHost(target: HostFile, registry: ProviderRegistry, options: MigrateOptions): Promise<HostReport> {
+  const jsonc = requireJsonc();
+  const hostText = await readHost(target.path);
+  const host = parseJson(hostText, target.path, 'fix the JSON there (the host app may keep a backup of its own), then migrate again', true);
+  const entries = (host as Record<string, unknown> | null)?.[target.key];
+  const table = typeof entries === 'object' && entries !== null && !Array.isArray(entries) ? entries as Record<string, unknown> : {};
+  const mcpdPath = configPath(process.env, options.config);
+  const mcpdText = await readFile(mcpdPath, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return '{}\n';
+    throw new McpdError('CONFIG_NOT_FOUND', `cannot read mcpd's config ${mcpdPath}: ${error.code ?? String(error)}`, { hint: 'check that file\'s permissions' });
+  });
+  parseConfig(mcpdText, mcpdPath); // an mcpd config that is already broken is fixed first, not added to
+  const mine = (parseJson(mcpdText, mcpdPath, '') as { mcpServers?: Record<string, unknown> }).mcpServers ?? {};
+  const plans = await Promise.all(planServers(table, mine).map((plan) => checkStored(plan, registry)));
+  const moving = plans.filter((p): p is Move => p.action === 'migrate');
+  const report: HostReport = { host: target.host, file: target.path, servers: plans.map(printable) };
+  if (options.dryRun || moving.length === 0) return report;
+
+  let newMcpd = mcpdText;
+  let newHost = hostText;
+  for (const plan of moving) {
+    if (!plan.alreadyInMcpd) newMcpd = jsonc.applyEdits(newMcpd, jsonc.modify(newMcpd, ['mcpServers', plan.name], plan.definition, { formattingOptions: FORMAT }));
+    newHost = jsonc.applyEdits(newHost, jsonc.modify(newHost, [target.key, plan.name], { command: 'mcpd', args: ['run', plan.name] }, { formattingOptions: FORMAT }));
+  }
+  parseConfig(newMcpd, mcpdPath); // what is about to be written is a config mcpd takes
+  await mkdir(dirname(mcpdPath), { recursive: true, mode: 0o700 });
+  await store(registry, backupRef(target), hostText);
+  for (const plan of moving) {
+    for (const secret of plan.secrets.filter((s) => !s.stored)) await store(registry, secret.ref, secret.value);
+  }
+  await writeAtomic(mcpdPath, newMcpd, 0o600);
+  await writeAtomic(target.path, newHost, (await stat(target.path)).mode & 0o777);
+  return report;
+}
+
+async function undo(target: HostFile, registry: ProviderRegistry, options: MigrateOptions): Promise<void> {
+  const ref = parseCliRef(backupRef(target));
+  const [kept] = await (await registry.get(ref.provider)).resolve([ref]);
+  if (!kept || kept instanceof McpdError) {
+    throw new McpdError('NOT_FOUND', `mcpd keeps no copy of ${target.path} from before a migration`, { hint: 'mcpd migrate --undo puts back only a file that mcpd migrate changed' });
+  }
+  if (!options.dryRun) await writeAtomic(target.path, kept.value, (await stat(target.path).catch(() => undefined))?.mode ?? 0o600);
+  output(options, { host: target.host, file: target.path, restored: !options.dryRun }, () =>
+    `${options.dryRun ? 'would put back' : 'put back'} ${target.path} as it was before mcpd migrate; mcpd's config and the stored secrets are left as they are`);
+}
+
+/**
+ * A secret's reference may already hold a value (a server migrated from another host app, a
+ * secret set by hand): the same value need not be stored again, and a different one is not
+ * overwritten; that server is left as it is.
+ */
+async function checkStored(plan: ServerPlan, registry: ProviderRegistry): Promise<ServerPlan> {
+  if (plan.action === 'skip' || plan.secrets.length === 0) return plan;
+  const refs = plan.secrets.map((s) => parseCliRef(s.ref));
+  const found = await (await registry.get(refs[0]!.provider)).resolve(refs);
+  const held = found.map((f) => (f === undefined || f instanceof McpdError ? undefined : f.value));
+  const differs = plan.secrets.find((s, i) => held[i] !== undefined && held[i] !== s.value);
+  const secrets = plan.secrets.map((s, i) => ({ ...s, stored: held[i] === s.value }));
+  if (differs) return { name: plan.name, action: 'skip', reason: `\${${differs.ref}} already holds a different value: mcpd does not overwrite it; give the server another name, or remove that secret, then migrate again` };
+  return { ...plan, secrets };
+}
+
+/** Where the host file's text from before the migration is kept: in the local store, encrypted. */
+function backupRef(target: HostFile): string {
+  return `local:mcpd-migrate/${createHash('sha256').update(target.path).digest('hex').slice(0, 16)}`;
+}
+
+async function store(registry: ProviderRegistry, text: string, value: string): Promise<void> {
+  const ref = parseCliRef(text);
+  await (await registry.get(ref.provider)).store!(ref, value);
+}
+
+async function readHost(path: string): Promise<string> {
+  return readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new McpdError('NOT_FOUND', `cannot read ${path}: ${error.code ?? String(error)}`, { hint: 'check the path (or the host app: it writes that file once a server is added)' });
+  });
+}
+
+async function writeAtomic(path: string, text: string, mode: number): Promise<void> {
+  const { default: writeFileAtomic } = await import('write-file-atomic');
+  await writeFileAtomic(path, text, { mode, fsync: true });
+}
+
+/** A plan without the values: what `--json` prints. */
+function printable(plan: ServerPlan): Printed {
+  if (plan.action === 'skip') return plan;
+  return { name: plan.name, action: plan.action, alreadyInMcpd: plan.alreadyInMcpd, secrets: plan.secrets.map((s) => `${s.variable} → \${${s.ref}}`) };
+}
+
+function describe(reports: readonly HostReport[], options: MigrateOptions): string {
+  const would = options.dryRun ? 'would move' : 'moved';
+  const lines: string[] = [];
+  for (const report of reports) {
+    lines.push(`${report.host === 'file' ? report.file : `${report.host} (${report.file})`}:`);
+    for (const server of report.servers) {
+      if (server.action === 'skip') lines.push(`  ${server.name}: left as it is: ${server.reason}`);
+      else {
+        const secrets = server.secrets.length ? `; ${server.secrets.join(', ')}` : '; no secrets in its environment';
+        lines.push(`  ${server.name}: ${would} to mcpd${server.alreadyInMcpd ? ' (already in its config)' : ''}${secrets}`);
+      }
+    }
+    if (report.servers.length === 0) lines.push('  no servers');
+  }
+  const moved = reports.flatMap((r) => r.servers).filter((s) => s.action === 'migrate').length;
+  if (options.dryRun) lines.push('(dry run: nothing was written)');
+  else if (moved > 0) lines.push('each moved entry now runs "mcpd run NAME"; restart the host app to pick that up. mcpd migrate --undo puts the old file back');
+  return lines.join('\n');
+}

@@ -1,0 +1,139 @@
+/**
+ * `mcpd migrate` on a Claude Desktop config in a throwaway home: secrets into the store, the
+ * host's entries to `mcpd run NAME`, the migrated server launched through the SDK's Client,
+ * `--undo` byte for byte, and every bad input with its message. The token is searched for in
+ * every file of the home afterwards.
+ */
+import assert from 'node:assert/strict';
+import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { serverEnv } from '../helpers/mcp.js';
+import { cliMain, fixture } from '../helpers/repo.js';
+import { type Sandbox, sandbox } from '../helpers/sandbox.js';
+
+const token = 'ghp_migrateTestToken0123456789abcdefABCD';
+const hostConfig = (mini: string) => `{
+  // Claude Desktop's own comments and settings are kept.
+  "mcpServers": {
+    "mini": { "command": ${JSON.stringify(process.execPath)}, "args": [${JSON.stringify(mini)}], "env": { "MINI_SECRET": "${token}", "CURRENCY": "US$", "LOG_LEVEL": "debug" } },
+    "search": { "command": "npx", "args": ["-y", "search-mcp", "--api-key", "sk-argsecret-1234567"] },
+    "remote": { "url": "https://mcp.example.invalid/mcp" }
+  },
+  "globalShortcut": "Ctrl+Space"
+}
+`;
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const names = await readdir(dir, { recursive: true });
+  const files: string[] = [];
+  for (const name of names) if ((await stat(join(dir, name))).isFile()) files.push(join(dir, name));
+  return files;
+}
+
+describe('mcpd migrate', () => {
+  let s: Sandbox;
+  let host: string;
+  let original: string;
+  before(async () => {
+    s = await sandbox();
+    host = join(s.env.XDG_CONFIG_HOME!, 'Claude', 'claude_desktop_config.json');
+    await mkdir(dirname(host), { recursive: true });
+    original = hostConfig(fixture('mini-mcp.js'));
+    await writeFile(host, original, { mode: 0o644 });
+  });
+  after(() => s.cleanup());
+
+  it('--dry-run says what would move and why the rest stays; it writes nothing and prints no value', async () => {
+    const run = await s.cli(['migrate', '--dry-run']);
+    assert.equal(run.exitCode, 0, run.stderr);
+    assert.equal(run.stdout, [
+      `claude-desktop (${host}):`,
+      '  mini: would move to mcpd; MINI_SECRET → ${secret:mini/MINI_SECRET}',
+      '  search: left as it is: args[3] looks like a secret, and mcpd puts secrets only in a server\'s environment, never its argv: if the server reads it from an environment variable, pass it that way, then migrate again',
+      '  remote: left as it is: a remote (HTTP) server: mcpd launches stdio servers, so it is left to the host app',
+      '(dry run: nothing was written)',
+      '',
+    ].join('\n'));
+    assert.equal(await readFile(host, 'utf8'), original);
+    await assert.rejects(stat(s.configPath), { code: 'ENOENT' }, 'no mcpd config written');
+    assert.equal((await s.cli(['secret', 'get', 'secret:mini/MINI_SECRET'])).exitCode, 3, 'nothing stored');
+    const json = await s.cli(['migrate', '--dry-run', '--json']);
+    assert.ok(!json.stdout.includes(token) && !run.stdout.includes(token) && !run.stderr.includes(token));
+  });
+
+  it('moves the server: its secret into the store, the host entry to mcpd run; it launches with the value', async () => {
+    const run = await s.cli(['migrate', '--from', 'claude-desktop']);
+    assert.equal(run.exitCode, 0, run.stderr);
+    assert.match(run.stdout, /^ {2}mini: moved to mcpd; MINI_SECRET → \$\{secret:mini\/MINI_SECRET\}$/m);
+    const after = await readFile(host, 'utf8');
+    assert.match(after, /^ {2}\/\/ Claude Desktop's own comments and settings are kept\.$/m);
+    const hostJson = JSON.parse(after.replace(/^\s*\/\/.*$/m, '')) as { mcpServers: Record<string, unknown>; globalShortcut: string };
+    assert.deepEqual(hostJson.mcpServers.mini, { command: 'mcpd', args: ['run', 'mini'] });
+    assert.deepEqual(hostJson.mcpServers.search, { command: 'npx', args: ['-y', 'search-mcp', '--api-key', 'sk-argsecret-1234567'] }, 'left as it was');
+    assert.equal(hostJson.globalShortcut, 'Ctrl+Space');
+    assert.equal((await stat(host)).mode & 0o777, 0o644, 'the host file keeps its mode');
+    const mine = JSON.parse(await readFile(s.configPath, 'utf8')) as { mcpServers: Record<string, { env: Record<string, string> }> };
+    assert.deepEqual(mine.mcpServers.mini!.env, { MINI_SECRET: '${secret:mini/MINI_SECRET}', CURRENCY: 'US$$', LOG_LEVEL: 'debug' });
+    assert.equal((await s.cli(['config', 'check'])).exitCode, 0);
+    assert.equal((await s.cli(['secret', 'get', 'secret:mini/MINI_SECRET', '--reveal', '--no-newline'])).stdout, token);
+
+    const transport = new StdioClientTransport({ command: process.execPath, args: [cliMain, 'run', '--no-daemon', 'mini'], env: s.env, stderr: 'pipe' });
+    const client = new Client({ name: 'migrate-test', version: '1' });
+    await client.connect(transport);
+    try {
+      const env = await serverEnv(client);
+      assert.equal(env.MINI_SECRET, token, 'the migrated server gets its token from the store');
+      assert.equal(env.CURRENCY, 'US$', 'a literal $ arrives as it was');
+    } finally {
+      await client.close();
+    }
+    for (const file of await filesUnder(s.dir)) {
+      assert.ok(!(await readFile(file)).includes(token), `${file} does not hold the token`);
+    }
+  });
+
+  it('again: nothing left to move; --undo puts the host file back byte for byte', async () => {
+    const again = await s.cli(['migrate', '--from', 'claude-desktop']);
+    assert.match(again.stdout, /^ {2}mini: left as it is: it already runs through mcpd$/m);
+    const undone = await s.cli(['migrate', '--undo', '--from', 'claude-desktop']);
+    assert.equal(undone.exitCode, 0, undone.stderr);
+    assert.equal(undone.stdout, `put back ${host} as it was before mcpd migrate; mcpd's config and the stored secrets are left as they are\n`);
+    assert.equal(await readFile(host, 'utf8'), original);
+    const redo = await s.cli(['migrate', '--from', 'claude-desktop']);
+    assert.match(redo.stdout, /^ {2}mini: moved to mcpd \(already in its config\); MINI_SECRET → /m, 'the same server and value: taken again, nothing duplicated');
+  });
+
+  it('bad inputs: each refused with what to do, and nothing written', async () => {
+    const other = join(s.dir, 'project.mcp.json');
+    await writeFile(other, '{ "mcpServers": { "x": { "command": "node" } ');
+    const broken = await s.cli(['migrate', '--file', other]);
+    assert.equal(broken.exitCode, 2);
+    assert.match(broken.stderr, new RegExp(`^mcpd: ${other.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:1:\\d+: JSON syntax error: .*\\n {2}hint: fix the JSON there, then migrate again\\n$`));
+
+    const unknown = await s.cli(['migrate', '--from', 'notepad']);
+    assert.equal(unknown.exitCode, 2);
+    assert.equal(unknown.stderr, 'mcpd: --from "notepad" is not a host app mcpd knows; known: claude-desktop, claude-code, cursor, vscode, windsurf\n  hint: or point at the file itself with --file PATH\n');
+
+    const noBackup = await s.cli(['migrate', '--undo', '--from', 'cursor']);
+    assert.equal(noBackup.exitCode, 2);
+    assert.match(noBackup.stderr, /^mcpd: mcpd keeps no copy of .*\.cursor\/mcp\.json from before a migration\n/);
+
+    // A name mcpd already uses for something else, and a reference that already holds another value.
+    const clash = join(s.dir, 'clash.mcp.json');
+    const clashText = JSON.stringify({ mcpServers: {
+      mini: { command: 'node', args: ['other.js'] },
+      fresh: { command: 'node', args: ['x.js'], env: { API_KEY: 'another-value-0000' } },
+    } });
+    await writeFile(clash, clashText);
+    assert.equal((await s.cli(['secret', 'set', 'secret:fresh/API_KEY'], { input: 'set-by-hand-1111' })).exitCode, 0);
+    const clashed = await s.cli(['migrate', '--file', clash]);
+    assert.equal(clashed.exitCode, 0, clashed.stderr);
+    assert.match(clashed.stdout, /^ {2}mini: left as it is: mcpd's config already has a server named "mini" that differs: rename one of them, then migrate again$/m);
+    assert.match(clashed.stdout, /^ {2}fresh: left as it is: \$\{secret:fresh\/API_KEY\} already holds a different value: mcpd does not overwrite it; /m);
+    assert.equal(await readFile(clash, 'utf8'), clashText, 'nothing to move: the file is untouched');
+    assert.equal((await s.cli(['secret', 'get', 'secret:fresh/API_KEY', '--reveal', '--no-newline'])).stdout, 'set-by-hand-1111');
+  });
+});
