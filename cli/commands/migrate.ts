@@ -55,12 +55,7 @@ export async function migrate(options: MigrateOptions): Promise<void> {
 
 /** --file, else --from, else every host app whose config file exists. */
 async function chooseHosts(options: MigrateOptions): Promise<HostFile[]> {
-  if (options.file !== undefined) {
-    const path = resolve(options.file);
-    const text = await readHost(path);
-    const table = parseJson(text, path, 'fix the JSON there, then migrate again', true) as Record<string, unknown>;
-    return [{ host: 'file', path, key: table && typeof table === 'object' && 'servers' in table && !('mcpServers' in table) ? 'servers' : 'mcpServers' }];
-  }
+  if (options.file !== undefined) return [{ host: 'file', path: resolve(options.file), key: undefined }];
   if (options.from !== undefined) {
     if (!(HOST_NAMES as readonly string[]).includes(options.from)) {
       throw new McpdError('USAGE', `--from "${options.from}" is not a host app mcpd knows; known: ${HOST_NAMES.join(', ')}`, { hint: 'or point at the file itself with --file PATH' });
@@ -83,9 +78,9 @@ async function chooseHosts(options: MigrateOptions): Promise<HostFile[]> {
 async function migrateHost(target: HostFile, registry: ProviderRegistry, options: MigrateOptions): Promise<HostReport> {
   const jsonc = requireJsonc();
   const hostText = await readHost(target.path);
-  const host = parseJson(hostText, target.path, 'fix the JSON there (the host app may keep a backup of its own), then migrate again', true);
-  const entries = (host as Record<string, unknown> | null)?.[target.key];
-  const table = typeof entries === 'object' && entries !== null && !Array.isArray(entries) ? entries as Record<string, unknown> : {};
+  const host = asObject(parseJson(hostText, target.path, 'fix the JSON there, then migrate again', true));
+  const key = target.key ?? ('servers' in host && !('mcpServers' in host) ? 'servers' : 'mcpServers');
+  const table = asObject(host[key]);
   const mcpdPath = configPath(process.env, options.config);
   const mcpdText = await readFile(mcpdPath, 'utf8').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return '{}\n';
@@ -102,7 +97,7 @@ async function migrateHost(target: HostFile, registry: ProviderRegistry, options
   let newHost = hostText;
   for (const plan of moving) {
     if (!plan.alreadyInMcpd) newMcpd = jsonc.applyEdits(newMcpd, jsonc.modify(newMcpd, ['mcpServers', plan.name], plan.definition, { formattingOptions: FORMAT }));
-    newHost = jsonc.applyEdits(newHost, jsonc.modify(newHost, [target.key, plan.name], { command: 'mcpd', args: ['run', plan.name] }, { formattingOptions: FORMAT }));
+    newHost = jsonc.applyEdits(newHost, jsonc.modify(newHost, [key, plan.name], { command: 'mcpd', args: ['run', plan.name] }, { formattingOptions: FORMAT }));
   }
   parseConfig(newMcpd, mcpdPath); // what is about to be written is a config mcpd takes
   await mkdir(dirname(mcpdPath), { recursive: true, mode: 0o700 });
@@ -150,6 +145,10 @@ function backupRef(target: HostFile): string {
 async function store(registry: ProviderRegistry, text: string, value: string): Promise<void> {
   const ref = parseCliRef(text);
   await (await registry.get(ref.provider)).store!(ref, value);
+}
+
+function asObject(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : {};
 }
 
 async function readHost(path: string): Promise<string> {

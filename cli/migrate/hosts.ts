@@ -13,7 +13,8 @@ export interface HostFile {
   /** `file`: one given by its path (a project's `.mcp.json`, say). */
   readonly host: HostName | 'file';
   readonly path: string;
-  readonly key: 'mcpServers' | 'servers';
+  /** Undefined for a `file`: `servers` if that is what it has, else `mcpServers`. */
+  readonly key: 'mcpServers' | 'servers' | undefined;
 }
 
 export function hostFile(host: HostName, env: Env, platform: NodeJS.Platform = process.platform): HostFile {
