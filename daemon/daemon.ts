@@ -28,13 +28,13 @@ import type { StartChild } from './launcher/child.js';
 import type { Logger } from './log.js';
 import { LogBook } from './logbook.js';
 import { CLOSE, type ControlMethods, type DaemonStatus, type SessionInfo } from './protocol.js';
-import { compilePolicy, type Policy } from './policy/policy.js';
 import { configWarnings } from './policy/check.js';
 import { createSocketServer, type SocketHandlers } from './server/http.js';
 import { type Binding, bind } from './server/listen.js';
 import { closeServer, ExtraListeners } from './server/extra-listeners.js';
 import type { WebSocketLink } from './server/ws-link.js';
 import { Session } from './session/session.js';
+import { SessionTable } from './session-table.js';
 import { SessionWiring } from './session-wiring.js';
 import { daemonRotation } from './rotation/daemon-scheduler.js';
 import type { RotationScheduler } from './rotation/scheduler.js';
@@ -65,15 +65,9 @@ export class Daemon {
   /** What the daemon logs, as it happens, for `mcpd events`. */
   readonly events = new EventFeed();
   readonly #options: DaemonOptions;
-  readonly #sessions = new Map<string, Session>();
-  /** Why each server's last instance gave up, while no instance of it runs. */
-  readonly #failures = new Map<string, string>();
-  /** Who opened each session, so a revoked token's sessions can be closed. */
-  readonly #principals = new Map<string, Principal>();
+  readonly #sessions = new SessionTable();
   /** Open control connections and who opened them: a revoked token's `logs -f` or event subscription must end too. */
   readonly #controls = new Map<WebSocket, Principal>();
-  /** Each server's compiled policy, for the current config. */
-  #policies = new Map<string, Policy>();
   #extra: ExtraListeners | undefined;
   readonly #expiry: ExpiryWatch;
   #config: Config;
@@ -100,10 +94,10 @@ export class Daemon {
     this.access = new ClientAccess(tokens, () => this.#config, options.clock ?? systemClock, this.audit);
     this.#rotation = daemonRotation(config, {
       stateDir: options.stateDir, clock: options.clock ?? systemClock, env: options.env, log: options.log, audit: this.audit,
-      config: () => this.#config, sessions: () => this.#sessions.values(), registry: () => this.#registry,
+      config: () => this.#config, sessions: () => this.#sessions.all(), registry: () => this.#registry,
     });
     this.#wiring = new SessionWiring({
-      options, audit: this.audit, config: () => this.#config, registry: () => this.#registry, policy: (name) => this.#policy(name),
+      options, audit: this.audit, config: () => this.#config, registry: () => this.#registry,
     });
     this.#expiry = new ExpiryWatch(options.clock ?? systemClock, () => void this.dropRevoked());
     this.#stopped = new Promise((resolve) => { this.#resolveStopped = resolve; });
@@ -163,7 +157,7 @@ export class Daemon {
 
   status(): DaemonStatus {
     const servers = Object.entries(this.#config.mcpServers).map(([name, server]) =>
-      serverStatus(name, server, this.#sessionsOf(name).map((s) => s.status()), this.#failures.get(name)));
+      serverStatus(name, server, this.#sessions.of(name).map((s) => s.status()), this.#sessions.failure(name)));
     return {
       pid: process.pid, version: this.#options.version, socket: this.#options.socketPath, config: this.#options.configPath,
       startedAt: this.startedAt.toISOString(), configError: this.#configError, atNextStart: changedAtNextStart(this.#startConfig, this.#config),
@@ -173,7 +167,7 @@ export class Daemon {
   }
 
   sessions(): SessionInfo[] {
-    return [...this.#sessions.values()].map((s) => ({
+    return this.#sessions.all().map((s) => ({
       id: s.id, server: s.server, openedAt: s.openedAt.toISOString(), pid: s.instance.pid, state: s.instance.state, client: s.client,
     }));
   }
@@ -181,7 +175,7 @@ export class Daemon {
   /** Restarts every running instance of `name`; with `roll`, rolls each session onto fresh values instead. */
   async restartServer(name: string, roll = false): Promise<number> {
     this.#definition(name);
-    const sessions = this.#sessionsOf(name);
+    const sessions = this.#sessions.of(name);
     if (roll) {
       const outcomes = await Promise.all(sessions.map((s) => s.roll('mcpd restart --roll')));
       this.#options.log('server.rolled', { server: name, sessions: sessions.length, outcomes });
@@ -195,7 +189,7 @@ export class Daemon {
   /** Ends every session of `name` (MCP's shutdown for each process); returns how many. A new session starts it again. */
   async stopServer(name: string): Promise<number> {
     this.#definition(name);
-    const sessions = this.#sessionsOf(name);
+    const sessions = this.#sessions.of(name);
     await Promise.all(sessions.map((s) => s.end(CLOSE.goingAway, `server "${name}" was stopped (mcpd stop ${name})`)));
     this.#options.log('server.stopped', { server: name, sessions: sessions.length });
     return sessions.length;
@@ -216,7 +210,6 @@ export class Daemon {
     this.#config = next;
     this.#configError = undefined;
     this.#registry = this.#newRegistry(next);
-    this.#policies = new Map();
     void previous.close();
     this.#options.log('config.reloaded', { ...diff });
     for (const warning of configWarnings(next)) this.#options.log('config.warning', { config: this.#options.configPath, warning });
@@ -228,8 +221,8 @@ export class Daemon {
     await this.dropRevoked();
     await this.#rotation.reconfigure(next.rotation);
     await Promise.all([
-      ...diff.removed.flatMap((name) => this.#sessionsOf(name).map((s) => s.end(CLOSE.goingAway, `server "${name}" was removed from the config`))),
-      ...diff.changed.flatMap((name) => this.#sessionsOf(name).map((s) => s.restart('its definition changed'))),
+      ...diff.removed.flatMap((name) => this.#sessions.of(name).map((s) => s.end(CLOSE.goingAway, `server "${name}" was removed from the config`))),
+      ...diff.changed.flatMap((name) => this.#sessions.of(name).map((s) => s.restart('its definition changed'))),
     ]);
     // What waits for the next start, this edit's or an earlier one's.
     return { ...diff, atNextStart: changedAtNextStart(this.#startConfig, next), listenerFailures };
@@ -242,7 +235,7 @@ export class Daemon {
       await this.#watcher?.close();
       this.#expiry.stop();
       await this.#rotation.stop();
-      await Promise.all([...this.#sessions.values()].map((s) => s.end(CLOSE.goingAway, `the daemon is stopping (${reason})`)));
+      await Promise.all(this.#sessions.all().map((s) => s.end(CLOSE.goingAway, `the daemon is stopping (${reason})`)));
       await Promise.all([closeServer(this.#server), this.#extra?.close()]);
       if (this.#options.binding.kind === 'path') await rm(this.#options.binding.path, { force: true });
       await this.#registry.close();
@@ -261,7 +254,7 @@ export class Daemon {
       // After the answer to the request that revoked it, which may have come on this very connection.
       if (!this.access.stillValid(principal)) setImmediate(() => ws.close(CLOSE.policy, 'the connection\'s client token was revoked or has expired'));
     }
-    const gone = [...this.#sessions.values()].filter((s) => !this.access.stillValid(this.#principals.get(s.id) ?? { kind: 'owner' }));
+    const gone = this.#sessions.unwanted((principal) => this.access.stillValid(principal));
     await Promise.all(gone.map((s) => s.end(CLOSE.policy, 'the session\'s client token was revoked or has expired')));
     return gone.length;
   }
@@ -280,36 +273,26 @@ export class Daemon {
       log: (line) => this.logs.add(name, id, line),
       note,
       onEnd: (failure) => {
-        if (!this.#sessions.delete(id)) return;
-        this.#principals.delete(id);
+        if (!this.#sessions.remove(id, failure)) return;
         gate.end();
         this.audit.record({ event: 'session.close', session: id, server: name, ...(failure ? { reason: failure } : {}) });
-        if (failure) this.#failures.set(name, failure);
         this.#options.log('session.closed', { session: id, server: name, ...(failure ? { failed: failure } : {}) });
       },
     });
-    this.#sessions.set(id, session);
-    this.#principals.set(id, principal);
+    this.#sessions.add(session, principal);
     try {
       await session.start();
     } catch (error) {
-      this.#sessions.delete(id);
-      this.#principals.delete(id);
+      this.#sessions.remove(id);
       this.#options.log('session.refused', { server: name, code: error instanceof McpdError ? error.code : 'INTERNAL', error: error instanceof Error ? error.message : String(error) });
       throw error;
     }
-    this.#failures.delete(name);
+    this.#sessions.started(name);
     this.#options.log('session.opened', { session: id, server: name, pid: instance.pid, client });
     const expires = this.access.expiresAt(principal);
     if (expires !== undefined) this.#expiry.watch(expires);
     this.audit.record({ event: 'session.open', session: id, server: name, client, token: principal.kind === 'token' ? principal.name : undefined, pid: instance.pid });
     return session;
-  }
-
-  #policy(name: string): Policy {
-    let policy = this.#policies.get(name);
-    if (!policy) this.#policies.set(name, (policy = compilePolicy(this.#config.mcpServers[name] ?? {}, `mcpServers.${name}`)));
-    return policy;
   }
 
   #definition(name: string) {
@@ -321,10 +304,6 @@ export class Daemon {
       });
     }
     return server;
-  }
-
-  #sessionsOf(name: string): Session[] {
-    return [...this.#sessions.values()].filter((s) => s.server === name);
   }
 
   #newRegistry(config: Config): ProviderRegistry {

@@ -1,8 +1,8 @@
 /**
  * What a session of a server is built from, read from the daemon's current config at each use:
  * its supervised instances (their leases kept, each reference audited as it resolves), how it
- * rolls onto fresh values, and its policy gate. Which sessions are open, and who opened them,
- * stays with the daemon.
+ * rolls onto fresh values, and its policy gate (each policy compiled once per config). Which
+ * sessions are open, and who opened them, is the SessionTable's.
  */
 import ms from 'ms';
 import { systemClock } from '../core/clock.js';
@@ -14,7 +14,7 @@ import type { DaemonOptions } from './daemon.js';
 import { startChild } from './launcher/child.js';
 import { type PreparedLaunch, prepareLaunch } from './launcher/launch-spec.js';
 import { PolicyGate } from './policy/gate.js';
-import type { Policy } from './policy/policy.js';
+import { compilePolicy, type Policy } from './policy/policy.js';
 import type { RollDeps } from './session/rollover.js';
 import { type BackoffPolicy, Instance, type KeepLeases } from './supervisor/instance.js';
 import { LeaseKeeper } from './supervisor/leases.js';
@@ -26,12 +26,12 @@ export interface WiringDeps {
   config(): Config;
   /** The provider registry now: a reload replaces it. */
   registry(): ProviderRegistry;
-  /** The server's compiled policy, for the current config. */
-  policy(name: string): Policy;
 }
 
 export class SessionWiring {
   readonly #deps: WiringDeps;
+  /** Each server's compiled policy, for the config it was compiled from: a reload makes them afresh. */
+  readonly #policies = new WeakMap<Config, Map<string, Policy>>();
 
   constructor(deps: WiringDeps) {
     this.#deps = deps;
@@ -63,7 +63,7 @@ export class SessionWiring {
   /** The tool policy and call auditing of session `id` of `name`. */
   gate(id: string, name: string): PolicyGate {
     const clock = this.#deps.options.clock ?? systemClock;
-    return new PolicyGate({ policy: () => this.#deps.policy(name), audit: this.#deps.audit, session: id, server: name, now: () => clock.now() });
+    return new PolicyGate({ policy: () => this.#policy(name), audit: this.#deps.audit, session: id, server: name, now: () => clock.now() });
   }
 
   /** One supervised process of `name` for session `id`. */
@@ -105,5 +105,14 @@ export class SessionWiring {
     const r = this.#deps.config().daemon.restart;
     const duration = (text: string) => ms(text as ms.StringValue);
     return { initialMs: duration(r.initialDelay), maxMs: duration(r.maxDelay), stableMs: duration(r.stableAfter), maxRestarts: r.maxRestarts };
+  }
+
+  #policy(name: string): Policy {
+    const config = this.#deps.config();
+    let compiled = this.#policies.get(config);
+    if (!compiled) this.#policies.set(config, (compiled = new Map()));
+    let policy = compiled.get(name);
+    if (!policy) compiled.set(name, (policy = compilePolicy(config.mcpServers[name] ?? {}, `mcpServers.${name}`)));
+    return policy;
   }
 }
