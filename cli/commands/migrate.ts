@@ -31,7 +31,7 @@ export interface MigrateOptions extends GlobalOptions {
 type Move = Extract<ServerPlan, { action: 'migrate' }>;
 type Skip = Extract<ServerPlan, { action: 'skip' }>;
 /** A plan as printed: where each secret goes, never its value. */
-type Printed = Skip | { readonly name: string; readonly action: 'migrate'; readonly alreadyInMcpd: boolean; readonly secrets: readonly string[] };
+type Printed = (Skip | { readonly name: string; readonly action: 'migrate'; readonly alreadyInMcpd: boolean; readonly secrets: readonly string[] }) & { readonly table?: string };
 interface HostReport { readonly host: string; readonly file: string; readonly servers: readonly Printed[] }
 
 const FORMAT = { insertSpaces: true, tabSize: 2, eol: '\n' };
@@ -79,31 +79,46 @@ async function migrateHost(target: HostFile, registry: ProviderRegistry, options
   const jsonc = requireJsonc();
   const hostText = await readHost(target.path);
   const host = asObject(parseJson(hostText, target.path, 'fix the JSON there, then migrate again', true));
-  const key = target.key ?? ('servers' in host && !('mcpServers' in host) ? 'servers' : 'mcpServers');
-  const table = asObject(host[key]);
   const mcpdPath = configPath(process.env, options.config);
   const mcpdText = await readFile(mcpdPath, 'utf8').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return '{}\n';
     throw new McpdError('CONFIG_NOT_FOUND', `cannot read mcpd's config ${mcpdPath}: ${error.code ?? String(error)}`, { hint: 'check that file\'s permissions' });
   });
   parseConfig(mcpdText, mcpdPath); // an mcpd config that is already broken is fixed first, not added to
-  const mine = (parseJson(mcpdText, mcpdPath, '') as { mcpServers?: Record<string, unknown> }).mcpServers ?? {};
-  const plans = await Promise.all(planServers(table, mine).map((plan) => checkStored(plan, registry)));
-  const moving = plans.filter((p): p is Move => p.action === 'migrate');
-  const report: HostReport = { host: target.host, file: target.path, servers: plans.map(printable) };
+  const mine = { ...(parseJson(mcpdText, mcpdPath, '') as { mcpServers?: Record<string, unknown> }).mcpServers };
+  // Planned table by table: a server an earlier table moves is in mcpd's config for the next ones.
+  const pending = new Map<string, string>();
+  const plans: Array<{ table: Table; plan: ServerPlan }> = [];
+  for (const table of tablesOf(target, host)) {
+    for (const planned of planServers(table.entries, mine)) {
+      const plan = await checkStored(planned, registry, pending);
+      plans.push({ table, plan });
+      if (plan.action !== 'migrate') continue;
+      mine[plan.name] = plan.definition;
+      for (const s of plan.secrets) pending.set(s.ref, s.value);
+    }
+  }
+  const moving = plans.filter((p): p is { table: Table; plan: Move } => p.plan.action === 'migrate');
+  const report: HostReport = { host: target.host, file: target.path, servers: plans.map(({ table, plan }) => printable(plan, table.label)) };
   if (options.dryRun || moving.length === 0) return report;
 
   let newMcpd = mcpdText;
   let newHost = hostText;
-  for (const plan of moving) {
-    if (!plan.alreadyInMcpd) newMcpd = jsonc.applyEdits(newMcpd, jsonc.modify(newMcpd, ['mcpServers', plan.name], plan.definition, { formattingOptions: FORMAT }));
-    newHost = jsonc.applyEdits(newHost, jsonc.modify(newHost, [key, plan.name], { command: 'mcpd', args: ['run', plan.name] }, { formattingOptions: FORMAT }));
+  const added = new Set<string>();
+  for (const { table, plan } of moving) {
+    if (!plan.alreadyInMcpd && !added.has(plan.name)) newMcpd = jsonc.applyEdits(newMcpd, jsonc.modify(newMcpd, ['mcpServers', plan.name], plan.definition, { formattingOptions: FORMAT }));
+    added.add(plan.name);
+    newHost = jsonc.applyEdits(newHost, jsonc.modify(newHost, [...table.path, plan.name], { command: 'mcpd', args: ['run', plan.name] }, { formattingOptions: FORMAT }));
   }
   parseConfig(newMcpd, mcpdPath); // what is about to be written is a config mcpd takes
   await mkdir(dirname(mcpdPath), { recursive: true, mode: 0o700 });
   await store(registry, backupRef(target), hostText);
-  for (const plan of moving) {
-    for (const secret of plan.secrets.filter((s) => !s.stored)) await store(registry, secret.ref, secret.value);
+  const stored = new Set<string>();
+  for (const { plan } of moving) {
+    for (const secret of plan.secrets.filter((s) => !s.stored && !stored.has(s.ref))) {
+      await store(registry, secret.ref, secret.value);
+      stored.add(secret.ref);
+    }
   }
   await writeAtomic(mcpdPath, newMcpd, 0o600);
   await writeAtomic(target.path, newHost, (await stat(target.path)).mode & 0o777);
@@ -126,11 +141,12 @@ async function undo(target: HostFile, registry: ProviderRegistry, options: Migra
  * secret set by hand): the same value need not be stored again, and a different one is not
  * overwritten; that server is left as it is.
  */
-async function checkStored(plan: ServerPlan, registry: ProviderRegistry): Promise<ServerPlan> {
+async function checkStored(plan: ServerPlan, registry: ProviderRegistry, pending: ReadonlyMap<string, string>): Promise<ServerPlan> {
   if (plan.action === 'skip' || plan.secrets.length === 0) return plan;
   const refs = plan.secrets.map((s) => parseCliRef(s.ref));
   const found = await (await registry.get(refs[0]!.provider)).resolve(refs);
-  const held = found.map((f) => (f === undefined || f instanceof McpdError ? undefined : f.value));
+  // What this run is about to store counts as held: a second server must not overwrite it.
+  const held = found.map((f, i) => pending.get(plan.secrets[i]!.ref) ?? (f === undefined || f instanceof McpdError ? undefined : f.value));
   const differs = plan.secrets.find((s, i) => held[i] !== undefined && held[i] !== s.value);
   const secrets = plan.secrets.map((s, i) => ({ ...s, stored: held[i] === s.value }));
   if (differs) return { name: plan.name, action: 'skip', reason: `\${${differs.ref}} already holds a different value: mcpd does not overwrite it; give the server another name, or remove that secret, then migrate again` };
@@ -163,9 +179,24 @@ async function writeAtomic(path: string, text: string, mode: number): Promise<vo
 }
 
 /** A plan without the values: what `--json` prints. */
-function printable(plan: ServerPlan): Printed {
-  if (plan.action === 'skip') return plan;
-  return { name: plan.name, action: plan.action, alreadyInMcpd: plan.alreadyInMcpd, secrets: plan.secrets.map((s) => `${s.variable} → \${${s.ref}}`) };
+function printable(plan: ServerPlan, table: string | undefined): Printed {
+  const where = table === undefined ? {} : { table };
+  if (plan.action === 'skip') return { ...plan, ...where };
+  return { name: plan.name, ...where, action: plan.action, alreadyInMcpd: plan.alreadyInMcpd, secrets: plan.secrets.map((s) => `${s.variable} → \${${s.ref}}`) };
+}
+
+interface Table { readonly path: string[]; readonly label: string | undefined; readonly entries: Record<string, unknown> }
+
+/** A host file's server tables: the top-level one and, for Claude Code, each project's (where `claude mcp add` puts servers by default). */
+function tablesOf(target: HostFile, host: Record<string, unknown>): Table[] {
+  const key = target.key ?? ('servers' in host && !('mcpServers' in host) ? 'servers' : 'mcpServers');
+  const tables: Table[] = [{ path: [key], label: undefined, entries: asObject(host[key]) }];
+  if (target.host !== 'claude-code') return tables;
+  for (const [project, settings] of Object.entries(asObject(host.projects))) {
+    const entries = asObject(asObject(settings).mcpServers);
+    if (Object.keys(entries).length) tables.push({ path: ['projects', project, 'mcpServers'], label: `project ${project}`, entries });
+  }
+  return tables;
 }
 
 function describe(reports: readonly HostReport[], options: MigrateOptions): string {
@@ -174,10 +205,11 @@ function describe(reports: readonly HostReport[], options: MigrateOptions): stri
   for (const report of reports) {
     lines.push(`${report.host === 'file' ? report.file : `${report.host} (${report.file})`}:`);
     for (const server of report.servers) {
-      if (server.action === 'skip') lines.push(`  ${server.name}: left as it is: ${server.reason}`);
+      const name = server.table ? `${server.name} (${server.table})` : server.name;
+      if (server.action === 'skip') lines.push(`  ${name}: left as it is: ${server.reason}`);
       else {
         const secrets = server.secrets.length ? `; ${server.secrets.join(', ')}` : '; no secrets in its environment';
-        lines.push(`  ${server.name}: ${would} to mcpd${server.alreadyInMcpd ? ' (already in its config)' : ''}${secrets}`);
+        lines.push(`  ${name}: ${would} to mcpd${server.alreadyInMcpd ? ' (already in its config)' : ''}${secrets}`);
       }
     }
     if (report.servers.length === 0) lines.push('  no servers');

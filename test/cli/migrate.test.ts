@@ -106,6 +106,32 @@ describe('mcpd migrate', () => {
     assert.match(redo.stdout, /^ {2}mini: moved to mcpd \(already in its config\); MINI_SECRET → /m, 'the same server and value: taken again, nothing duplicated');
   });
 
+  it('Claude Code: each project\'s servers too; one name and value shared by two projects moves once', async () => {
+    const linear = (key: string) => ({ command: 'npx', args: ['-y', 'linear-mcp'], env: { LINEAR_API_KEY: key } });
+    const claudeJson = join(s.env.HOME!, '.claude.json');
+    await writeFile(claudeJson, JSON.stringify({
+      numStartups: 12,
+      projects: {
+        '/work/a': { mcpServers: { linear: linear('lin_api_aaaa1111') }, allowedTools: [] },
+        '/work/b': { mcpServers: { linear: linear('lin_api_aaaa1111') } },
+        '/work/c': { mcpServers: { linear: linear('lin_api_cccc3333') } },
+      },
+    }, null, 2));
+    const run = await s.cli(['migrate', '--from', 'claude-code']);
+    assert.equal(run.exitCode, 0, run.stderr);
+    assert.equal(run.stdout.split('\n').slice(1, 4).join('\n'), [
+      '  linear (project /work/a): moved to mcpd; LINEAR_API_KEY → ${secret:linear/LINEAR_API_KEY}',
+      '  linear (project /work/b): moved to mcpd (already in its config); LINEAR_API_KEY → ${secret:linear/LINEAR_API_KEY}',
+      '  linear (project /work/c): left as it is: ${secret:linear/LINEAR_API_KEY} already holds a different value: mcpd does not overwrite it; give the server another name, or remove that secret, then migrate again',
+    ].join('\n'));
+    const after = JSON.parse(await readFile(claudeJson, 'utf8')) as { numStartups: number; projects: Record<string, { mcpServers: Record<string, unknown>; allowedTools?: unknown[] }> };
+    assert.equal(after.numStartups, 12);
+    assert.deepEqual(after.projects['/work/a'], { mcpServers: { linear: { command: 'mcpd', args: ['run', 'linear'] } }, allowedTools: [] });
+    assert.deepEqual(after.projects['/work/b']!.mcpServers.linear, { command: 'mcpd', args: ['run', 'linear'] });
+    assert.deepEqual(after.projects['/work/c']!.mcpServers.linear, linear('lin_api_cccc3333'), 'left as it was');
+    assert.equal((await s.cli(['secret', 'get', 'secret:linear/LINEAR_API_KEY', '--reveal', '--no-newline'])).stdout, 'lin_api_aaaa1111');
+  });
+
   it('bad inputs: each refused with what to do, and nothing written', async () => {
     const other = join(s.dir, 'project.mcp.json');
     await writeFile(other, '{ "mcpServers": { "x": { "command": "node" } ');
