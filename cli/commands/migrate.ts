@@ -42,7 +42,11 @@ export async function migrate(options: MigrateOptions): Promise<void> {
   const registry = openRegistry(loaded, options);
   try {
     if (options.undo) {
-      for (const target of targets) await undo(target, registry, options);
+      // Without --from or --file: every host file mcpd changed, and only those.
+      const named = options.from !== undefined || options.file !== undefined;
+      let restored = 0;
+      for (const target of targets) restored += (await undo(target, registry, options, named)) ? 1 : 0;
+      if (restored === 0) throw new McpdError('NOT_FOUND', `mcpd keeps no copy of ${targets.map((t) => t.path).join(', ')} from before a migration`, { hint: 'mcpd migrate --undo puts back only a file that mcpd migrate changed' });
       return;
     }
     const reports: HostReport[] = [];
@@ -125,15 +129,18 @@ async function migrateHost(target: HostFile, registry: ProviderRegistry, options
   return report;
 }
 
-async function undo(target: HostFile, registry: ProviderRegistry, options: MigrateOptions): Promise<void> {
+/** Puts `target` back from its kept copy; false when there is none (an error when it was `named`). */
+async function undo(target: HostFile, registry: ProviderRegistry, options: MigrateOptions, named: boolean): Promise<boolean> {
   const ref = parseCliRef(backupRef(target));
   const [kept] = await (await registry.get(ref.provider)).resolve([ref]);
   if (!kept || kept instanceof McpdError) {
+    if (!named) return false;
     throw new McpdError('NOT_FOUND', `mcpd keeps no copy of ${target.path} from before a migration`, { hint: 'mcpd migrate --undo puts back only a file that mcpd migrate changed' });
   }
   if (!options.dryRun) await writeAtomic(target.path, kept.value, (await stat(target.path).catch(() => undefined))?.mode ?? 0o600);
   output(options, { host: target.host, file: target.path, restored: !options.dryRun }, () =>
     `${options.dryRun ? 'would put back' : 'put back'} ${target.path} as it was before mcpd migrate; mcpd's config and the stored secrets are left as they are`);
+  return true;
 }
 
 /**

@@ -130,6 +130,12 @@ describe('mcpd migrate', () => {
     assert.deepEqual(after.projects['/work/b']!.mcpServers.linear, { command: 'mcpd', args: ['run', 'linear'] });
     assert.deepEqual(after.projects['/work/c']!.mcpServers.linear, linear('lin_api_cccc3333'), 'left as it was');
     assert.equal((await s.cli(['secret', 'get', 'secret:linear/LINEAR_API_KEY', '--reveal', '--no-newline'])).stdout, 'lin_api_aaaa1111');
+
+    const undone = await s.cli(['migrate', '--undo']);
+    assert.equal(undone.exitCode, 0, undone.stderr);
+    assert.deepEqual(undone.stdout.trim().split('\n').map((line) => line.split(' as it was')[0]), [`put back ${host}`, `put back ${claudeJson}`], 'every host file mcpd changed, and only those');
+    assert.equal(await readFile(host, 'utf8'), original);
+    assert.deepEqual((JSON.parse(await readFile(claudeJson, 'utf8')) as { projects: Record<string, { mcpServers: Record<string, unknown> }> }).projects['/work/a']!.mcpServers.linear, linear('lin_api_aaaa1111'));
   });
 
   it('bad inputs: each refused with what to do, and nothing written', async () => {
