@@ -1,11 +1,14 @@
 /**
  * `mcpd doctor [--json]`: is everything mcpd needs in order, and what to do where it is not.
  * It checks the config, that every reference resolves (grouped by provider, so an unreachable
- * or unauthenticated backend shows once), the OS keychain, the daemon (its version, a refused
- * config edit, listeners, failed servers), rotation (overdue secrets), and the service units.
- * It prints names and references, never a value, and exits 1 when a check fails.
+ * or unauthenticated backend shows once), the OS keychain, that host apps can find `mcpd`, the
+ * daemon (its version, a refused config edit, listeners, failed servers), rotation (overdue
+ * secrets), and the service units. It prints names and references, never a value, and exits 1
+ * when a check fails.
  */
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
 import { McpdError } from '../../core/errors.js';
 import { configPath } from '../../core/paths.js';
 import { checkReferences, type Finding } from '../../providers/check.js';
@@ -32,6 +35,7 @@ export async function doctor(options: DaemonOptions): Promise<void> {
   const loaded = await configCheck(options, checks);
   if (loaded) checks.push(...await failsAs('references', referenceChecks(loaded, options)));
   checks.push(await keychainCheck());
+  checks.push(await commandCheck(process.env.PATH ?? ''));
   checks.push(...await failsAs('daemon', daemonChecks(options)));
   checks.push(...await serviceChecks(options));
   output(options, checks, () => {
@@ -90,6 +94,19 @@ async function keychainCheck(): Promise<Check> {
     subject: 'keychain', status: 'info',
     message: 'the OS keychain does not answer; secret: references use the local encrypted store',
     fix: 'on Linux, a Secret Service (gnome-keyring, KeePassXC) on the D-Bus session bus; nothing is needed to keep using the local store',
+  };
+}
+
+/** Host apps run `"command": "mcpd"` (what mcpd migrate writes): it must be found on PATH. */
+async function commandCheck(path: string): Promise<Check> {
+  for (const dir of path.split(delimiter).filter(Boolean)) {
+    const candidate = join(dir, process.platform === 'win32' ? 'mcpd.cmd' : 'mcpd');
+    if (await access(candidate, constants.X_OK).then(() => true, () => false)) return { subject: 'command', status: 'ok', message: `mcpd is on PATH: ${candidate}` };
+  }
+  return {
+    subject: 'command', status: 'warn',
+    message: 'no mcpd on PATH: a host app whose entry says "command": "mcpd" will not find it',
+    fix: 'install it globally (npm install -g), or write the absolute path of the mcpd command in the host app\'s "command"',
   };
 }
 

@@ -7,7 +7,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Check } from '../../cli/commands/doctor.js';
-import { startDaemon } from '../helpers/daemon.js';
+import { MiniSession, startDaemon } from '../helpers/daemon.js';
 import { fixture } from '../helpers/repo.js';
 import { type Sandbox, sandbox } from '../helpers/sandbox.js';
 
@@ -35,14 +35,15 @@ describe('mcpd doctor', () => {
   after(() => s.cleanup());
 
   it('without a daemon: a reference that does not resolve fails with its fix; an unused provider is not asked', async () => {
-    const text = await s.cli(['doctor']);
+    const text = await s.cli(['doctor'], { env: { PATH: join(s.dir, 'no-bin') } }); // a PATH without mcpd on it, on any machine
     assert.equal(text.exitCode, 1, text.stderr);
     assert.match(text.stdout, new RegExp(`^ok {4}config: ${s.configPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: 2 server\\(s\\), 2 configured provider\\(s\\)$`, 'm'));
     assert.match(text.stdout, /^FAIL {2}provider local: \$\{local:doc\/missing\} \(used by bad\): .*doc\/missing.*\n {6}fix: /m);
     assert.match(text.stdout, /^- {5}provider vault: no server uses it, so it was not asked$/m);
     assert.match(text.stdout, /^- {5}daemon: no daemon answers on .*; the first mcpd run starts one$/m);
     assert.match(text.stdout, /^- {5}rotation: not checked: the daemon keeps the schedules\n {6}fix: mcpd start, then mcpd doctor again$/m);
-    assert.match(text.stdout, /\n1 failed, 0 warning\(s\)\n$/);
+    assert.match(text.stdout, /^WARN {2}command: no mcpd on PATH: .*\n {6}fix: install it globally/m);
+    assert.match(text.stdout, /\n1 failed, 1 warning\(s\)\n$/);
     assert.ok(!text.stdout.includes(secret) && !text.stderr.includes(secret), 'no value printed');
   });
 
@@ -83,8 +84,31 @@ describe('mcpd doctor', () => {
     assert.match(refused?.message ?? '', /^it refused the last config edit and runs the one before: .*JSON syntax error/);
     assert.equal(refused?.fix, 'fix the config (mcpd config check), then mcpd reload');
     assert.ok(find(checks, 'keychain').length === 1, 'the checks that need no config still run');
+
+    await s.writeConfig({ ...config, mcpServers: { ...config.mcpServers, crashy: mini({}) }, daemon: { restart: { initialDelay: '50ms', maxDelay: '50ms', stableAfter: '30s', maxRestarts: 0 } } });
+    assert.equal((await s.cli(['reload'])).exitCode, 0);
+    const session = await MiniSession.open(s.env.MCPD_SOCKET!, 'crashy');
+    await session.initialize();
+    await session.request('tools/call', { name: 'crash', arguments: {} });
+    await session.closed;
+    const crashed = find((await doctor()).checks, 'server crashy');
+    assert.equal(crashed.length, 1);
+    assert.equal(crashed[0]!.status, 'fail');
+    assert.match(crashed[0]!.message, /^failed: .*crashed/);
+    assert.equal(crashed[0]!.fix, 'mcpd logs crashy shows its stderr; after the fix, mcpd restart crashy');
     await s.writeConfig(config);
     assert.equal((await s.cli(['reload'])).exitCode, 0);
+  });
+
+  it('host apps run "mcpd": on PATH it is ok; not on PATH, a warning with what to do', async () => {
+    const bin = join(s.dir, 'bin');
+    await mkdir(bin, { recursive: true });
+    await writeFile(join(bin, 'mcpd'), '#!/bin/sh\n', { mode: 0o755 });
+    const on = JSON.parse((await s.cli(['doctor', '--json'], { env: { PATH: `${bin}:${s.env.PATH}` } })).stdout) as Check[];
+    assert.deepEqual(find(on, 'command'), [{ subject: 'command', status: 'ok', message: `mcpd is on PATH: ${join(bin, 'mcpd')}` }]);
+    const off = JSON.parse((await s.cli(['doctor', '--json'], { env: { PATH: join(s.dir, 'no-bin') } })).stdout) as Check[];
+    assert.equal(find(off, 'command')[0]!.status, 'warn');
+    assert.equal(find(off, 'command')[0]!.message, 'no mcpd on PATH: a host app whose entry says "command": "mcpd" will not find it');
   });
 
   it('service units: missing is optional; installed and current is ok; changed since is a warning', async () => {
