@@ -26,6 +26,8 @@ export interface Check {
   readonly status: 'ok' | 'warn' | 'fail' | 'info';
   readonly message: string;
   readonly fix?: string;
+  /** The reference a failed provider check is about (`${secret:github/pat}`). */
+  readonly reference?: string;
 }
 
 const MARK: Record<Check['status'], string> = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL', info: '-   ' };
@@ -36,7 +38,8 @@ export async function doctor(options: DaemonOptions): Promise<void> {
   if (loaded) checks.push(...await failsAs('references', referenceChecks(loaded, options)));
   checks.push(await keychainCheck());
   checks.push(await commandCheck(process.env.PATH ?? ''));
-  checks.push(...await failsAs('daemon', daemonChecks(options)));
+  const failingHere = new Set(checks.filter((c) => c.status === 'fail' && c.reference).map((c) => c.reference!));
+  checks.push(...await failsAs('daemon', daemonChecks(options, failingHere)));
   checks.push(...await serviceChecks(options));
   output(options, checks, () => {
     const failed = checks.filter((c) => c.status === 'fail').length;
@@ -77,7 +80,7 @@ async function referenceChecks(loaded: LoadedConfig, options: GlobalOptions): Pr
     const failing = mine.filter((f) => !f.ok);
     if (failing.length === 0) checks.push({ subject: `provider ${provider}`, status: 'ok', message: `${mine.length} reference(s) resolve` });
     for (const f of failing) {
-      checks.push({ subject: `provider ${provider}`, status: 'fail', message: `${f.reference} (used by ${f.servers.join(', ')}): ${f.error?.message ?? 'does not resolve'}`, ...(f.error?.hint ? { fix: f.error.hint } : {}) });
+      checks.push({ subject: `provider ${provider}`, status: 'fail', message: `${f.reference} (used by ${f.servers.join(', ')}): ${f.error?.message ?? 'does not resolve'}`, ...(f.error?.hint ? { fix: f.error.hint } : {}), reference: f.reference });
     }
   }
   const used = new Set(findings.map((f) => f.provider));
@@ -110,7 +113,8 @@ async function commandCheck(path: string): Promise<Check> {
   };
 }
 
-async function daemonChecks(options: DaemonOptions): Promise<Check[]> {
+/** `failingHere`: references that already failed in this process, not to be reported twice. */
+async function daemonChecks(options: DaemonOptions, failingHere: ReadonlySet<string>): Promise<Check[]> {
   const path = daemonSocket(options);
   if (!(await answers(path))) {
     return [
@@ -126,6 +130,19 @@ async function daemonChecks(options: DaemonOptions): Promise<Check[]> {
   if (status.configError) checks.push({ subject: 'daemon', status: 'fail', message: `it refused the last config edit and runs the one before: ${status.configError}`, fix: 'fix the config (mcpd config check), then mcpd reload' });
   if (status.atNextStart.length) checks.push({ subject: 'daemon', status: 'warn', message: `${status.atNextStart.join(', ')} changed since it started and applies only when it starts again`, fix: 'mcpd stop, then mcpd start' });
   for (const failure of status.listenerFailures) checks.push({ subject: 'daemon', status: 'fail', message: `not listening: ${failure}`, fix: 'fix or remove that entry of socket.listen, then mcpd reload' });
+  // The daemon resolves in its own environment (the first mcpd run's, or systemd's): a
+  // reference that resolves here may not resolve there.
+  const theirs = await control(options, 'secrets.check').catch((error: unknown) => {
+    checks.push({ subject: 'daemon', status: 'info', message: `how the daemon resolves the references was not checked: ${asError(error).message}` });
+    return [];
+  });
+  for (const f of theirs.filter((x) => !x.ok && !failingHere.has(x.reference))) {
+    checks.push({
+      subject: `provider ${f.provider}`, status: 'fail',
+      message: `the daemon cannot resolve ${f.reference} (used by ${f.servers.join(', ')}), though this shell can: ${f.error?.message ?? 'it does not resolve'}`,
+      fix: 'the daemon resolves in the environment it was started from: mcpd stop, then start it again where that is set (or set it in the service\'s environment)',
+    });
+  }
   for (const server of status.servers.filter((s) => s.state === 'failed')) {
     checks.push({ subject: `server ${server.name}`, status: 'fail', message: `failed: ${server.lastError ?? 'it kept crashing'}`, fix: `mcpd logs ${server.name} shows its stderr; after the fix, mcpd restart ${server.name}` });
   }

@@ -100,6 +100,22 @@ describe('mcpd doctor', () => {
     assert.equal((await s.cli(['reload'])).exitCode, 0);
   });
 
+  it('a reference this shell resolves and the daemon does not (its own environment) fails, once', async () => {
+    await s.writeConfig({ ...config, mcpServers: { ...config.mcpServers, envy: mini({ E: '${env:DOCTOR_ONLY_HERE}' }) } });
+    assert.equal((await s.cli(['reload'])).exitCode, 0);
+    const here = JSON.parse((await s.cli(['doctor', '--json'], { env: { DOCTOR_ONLY_HERE: 'set-in-this-shell' } })).stdout) as Check[];
+    const envChecks = find(here, 'provider env').filter((c) => c.status === 'fail');
+    assert.equal(envChecks.length, 1, JSON.stringify(envChecks));
+    assert.equal(envChecks[0]!.status, 'fail');
+    assert.match(envChecks[0]!.message, /^the daemon cannot resolve \$\{env:DOCTOR_ONLY_HERE\} \(used by envy\), though this shell can: /);
+    assert.match(envChecks[0]!.fix ?? '', /^the daemon resolves in the environment it was started from: mcpd stop, then start it again/);
+    assert.ok(!JSON.stringify(here).includes('set-in-this-shell'), 'no value');
+    const neither = find(JSON.parse((await s.cli(['doctor', '--json'])).stdout) as Check[], 'provider env').filter((c) => c.status === 'fail');
+    assert.deepEqual(neither.map((c) => c.message.startsWith('${env:DOCTOR_ONLY_HERE} (used by envy): ')), [true], 'failing in both: said once, by this shell');
+    await s.writeConfig(config);
+    assert.equal((await s.cli(['reload'])).exitCode, 0);
+  });
+
   it('host apps run "mcpd": on PATH it is ok; not on PATH, a warning with what to do', async () => {
     const bin = join(s.dir, 'bin');
     await mkdir(bin, { recursive: true });
