@@ -90,7 +90,7 @@ export function serveControl(ws: WebSocket, daemon: Daemon, principal: Principal
 }
 
 /** Unsent bytes a follower (`logs -f`, `events`) may fall behind by before it is dropped. */
-export const FOLLOWER_BACKLOG_BYTES = 8 * 1024 * 1024;
+const FOLLOWER_BACKLOG_BYTES = 8 * 1024 * 1024;
 
 /**
  * A notification to a follower. One that stopped reading (a paused pager) is dropped once it is

@@ -9,11 +9,12 @@
 import { constants } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { McpdError } from '../../core/errors.js';
+import { asMcpdError } from '../../core/errors.js';
 import { configPath } from '../../core/paths.js';
 import { checkReferences, type Finding } from '../../providers/check.js';
 import { keychainAnswers } from '../../providers/keychain.js';
 import type { LoadedConfig } from '../../daemon/config/load.js';
+import type { RotationStatus } from '../../daemon/rotation/scheduler.js';
 import { answers } from '../../daemon/server/listen.js';
 import { type GlobalOptions, openConfig, openRegistry, output } from '../context.js';
 import { type DaemonOptions, control, daemonSocket } from '../daemon-client.js';
@@ -38,7 +39,7 @@ export async function doctor(options: DaemonOptions): Promise<void> {
   if (loaded) checks.push(...await failsAs('references', referenceChecks(loaded, options)));
   checks.push(await keychainCheck());
   checks.push(await commandCheck(process.env.PATH ?? ''));
-  const failingHere = new Set(checks.filter((c) => c.status === 'fail' && c.reference).map((c) => c.reference!));
+  const failingHere = loaded ? new Set(checks.filter((c) => c.status === 'fail' && c.reference).map((c) => c.reference!)) : undefined;
   checks.push(...await failsAs('daemon', daemonChecks(options, failingHere)));
   checks.push(...await serviceChecks(options));
   output(options, checks, () => {
@@ -59,7 +60,7 @@ async function configCheck(options: GlobalOptions, checks: Check[]): Promise<Loa
     checks.push({ subject: 'config', status: 'ok', message: `${loaded.path}: ${servers} server(s), ${Object.keys(loaded.config.providers).length} configured provider(s)` });
     return loaded;
   } catch (error) {
-    const e = asError(error);
+    const e = asMcpdError(error, 'reading the config');
     checks.push({ subject: 'config', status: 'fail', message: e.message, fix: e.hint ?? `fix ${configPath(process.env, options.config)}, then mcpd config check` });
     return undefined;
   }
@@ -113,8 +114,8 @@ async function commandCheck(path: string): Promise<Check> {
   };
 }
 
-/** `failingHere`: references that already failed in this process, not to be reported twice. */
-async function daemonChecks(options: DaemonOptions, failingHere: ReadonlySet<string>): Promise<Check[]> {
+/** `failingHere`: references that already failed in this process, not to be reported twice; undefined when it could not check them. */
+async function daemonChecks(options: DaemonOptions, failingHere: ReadonlySet<string> | undefined): Promise<Check[]> {
   const path = daemonSocket(options);
   if (!(await answers(path))) {
     return [
@@ -133,28 +134,33 @@ async function daemonChecks(options: DaemonOptions, failingHere: ReadonlySet<str
   // The daemon resolves in its own environment (the first mcpd run's, or systemd's): a
   // reference that resolves here may not resolve there.
   const theirs = await control(options, 'secrets.check').catch((error: unknown) => {
-    checks.push({ subject: 'daemon', status: 'info', message: `how the daemon resolves the references was not checked: ${asError(error).message}` });
+    checks.push({ subject: 'daemon', status: 'info', message: `how the daemon resolves the references was not checked: ${asMcpdError(error, 'secrets.check').message}` });
     return [];
   });
-  for (const f of theirs.filter((x) => !x.ok && !failingHere.has(x.reference))) {
+  for (const f of theirs.filter((x) => !x.ok && !failingHere?.has(x.reference))) {
     checks.push({
       subject: `provider ${f.provider}`, status: 'fail',
-      message: `the daemon cannot resolve ${f.reference} (used by ${f.servers.join(', ')}), though this shell can: ${f.error?.message ?? 'it does not resolve'}`,
+      message: `the daemon cannot resolve ${f.reference} (used by ${f.servers.join(', ')})${failingHere ? ', though this shell can' : ''}: ${f.error?.message ?? 'it does not resolve'}`,
       fix: 'the daemon resolves in the environment it was started from: mcpd stop, then start it again where that is set (or set it in the service\'s environment)',
     });
   }
   for (const server of status.servers.filter((s) => s.state === 'failed')) {
     checks.push({ subject: `server ${server.name}`, status: 'fail', message: `failed: ${server.lastError ?? 'it kept crashing'}`, fix: `mcpd logs ${server.name} shows its stderr; after the fix, mcpd restart ${server.name}` });
   }
-  const rotations = await control(options, 'rotation.status');
-  if (rotations.length === 0) checks.push({ subject: 'rotation', status: 'info', message: 'no secrets under "rotation" in the config' });
-  for (const r of rotations) {
-    if (r.lastError) checks.push({ subject: `rotation ${r.name}`, status: 'fail', message: `its last attempt failed: ${r.lastError}`, fix: `mcpd rotation status; mcpd rotate ${r.name} --now to try again` });
-    else if (r.overdue) checks.push({ subject: `rotation ${r.name}`, status: 'warn', message: `overdue: last rotated ${r.last} (${r.ageDays} days ago)`, fix: r.strategy === 'remind' ? `rotate it upstream, mcpd secret set ${r.name}, then mcpd rotate ${r.name} --now` : `mcpd rotate ${r.name} --now` });
-    else if (r.state === 'warning') checks.push({ subject: `rotation ${r.name}`, status: 'warn', message: `due ${r.next}`, fix: `rotate it upstream, mcpd secret set ${r.name}, then mcpd rotate ${r.name} --now` });
-    else checks.push({ subject: `rotation ${r.name}`, status: 'ok', message: `${r.state}, next ${r.next}` });
-  }
-  return checks;
+  return [...checks, ...rotationChecks(await control(options, 'rotation.status'))];
+}
+
+function rotationChecks(rotations: readonly RotationStatus[]): Check[] {
+  if (rotations.length === 0) return [{ subject: 'rotation', status: 'info', message: 'no secrets under "rotation" in the config' }];
+  return rotations.map((r): Check => {
+    const subject = `rotation ${r.name}`;
+    // A remind secret is rotated by the user: mcpd only records that it was.
+    const byHand = `rotate it upstream, mcpd secret set ${r.name}, then mcpd rotate ${r.name} --now`;
+    if (r.lastError) return { subject, status: 'fail', message: `its last attempt failed: ${r.lastError}`, fix: `mcpd rotation status; mcpd rotate ${r.name} --now to try again` };
+    if (r.overdue) return { subject, status: 'warn', message: `overdue: last rotated ${r.last} (${r.ageDays} days ago)`, fix: r.strategy === 'remind' ? byHand : `mcpd rotate ${r.name} --now` };
+    if (r.state === 'warning') return { subject, status: 'warn', message: `due ${r.next}`, fix: byHand };
+    return { subject, status: 'ok', message: `${r.state}, next ${r.next}` };
+  });
 }
 
 /** Whether the service units are installed, and as `mcpd service install` would write them now. */
@@ -181,11 +187,7 @@ async function failsAs(subject: string, checks: Promise<Check[]>): Promise<Check
   try {
     return await checks;
   } catch (error) {
-    const e = asError(error);
+    const e = asMcpdError(error, `checking the ${subject}`);
     return [{ subject, status: 'fail', message: e.message, ...(e.hint ? { fix: e.hint } : {}) }];
   }
-}
-
-function asError(error: unknown): McpdError {
-  return error instanceof McpdError ? error : new McpdError('INTERNAL', error instanceof Error ? error.message : String(error));
 }

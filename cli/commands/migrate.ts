@@ -13,7 +13,6 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { McpdError } from '../../core/errors.js';
-import { configPath } from '../../core/paths.js';
 import { parseConfig, parseJson, requireJsonc } from '../../daemon/config/load.js';
 import type { ProviderRegistry } from '../../providers/registry.js';
 import { type GlobalOptions, openConfig, openRegistry, output } from '../context.js';
@@ -50,7 +49,7 @@ export async function migrate(options: MigrateOptions): Promise<void> {
       return;
     }
     const reports: HostReport[] = [];
-    for (const target of targets) reports.push(await migrateHost(target, registry, options));
+    for (const target of targets) reports.push(await migrateHost(target, loaded.path, registry, options));
     output(options, reports, () => describe(reports, options));
   } finally {
     await registry.close();
@@ -79,11 +78,11 @@ async function chooseHosts(options: MigrateOptions): Promise<HostFile[]> {
   return found;
 }
 
-async function migrateHost(target: HostFile, registry: ProviderRegistry, options: MigrateOptions): Promise<HostReport> {
+/** `mcpdPath`: mcpd's config file, read afresh for each host (the one before may have written it). */
+async function migrateHost(target: HostFile, mcpdPath: string, registry: ProviderRegistry, options: MigrateOptions): Promise<HostReport> {
   const jsonc = requireJsonc();
   const hostText = await readHost(target.path);
   const host = asObject(parseJson(hostText, target.path, 'fix the JSON there, then migrate again', true));
-  const mcpdPath = configPath(process.env, options.config);
   const mcpdText = await readFile(mcpdPath, 'utf8').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return '{}\n';
     throw new McpdError('CONFIG_NOT_FOUND', `cannot read mcpd's config ${mcpdPath}: ${error.code ?? String(error)}`, { hint: 'check that file\'s permissions' });
@@ -108,21 +107,16 @@ async function migrateHost(target: HostFile, registry: ProviderRegistry, options
 
   let newMcpd = mcpdText;
   let newHost = hostText;
-  const added = new Set<string>();
+  // A server or secret an earlier table moved is planned as already in mcpd (alreadyInMcpd, stored): written once.
   for (const { table, plan } of moving) {
-    if (!plan.alreadyInMcpd && !added.has(plan.name)) newMcpd = jsonc.applyEdits(newMcpd, jsonc.modify(newMcpd, ['mcpServers', plan.name], plan.definition, { formattingOptions: FORMAT }));
-    added.add(plan.name);
+    if (!plan.alreadyInMcpd) newMcpd = jsonc.applyEdits(newMcpd, jsonc.modify(newMcpd, ['mcpServers', plan.name], plan.definition, { formattingOptions: FORMAT }));
     newHost = jsonc.applyEdits(newHost, jsonc.modify(newHost, [...table.path, plan.name], { command: 'mcpd', args: ['run', plan.name] }, { formattingOptions: FORMAT }));
   }
   parseConfig(newMcpd, mcpdPath); // what is about to be written is a config mcpd takes
   await mkdir(dirname(mcpdPath), { recursive: true, mode: 0o700 });
   await store(registry, backupRef(target), hostText);
-  const stored = new Set<string>();
   for (const { plan } of moving) {
-    for (const secret of plan.secrets.filter((s) => !s.stored && !stored.has(s.ref))) {
-      await store(registry, secret.ref, secret.value);
-      stored.add(secret.ref);
-    }
+    for (const secret of plan.secrets.filter((s) => !s.stored)) await store(registry, secret.ref, secret.value);
   }
   await writeAtomic(mcpdPath, newMcpd, 0o600);
   await writeAtomic(target.path, newHost, (await stat(target.path)).mode & 0o777);
