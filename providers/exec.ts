@@ -11,7 +11,6 @@
  * its own process group so a timeout also ends whatever it started.
  */
 import ms from 'ms';
-import { execa } from 'execa';
 import { McpdError } from '../core/errors.js';
 import type { ProviderConfigOf } from '../daemon/config/schema.js';
 import type { ProviderContext } from './registry.js';
@@ -32,6 +31,8 @@ async function runCommand(command: readonly string[], ref: Ref, timeout: number,
   const [file, ...args] = command as [string, ...string[]];
   const argv = [...args, ref.path];
   const shown = [file, ...argv].join(' ');
+  // Loaded at first use: the config schema imports this module, and a config without exec should not pay for execa.
+  const { execa } = await import('execa');
   const subprocess = execa(file, argv, {
     env: { ...ctx.env },
     extendEnv: false,
