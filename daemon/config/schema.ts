@@ -53,7 +53,8 @@ export const providerTypes = Object.keys(providerSchemas) as ProviderType[];
 
 /** Validates `type` first so an unknown type gets one clear message instead of a union's noise. */
 const providerSchema = z.object({ type: z.string() }).passthrough().transform((value, ctx) => {
-  const schema = providerSchemas[value.type as ProviderType];
+  // Own keys only: "constructor" or "__proto__" must get the message below, not Object's members.
+  const schema = Object.hasOwn(providerSchemas, value.type) ? providerSchemas[value.type as ProviderType] : undefined;
   if (!schema) {
     ctx.addIssue({
       code: 'custom',
