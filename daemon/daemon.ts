@@ -22,6 +22,7 @@ import { EventFeed } from './events.js';
 import { TokenStore } from './auth/store.js';
 import { changedAtNextStart, diffConfig } from './config/diff.js';
 import { loadConfig } from './config/load.js';
+import { referenceUses } from './config/references.js';
 import type { Config } from './config/schema.js';
 import { serveControl } from './control.js';
 import type { StartChild } from './launcher/child.js';
@@ -143,7 +144,7 @@ export class Daemon {
 
   /** Whether every reference of the config resolves in the daemon (its environment, its cache); never a value. */
   checkSecrets(): Promise<Finding[]> {
-    return checkReferences(this.#config, this.#registry);
+    return checkReferences(referenceUses(this.#config), this.#registry);
   }
 
   get rotation(): RotationScheduler {

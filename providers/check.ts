@@ -1,12 +1,11 @@
 /**
- * Whether every reference a config uses resolves, as a launch would resolve it: by name and
- * provider, never a value. A lease taken to check a dynamic secret is revoked at once. Used by
- * `mcpd secrets check` in the CLI and by the daemon's `secrets.check`.
+ * Whether references resolve, as a launch would resolve them: by name and provider, never a
+ * value. A lease taken to check a dynamic secret is revoked at once. Used by `mcpd secrets check`
+ * in the CLI and by the daemon's `secrets.check`, on the references a config uses
+ * (daemon/config/references.ts).
  */
 import { McpdError } from '../core/errors.js';
-import type { Config } from '../daemon/config/schema.js';
 import { type Ref, showRef } from './provider.js';
-import { refsOf } from './reference.js';
 import type { ProviderRegistry } from './registry.js';
 import { resolveAll } from './resolver.js';
 
@@ -18,24 +17,16 @@ export interface Finding {
   readonly error?: { code: string; message: string; hint?: string };
 }
 
-/** One finding per distinct reference, in the order the config uses them. */
-export async function checkReferences(config: Config, registry: ProviderRegistry): Promise<Finding[]> {
-  const users = new Map<string, { ref: Ref; servers: string[] }>();
-  for (const [name, server] of Object.entries(config.mcpServers)) {
-    const texts: Array<[string, string]> = [
-      ...Object.entries(server.env).map(([k, v]): [string, string] => [`mcpServers.${name}.env.${k}`, v]),
-      ...server.args.map((a, i): [string, string] => [`mcpServers.${name}.args[${i}]`, a]),
-    ];
-    for (const [where, text] of texts) {
-      for (const ref of refsOf(text, where)) {
-        const entry = users.get(ref.raw) ?? { ref, servers: [] };
-        if (!entry.servers.includes(name)) entry.servers.push(name);
-        users.set(ref.raw, entry);
-      }
-    }
-  }
-  const outcomes = await resolveAll([...users.values()].map((u) => u.ref), registry);
-  return Promise.all([...users.values()].map(async ({ ref, servers }): Promise<Finding> => {
+/** A reference and the servers that use it. */
+export interface ReferenceUse {
+  readonly ref: Ref;
+  readonly servers: string[];
+}
+
+/** One finding per reference, in the order given; each reference given once. */
+export async function checkReferences(uses: readonly ReferenceUse[], registry: ProviderRegistry): Promise<Finding[]> {
+  const outcomes = await resolveAll(uses.map((u) => u.ref), registry);
+  return Promise.all(uses.map(async ({ ref, servers }): Promise<Finding> => {
     const outcome = outcomes.get(ref.raw)!.outcome;
     const base = { reference: showRef(ref), provider: ref.provider, servers };
     if (outcome instanceof McpdError) return { ...base, ok: false, error: { code: outcome.code, message: outcome.message, ...(outcome.hint ? { hint: outcome.hint } : {}) } };

@@ -3,10 +3,13 @@
  * `LoadCredential=` / `LoadCredentialEncrypted=` in mcpd.service. Built in.
  */
 import { join } from 'node:path';
+import { z } from 'zod';
 import { McpdError } from '../core/errors.js';
 import { readSecretFile } from './file.js';
 import type { ProviderContext } from './registry.js';
 import { type Provider, resolveEach, showRef } from './provider.js';
+
+export const settings = z.strictObject({ type: z.literal('credential') });
 
 export function create(name: string, _config: unknown, ctx: ProviderContext): Provider {
   return {

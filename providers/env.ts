@@ -3,9 +3,12 @@
  * An unset variable is an error unless the reference gives a default; a variable set to the
  * empty string is empty, as in a shell.
  */
+import { z } from 'zod';
 import { McpdError } from '../core/errors.js';
 import type { ProviderContext } from './registry.js';
 import { type Provider, type Ref, resolveEach, showRef } from './provider.js';
+
+export const settings = z.strictObject({ type: z.literal('env') });
 
 export function create(name: string, _config: unknown, ctx: ProviderContext): Provider {
   return {

@@ -11,15 +11,25 @@
  * its own process group so a timeout also ends whatever it started.
  */
 import ms from 'ms';
-import { execa } from 'execa';
+import { z } from 'zod';
+import { duration } from '../core/duration.js';
 import { McpdError } from '../core/errors.js';
-import type { ProviderConfigOf } from '../daemon/config/schema.js';
+import { cacheable } from './cache-ttl.js';
 import type { ProviderContext } from './registry.js';
 import { type Provider, type Ref, resolveEach, showRef } from './provider.js';
 
+export const settings = z.strictObject({
+  type: z.literal('exec'),
+  /** argv of a command that prints the secret; the reference path is appended as the last argument. */
+  command: z.array(z.string()).min(1, 'expected argv, e.g. ["pass", "show"]'),
+  timeout: duration.default('10s'),
+  ...cacheable,
+});
+export type ExecConfig = z.output<typeof settings>;
+
 const MAX_OUTPUT = 1024 * 1024;
 
-export function create(name: string, config: ProviderConfigOf<'exec'>, ctx: ProviderContext): Provider {
+export function create(name: string, config: ExecConfig, ctx: ProviderContext): Provider {
   const timeout = ms(config.timeout as ms.StringValue);
   return {
     name,
@@ -32,6 +42,8 @@ async function runCommand(command: readonly string[], ref: Ref, timeout: number,
   const [file, ...args] = command as [string, ...string[]];
   const argv = [...args, ref.path];
   const shown = [file, ...argv].join(' ');
+  // Loaded at first use: the config schema imports this module, and a config without exec should not pay for execa.
+  const { execa } = await import('execa');
   const subprocess = execa(file, argv, {
     env: { ...ctx.env },
     extendEnv: false,

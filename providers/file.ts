@@ -3,10 +3,13 @@
  * For secrets other tools already write to disk (`/etc/mcpd/role-id`, a mounted k8s secret).
  */
 import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
 import { McpdError } from '../core/errors.js';
 import { expandHome } from '../core/paths.js';
 import type { ProviderContext } from './registry.js';
 import { type Provider, type Ref, resolveEach, showRef } from './provider.js';
+
+export const settings = z.strictObject({ type: z.literal('file') });
 
 export function create(name: string, _config: unknown, ctx: ProviderContext): Provider {
   return {

@@ -8,10 +8,17 @@
  * (or the configured one), account NAME. The keychain keeps no versions: `store` returns the
  * time of the write as its version.
  */
+import { z } from 'zod';
 import { McpdError } from '../core/errors.js';
-import type { ProviderConfigOf } from '../daemon/config/schema.js';
 import type { ProviderContext } from './registry.js';
 import { type Provider, type Ref, resolveEach, showRef } from './provider.js';
+
+export const settings = z.strictObject({
+  type: z.literal('keychain'),
+  /** The service a one-part path (`${name:ACCOUNT}`) is looked up under. */
+  service: z.string().min(1).default('mcpd'),
+});
+export type KeychainConfig = z.output<typeof settings>;
 
 const CALL_TIMEOUT_MS = 5000;
 
@@ -31,7 +38,7 @@ export function keychainAnswers(): Promise<boolean> {
   return answers;
 }
 
-export function create(name: string, config: ProviderConfigOf<'keychain'>, _ctx: ProviderContext): Provider {
+export function create(name: string, config: KeychainConfig, _ctx: ProviderContext): Provider {
   const locate = (ref: Ref) => {
     const slash = ref.path.indexOf('/');
     return slash === -1 ? { service: config.service, account: ref.path } : { service: ref.path.slice(0, slash), account: ref.path.slice(slash + 1) };

@@ -10,17 +10,26 @@
  * from the OS keychain, else $MCPD_STORE_PASSPHRASE, else a key file (see store-key.ts).
  */
 import { join } from 'node:path';
+import { z } from 'zod';
 import { McpdError } from '../core/errors.js';
 import { dataDir, expandHome } from '../core/paths.js';
-import type { ProviderConfigOf } from '../daemon/config/schema.js';
 import type { ProviderContext } from './registry.js';
 import { conflict, type Provider, type Ref, type Resolution, showRef, type StoreOptions, type Version } from './provider.js';
 import { entryAad, keyOpens, newStore, readStore, seal, type StoreData, unseal, corrupt, withStoreLock, writeStore } from './local-store/store-file.js';
 import { createKey, openKey, wrongKey } from './local-store/store-key.js';
 
+export const settings = z.strictObject({
+  type: z.literal('local'),
+  /** The store file; default `store.json` in the data dir. */
+  path: z.string().optional(),
+  /** Where the store's key comes from when the store is created. */
+  key: z.enum(['auto', 'keychain', 'passphrase', 'file']).default('auto'),
+});
+export type LocalConfig = z.output<typeof settings>;
+
 const KEEP_VERSIONS = 10;
 
-export function create(name: string, config: ProviderConfigOf<'local'>, ctx: ProviderContext): Provider {
+export function create(name: string, config: LocalConfig, ctx: ProviderContext): Provider {
   const path = config.path ? expandHome(config.path, ctx.env) : join(dataDir(ctx.env), 'store.json');
   return new LocalStore(name, path, config.key, ctx);
 }
@@ -28,11 +37,11 @@ export function create(name: string, config: ProviderConfigOf<'local'>, ctx: Pro
 export class LocalStore implements Provider {
   readonly name: string;
   readonly path: string;
-  readonly #keyPreference: ProviderConfigOf<'local'>['key'];
+  readonly #keyPreference: LocalConfig['key'];
   readonly #ctx: ProviderContext;
   #key: Promise<Buffer> | undefined;
 
-  constructor(name: string, path: string, keyPreference: ProviderConfigOf<'local'>['key'], ctx: ProviderContext) {
+  constructor(name: string, path: string, keyPreference: LocalConfig['key'], ctx: ProviderContext) {
     this.name = name;
     this.path = path;
     this.#keyPreference = keyPreference;

@@ -25,14 +25,23 @@
  */
 import type { ResolveAllResponse } from '@1password/sdk';
 import { readFileSync } from 'node:fs';
+import { z } from 'zod';
 import { asMcpdError, McpdError } from '../core/errors.js';
-import type { ProviderConfigOf } from '../daemon/config/schema.js';
+import { cacheable } from './cache-ttl.js';
 import type { ProviderContext } from './registry.js';
 import { type Provider, type Ref, type Resolution, showRef, type Version } from './provider.js';
 import { fieldOf, type OpRef, parseOpRef } from './onepassword/reference.js';
 import { about, type CreateOpClient, loadSdk, type OpAuth, type OpClient, referenceFailed, type Sdk, sessionExpired, translate } from './onepassword/sdk.js';
 
-type OnePasswordConfig = ProviderConfigOf<'1password'>;
+export const settings = z.strictObject({
+  type: z.literal('1password'),
+  /** A reference to the token (typically `${keychain:1password/sa-token}`); default $OP_SERVICE_ACCOUNT_TOKEN. */
+  serviceAccountToken: z.string().optional(),
+  /** Use the desktop app's session for this account instead of a token (default $OP_ACCOUNT). */
+  account: z.string().optional(),
+  ...cacheable,
+});
+export type OnePasswordConfig = z.output<typeof settings>;
 
 /** What tests replace: the SDK's `createClient`, so a double stands in for 1Password. */
 export interface OnePasswordDeps {

@@ -44,7 +44,7 @@ export type Resolution = Resolved | McpdError;
 
 /**
  * A secret backend. Each backend is one file in providers/ implementing this, registered by
- * type in registry.ts. Optional methods are the capabilities a backend has: a read-only
+ * type in backends.ts. Optional methods are the capabilities a backend has: a read-only
  * backend (env, file, exec) has only `resolve` and `close`.
  */
 export interface Provider {

@@ -1,16 +1,19 @@
 /**
  * Maps a provider name to its instance. Built-in names work with no configuration; the config's
- * `providers` block adds names or overrides them. Backend modules are imported on first use, so
- * a launch that needs only the local store never loads the keychain's native module.
+ * `providers` block adds names or overrides them. The backends (backends.ts) are imported when
+ * the first provider is created, and each loads its own library (the keychain's native module,
+ * node-vault, the 1Password SDK, execa) only when first used.
  *
- * Adding a backend: one file exporting `create`, one line in `loaders`, one schema in
- * daemon/config/schema.ts.
+ * Adding a backend: one file in providers/ exporting `settings` (the zod schema of its config
+ * block) and `create`, and one line in backends.ts; the config schema picks the settings up from
+ * there. Optionally a name in `builtinProviders` below (to answer with no configuration) and its
+ * type in REMOTE (to be cached by default).
  */
 import ms from 'ms';
 import type { Clock } from '../core/clock.js';
 import type { Env } from '../core/paths.js';
 import { McpdError } from '../core/errors.js';
-import type { ProviderConfig, ProviderConfigOf, ProviderType } from '../daemon/config/schema.js';
+import type { ProviderConfig, ProviderConfigOf, ProviderType } from './backends.js';
 import { cached, DEFAULT_FAILURE_TTL_MS } from './cache.js';
 import type { Provider } from './provider.js';
 
@@ -29,21 +32,8 @@ export interface ProviderContext {
 }
 
 export type Factory<T extends ProviderType> = (name: string, config: ProviderConfigOf<T>, ctx: ProviderContext) => Provider;
-type Loaders = { [T in ProviderType]: () => Promise<Factory<T>> };
 /** Factories that replace the built-in ones by type: how benchmarks put a double behind a backend. */
 export type Factories = { [T in ProviderType]?: Factory<T> };
-
-const loaders: Loaders = {
-  env: async () => (await import('./env.js')).create,
-  file: async () => (await import('./file.js')).create,
-  credential: async () => (await import('./credential.js')).create,
-  exec: async () => (await import('./exec.js')).create,
-  keychain: async () => (await import('./keychain.js')).create,
-  local: async () => (await import('./local.js')).create,
-  secret: async () => (await import('./secret.js')).create,
-  vault: async () => (await import('./vault.js')).create,
-  '1password': async () => (await import('./onepassword.js')).create,
-};
 
 /** Backends worth sparing: over the network, rate-limited, or slow to ask. Local stores are not cached. */
 const REMOTE = new Set<ProviderType>(['vault', '1password', 'exec']);
@@ -103,7 +93,7 @@ export class ProviderRegistry {
     if (!instance) {
       const config = this.configOf(name);
       const override = this.#factories[config.type];
-      const load = override ? Promise.resolve(override) : loaders[config.type]();
+      const load = override ? Promise.resolve(override) : import('./backends.js').then(({ backends }) => backends[config.type].create);
       instance = load.then((create) => this.#withCache((create as Factory<typeof config.type>)(name, config, this.#ctx), config));
       this.#instances.set(name, instance);
     }

@@ -5,10 +5,13 @@
  * `local:PATH`. Reads fall back to the local store when the keychain lacks the entry, so a
  * secret stored while the keychain was down (a headless session) is still found.
  */
+import { z } from 'zod';
 import { McpdError } from '../core/errors.js';
 import { keychainAnswers } from './keychain.js';
 import type { ProviderContext } from './registry.js';
 import { type Provider, type Ref, type Resolution, showRef } from './provider.js';
+
+export const settings = z.strictObject({ type: z.literal('secret') });
 
 type Backend = 'keychain' | 'local';
 

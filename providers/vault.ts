@@ -22,17 +22,34 @@
  */
 import ms from 'ms';
 import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
 import { type Clock, systemClock } from '../core/clock.js';
+import { duration } from '../core/duration.js';
 import { McpdError } from '../core/errors.js';
 import { expandHome } from '../core/paths.js';
-import type { ProviderConfigOf } from '../daemon/config/schema.js';
+import { cacheable } from './cache-ttl.js';
 import type { ProviderContext } from './registry.js';
 import { type Lease, type Provider, type Ref, type Resolution, showRef, type StoreOptions, type Version } from './provider.js';
 import { VaultSession } from './vault/auth.js';
 import { about, detailOf, statusOf, VaultHttp } from './vault/client.js';
 import { notFound, parseVaultRef, pickField, type Secret, secretOf, type VaultRef, writeField } from './vault/kv.js';
 
-type VaultConfig = ProviderConfigOf<'vault'>;
+export const settings = z.strictObject({
+  type: z.literal('vault'),
+  /** Default $VAULT_ADDR. May hold references. */
+  address: z.string().optional(),
+  /** Vault Enterprise namespace (the X-Vault-Namespace header); default $VAULT_NAMESPACE. */
+  namespace: z.string().optional(),
+  auth: z.discriminatedUnion('method', [
+    /** token: default $VAULT_TOKEN, else ~/.vault-token; may be a reference. */
+    z.strictObject({ method: z.literal('token'), token: z.string().optional() }),
+    z.strictObject({ method: z.literal('approle'), roleId: z.string().min(1), secretId: z.string().min(1), mount: z.string().default('approle') }),
+  ], { errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_union_discriminator' ? 'unknown auth method; expected "token" or "approle"' : ctx.defaultError }) }).default({ method: 'token' }),
+  tls: z.strictObject({ caFile: z.string().optional(), serverName: z.string().optional() }).optional(),
+  timeout: duration.default('10s'),
+  ...cacheable,
+});
+export type VaultConfig = z.output<typeof settings>;
 
 /** What tests replace: time (TTLs, renewal timers) and the renewal jitter. */
 export interface VaultDeps {

@@ -14,6 +14,7 @@ import { configPath } from '../../core/paths.js';
 import { checkReferences, type Finding } from '../../providers/check.js';
 import { keychainAnswers } from '../../providers/keychain.js';
 import type { LoadedConfig } from '../../daemon/config/load.js';
+import { referenceUses } from '../../daemon/config/references.js';
 import type { RotationStatus } from '../../daemon/rotation/scheduler.js';
 import { answers } from '../../daemon/server/listen.js';
 import { type GlobalOptions, openConfig, openRegistry, output } from '../context.js';
@@ -71,7 +72,7 @@ async function referenceChecks(loaded: LoadedConfig, options: GlobalOptions): Pr
   const registry = openRegistry(loaded, options);
   let findings: Finding[];
   try {
-    findings = await checkReferences(loaded.config, registry);
+    findings = await checkReferences(referenceUses(loaded.config), registry);
   } finally {
     await registry.close();
   }

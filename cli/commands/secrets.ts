@@ -3,6 +3,7 @@
  * launch would, and says for each whether it resolves — by name and provider, never by value.
  * (The daemon answers the same question about its own view with the control verb `secrets.check`.)
  */
+import { referenceUses } from '../../daemon/config/references.js';
 import { checkReferences, type Finding } from '../../providers/check.js';
 import { type GlobalOptions, openConfig, openRegistry, output } from '../context.js';
 
@@ -20,7 +21,7 @@ async function checkHere(options: GlobalOptions): Promise<Finding[]> {
   const loaded = await openConfig(options, true);
   const registry = openRegistry(loaded, options);
   try {
-    return await checkReferences(loaded.config, registry);
+    return await checkReferences(referenceUses(loaded.config), registry);
   } finally {
     await registry.close();
   }

@@ -1,21 +1,18 @@
 /**
  * The config file's shape, in the `mcpServers` form every MCP host uses, so an existing block
  * can be pasted in. Parsed once with zod into plain typed objects; defaults live here and
- * nowhere else. Unknown keys are errors: a typo must not silently drop a setting.
+ * nowhere else, except each provider's, which live with its backend's settings (composed from
+ * providers/backends.ts). Unknown keys are errors: a typo must not silently drop a setting.
  *
  * zod 3, not 4: every zod 4 entry point loads all its locales (~60 ms measured), and this file
  * is on the path of every `mcpd run` a host app starts.
  */
 import ms from 'ms';
 import { z } from 'zod';
+import { duration } from '../../core/duration.js';
+import { backends, type ProviderType } from '../../providers/backends.js';
 import { scopeProblem } from '../auth/scopes.js';
 import { globProblem } from '../policy/check.js';
-
-/** A duration such as `8h`, `90d`, `30s`, as the `ms` package reads it. */
-export const duration = z.string().refine((text) => {
-  const value = ms(text as ms.StringValue);
-  return typeof value === 'number' && Number.isFinite(value) && value > 0;
-}, { message: 'expected a duration such as "30s", "8h" or "90d"' });
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
 
@@ -49,63 +46,15 @@ export const serverSchema = z.strictObject({
   description: z.string().optional(),
 });
 
-const cacheable = { cacheTtl: duration.optional() };
+/** Each backend's `providers.NAME` block, by type: the schemas live with the backends (providers/backends.ts). */
+const providerSchemas = Object.fromEntries(Object.entries(backends).map(([type, backend]) => [type, backend.settings])) as { [T in ProviderType]: (typeof backends)[T]['settings'] };
 
-const providerSchemas = {
-  env: z.strictObject({ type: z.literal('env') }),
-  file: z.strictObject({ type: z.literal('file') }),
-  credential: z.strictObject({ type: z.literal('credential') }),
-  keychain: z.strictObject({
-    type: z.literal('keychain'),
-    /** The service a one-part path (`${name:ACCOUNT}`) is looked up under. */
-    service: z.string().min(1).default('mcpd'),
-  }),
-  local: z.strictObject({
-    type: z.literal('local'),
-    /** The store file; default `store.json` in the data dir. */
-    path: z.string().optional(),
-    /** Where the store's key comes from when the store is created. */
-    key: z.enum(['auto', 'keychain', 'passphrase', 'file']).default('auto'),
-  }),
-  secret: z.strictObject({ type: z.literal('secret') }),
-  vault: z.strictObject({
-    type: z.literal('vault'),
-    /** Default $VAULT_ADDR. May hold references. */
-    address: z.string().optional(),
-    /** Vault Enterprise namespace (the X-Vault-Namespace header); default $VAULT_NAMESPACE. */
-    namespace: z.string().optional(),
-    auth: z.discriminatedUnion('method', [
-      /** token: default $VAULT_TOKEN, else ~/.vault-token; may be a reference. */
-      z.strictObject({ method: z.literal('token'), token: z.string().optional() }),
-      z.strictObject({ method: z.literal('approle'), roleId: z.string().min(1), secretId: z.string().min(1), mount: z.string().default('approle') }),
-    ], { errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_union_discriminator' ? 'unknown auth method; expected "token" or "approle"' : ctx.defaultError }) }).default({ method: 'token' }),
-    tls: z.strictObject({ caFile: z.string().optional(), serverName: z.string().optional() }).optional(),
-    timeout: duration.default('10s'),
-    ...cacheable,
-  }),
-  '1password': z.strictObject({
-    type: z.literal('1password'),
-    /** A reference to the token (typically `${keychain:1password/sa-token}`); default $OP_SERVICE_ACCOUNT_TOKEN. */
-    serviceAccountToken: z.string().optional(),
-    /** Use the desktop app's session for this account instead of a token (default $OP_ACCOUNT). */
-    account: z.string().optional(),
-    ...cacheable,
-  }),
-  exec: z.strictObject({
-    type: z.literal('exec'),
-    /** argv of a command that prints the secret; the reference path is appended as the last argument. */
-    command: z.array(z.string()).min(1, 'expected argv, e.g. ["pass", "show"]'),
-    timeout: duration.default('10s'),
-    ...cacheable,
-  }),
-} as const;
-
-export type ProviderType = keyof typeof providerSchemas;
 export const providerTypes = Object.keys(providerSchemas) as ProviderType[];
 
 /** Validates `type` first so an unknown type gets one clear message instead of a union's noise. */
 const providerSchema = z.object({ type: z.string() }).passthrough().transform((value, ctx) => {
-  const schema = providerSchemas[value.type as ProviderType];
+  // Own keys only: "constructor" or "__proto__" must get the message below, not Object's members.
+  const schema = Object.hasOwn(providerSchemas, value.type) ? providerSchemas[value.type as ProviderType] : undefined;
   if (!schema) {
     ctx.addIssue({
       code: 'custom',
@@ -214,12 +163,10 @@ export const configSchema = z.strictObject({
 });
 
 export type ServerConfig = z.output<typeof serverSchema>;
-export type ProviderConfig = { [T in ProviderType]: z.output<(typeof providerSchemas)[T]> }[ProviderType];
 export type Config = z.output<typeof configSchema>;
 export type SocketSettings = z.output<typeof socketSchema>;
 export type ListenSpec = SocketSettings['listen'][number];
 export type DaemonSettings = z.output<typeof daemonSchema>;
 export type RotationConfig = z.output<typeof rotationSchema>;
-export type ProviderConfigOf<T extends ProviderType> = z.output<(typeof providerSchemas)[T]>;
 
 export const emptyConfig: Config = configSchema.parse({});

@@ -14,15 +14,15 @@ import { readFile } from 'node:fs/promises';
 import type { Clock, ClockTimer } from '../../core/clock.js';
 import { McpdError } from '../../core/errors.js';
 import { expandHome } from '../../core/paths.js';
-import type { ProviderConfigOf } from '../../daemon/config/schema.js';
 import type { ProviderContext } from '../registry.js';
+import type { VaultConfig } from '../vault.js';
 import { detailOf, statusOf, type VaultBody, type VaultHttp } from './client.js';
 
-type TokenAuth = Extract<ProviderConfigOf<'vault'>['auth'], { method: 'token' }>;
+type TokenAuth = Extract<VaultConfig['auth'], { method: 'token' }>;
 
 export interface SessionOptions {
   readonly name: string;
-  readonly auth: ProviderConfigOf<'vault'>['auth'];
+  readonly auth: VaultConfig['auth'];
   readonly ctx: ProviderContext;
   readonly clock: Clock;
   /** In [0, 1); spreads renewals over the last tenth before the two-thirds mark. */

@@ -8,7 +8,8 @@
  * Raw axios errors are never kept as a cause: they hold the request, and so the token header
  * and, for a write, the value.
  */
-import nodeVault from 'node-vault';
+import { createRequire } from 'node:module';
+import type nodeVault from 'node-vault';
 import { McpdError } from '../../core/errors.js';
 
 export interface VaultTarget {
@@ -62,6 +63,11 @@ export function about(subject: string, error: unknown): McpdError {
   return new McpdError(error.code, `${subject}: ${error.message}`, { hint: error.hint, cause: error.cause });
 }
 
+// Required at first use, not imported: the config schema imports the Vault backend, and a config without Vault should not pay for node-vault.
+function loadNodeVault(): typeof nodeVault {
+  return createRequire(import.meta.url)('node-vault') as typeof nodeVault;
+}
+
 export class VaultHttp {
   /** "Vault at https://…" (with its namespace): how every message names this backend. */
   readonly where: string;
@@ -74,7 +80,7 @@ export class VaultHttp {
     const requestOptions: Record<string, unknown> = {};
     if (target.ca) requestOptions.ca = target.ca;
     if (target.serverName) requestOptions.agentOptions = { servername: target.serverName };
-    this.#client = nodeVault({
+    this.#client = loadNodeVault()({
       endpoint: target.address,
       requestOptions,
       // Its debug output prints request bodies, which for a write hold the value.

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { McpdError } from '../../core/errors.js';
 import type { Env } from '../../core/paths.js';
-import type { ProviderConfig, ProviderConfigOf } from '../../daemon/config/schema.js';
+import type { ProviderConfig, ProviderConfigOf } from '../../providers/backends.js';
 import { createOnePassword } from '../../providers/onepassword.js';
 import type { Ref, Resolution } from '../../providers/provider.js';
 import { type ProviderContext, ProviderRegistry } from '../../providers/registry.js';

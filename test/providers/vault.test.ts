@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { McpdError } from '../../core/errors.js';
 import type { Env } from '../../core/paths.js';
-import type { ProviderConfigOf } from '../../daemon/config/schema.js';
+import type { ProviderConfigOf } from '../../providers/backends.js';
 import type { Provider, Ref, Resolution, Resolved } from '../../providers/provider.js';
 import { ProviderRegistry, type ProviderContext } from '../../providers/registry.js';
 import { resolveText } from '../../providers/resolver.js';

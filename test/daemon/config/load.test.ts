@@ -82,6 +82,12 @@ describe('config loading', () => {
     fails(JSON.stringify({ providers: { p: { type: 'exec', command: 'pass show' } } }), 'CONFIG_INVALID', 'providers.p.command');
   });
 
+  it('a type that names a member of every object is still an unknown type', () => {
+    for (const type of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      fails(JSON.stringify({ providers: { p: { type } } }), 'CONFIG_INVALID', `providers.p.type: unknown provider type "${type}"`, 'known types: env, file');
+    }
+  });
+
   it('a reference to an unknown provider names the variable and the known providers', () => {
     fails(server({ env: { T: '${pss:github/pat}' } }), 'PROVIDER_UNKNOWN', 'unknown provider "pss" in mcpServers.github.env.T', 'known providers: credential, env, file, keychain, local, op, secret, vault');
   });
