@@ -26,6 +26,7 @@ import type { Config } from './config/schema.js';
 import { serveControl } from './control.js';
 import type { StartChild } from './launcher/child.js';
 import type { Logger } from './log.js';
+import type { FileLimits } from './rotating-file.js';
 import { LogBook } from './logbook.js';
 import { CLOSE, type ControlMethods, type DaemonStatus, type SessionInfo } from './protocol.js';
 import { configWarnings } from './policy/check.js';
@@ -48,6 +49,8 @@ export interface DaemonOptions {
   readonly stateDir: string;
   readonly env: Env;
   readonly log: Logger;
+  /** Caps the file `log` writes at the config's `daemon.log` (the CLI opens it before the config is read). */
+  readonly limitLog?: (limits: FileLimits) => void;
   readonly version: string;
   readonly clock?: Clock;
   readonly start?: StartChild;
@@ -89,7 +92,8 @@ export class Daemon {
     this.#config = config;
     this.#startConfig = config;
     this.#registry = this.#newRegistry(config);
-    this.logs = new LogBook(options.stateDir);
+    options.limitLog?.(config.daemon.log);
+    this.logs = new LogBook(options.stateDir, config.daemon.log);
     this.audit = new AuditLog(options.stateDir, { ...config.daemon.audit, clock: options.clock ?? systemClock });
     this.access = new ClientAccess(tokens, () => this.#config, options.clock ?? systemClock, this.audit);
     this.#rotation = daemonRotation(config, {
@@ -241,7 +245,7 @@ export class Daemon {
       await this.#registry.close();
       await this.access.flush();
       this.audit.close();
-      await this.logs.close();
+      this.logs.close();
       this.#options.log('daemon.stopped', {});
       this.#resolveStopped();
     })();
