@@ -33,6 +33,7 @@ import { configWarnings } from './policy/check.js';
 import { createSocketServer, type SocketHandlers } from './server/http.js';
 import { type Binding, bind } from './server/listen.js';
 import { closeServer, ExtraListeners } from './server/extra-listeners.js';
+import { REFUSAL_INTERVAL_MS, RefusalTally } from './server/refusal-tally.js';
 import type { WebSocketLink } from './server/ws-link.js';
 import { Session } from './session/session.js';
 import { SessionTable } from './session-table.js';
@@ -65,6 +66,8 @@ export class Daemon {
   readonly logs: LogBook;
   readonly audit: AuditLog;
   readonly access: ClientAccess;
+  /** Refusals before the upgrade, counted per listener and peer rather than logged one by one. */
+  readonly refusals: RefusalTally;
   /** What the daemon logs, as it happens, for `mcpd events`. */
   readonly events = new EventFeed();
   readonly #options: DaemonOptions;
@@ -95,6 +98,7 @@ export class Daemon {
     options.limitLog?.(config.daemon.log);
     this.logs = new LogBook(options.stateDir, config.daemon.log);
     this.audit = new AuditLog(options.stateDir, { ...config.daemon.audit, clock: options.clock ?? systemClock });
+    this.refusals = new RefusalTally({ clock: options.clock ?? systemClock, intervalMs: REFUSAL_INTERVAL_MS, log: options.log, audit: this.audit });
     this.access = new ClientAccess(tokens, () => this.#config, options.clock ?? systemClock, this.audit);
     this.#rotation = daemonRotation(config, {
       stateDir: options.stateDir, clock: options.clock ?? systemClock, env: options.env, log: options.log, audit: this.audit,
@@ -122,6 +126,7 @@ export class Daemon {
       },
       authenticate: (req, url, requireToken) => daemon.access.authenticate(req, url, requireToken),
       note: (event, fields) => log(event, fields),
+      refused: (refusal) => daemon.refusals.record(refusal),
     };
     daemon.#server = createSocketServer(handlers);
     await bind(daemon.#server, options.binding);
@@ -244,6 +249,7 @@ export class Daemon {
       if (this.#options.binding.kind === 'path') await rm(this.#options.binding.path, { force: true });
       await this.#registry.close();
       await this.access.flush();
+      this.refusals.stop();
       this.audit.close();
       this.logs.close();
       this.#options.log('daemon.stopped', {});
