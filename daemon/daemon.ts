@@ -272,6 +272,7 @@ export class Daemon {
   async #openSession(name: string, link: WebSocketLink, client: string | undefined, principal: Principal): Promise<Session> {
     if (this.#stopping) throw new McpdError('DAEMON_STOPPING', 'the daemon is stopping and takes no new sessions', { hint: 'run the command again: mcpd run starts a new daemon' });
     const server = this.#definition(name);
+    this.#sessions.admit(principal, this.#config.daemon.maxSessionsPerToken, this.#options.configPath);
     const id = randomBytes(4).toString('hex');
     const note = (message: string) => this.#options.log('session.note', { session: id, server: name, message });
     const prepare = () => this.#wiring.prepare(id, name, server, note);

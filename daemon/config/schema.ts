@@ -146,6 +146,8 @@ export const daemonSchema = z.strictObject({
   audit: fileLimits,
   /** `daemon.log` and each server's `logs/NAME.log`, capped and rotated as the audit log is. */
   log: fileLimits,
+  /** The most sessions (each a server process, with its leases) one client token may hold open at once; the owner has no cap. */
+  maxSessionsPerToken: z.number().int().min(1).default(32),
 }).default({});
 
 const scope = z.string().superRefine((text, ctx) => {

@@ -36,6 +36,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   TOKEN_REQUIRED: 401,
   TOKEN_INVALID: 401,
   SCOPE_MISSING: 403,
+  SESSION_LIMIT: 429,
   DAEMON_STOPPING: 503,
 };
 
