@@ -6,8 +6,9 @@
  * by code. An interval without a refusal forgets the peer, so its next one is logged at once.
  *
  * A peer is the remote address on a TCP listener and "unix" on a socket (Node cannot read
- * SO_PEERCRED). A line holds the route without its query string, the code and the message:
- * never the token.
+ * SO_PEERCRED). Any of 127.0.0.0/8 can be a source address, so beyond MAX_PEERS counted at
+ * once, new peers are counted together as "others". A line holds the route without its query
+ * string, the code and the message: never the token.
  */
 import type { Clock, ClockTimer } from '../../core/clock.js';
 import type { Audit } from '../audit/audit.js';
@@ -42,6 +43,9 @@ interface Window {
 /** How long a peer's refusals are counted before one line says how many. */
 export const REFUSAL_INTERVAL_MS = 60_000;
 
+/** How many (listener, peer) pairs are counted apart; the rest share one count per listener. */
+export const MAX_PEERS = 64;
+
 /** A refusal of a token (401) is an audit event; the others (403, 404, 429) are the daemon log's only. */
 const UNAUTHORIZED = 401;
 
@@ -54,8 +58,10 @@ export class RefusalTally {
   }
 
   /** Logs `refusal` at once when it is its peer's first on that listener in an interval, else counts it. */
-  record(refusal: Refusal): void {
-    const key = `${refusal.listener}\n${refusal.peer}`;
+  record(given: Refusal): void {
+    const crowded = !this.#windows.has(keyOf(given)) && this.#windows.size >= MAX_PEERS;
+    const refusal = crowded ? { ...given, peer: 'others' } : given;
+    const key = keyOf(refusal);
     const window = this.#windows.get(key);
     if (window) {
       const count = window.counts.get(refusal.code);
@@ -105,4 +111,8 @@ export class RefusalTally {
       this.#options.audit.record({ event: 'token.refused', listener, peer, count: sum(tokens), seconds, codes: Object.fromEntries(tokens.map(([code, c]) => [code, c.n])) });
     }
   }
+}
+
+function keyOf(refusal: Refusal): string {
+  return `${refusal.listener}\n${refusal.peer}`;
 }

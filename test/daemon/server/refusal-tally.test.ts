@@ -1,12 +1,15 @@
 /**
  * RefusalTally with a manual clock: the first refusal from a peer on a listener is logged at
  * once, the rest of the interval are one line with the count by code, a quiet interval forgets
- * the peer, and only 401s reach the audit log. No minute is waited for.
+ * the peer, only 401s reach the audit log, and peers past MAX_PEERS share one count. A property
+ * test checks that any run of refusals and ticks is counted exactly, in a bounded number of lines.
+ * No minute is waited for.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import type { AuditEvent } from '../../../daemon/audit/events.js';
-import { type Refusal, RefusalTally } from '../../../daemon/server/refusal-tally.js';
+import { MAX_PEERS, type Refusal, RefusalTally } from '../../../daemon/server/refusal-tally.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
 
 const MINUTE = 60_000;
@@ -80,5 +83,49 @@ describe('RefusalTally', () => {
     assert.equal(lines.at(-1)!.summary, '4 refused requests from 127.0.0.1 on tcp:127.0.0.1:7000 in the last 12s: TOKEN_INVALID×4');
     assert.deepEqual(audit.at(-1), { event: 'token.refused', ...tcp, count: 4, seconds: 12, codes: { TOKEN_INVALID: 4 } });
     assert.equal(clock.pending, 0);
+  });
+
+  it('peers past MAX_PEERS (any of 127.0.0.0/8 can be a source) are counted together as "others"', () => {
+    const { clock, lines, t } = tally();
+    for (let i = 0; i < MAX_PEERS + 500; i++) t.record({ ...tcp, peer: `127.0.${i >> 8}.${i & 255}`, ...bad });
+    assert.equal(lines.length, MAX_PEERS + 1, 'one first line per peer counted apart, and one for the others');
+    assert.equal(lines.at(-1)!.peer, 'others');
+    clock.advance(MINUTE);
+    assert.deepEqual(lines.slice(MAX_PEERS + 1).map((l) => l.summary), ['499 refused requests from others on tcp:127.0.0.1:7000 in the last 60s: TOKEN_INVALID×499']);
+  });
+
+  it('any run of refusals and ticks: every refusal is counted once, in at most one line per peer a minute plus its first', () => {
+    const step = fc.oneof(
+      fc.record({ peer: fc.constantFrom('unix', '127.0.0.1', '::1'), code: fc.constantFrom('TOKEN_INVALID', 'TOKEN_REQUIRED', 'NOT_FOUND') }),
+      fc.integer({ min: 1, max: 3 * MINUTE }),
+    );
+    fc.assert(fc.property(fc.array(step, { maxLength: 300 }), (steps) => {
+      const { clock, lines, audit, t } = tally();
+      const sent = new Map<string, number>();
+      const sent401 = new Map<string, number>();
+      for (const s of steps) {
+        if (typeof s === 'number') {
+          clock.advance(s);
+          continue;
+        }
+        const status = s.code === 'NOT_FOUND' ? 404 : 401;
+        t.record({ ...tcp, peer: s.peer, route: '/v1/control', status, code: s.code, message: 'refused' });
+        sent.set(s.peer, (sent.get(s.peer) ?? 0) + 1);
+        if (status === 401) sent401.set(s.peer, (sent401.get(s.peer) ?? 0) + 1);
+      }
+      const minutes = Math.floor((clock.now() - Date.parse('2026-01-01T00:00:00Z')) / MINUTE);
+      t.stop();
+      for (const [peer, n] of sent) {
+        const mine = lines.filter((l) => l.peer === peer);
+        assert.equal(mine.reduce((sum, l) => sum + Number(l.count ?? 1), 0), n, `daemon.log counts every refusal of ${peer}`);
+        // Its first, one a tick (a minute apart at least; a quiet one forgets it, so the next is a first), one at stop.
+        assert.ok(mine.length <= Math.min(n, minutes + 2), `${mine.length} lines for ${n} refusals of ${peer} in ${minutes} minutes`);
+      }
+      for (const [peer, n] of sent401) {
+        const mine = audit.filter((e) => e.event === 'token.refused' && e.peer === peer);
+        assert.equal(mine.reduce((sum, e) => sum + ('count' in e ? e.count : 1), 0), n, `the audit log counts every 401 of ${peer}`);
+      }
+      assert.equal(clock.pending, 0, 'stop leaves no timer');
+    }), { numRuns: 300 });
   });
 });
