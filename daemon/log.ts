@@ -1,7 +1,7 @@
 /**
  * The daemon's own log: JSON lines in `daemon.log` in the state dir, a RotatingFile capped at
- * `daemon.log` in the config, and on stderr for journald, launchd or a terminal. Fields are
- * names, references, pids and codes; a value never is.
+ * `daemon.log` in the config, and on stderr for journald or a terminal. Fields are names,
+ * references, pids and codes; a value never is.
  */
 import { fstatSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,8 +29,9 @@ export function createLogger(stateDir: string, stderr: NodeJS.WritableStream | u
 }
 
 /**
- * The process's stderr, unless it is a regular file: `mcpd start` points it at `daemon.stderr`
- * (for a start-up failure), where a copy of every line would grow without the cap `daemon.log` has.
+ * The process's stderr, unless it is a regular file (`mcpd start`'s `daemon.stderr`, kept for a
+ * start-up failure; launchd's `launchd.log`), where a copy of every line would grow without the
+ * cap `daemon.log` has.
  */
 function logStderr(): NodeJS.WritableStream | undefined {
   try {
