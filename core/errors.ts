@@ -38,6 +38,7 @@ export type ErrorCode =
   | 'TOKEN_REQUIRED'
   | 'TOKEN_INVALID'
   | 'SCOPE_MISSING'
+  | 'SESSION_LIMIT'
   | 'SCOPE_UNKNOWN'
   | 'TOKEN_EXISTS'
   | 'TOKEN_UNKNOWN'

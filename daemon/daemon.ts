@@ -27,12 +27,14 @@ import type { Config } from './config/schema.js';
 import { serveControl } from './control.js';
 import type { StartChild } from './launcher/child.js';
 import type { Logger } from './log.js';
+import type { FileLimits } from './rotating-file.js';
 import { LogBook } from './logbook.js';
 import { CLOSE, type ControlMethods, type DaemonStatus, type SessionInfo } from './protocol.js';
 import { configWarnings } from './policy/check.js';
 import { createSocketServer, type SocketHandlers } from './server/http.js';
 import { type Binding, bind } from './server/listen.js';
 import { closeServer, ExtraListeners } from './server/extra-listeners.js';
+import { REFUSAL_INTERVAL_MS, RefusalTally } from './server/refusal-tally.js';
 import type { WebSocketLink } from './server/ws-link.js';
 import { Session } from './session/session.js';
 import { SessionTable } from './session-table.js';
@@ -49,6 +51,8 @@ export interface DaemonOptions {
   readonly stateDir: string;
   readonly env: Env;
   readonly log: Logger;
+  /** Caps the file `log` writes at the config's `daemon.log` (the CLI opens it before the config is read). */
+  readonly limitLog?: (limits: FileLimits) => void;
   readonly version: string;
   readonly clock?: Clock;
   readonly start?: StartChild;
@@ -63,6 +67,8 @@ export class Daemon {
   readonly logs: LogBook;
   readonly audit: AuditLog;
   readonly access: ClientAccess;
+  /** Refusals before the upgrade, counted per listener and peer rather than logged one by one. */
+  readonly refusals: RefusalTally;
   /** What the daemon logs, as it happens, for `mcpd events`. */
   readonly events = new EventFeed();
   readonly #options: DaemonOptions;
@@ -90,8 +96,10 @@ export class Daemon {
     this.#config = config;
     this.#startConfig = config;
     this.#registry = this.#newRegistry(config);
-    this.logs = new LogBook(options.stateDir);
+    options.limitLog?.(config.daemon.log);
+    this.logs = new LogBook(options.stateDir, config.daemon.log);
     this.audit = new AuditLog(options.stateDir, { ...config.daemon.audit, clock: options.clock ?? systemClock });
+    this.refusals = new RefusalTally({ clock: options.clock ?? systemClock, intervalMs: REFUSAL_INTERVAL_MS, log: options.log, audit: this.audit });
     this.access = new ClientAccess(tokens, () => this.#config, options.clock ?? systemClock, this.audit);
     this.#rotation = daemonRotation(config, {
       stateDir: options.stateDir, clock: options.clock ?? systemClock, env: options.env, log: options.log, audit: this.audit,
@@ -119,6 +127,7 @@ export class Daemon {
       },
       authenticate: (req, url, requireToken) => daemon.access.authenticate(req, url, requireToken),
       note: (event, fields) => log(event, fields),
+      refused: (refusal) => daemon.refusals.record(refusal),
     };
     daemon.#server = createSocketServer(handlers);
     await bind(daemon.#server, options.binding);
@@ -241,8 +250,9 @@ export class Daemon {
       if (this.#options.binding.kind === 'path') await rm(this.#options.binding.path, { force: true });
       await this.#registry.close();
       await this.access.flush();
+      this.refusals.stop();
       this.audit.close();
-      await this.logs.close();
+      this.logs.close();
       this.#options.log('daemon.stopped', {});
       this.#resolveStopped();
     })();
@@ -263,6 +273,7 @@ export class Daemon {
   async #openSession(name: string, link: WebSocketLink, client: string | undefined, principal: Principal): Promise<Session> {
     if (this.#stopping) throw new McpdError('DAEMON_STOPPING', 'the daemon is stopping and takes no new sessions', { hint: 'run the command again: mcpd run starts a new daemon' });
     const server = this.#definition(name);
+    this.#sessions.admit(principal, this.#config.daemon.maxSessionsPerToken, this.#options.configPath);
     const id = randomBytes(4).toString('hex');
     const note = (message: string) => this.#options.log('session.note', { session: id, server: name, message });
     const prepare = () => this.#wiring.prepare(id, name, server, note);

@@ -1,21 +1,25 @@
 /**
  * Each server's stderr, already masked: the last lines in memory for `mcpd logs NAME`, every
- * line appended to `logs/NAME.log` in the state dir, and pushed to `mcpd logs -f` followers.
+ * line appended to `logs/NAME.log` in the state dir (a RotatingFile capped at `daemon.log` in
+ * the config), and pushed to `mcpd logs -f` followers.
  */
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LogLine } from './protocol.js';
+import { type FileLimits, RotatingFile } from './rotating-file.js';
 
 const KEEP_LINES = 1000;
 
 export class LogBook {
   readonly #dir: string;
+  readonly #limits: FileLimits;
   readonly #rings = new Map<string, LogLine[]>();
-  readonly #files = new Map<string, WriteStream>();
+  readonly #files = new Map<string, RotatingFile>();
   readonly #followers = new Map<string, Set<(line: LogLine) => void>>();
 
-  constructor(stateDir: string) {
+  constructor(stateDir: string, limits: FileLimits) {
     this.#dir = join(stateDir, 'logs');
+    this.#limits = limits;
     mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
   }
 
@@ -41,18 +45,14 @@ export class LogBook {
     return () => set.delete(follower);
   }
 
-  async close(): Promise<void> {
-    await Promise.all([...this.#files.values()].map((file) => new Promise((resolve) => file.end(resolve))));
+  close(): void {
+    for (const file of this.#files.values()) file.close();
     this.#files.clear();
   }
 
-  #file(server: string): WriteStream {
+  #file(server: string): RotatingFile {
     let file = this.#files.get(server);
-    if (!file) {
-      file = createWriteStream(join(this.#dir, `${server}.log`), { flags: 'a', mode: 0o600 });
-      file.on('error', () => {}); // a full disk loses log lines, not servers
-      this.#files.set(server, file);
-    }
+    if (!file) this.#files.set(server, (file = new RotatingFile(join(this.#dir, `${server}.log`), this.#limits)));
     return file;
   }
 }

@@ -1,7 +1,9 @@
 /**
  * The daemon's open sessions, each with who opened it (so a revoked token's sessions can be
- * found), and for each server why its last session failed, kept while no session of it runs.
+ * found, and counted against daemon.maxSessionsPerToken), and for each server why its last
+ * session failed, kept while no session of it runs.
  */
+import { McpdError } from '../core/errors.js';
 import type { Principal } from './auth/scopes.js';
 import type { Session } from './session/session.js';
 
@@ -40,6 +42,20 @@ export class SessionTable {
     this.#principals.delete(id);
     if (failure) this.#failures.set(session.server, failure);
     return true;
+  }
+
+  /**
+   * Refuses (SESSION_LIMIT, HTTP 429) a client token's session beyond `max` open ones: each is a
+   * process with its leases. The owner has no cap: it can start any process itself.
+   */
+  admit(principal: Principal, max: number, configPath: string): void {
+    if (principal.kind === 'owner') return;
+    let held = 0;
+    for (const p of this.#principals.values()) if (p.kind === 'token' && p.name === principal.name && p.source === principal.source) held++;
+    if (held < max) return;
+    throw new McpdError('SESSION_LIMIT', `client token "${principal.name}" holds ${held} open sessions, the most daemon.maxSessionsPerToken (${max}) allows`, {
+      hint: `close one of its sessions (mcpd sessions lists them), or raise daemon.maxSessionsPerToken in ${configPath}`,
+    });
   }
 
   /** A session of `server` is running: an earlier failure no longer describes it. */

@@ -31,6 +31,7 @@ export async function daemon(options: DaemonOptions): Promise<void> {
     stateDir: stateDir(process.env),
     env: process.env,
     log,
+    limitLog: (limits) => log.limit(limits),
     version: mcpdVersion(),
   });
   started.daemon = daemon;

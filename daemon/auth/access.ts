@@ -2,7 +2,8 @@
  * Who a connection is: the owner (no token, on the owner-only socket, unless
  * `socket.requireToken`), or a client token with exactly its scopes. Tokens come from the token
  * store (`mcpd token create`) and from the config's `clients` (a SHA-256 and scopes). Every
- * refusal is a 401 McpdError; every use and refusal goes to the audit log.
+ * refusal is a 401 McpdError; every use goes to the audit log, and refusals go there counted
+ * (the socket's RefusalTally), as anyone who can connect can send them.
  */
 import type { IncomingMessage } from 'node:http';
 import ms from 'ms';
@@ -43,19 +44,14 @@ export class ClientAccess {
 
   /** The principal of a request; `requireToken` for listeners other than the owner-only socket. */
   authenticate(req: IncomingMessage, url: URL, requireToken: boolean): Principal {
-    try {
-      const token = presentedToken(req, url);
-      if (token === undefined) {
-        if (!requireToken && !this.#config().socket.requireToken) return OWNER;
-        throw new McpdError('TOKEN_REQUIRED', `${url.pathname} needs a client token on this listener`, {
-          hint: 'send "Authorization: Bearer TOKEN" (set $MCPD_TOKEN for the mcpd CLI); mcpd token create NAME --scope ... makes one',
-        });
-      }
-      return this.#principalOf(token, url.pathname);
-    } catch (error) {
-      if (error instanceof McpdError) this.#audit.record({ event: 'token.refused', route: url.pathname, code: error.code, reason: error.message });
-      throw error;
+    const token = presentedToken(req, url);
+    if (token === undefined) {
+      if (!requireToken && !this.#config().socket.requireToken) return OWNER;
+      throw new McpdError('TOKEN_REQUIRED', `${url.pathname} needs a client token on this listener`, {
+        hint: 'send "Authorization: Bearer TOKEN" (set $MCPD_TOKEN for the mcpd CLI); mcpd token create NAME --scope ... makes one',
+      });
     }
+    return this.#principalOf(token, url.pathname);
   }
 
   /** Whether a principal admitted earlier still holds (not revoked, expired, or removed from the config). */

@@ -11,7 +11,7 @@ export interface ConfigDiff {
   readonly added: string[];
   readonly removed: string[];
   readonly changed: string[];
-  /** Settings the daemon reads only when it starts (the WebSocket size limit, the audit log) that this edit changed: they apply from its next start. */
+  /** Settings the daemon reads only when it starts (the WebSocket size limit, the audit and daemon logs) that this edit changed: they apply from its next start. */
   readonly atNextStart: string[];
 }
 
@@ -19,6 +19,7 @@ export interface ConfigDiff {
 const READ_AT_START = [
   ['daemon.maxMessageBytes', (c: Config) => c.daemon.maxMessageBytes],
   ['daemon.audit', (c: Config) => c.daemon.audit],
+  ['daemon.log', (c: Config) => c.daemon.log],
 ] as const;
 
 export function diffConfig(before: Config, after: Config): ConfigDiff {

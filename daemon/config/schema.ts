@@ -71,6 +71,12 @@ const providerSchema = z.object({ type: z.string() }).passthrough().transform((v
   return parsed.data;
 });
 
+/** A file in the state dir that becomes FILE.1 when a line would take it past maxBytes, `keep` old files kept. */
+const fileLimits = z.strictObject({
+  maxBytes: z.number().int().min(4096).default(10 * 1024 * 1024),
+  keep: z.number().int().min(0).max(20).default(3),
+}).default({});
+
 /** The daemon's own settings. Restart backoff follows DESIGN.md "Launch". */
 export const daemonSchema = z.strictObject({
   /** The largest JSON-RPC message a session passes, either way; a bigger one closes that session. */
@@ -86,10 +92,11 @@ export const daemonSchema = z.strictObject({
     drainTimeout: duration.default('30s'),
   }).default({}),
   /** The audit log in the state dir: rotated when it would pass maxBytes, `keep` old files kept. */
-  audit: z.strictObject({
-    maxBytes: z.number().int().min(4096).default(10 * 1024 * 1024),
-    keep: z.number().int().min(0).max(20).default(3),
-  }).default({}),
+  audit: fileLimits,
+  /** `daemon.log` and each server's `logs/NAME.log`, capped and rotated as the audit log is. */
+  log: fileLimits,
+  /** The most sessions (each a server process, with its leases) one client token may hold open at once; the owner has no cap. */
+  maxSessionsPerToken: z.number().int().min(1).default(32),
 }).default({});
 
 const scope = z.string().superRefine((text, ctx) => {

@@ -5,11 +5,13 @@
  */
 import { createServer, type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { McpdError, type ErrorCode } from '../../core/errors.js';
 import { type Principal, requireScope } from '../auth/scopes.js';
 import { CLOSE, CONTROL_PATH, type ErrorBody, SESSION_PATH } from '../protocol.js';
 import type { Session } from '../session/session.js';
+import type { Refusal } from './refusal-tally.js';
 import { WebSocketLink } from './ws-link.js';
 
 export interface SocketHandlers {
@@ -20,8 +22,10 @@ export interface SocketHandlers {
   control(ws: WebSocket, principal: Principal): void;
   /** Who the request is (throws a 401 McpdError); `requireToken` on listeners other than the owner-only socket. */
   authenticate(req: IncomingMessage, url: URL, requireToken: boolean): Principal;
-  /** Logs a refusal or a protocol error (never a value). */
+  /** Logs a protocol error (never a value). */
   note(event: string, fields: Record<string, unknown>): void;
+  /** Counts a refusal before the upgrade (a RefusalTally: anyone who can connect can send them). */
+  refused(refusal: Refusal): void;
 }
 
 const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
@@ -32,6 +36,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   TOKEN_REQUIRED: 401,
   TOKEN_INVALID: 401,
   SCOPE_MISSING: 403,
+  SESSION_LIMIT: 429,
   DAEMON_STOPPING: 503,
 };
 
@@ -44,7 +49,7 @@ export function createSocketServer(handlers: SocketHandlers, requireToken = fals
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
-    void route(req, socket, head).catch((error: unknown) => refuse(socket, error, handlers, req));
+    void route(req, socket, head).catch((error: unknown) => refuse(socket, error, req, (refusal) => handlers.refused({ ...refusal, listener: listenerName(server) })));
   });
 
   async function route(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -112,10 +117,18 @@ function statusOf(body: ErrorBody): number {
   return STATUS_BY_CODE[body.error.code] ?? (body.error.code === 'INTERNAL' ? 500 : 503);
 }
 
-function refuse(socket: Duplex, error: unknown, handlers: SocketHandlers, req: IncomingMessage): void {
+/** How status names a listener: `unix:PATH` or `tcp:HOST:PORT`. */
+function listenerName(server: Server): string {
+  const address = server.address() as AddressInfo | string | null;
+  if (address === null) return 'unbound';
+  return typeof address === 'string' ? `unix:${address}` : `tcp:${address.address}:${address.port}`;
+}
+
+function refuse(socket: Duplex, error: unknown, req: IncomingMessage, record: (refusal: Omit<Refusal, 'listener'>) => void): void {
   const body = errorBody(error);
   const status = statusOf(body);
-  handlers.note('connection.refused', { url: pathOf(req), status, code: body.error.code });
+  // Node cannot read a unix socket's peer credentials; the remote address is all a TCP one has.
+  record({ peer: req.socket.remoteAddress ?? 'unix', route: pathOf(req), status, code: body.error.code, message: body.error.message });
   if (socket.destroyed) return;
   const text = JSON.stringify(body);
   socket.end(

@@ -44,7 +44,8 @@ describe('ClientAccess', () => {
     await access.flush();
     const stored = await readFile(file, 'utf8');
     assert.ok(!stored.includes(token) && stored.includes(sha256Hex(token)) && stored.includes('"lastUsedAt": "2026-01-01T00:00:00.000Z"'));
-    assert.deepEqual(events.map((e) => e.event), ['token.created', 'token.used', 'token.refused']);
+    // A refusal is audited by the socket's RefusalTally, counted per peer (test/daemon/server/refusal-tally.test.ts).
+    assert.deepEqual(events.map((e) => e.event), ['token.created', 'token.used']);
     assert.ok(!JSON.stringify(events).includes(token));
   });
 

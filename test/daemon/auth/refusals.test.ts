@@ -1,7 +1,8 @@
 /**
  * Bad credentials, refused cheaply and clearly: a malformed Authorization header, a token in
  * the query string (tokens go in headers only, and such a URL is never logged), 10,000 failed
- * attempts while a session goes on, and listeners that always require a token.
+ * attempts while a session goes on, listeners that always require a token, and a flood of bad
+ * tokens that leaves a few counted lines in the audit and daemon logs instead of one each.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -16,10 +17,10 @@ import { MiniSession, rawRequest, startDaemon, waitFor } from '../../helpers/dae
 
 const mini = { command: process.execPath, args: [fixture('mini-mcp.js')] };
 
-/** One upgrade request with a bad token over a fresh connection; resolves with the status line. */
-function attempt(socket: string, n: number): Promise<string> {
+/** One upgrade request with a bad token over a fresh connection (a socket path or a loopback port); resolves with the status line. */
+function attempt(socket: string | number, n: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    const c = connect(socket);
+    const c = typeof socket === 'number' ? connect(socket, '127.0.0.1') : connect(socket);
     let text = '';
     c.setEncoding('utf8').on('data', (chunk: string) => { text += chunk; });
     c.on('end', () => resolve(text.split('\r\n')[0]!)).on('error', reject);
@@ -120,5 +121,64 @@ describe('token refusals', () => {
     assert.match(status.stderr, /mcpd: \/v1\/control needs a client token on this listener/);
     assert.equal((await s.cli(['status'], { env: { MCPD_TOKEN: admin } })).exitCode, 0, 'admin holds every scope');
     assert.equal((await s.cli(['stop'], { env: { MCPD_TOKEN: admin } })).exitCode, 0);
+  });
+});
+
+/** `count` attempts, 20 at a time; resolves with how many got each status line. */
+async function flood(target: string | number, count: number): Promise<Array<[string, number]>> {
+  const statuses = new Map<string, number>();
+  let next = 0;
+  const worker = async () => {
+    for (let n = next++; n < count; n = next++) {
+      const line = await attempt(target, n);
+      statuses.set(line, (statuses.get(line) ?? 0) + 1);
+    }
+  };
+  await Promise.all(Array.from({ length: 20 }, worker));
+  return [...statuses];
+}
+
+type Line = { event: string; listener?: string; peer?: string; count?: number; summary?: string; codes?: Record<string, number> };
+
+describe('a flood of bad tokens', () => {
+  let s: Sandbox;
+  before(async () => {
+    s = await sandbox();
+    await s.writeConfig({ mcpServers: { mini }, socket: { listen: [{ host: '127.0.0.1', port: 0 }] } });
+    await startDaemon(s);
+  });
+  after(() => s.cleanup());
+
+  it('2,000 refusals on the socket and 500 on a loopback port: a few lines per peer in audit.log and daemon.log, the count exact', async () => {
+    const socket = s.env.MCPD_SOCKET!;
+    const tcp = (JSON.parse((await s.cli(['status', '--json'])).stdout) as { listeners: string[] }).listeners[0]!;
+    const port = Number(/^tcp:127\.0\.0\.1:(\d+)$/.exec(tcp)?.[1]);
+    const started = Date.now();
+    assert.deepEqual(await flood(socket, 2000), [['HTTP/1.1 401 Unauthorized', 2000]]);
+    assert.deepEqual(await flood(port, 500), [['HTTP/1.1 401 Unauthorized', 500]]);
+    // Stopping writes what is counted and not yet said.
+    assert.equal((await s.cli(['stop'])).exitCode, 0);
+    const minutes = Math.ceil((Date.now() - started) / 60_000);
+
+    const state = join(s.env.XDG_STATE_HOME!, 'mcpd');
+    const read = async (file: string) => (await readFile(join(state, file), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Line);
+    const audit = (await read('audit.log')).filter((l) => l.event === 'token.refused');
+    const log = (await read('daemon.log')).filter((l) => l.event === 'connection.refused');
+    for (const [listener, peer, total] of [[`unix:${socket}`, 'unix', 2000], [tcp, '127.0.0.1', 500]] as const) {
+      for (const [file, lines] of [['audit.log', audit], ['daemon.log', log]] as const) {
+        const mine = lines.filter((l) => l.listener === listener);
+        assert.ok(mine.length >= 2 && mine.length <= 1 + minutes + 1, `${file}: ${mine.length} lines for ${listener}: the first, then one a minute`);
+        assert.ok(mine.every((l) => l.peer === peer), `${file}: the peer of ${listener} is ${peer}`);
+        assert.equal(mine.reduce((sum, l) => sum + (l.count ?? 1), 0), total, `${file}: every refusal on ${listener} is counted`);
+      }
+      const last = log.filter((l) => l.listener === listener).at(-1)!;
+      assert.match(last.summary!, new RegExp(`^\\d+ refused requests from ${peer.replaceAll('.', '\\.')} on ${listener.replaceAll('.', '\\.')} in the last \\d+s: TOKEN_INVALID×\\d+$`));
+      assert.deepEqual(Object.keys(last.codes!), ['TOKEN_INVALID']);
+    }
+    for (const file of ['daemon.log', 'audit.log', 'daemon.stderr']) {
+      assert.ok(!(await readFile(join(state, file), 'utf8')).includes('mcpd_guess'), `${file} holds no token presented`);
+    }
+    // mcpd start points the daemon's stderr at this file, which has no cap: daemon.log has the lines.
+    assert.doesNotMatch(await readFile(join(state, 'daemon.stderr'), 'utf8'), /"event"/);
   });
 });
