@@ -120,7 +120,7 @@ async function startDaemon(path: string, options: DaemonOptions): Promise<void> 
   let exited = false;
   try {
     // node:child_process, not execa: the fd is handed to the child as it is, with nothing of ours in between.
-    const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'ignore', err.fd] });
+    const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'ignore', err.fd], env: daemonEnv(process.env) });
     child.once('exit', () => { exited = true; }).once('error', () => { exited = true; });
     const deadline = Date.now() + STARTUP_TIMEOUT_MS;
     while (!exited && Date.now() < deadline) {
@@ -138,6 +138,16 @@ async function startDaemon(path: string, options: DaemonOptions): Promise<void> 
   throw new McpdError('DAEMON_UNREACHABLE', `could not start a daemon on ${path}: ${said ? said.slice('mcpd: '.length) : exited ? `it exited (see ${errFile})` : `no answer within ${STARTUP_TIMEOUT_MS / 1000} s`}`, {
     hint: 'fix the cause above, or run without a daemon: mcpd run --no-daemon NAME',
   });
+}
+
+/**
+ * The environment a started daemon gets: ours, less $MCPD_TOKEN. The daemon is mcpd too and
+ * takes the store passphrase and backend tokens it needs from it; the client token is ours to
+ * present to a daemon, never a credential of the daemon's own.
+ */
+function daemonEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { MCPD_TOKEN: _ours, ...rest } = env;
+  return rest;
 }
 
 /** One control request: connects, asks, and closes. */

@@ -7,13 +7,15 @@
  *
  * `${pass:github/pat}` runs `pass show github/pat`: the reference path is appended as one
  * argument and there is no shell, so a path can never become a command. The command gets the
- * caller's environment (it needs its own GNUPGHOME, BW_SESSION, agent sockets), no stdin, and
- * its own process group so a timeout also ends whatever it started.
+ * caller's environment (it needs its own GNUPGHOME, BW_SESSION, agent sockets) less mcpd's own
+ * credentials (core/own-credentials.ts), no stdin, and its own process group so a timeout also
+ * ends whatever it started.
  */
 import ms from 'ms';
 import { z } from 'zod';
 import { duration } from '../core/duration.js';
 import { McpdError } from '../core/errors.js';
+import { withoutOwnCredentials } from '../core/own-credentials.js';
 import { cacheable } from './cache-ttl.js';
 import type { ProviderContext } from './registry.js';
 import { type Provider, type Ref, resolveEach, showRef } from './provider.js';
@@ -45,7 +47,7 @@ async function runCommand(command: readonly string[], ref: Ref, timeout: number,
   // Loaded at first use: the config schema imports this module, and a config without exec should not pay for execa.
   const { execa } = await import('execa');
   const subprocess = execa(file, argv, {
-    env: { ...ctx.env },
+    env: withoutOwnCredentials(ctx.env),
     extendEnv: false,
     stdin: 'ignore',
     reject: false,

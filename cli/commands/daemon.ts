@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stateDir } from '../../core/paths.js';
 import { McpdError } from '../../core/errors.js';
+import { takeOwnCredentials } from '../../core/own-credentials.js';
 import { Daemon } from '../../daemon/daemon.js';
 import { createLogger } from '../../daemon/log.js';
 import { activationFd, answers } from '../../daemon/server/listen.js';
@@ -12,9 +13,13 @@ import { type DaemonOptions, control, daemonSocket, ensureDaemon } from '../daem
 import { resolveConfigPath, output } from '../context.js';
 import { mcpdVersion } from '../version.js';
 
+/** Runs the daemon in this process until it is stopped. */
 export async function daemon(options: DaemonOptions): Promise<void> {
   const path = daemonSocket(options);
   const fd = activationFd(process.env);
+  // Before anything can spawn: from here on only the providers (through `env`) hold the
+  // store passphrase and backend tokens; no child can inherit them from process.env.
+  const env = takeOwnCredentials(process.env);
   const log = createLogger(stateDir(process.env));
   // Listening before start-up has finished (the socket answers once bound, then rotation and the
   // watcher start): a signal then must still stop the daemon cleanly, not kill it outright.
@@ -29,7 +34,7 @@ export async function daemon(options: DaemonOptions): Promise<void> {
     binding: fd === undefined ? { kind: 'path', path } : { kind: 'fd', fd },
     socketPath: path,
     stateDir: stateDir(process.env),
-    env: process.env,
+    env,
     log,
     limitLog: (limits) => log.limit(limits),
     version: mcpdVersion(),

@@ -7,6 +7,7 @@
  * straight to ours. `mcpd run NAME` asks the daemon instead (run-session.ts).
  */
 import { McpdError } from '../../core/errors.js';
+import { isOwnCredential, ownCredentialRefused } from '../../core/own-credentials.js';
 import type { ServerConfig } from '../../daemon/config/schema.js';
 import { runForeground } from '../../daemon/launcher/foreground.js';
 import { type LaunchSource, type PreparedLaunch, prepareLaunch } from '../../daemon/launcher/launch-spec.js';
@@ -82,6 +83,7 @@ function parseEnvFlags(flags: readonly string[], registry: ProviderRegistry): Re
     const value = flag.slice(eq + 1);
     for (const ref of refsOf(value, `-e ${key}`)) {
       if (!registry.has(ref.provider)) throw unknownProvider(ref.provider, registry.names(), `-e ${key}`);
+      if (registry.configOf(ref.provider).type === 'env' && isOwnCredential(ref.path)) throw ownCredentialRefused(ref.path, `-e ${key}`, `\${${ref.raw}}`, 'USAGE');
     }
     env[key] = value;
   }

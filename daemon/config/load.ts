@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import type * as Jsonc from 'jsonc-parser';
 import type { ZodIssue } from 'zod';
 import { McpdError } from '../../core/errors.js';
+import { isOwnCredential, ownCredentialRefused } from '../../core/own-credentials.js';
 import { parseRefBody, refsOf } from '../../providers/reference.js';
 import { builtinProviders, unknownProvider } from '../../providers/registry.js';
 import { type Config, configSchema, emptyConfig, isDuration, type ServerConfig } from './schema.js';
@@ -101,8 +102,10 @@ function invalid(file: string, issues: readonly ZodIssue[]): McpdError {
  */
 function checkReferences(config: Config, file: string): void {
   const known = [...new Set([...Object.keys(builtinProviders), ...Object.keys(config.providers)])].sort();
+  const isEnv = (provider: string) => (config.providers[provider] ?? builtinProviders[provider])?.type === 'env';
   for (const [name, server] of Object.entries(config.mcpServers)) {
     checkServer(name, server, known, file);
+    checkOwnCredentials(name, server, isEnv, file);
   }
   checkProviderSettings(config, known, file);
   checkRotation(config, known, file);
@@ -217,6 +220,31 @@ function checkServer(name: string, server: ServerConfig, known: readonly string[
     }
   } catch (error) {
     throw error instanceof McpdError ? fail(error) : error;
+  }
+}
+
+/**
+ * mcpd's own credentials (core/own-credentials.ts) reach no server: not by name in `inheritEnv`,
+ * nor through a `${NAME}` reference anywhere in its definition. Provider settings may use them:
+ * that is mcpd's own use.
+ */
+function checkOwnCredentials(name: string, server: ServerConfig, isEnv: (provider: string) => boolean, file: string): void {
+  const base = `mcpServers.${name}`;
+  const refuse = (variable: string, where: string, how: string) => ownCredentialRefused(variable, `${file}: ${where}`, how, 'CONFIG_INVALID');
+  if (Array.isArray(server.inheritEnv)) {
+    server.inheritEnv.forEach((variable, i) => {
+      if (isOwnCredential(variable)) throw refuse(variable, `${base}.inheritEnv[${i}]`, `"${variable}"`);
+    });
+  }
+  const texts: Array<[string, string]> = [
+    [`${base}.command`, server.command],
+    ...server.args.map((arg, i): [string, string] => [`${base}.args[${i}]`, arg]),
+    ...(server.cwd === undefined ? [] : [[`${base}.cwd`, server.cwd] as [string, string]]),
+    ...Object.entries(server.env).map(([key, value]): [string, string] => [`${base}.env.${key}`, value]),
+  ];
+  for (const [where, text] of texts) {
+    const ref = refsOf(text, where).find((r) => isEnv(r.provider) && isOwnCredential(r.path));
+    if (ref) throw refuse(ref.path, where, `\${${ref.raw}}`);
   }
 }
 

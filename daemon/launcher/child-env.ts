@@ -3,6 +3,7 @@
  * hold other tokens (AWS keys, a GITHUB_TOKEN, an SSH agent) that one server must not see just
  * because mcpd was started from it. The MCP SDK's stdio client pins the same idea.
  */
+import { isOwnCredential } from '../../core/own-credentials.js';
 import type { Env } from '../../core/paths.js';
 
 /**
@@ -13,7 +14,8 @@ export const SAFE_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'TERM', 'LA
 
 /**
  * The safelisted variables of `parent`, plus those `inherit` asks for (true: all of them),
- * plus `injected`, which wins over both.
+ * plus `injected`, which wins over both. mcpd's own credentials are never inherited: the config
+ * refuses them in an `inheritEnv` list, and `true` means the user's environment, not mcpd's.
  */
 export function buildChildEnv(
   parent: Env,
@@ -23,6 +25,7 @@ export function buildChildEnv(
   const names = inherit === true ? Object.keys(parent) : [...SAFE_ENV, ...(inherit === false ? [] : inherit)];
   const env: Record<string, string> = {};
   for (const name of names) {
+    if (isOwnCredential(name)) continue;
     const value = parent[name];
     if (value !== undefined) env[name] = value;
   }

@@ -4,12 +4,12 @@
  * rotation holds it any more.
  */
 import type { Clock } from '../../core/clock.js';
+import { withoutOwnCredentials } from '../../core/own-credentials.js';
 import type { Env } from '../../core/paths.js';
 import { type Ref, showRef } from '../../providers/provider.js';
 import type { ProviderRegistry } from '../../providers/registry.js';
 import { type Audit, recordRotationStep } from '../audit/audit.js';
 import type { Config } from '../config/schema.js';
-import { buildChildEnv } from '../launcher/child-env.js';
 import type { Logger } from '../log.js';
 import type { Session } from '../session/session.js';
 import { RotationScheduler, serverUses } from './scheduler.js';
@@ -43,6 +43,8 @@ export function daemonRotation(config: Config, deps: DaemonRotationDeps): Rotati
     }).length,
     note: (message) => deps.log('rotation.note', { message }),
     audit: (secret, step, detail) => recordRotationStep(deps.audit, secret, step, detail),
-    commandEnv: buildChildEnv(deps.env, false, {}),
+    // The hooks are the user's own commands, as an exec helper is: they get the daemon's
+    // environment (a CLI they call may need its own login) less mcpd's own credentials.
+    commandEnv: withoutOwnCredentials(deps.env),
   });
 }

@@ -111,6 +111,18 @@ describe('mcpd run: bad inputs', () => {
     expectFailure(await s.cli(['run', '-e', 'NOEQUALS', '--', 'true']), 2, '-e NOEQUALS: expected KEY=VALUE');
   });
 
+  it('one of mcpd\'s own credentials handed to a server: exit 2, with -e or in the config, and nothing started', async () => {
+    const own = { VAULT_TOKEN: 'vault-canary-7c1e' };
+    await s.writeConfig({});
+    const adhoc = await s.cli(['run', '-e', 'T=${VAULT_TOKEN}', '--', process.execPath, '-e', `require('fs').writeFileSync(${JSON.stringify(marker)}, '')`], { env: own });
+    expectFailure(adhoc, 2, '-e T: ${VAULT_TOKEN} would give the server $VAULT_TOKEN, one of mcpd\'s own credentials');
+    await s.writeConfig({ mcpServers: { srv: { ...server({}), inheritEnv: ['VAULT_TOKEN'] } } });
+    const configured = await s.cli(['run', '--no-daemon', 'srv'], { env: own });
+    expectFailure(configured, 2, 'mcpServers.srv.inheritEnv[0]: "VAULT_TOKEN" would give the server $VAULT_TOKEN');
+    for (const result of [adhoc, configured]) assert.ok(!result.stderr.includes(own.VAULT_TOKEN), 'the error names the variable, never its value');
+    await notStarted();
+  });
+
   describe('the local store', () => {
     const hash = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
     const storePath = () => join(s.env.XDG_DATA_HOME!, 'mcpd', 'pp-store.json');

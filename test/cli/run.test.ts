@@ -79,6 +79,19 @@ describe('mcpd run', () => {
     assert.equal(result.stderr, 'mcpd: -e A: environment variable NOT_SET_ANYWHERE is not set (referenced as ${NOT_SET_ANYWHERE})\n  hint: set NOT_SET_ANYWHERE in the environment mcpd runs in, or give a default: ${NOT_SET_ANYWHERE:-default}\n');
   });
 
+  it('--no-daemon, inheritEnv: true: the server gets the caller\'s environment less mcpd\'s own credentials', async () => {
+    const own = { MCPD_STORE_PASSPHRASE: 'pass-canary-51d', MCPD_TOKEN: 'mcpd-canary-51d', VAULT_TOKEN: 'vault-canary-51d', OP_SERVICE_ACCOUNT_TOKEN: 'op-canary-51d' };
+    await s.writeConfig({ mcpServers: { printer: { command: process.execPath, args: [fixture('print-env.js')], inheritEnv: true } } });
+    try {
+      const result = await s.cli(['run', '--no-daemon', 'printer'], { env: { ...own, HTTPS_PROXY: 'http://proxy.test' } });
+      assert.equal(result.exitCode, 0, result.stderr);
+      assert.equal((JSON.parse(result.stdout) as Record<string, string>).HTTPS_PROXY, 'http://proxy.test');
+      for (const [name, value] of Object.entries(own)) assert.ok(!result.stdout.includes(value), `the server was given ${name}`);
+    } finally {
+      await s.writeConfig({});
+    }
+  });
+
   it('a server command that does not exist: exit 1 naming it', async () => {
     const result = await s.cli(['run', '--', 'no-such-mcp-server-xyz']);
     assert.equal(result.exitCode, 1);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it, after } from 'node:test';
@@ -36,6 +36,21 @@ conformance('exec', async () => ({
 }), { missingCode: 'PROVIDER_FAILED' });
 
 describe('exec provider', () => {
+  it('the command gets the caller\'s environment less mcpd\'s own credentials', async () => {
+    const own = { MCPD_STORE_PASSPHRASE: 'pass-canary-9f2', MCPD_TOKEN: 'mcpd-canary-9f2', VAULT_TOKEN: 'vault-canary-9f2', OP_SERVICE_ACCOUNT_TOKEN: 'op-canary-9f2' };
+    const reg = new ProviderRegistry(
+      { helper: { type: 'exec', command: [process.execPath, fixture('env-to-file.js'), dir], timeout: '5s' } },
+      { env: { ...process.env, ...own, BW_SESSION: 'bw-session-kept' } },
+    );
+    const [outcome] = await (await reg.get('helper')).resolve([{ raw: 'helper:exec-env.json', provider: 'helper', path: 'exec-env.json' }]);
+    await reg.close();
+    assert.ok(!(outcome instanceof McpdError), String(outcome));
+    assert.equal(outcome!.value, 'printed-by-exec-env.json');
+    const text = await readFile(join(dir, 'exec-env.json'), 'utf8');
+    assert.equal((JSON.parse(text) as Record<string, string>).BW_SESSION, 'bw-session-kept', 'a password manager\'s own session reaches it');
+    for (const [name, value] of Object.entries(own)) assert.ok(!text.includes(value), `the command was given ${name}`);
+  });
+
   it('passes the path as one argument, never through a shell', async () => {
     await writeFile(join(dir, 'a; touch pwned'), 'quoted-value');
     const outcome = await resolveOne('a; touch pwned');

@@ -106,6 +106,26 @@ describe('config loading', () => {
     assert.ok(parseConfig(server({ args: ['--root', '${HOME}/src'] }), FILE));
   });
 
+  it('refuses to give a server one of mcpd\'s own credentials, by inheritEnv or by reference', () => {
+    const given = 'would give the server $VAULT_TOKEN, one of mcpd\'s own credentials, which no server, helper or hook is given';
+    const refused = fails(server({ inheritEnv: ['HTTPS_PROXY', 'VAULT_TOKEN'] }), 'CONFIG_INVALID', `mcpServers.github.inheritEnv[1]: "VAULT_TOKEN" ${given}`);
+    assert.match(refused.hint!, /credential of its own: store it \(mcpd secret set PATH\) and set it in the server's "env" as \$\{secret:PATH\}/);
+    fails(server({ env: { VAULT_TOKEN: '${VAULT_TOKEN}' } }), 'CONFIG_INVALID', `mcpServers.github.env.VAULT_TOKEN: \${VAULT_TOKEN} ${given}`);
+    fails(server({ env: { T: 'Bearer ${env:MCPD_TOKEN}' } }), 'CONFIG_INVALID', 'mcpServers.github.env.T: ${env:MCPD_TOKEN} would give the server $MCPD_TOKEN');
+    fails(server({ env: { P: '${MCPD_STORE_PASSPHRASE:-none}' } }), 'CONFIG_INVALID', 'mcpServers.github.env.P: ${MCPD_STORE_PASSPHRASE:-none} would give the server $MCPD_STORE_PASSPHRASE');
+    fails(server({ args: ['--token=${OP_SERVICE_ACCOUNT_TOKEN}'] }), 'CONFIG_INVALID', 'mcpServers.github.args[0]: ${OP_SERVICE_ACCOUNT_TOKEN} would give the server $OP_SERVICE_ACCOUNT_TOKEN');
+    // An env-type provider of another name reads the same environment.
+    fails(JSON.stringify({ mcpServers: { github: { command: 'npx', env: { T: '${shell:VAULT_TOKEN}' } } }, providers: { shell: { type: 'env' } } }), 'CONFIG_INVALID', 'mcpServers.github.env.T: ${shell:VAULT_TOKEN} would give the server $VAULT_TOKEN');
+  });
+
+  it('allows mcpd\'s own credentials where mcpd itself uses them, and other variables of the same family', () => {
+    const config = parseConfig(JSON.stringify({
+      mcpServers: { github: { command: 'npx', env: { VAULT_ADDR: '${VAULT_ADDR}', VAULT_TOKEN: '${secret:github/vault-token}' }, inheritEnv: ['VAULT_ADDR'] } },
+      providers: { v: { type: 'vault', auth: { method: 'token', token: '${VAULT_TOKEN}' } } },
+    }), FILE);
+    assert.ok(config.providers.v);
+  });
+
   it('optional must name a variable of env', () => {
     fails(server({ env: { A: 'x' }, optional: ['B'] }), 'CONFIG_INVALID', 'mcpServers.github.optional: "B" is not a key of mcpServers.github.env');
   });

@@ -43,6 +43,18 @@ describe('child environment', () => {
     assert.equal(all.HTTPS_PROXY, 'http://mine', 'injected values still win');
   });
 
+  it('mcpd\'s own credentials are inherited by no server, not with true nor when listed', () => {
+    const own = { MCPD_STORE_PASSPHRASE: 'pass-canary', MCPD_TOKEN: 'mcpd-canary', VAULT_TOKEN: 'vault-canary', OP_SERVICE_ACCOUNT_TOKEN: 'op-canary' };
+    const names = Object.keys(own);
+    for (const inherit of [true, names]) {
+      const env = buildChildEnv({ ...parent, ...own }, inherit, {});
+      assert.deepEqual(Object.keys(env).filter((name) => names.includes(name)), [], `inheritEnv ${JSON.stringify(inherit)}`);
+      for (const value of Object.values(own)) assert.ok(!Object.values(env).includes(value));
+    }
+    assert.equal(buildChildEnv({ ...parent, ...own }, true, {}).HTTPS_PROXY, 'http://proxy', 'the rest of true still passes');
+    assert.equal(buildChildEnv(parent, false, { VAULT_TOKEN: 'the-servers-own' }).VAULT_TOKEN, 'the-servers-own', 'a value the config injects under that name is the server\'s own');
+  });
+
   it('a real child started by the launcher sees exactly what was built, nothing more', async () => {
     const env = buildChildEnv({ ...process.env, MCPD_TEST_LEAK: 'leak-canary' }, false, { TOKEN: 'child-token-123' });
     const child = await startChild({ command: process.execPath, args: [fixture('print-env.js')], env, secrets: [] }, { stdin: 'ignore', stdout: 'pipe' });
