@@ -196,6 +196,10 @@ class VaultProvider implements Provider {
     if (!/^https?:\/\/[^/]/.test(address)) {
       throw new McpdError('CONFIG_INVALID', `${source}: expected an http:// or https:// URL, got "${address}"`, { hint: 'e.g. "https://vault.example.com:8200"' });
     }
+    if (plainHttpElsewhere(address) && !warnedPlain.has(address)) {
+      warnedPlain.add(address);
+      this.#ctx.warn(`${source} is ${address}: plain HTTP to another machine, so the Vault token and every secret cross the network unencrypted; use https://`);
+    }
     const namespace = (await setting(this.#config.namespace, 'namespace')) ?? env.VAULT_NAMESPACE;
     const caFile = (await setting(this.#config.tls?.caFile, 'tls.caFile')) ?? env.VAULT_CACERT;
     const ca = caFile ? await readCa(name, expandHome(caFile, env)) : undefined;
@@ -211,6 +215,17 @@ class VaultProvider implements Provider {
     if (this.#closed) session.close();
     return { http, session };
   }
+}
+
+/** Addresses already warned about: once per process, not at every reload or provider instance. */
+const warnedPlain = new Set<string>();
+
+/** http:// to anything but this machine (127.0.0.0/8, ::1, localhost), where the token would cross a network in the clear. */
+function plainHttpElsewhere(address: string): boolean {
+  const url = new URL(address);
+  if (url.protocol !== 'http:') return false;
+  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return !(host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host));
 }
 
 async function readCa(name: string, file: string): Promise<Buffer> {
