@@ -30,6 +30,7 @@ import type { ProviderContext } from './registry.js';
 import { type Lease, type Provider, type Ref, type Resolution, showRef, type StoreOptions, type Version } from './provider.js';
 import { VaultSession } from './vault/auth.js';
 import { about, detailOf, statusOf, VaultHttp } from './vault/client.js';
+import { plainHttpElsewhere } from './vault/request.js';
 import { notFound, parseVaultRef, pickField, type Secret, secretOf, type VaultRef, writeField } from './vault/kv.js';
 
 type VaultConfig = ProviderConfigOf<'vault'>;
@@ -193,7 +194,7 @@ class VaultProvider implements Provider {
         hint: 'e.g. "address": "https://vault.example.com:8200" in the provider\'s config, or export VAULT_ADDR',
       });
     }
-    if (!/^https?:\/\/[^/]/.test(address)) {
+    if (!/^https?:\/\/[^/]/.test(address) || !URL.canParse(address)) {
       throw new McpdError('CONFIG_INVALID', `${source}: expected an http:// or https:// URL, got "${address}"`, { hint: 'e.g. "https://vault.example.com:8200"' });
     }
     if (plainHttpElsewhere(address) && !warnedPlain.has(address)) {
@@ -219,14 +220,6 @@ class VaultProvider implements Provider {
 
 /** Addresses already warned about: once per process, not at every reload or provider instance. */
 const warnedPlain = new Set<string>();
-
-/** http:// to anything but this machine (127.0.0.0/8, ::1, localhost), where the token would cross a network in the clear. */
-function plainHttpElsewhere(address: string): boolean {
-  const url = new URL(address);
-  if (url.protocol !== 'http:') return false;
-  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  return !(host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host));
-}
 
 async function readCa(name: string, file: string): Promise<Buffer> {
   try {

@@ -62,7 +62,8 @@ export function vaultRequest(target: RequestTarget): { defaults: () => (options:
     let response = await send(options.method, url, options);
     for (let hop = 0; REDIRECTS.has(response.status); hop++) {
       const location = response.headers.location as unknown;
-      if (typeof location !== 'string') break;
+      // One that does not parse is not followed: node-vault reports the status.
+      if (typeof location !== 'string' || !URL.canParse(location, url.href)) break;
       const next = new URL(location, url);
       if (next.origin !== first.origin) throw new CrossOriginRedirect(first.origin, next.origin);
       // Any other redirect reaches node-vault as the error status it is.
@@ -73,4 +74,16 @@ export function vaultRequest(target: RequestTarget): { defaults: () => (options:
     return { statusCode: response.status, body: response.data, request: { path: url.pathname } };
   };
   return { defaults: () => request };
+}
+
+/**
+ * Whether `address` is http:// to anything but this machine (127.0.0.0/8, ::1, localhost), where
+ * the token would cross a network in the clear. Judged on the URL as WHATWG parses it, which is
+ * what the request is made from, so `http://0x7f.1` counts as the 127.0.0.1 it connects to.
+ */
+export function plainHttpElsewhere(address: string): boolean {
+  const url = new URL(address);
+  if (url.protocol !== 'http:') return false;
+  const host = url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
+  return !(host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host));
 }
