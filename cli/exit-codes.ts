@@ -29,6 +29,7 @@ const byCode: Record<ErrorCode, number> = {
   STORE_KEY_MISSING: EXIT.unresolved,
   STORE_CORRUPT: EXIT.unresolved,
   STORE_LOCKED: EXIT.unresolved,
+  STORE_MISSING: EXIT.unresolved,
   SPAWN_FAILED: EXIT.generic,
   DAEMON_UNREACHABLE: EXIT.unreachable,
   DAEMON_RUNNING: EXIT.generic,

@@ -322,6 +322,7 @@ export class Daemon {
     return new ProviderRegistry(config.providers, {
       env: this.#options.env,
       note: (message) => this.#options.log('provider.note', { message }),
+      warn: (message) => this.#options.log('provider.warning', { message }),
       cache: this.#options.clock ?? systemClock,
     });
   }

@@ -23,6 +23,8 @@ export interface ProviderContext {
   readonly registry: ProviderRegistry;
   /** `--verbose` notes; never given a value. */
   readonly note: (message: string) => void;
+  /** What the user should hear about even without --verbose (a token sent in the clear); never given a value. */
+  readonly warn: (message: string) => void;
   /**
    * Resolves the references in one of the provider's own settings (a token kept in the
    * keychain: `"serviceAccountToken": "${keychain:1password/sa-token}"`). `where` names the
@@ -61,7 +63,8 @@ export class ProviderRegistry {
   readonly #factories: Factories;
 
   /** `cache`: keep resolved values in memory (the daemon does; a one-shot CLI has no use for it). */
-  constructor(configured: Record<string, ProviderConfig>, options: { env: Env; note?: (message: string) => void; cache?: Clock; factories?: Factories }) {
+  /** `warn` defaults to a line on stderr (the CLI's); the daemon sends it to its log. */
+  constructor(configured: Record<string, ProviderConfig>, options: { env: Env; note?: (message: string) => void; warn?: (message: string) => void; cache?: Clock; factories?: Factories }) {
     this.#cacheClock = options.cache;
     this.#factories = options.factories ?? {};
     this.#configs = { ...builtinProviders, ...configured };
@@ -69,6 +72,7 @@ export class ProviderRegistry {
       env: options.env,
       registry: this,
       note: options.note ?? (() => {}),
+      warn: options.warn ?? ((message) => process.stderr.write(`mcpd: warning: ${message}\n`)),
       resolveSetting: async (text, where) => (await import('./resolver.js')).resolveText(text, this, where),
     };
   }

@@ -47,9 +47,14 @@ export function create(name: string, _config: unknown, ctx: ProviderContext): Pr
       }
       return outcomes.map((outcome, i) => (outcome instanceof McpdError ? restate(refs[i]!, outcome) : outcome));
     },
-    store: async (ref, value) => {
+    // The options go through: a rotation's check-and-set (ifVersion) must hold on the local store too.
+    store: async (ref, value, options) => {
       const which = await primary();
-      return (await backend(which)).store!(backendRef(which, ref), value);
+      try {
+        return await (await backend(which)).store!(backendRef(which, ref), value, options);
+      } catch (error) {
+        throw error instanceof McpdError ? restate(ref, error) : error;
+      }
     },
     remove: async (ref) => {
       for (const which of (await primary()) === 'keychain' ? (['keychain', 'local'] as const) : (['local'] as const)) {

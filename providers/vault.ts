@@ -32,6 +32,7 @@ import type { ProviderContext } from './registry.js';
 import { type Lease, type Provider, type Ref, type Resolution, showRef, type StoreOptions, type Version } from './provider.js';
 import { VaultSession } from './vault/auth.js';
 import { about, detailOf, statusOf, VaultHttp } from './vault/client.js';
+import { plainHttpElsewhere } from './vault/request.js';
 import { notFound, parseVaultRef, pickField, type Secret, secretOf, type VaultRef, writeField } from './vault/kv.js';
 
 export const settings = z.strictObject({
@@ -210,8 +211,12 @@ class VaultProvider implements Provider {
         hint: 'e.g. "address": "https://vault.example.com:8200" in the provider\'s config, or export VAULT_ADDR',
       });
     }
-    if (!/^https?:\/\/[^/]/.test(address)) {
+    if (!/^https?:\/\/[^/]/.test(address) || !URL.canParse(address)) {
       throw new McpdError('CONFIG_INVALID', `${source}: expected an http:// or https:// URL, got "${address}"`, { hint: 'e.g. "https://vault.example.com:8200"' });
+    }
+    if (plainHttpElsewhere(address) && !warnedPlain.has(address)) {
+      warnedPlain.add(address);
+      this.#ctx.warn(`${source} is ${address}: plain HTTP to another machine, so the Vault token and every secret cross the network unencrypted; use https://`);
     }
     const namespace = (await setting(this.#config.namespace, 'namespace')) ?? env.VAULT_NAMESPACE;
     const caFile = (await setting(this.#config.tls?.caFile, 'tls.caFile')) ?? env.VAULT_CACERT;
@@ -229,6 +234,9 @@ class VaultProvider implements Provider {
     return { http, session };
   }
 }
+
+/** Addresses already warned about: once per process, not at every reload or provider instance. */
+const warnedPlain = new Set<string>();
 
 async function readCa(name: string, file: string): Promise<Buffer> {
   try {

@@ -28,8 +28,8 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 export const bundleFile = join(root, 'dist', 'cli', 'mcpd.cjs');
 
-/** Loaded from node_modules at run time: native addons, a WebAssembly core, files found by path. */
-const EXTERNAL = ['@napi-rs/keyring', '@1password/sdk', 'node-vault', '@modelcontextprotocol/sdk'];
+/** Loaded from node_modules at run time: native addons, a WebAssembly core, files found by path; node-vault's axios with it. */
+const EXTERNAL = ['@napi-rs/keyring', '@1password/sdk', 'node-vault', 'axios', '@modelcontextprotocol/sdk'];
 
 /**
  * Builtins the daemon path's bundle requires at load time but uses only now and then: `ws`

@@ -11,7 +11,7 @@ import { mkdir, open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { McpdError } from '../../core/errors.js';
-import type { KeyHeader } from './store-key.js';
+import { type KeyHeader, scryptProblem } from './store-key.js';
 
 const sealedSchema = z.object({ iv: z.string(), tag: z.string(), data: z.string() }).strict();
 const versionSchema = sealedSchema.extend({ version: z.number().int().positive(), created: z.string() }).strict();
@@ -20,8 +20,11 @@ const storeSchema = z.object({
   version: z.literal(1),
   key: z.object({
     source: z.enum(['keychain', 'passphrase', 'file']),
-    kdf: z.object({ name: z.literal('scrypt'), salt: z.string(), N: z.number(), r: z.number(), p: z.number() }).strict().optional(),
-  }).strict(),
+    kdf: z.object({ name: z.literal('scrypt'), salt: z.string(), N: z.number(), r: z.number(), p: z.number() }).strict().superRefine((kdf, ctx) => {
+      const problem = scryptProblem(kdf);
+      if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [problem.field], message: problem.why });
+    }).optional(),
+  }).strict().refine((key) => (key.source === 'passphrase') === (key.kdf !== undefined), { path: ['kdf'], message: 'must be present exactly when the key comes from a passphrase' }),
   check: sealedSchema,
   entries: z.record(z.string(), z.array(versionSchema).min(1)),
 }).strict();
@@ -83,7 +86,11 @@ export async function readStore(path: string): Promise<StoreData | undefined> {
     throw corrupt(path, 'it is not valid JSON');
   }
   const parsed = storeSchema.safeParse(json);
-  if (!parsed.success) throw corrupt(path, `${parsed.error.issues[0]?.path.join('.') || 'its top level'} is not as mcpd writes it`);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.join('.') || 'its top level';
+    throw corrupt(path, issue.code === z.ZodIssueCode.custom ? `${field} ${issue.message}` : `${field} is not as mcpd writes it`);
+  }
   return parsed.data;
 }
 

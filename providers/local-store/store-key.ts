@@ -7,7 +7,7 @@
  *   file        a random key in a 0600 file beside the store
  */
 import { randomBytes, scrypt as scryptCallback, type ScryptOptions } from 'node:crypto';
-import { open, readFile } from 'node:fs/promises';
+import { access, open, readFile } from 'node:fs/promises';
 import { McpdError } from '../../core/errors.js';
 import type { Env } from '../../core/paths.js';
 import { keychainAnswers, keychainEntry } from '../keychain.js';
@@ -19,8 +19,22 @@ export interface KeyHeader {
   readonly kdf?: { readonly name: 'scrypt'; readonly salt: string; readonly N: number; readonly r: number; readonly p: number };
 }
 
-const SCRYPT = { N: 2 ** 15, r: 8, p: 1 } as const;
+/** What new stores use: N = 2^17 (128 MiB, under a second), as OWASP advises for scrypt. */
+const SCRYPT = { N: 2 ** 17, r: 8, p: 1 } as const;
 const KEY_BYTES = 32;
+
+/**
+ * Why a header's scrypt parameters are refused, or undefined when they are ones mcpd writes.
+ * The header is read from disk: N=2 would throw a raw RangeError and a huge N would allocate
+ * without bound, so only a known set is run. Stores made before 2^17 used 2^15, still accepted.
+ */
+export function scryptProblem(kdf: { readonly N: number; readonly r: number; readonly p: number }): { field: 'N' | 'r' | 'p'; why: string } | undefined {
+  const { N, r, p } = kdf;
+  if (!(Number.isInteger(N) && N >= 2 ** 14 && N <= 2 ** 20 && (N & (N - 1)) === 0)) return { field: 'N', why: `is ${N}; mcpd accepts a power of two from 2^14 to 2^20` };
+  if (r !== 8) return { field: 'r', why: `is ${r}; mcpd accepts 8` };
+  if (p !== 1) return { field: 'p', why: `is ${p}; mcpd accepts 1` };
+  return undefined;
+}
 
 function scrypt(passphrase: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -43,6 +57,7 @@ export async function createKey(storePath: string, preference: 'auto' | KeySourc
   const source = preference !== 'auto' ? preference
     : (await keychainAnswers()) ? 'keychain'
       : env.MCPD_STORE_PASSPHRASE ? 'passphrase' : 'file';
+  await refuseLeftoverKey(storePath, source);
   if (source === 'passphrase') {
     const salt = randomBytes(16);
     const header: KeyHeader = { source, kdf: { name: 'scrypt', salt: salt.toString('base64'), ...SCRYPT } };
@@ -52,6 +67,29 @@ export async function createKey(storePath: string, preference: 'auto' | KeySourc
   if (source === 'keychain') await (await keyEntry(storePath)).setPassword(key.toString('base64'));
   else await writeKeyFile(keyFilePath(storePath), key);
   return { header: { source }, key };
+}
+
+/**
+ * A key with no store beside it is most likely a store that was lost or moved aside: replacing
+ * that key would make every backup of the store unreadable, so the user decides, not mcpd.
+ */
+async function refuseLeftoverKey(storePath: string, source: KeySource): Promise<void> {
+  const restore = `restore ${storePath} from a backup`;
+  if (source === 'file') {
+    const path = keyFilePath(storePath);
+    const exists = await access(path).then(() => true, () => false);
+    if (exists) throw leftover(storePath, `its key file ${path} is still there`, `${restore}; or, if that store is gone for good, delete ${path} and try again`);
+  } else if (source === 'keychain') {
+    const account = `local-store-key:${storePath}`;
+    const held = await (await keyEntry(storePath)).getPassword(AbortSignal.timeout(5000)).catch(() => null);
+    if (held) {
+      throw leftover(storePath, `the OS keychain still holds its key (service "mcpd", account "${account}")`, `${restore}; or, if that store is gone for good, delete the old key with: mcpd secret rm keychain:mcpd/${account}`);
+    }
+  }
+}
+
+function leftover(storePath: string, what: string, hint: string): McpdError {
+  return new McpdError('STORE_MISSING', `the local store ${storePath} is missing, but ${what}; mcpd will not make a new store over that key, as a backup of the old store would then never open again`, { hint });
 }
 
 async function writeKeyFile(path: string, key: Buffer): Promise<void> {

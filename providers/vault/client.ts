@@ -11,6 +11,7 @@
 import { createRequire } from 'node:module';
 import type nodeVault from 'node-vault';
 import { McpdError } from '../../core/errors.js';
+import { CrossOriginRedirect, vaultRequest } from './request.js';
 
 export interface VaultTarget {
   /** The provider's config name, for hints (`providers.vault.address`). */
@@ -77,16 +78,12 @@ export class VaultHttp {
   constructor(target: VaultTarget) {
     this.#target = target;
     this.where = `Vault at ${target.address}${target.namespace ? ` (namespace ${target.namespace})` : ''}`;
-    const requestOptions: Record<string, unknown> = {};
-    if (target.ca) requestOptions.ca = target.ca;
-    if (target.serverName) requestOptions.agentOptions = { servername: target.serverName };
     this.#client = loadNodeVault()({
       endpoint: target.address,
-      requestOptions,
+      // TLS pinned on, and no redirect takes the token to another host (vault/request.ts).
+      'request-promise': vaultRequest(target),
       // Its debug output prints request bodies, which for a write hold the value.
       debug: () => {},
-      // Not in its types: strictSSL pinned so that a stray $VAULT_SKIP_VERIFY in the daemon's own environment cannot turn verification off.
-      ...({ rpDefaults: { strictSSL: true, timeout: target.timeoutMs } } as object),
     });
     // node-vault reads `config.x || process.env.VAULT_X`: an unset setting must stay unset, not come from the daemon's environment.
     const client = this.#client as unknown as Record<string, unknown>;
@@ -170,6 +167,11 @@ export class VaultHttp {
         return new McpdError('SECRET_NOT_FOUND', `nothing at ${path} on ${this.where}`, { hint: `check the path with: vault read ${path}`, cause });
       }
       return new McpdError('PROVIDER_FAILED', `${this.where} refused ${method} ${path} with HTTP ${status}: ${errors[0] ?? 'no detail given'}`, { cause });
+    }
+    if (error instanceof CrossOriginRedirect) {
+      return new McpdError('PROVIDER_FAILED', `${this.where} redirected ${method} ${path} to ${error.to}, another host; mcpd does not send the Vault token there and followed no further`, {
+        hint: `if ${error.to} is your Vault (a cluster's active node, which a standby redirects to), set providers.${name}.address or $VAULT_ADDR to it; else find out why ${address} redirects`,
+      });
     }
     const code = (error as { code?: unknown } | undefined)?.code;
     const detail = typeof code === 'string' ? code : error instanceof Error ? error.message.split('\n')[0]!.slice(0, 160) : String(error);

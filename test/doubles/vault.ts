@@ -10,6 +10,7 @@
  * - a database engine: GET /v1/MOUNT/creds/ROLE issues a fresh credential under a new lease;
  *   sys/leases/renew and sys/leases/revoke. Leases and tokens expire by the double's clock
  *   (`now`, injectable), and an expired lease is gone, as in Vault;
+ * - a standby node's 307 to another address (`redirect`), as Vault answers without request forwarding;
  * - 403 {"errors":["permission denied"]} for a missing, unknown or expired token or a path
  *   outside its policies; 503 {"errors":["Vault is sealed"]} while `sealed`; 404 {"errors":[]}.
  *
@@ -70,6 +71,10 @@ export class VaultDouble {
   stalled = false;
   /** Runs before a KV v2 write is checked: a test's way to slip in another writer. */
   beforeKvWrite: ((path: string) => void) | undefined;
+  /** A standby node's 307: given a request's URL and method, the Location to send it to, or undefined to answer it. */
+  redirect: ((url: string, method: string) => string | undefined) | undefined;
+  /** The X-Vault-Token of every request that arrived (empty string when none did), redirected ones too. */
+  readonly tokensSeen: string[] = [];
   readonly #server: Server;
   readonly #now: () => number;
   readonly #mounts = new Map<string, Mount>();
@@ -85,17 +90,18 @@ export class VaultDouble {
     this.#now = now;
   }
 
-  /** `tls`: serve HTTPS with this key and certificate instead of HTTP. */
-  static async start(options: { now?: () => number; tls?: { key: string; cert: string } } = {}): Promise<VaultDouble> {
+  /** `tls`: serve HTTPS with this key and certificate instead of HTTP. `host`: another loopback address (127.0.0.2) stands for another machine. */
+  static async start(options: { now?: () => number; tls?: { key: string; cert: string }; host?: string } = {}): Promise<VaultDouble> {
     const server = options.tls ? createHttps(options.tls) : createHttp();
     const double = new VaultDouble(server, options.now ?? Date.now, options.tls ? 'https' : 'http');
     server.on('request', (req: IncomingMessage, res: ServerResponse) => void double.#handle(req, res));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(0, options.host ?? '127.0.0.1', resolve));
     return double;
   }
 
   get url(): string {
-    return `${this.#scheme}://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    const { address, port } = this.#server.address() as AddressInfo;
+    return `${this.#scheme}://${address}:${port}`;
   }
 
   async close(): Promise<void> {
@@ -193,6 +199,12 @@ export class VaultDouble {
     if (this.stalled) return;
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
+    this.tokensSeen.push(String(req.headers['x-vault-token'] ?? ''));
+    const location = this.redirect?.(req.url ?? '/', req.method ?? 'GET');
+    if (location !== undefined) {
+      res.writeHead(307, { location, 'content-type': 'text/html' }).end(`<a href="${location}">Temporary Redirect</a>.\n`);
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://double');
     const path = decodeURIComponent(url.pathname.replace(/^\/v1\//, ''));
     const namespace = String(req.headers['x-vault-namespace'] ?? '').replace(/^\/+|\/+$/g, '');

@@ -88,6 +88,33 @@ describe('keychain', { skip: skip ?? false }, () => {
       return true;
     });
   });
+
+  it('a store whose file went missing while its key stayed: STORE_MISSING, the key kept; mcpd secret rm as the hint says, then a new store', async () => {
+    const path = join(dir, 'gone', 'store.json');
+    const account = `local-store-key:${path}`;
+    created.push({ service: 'mcpd', account });
+    const open = () => new ProviderRegistry({ local: { type: 'local', key: 'keychain', path } }, { env: {} }).get('local');
+    await (await open()).store!(localRef('a'), 'value-a');
+    const key = await (await keychainEntry('mcpd', account)).getPassword();
+    await rm(path);
+    await assert.rejects((await open()).store!(localRef('b'), 'value-b'), (error: unknown) => {
+      assert.ok(error instanceof McpdError && error.code === 'STORE_MISSING', String(error));
+      assert.equal(error.message, `the local store ${path} is missing, but the OS keychain still holds its key (service "mcpd", account "${account}"); mcpd will not make a new store over that key, as a backup of the old store would then never open again`);
+      assert.equal(error.hint, `restore ${path} from a backup; or, if that store is gone for good, delete the old key with: mcpd secret rm keychain:mcpd/${account}`);
+      return true;
+    });
+    assert.equal(await (await keychainEntry('mcpd', account)).getPassword(), key, 'the old key is untouched');
+    const s = await sandbox({ keychain: true });
+    try {
+      await s.writeConfig({});
+      const removed = await s.cli(['secret', 'rm', `keychain:mcpd/${account}`]);
+      assert.equal(removed.exitCode, 0, removed.stderr);
+    } finally {
+      await s.cleanup();
+    }
+    await (await open()).store!(localRef('b'), 'value-b');
+    assert.notEqual(await (await keychainEntry('mcpd', account)).getPassword(), key, 'a new store, a new key');
+  });
 });
 
 describe('keychain unreachable (no D-Bus session)', () => {

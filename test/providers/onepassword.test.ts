@@ -37,7 +37,7 @@ function setup() {
   const notes: string[] = [];
   const open = (config: Partial<ProviderConfigOf<'1password'>> = {}, env: Env = { OP_SERVICE_ACCOUNT_TOKEN: TOKEN }, providers: Record<string, ProviderConfig> = {}) => {
     const registry = new ProviderRegistry(providers, { env });
-    const ctx: ProviderContext = { env, registry, note: (m) => notes.push(m), resolveSetting: (text, where) => resolveText(text, registry, where) };
+    const ctx: ProviderContext = { env, registry, note: (m) => notes.push(m), warn: (m) => notes.push(`warning: ${m}`), resolveSetting: (text, where) => resolveText(text, registry, where) };
     const provider = createOnePassword('op', { type: '1password', ...config }, ctx, { createClient: double.createClient });
     cleanups.push(() => provider.close(), () => registry.close());
     return provider;

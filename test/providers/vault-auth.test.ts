@@ -1,7 +1,8 @@
 /**
  * How the Vault provider gets and keeps its token, and reaches Vault over TLS, against the
  * Vault double: token sources, renew-self at two thirds of the TTL (driven by a manual clock,
- * waiting on the double's call log), a fresh AppRole login when renewal fails, CA and server name.
+ * waiting on the double's call log), a fresh AppRole login when renewal fails, CA and server name;
+ * where the token may go: no redirect to another host, a warning for plain HTTP off this machine.
  */
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -39,14 +40,15 @@ async function setup(tls?: { key: string; cert: string }) {
   vault.addToken('hvs.root');
   cleanups.push(() => vault.close());
   const notes: string[] = [];
+  const warnings: string[] = [];
   const open = (config: Partial<ProviderConfigOf<'vault'>>, env: Env): Provider => {
     const registry = new ProviderRegistry({}, { env });
-    const ctx: ProviderContext = { env, registry, note: (m) => notes.push(m), resolveSetting: (text, where) => resolveText(text, registry, where) };
+    const ctx: ProviderContext = { env, registry, note: (m) => notes.push(m), warn: (m) => warnings.push(m), resolveSetting: (text, where) => resolveText(text, registry, where) };
     const provider = createVault('vault', { type: 'vault', auth: { method: 'token' }, timeout: '10s', ...config }, ctx, { clock, random: () => 0.5 });
     cleanups.push(() => provider.close());
     return provider;
   };
-  return { clock, vault, notes, open };
+  return { clock, vault, notes, warnings, open };
 }
 
 async function value(provider: Provider): Promise<string> {
@@ -172,11 +174,78 @@ describe('vault over TLS', () => {
     assert.equal(await value(open({ tls: { caFile: cert, serverName: 'vault.test' } }, env)), 'app-value-1234');
     assert.equal(await value(open({}, { ...env, VAULT_CACERT: cert, VAULT_TLS_SERVER_NAME: 'vault.test' })), 'app-value-1234');
 
-    const [untrusted] = await open({}, env).resolve([ref]);
-    failure(untrusted, 'PROVIDER_UNAVAILABLE', `${shown}: Vault at ${vault.url} did not pass TLS verification (DEPTH_ZERO_SELF_SIGNED_CERT)`);
+    // node-vault reads $VAULT_SKIP_VERIFY from the process itself: a stray one in the daemon's environment must change nothing.
+    process.env.VAULT_SKIP_VERIFY = '1';
+    try {
+      const [untrusted] = await open({}, env).resolve([ref]);
+      failure(untrusted, 'PROVIDER_UNAVAILABLE', `${shown}: Vault at ${vault.url} did not pass TLS verification (DEPTH_ZERO_SELF_SIGNED_CERT)`);
+    } finally {
+      delete process.env.VAULT_SKIP_VERIFY;
+    }
     const [wrongName] = await open({ tls: { caFile: cert } }, env).resolve([ref]);
     assert.match(failure(wrongName, 'PROVIDER_UNAVAILABLE', `${shown}: Vault at ${vault.url} did not pass TLS verification (ERR_TLS_CERT_ALTNAME_INVALID)`).hint ?? '', /tls\.serverName/);
     const [noFile] = await open({ tls: { caFile: join(dir, 'missing.pem') } }, env).resolve([ref]);
     failure(noFile, 'CONFIG_INVALID', `${shown}: providers.vault.tls.caFile: cannot read ${join(dir, 'missing.pem')} (ENOENT)`);
+  });
+});
+
+describe('where the Vault token goes', () => {
+  it('a 307 to another host is refused before anything is sent there: PROVIDER_FAILED naming both, the token never arrives', async () => {
+    const { vault, open } = await setup();
+    // 127.0.0.2: another address of this machine stands for another machine (Linux routes all of 127/8 to loopback).
+    const other = await VaultDouble.start({ host: '127.0.0.2' });
+    cleanups.push(() => other.close());
+    other.mountKv('secret', 2);
+    other.putKv('secret/app', { key: 'app-value-1234' });
+    other.addToken('hvs.root');
+    vault.redirect = (url) => `${other.url}${url}`;
+    const [outcome] = await open({}, { VAULT_ADDR: vault.url, VAULT_TOKEN: 'hvs.root' }).resolve([ref]);
+    const error = failure(outcome, 'PROVIDER_FAILED', `${shown}: Vault at ${vault.url} redirected GET auth/token/lookup-self to ${other.url}, another host; mcpd does not send the Vault token there and followed no further`);
+    assert.equal(error.hint, `if ${other.url} is your Vault (a cluster's active node, which a standby redirects to), set providers.vault.address or $VAULT_ADDR to it; else find out why ${vault.url} redirects`);
+    assert.deepEqual(vault.tokensSeen, ['hvs.root'], 'the first request carried it, to the configured address');
+    assert.deepEqual(other.tokensSeen, [], 'nothing reached the other host');
+  });
+
+  it('the same refusal for a write: the value goes nowhere either', async () => {
+    const { vault, open } = await setup();
+    const other = await VaultDouble.start({ host: '127.0.0.2' });
+    cleanups.push(() => other.close());
+    const provider = open({}, { VAULT_ADDR: vault.url, VAULT_TOKEN: 'hvs.root' });
+    assert.equal(await value(provider), 'app-value-1234');
+    vault.redirect = (url, method) => (method === 'POST' ? `${other.url}${url}` : undefined);
+    await assert.rejects(provider.store!(ref, 'written-value-5678'), (error: unknown) => {
+      assert.ok(error instanceof McpdError && error.code === 'PROVIDER_FAILED', String(error));
+      assert.match(error.message, new RegExp(`redirected POST secret/data/app to ${other.url}, another host`));
+      assert.ok(!error.format().includes('written-value-5678'));
+      return true;
+    });
+    assert.deepEqual(other.tokensSeen, []);
+    assert.equal(vault.kv2('secret/app')?.data.key, 'app-value-1234');
+  });
+
+  it('a 307 within the same address is followed, token and all', async () => {
+    const { vault, open } = await setup();
+    vault.redirect = (url) => (url.includes('hop=1') ? undefined : `${url}${url.includes('?') ? '&' : '?'}hop=1`);
+    assert.equal(await value(open({}, { VAULT_ADDR: vault.url, VAULT_TOKEN: 'hvs.root' })), 'app-value-1234');
+    assert.ok(vault.calls.some((c) => c.path === 'secret/data/app?hop=1'), JSON.stringify(vault.calls));
+  });
+
+  it('plain http:// to another machine: one warning per address, naming the setting; none for loopback or https', async () => {
+    const { vault, warnings, open } = await setup();
+    const env = { VAULT_TOKEN: 'hvs.root' };
+    // Nothing listens there: the warning comes before the first request, and a short timeout ends it.
+    const remote = 'http://192.0.2.10:8200';
+    for (let i = 0; i < 2; i++) await open({ address: remote, timeout: '200ms' }, env).resolve([ref]);
+    await open({}, { ...env, VAULT_ADDR: 'http://198.51.100.7:8200', VAULT_TOKEN: 'hvs.root' }).resolve([ref]).catch(() => {});
+    assert.deepEqual(warnings, [
+      `providers.vault.address is ${remote}: plain HTTP to another machine, so the Vault token and every secret cross the network unencrypted; use https://`,
+      '$VAULT_ADDR is http://198.51.100.7:8200: plain HTTP to another machine, so the Vault token and every secret cross the network unencrypted; use https://',
+    ]);
+    warnings.length = 0;
+    const port = new URL(vault.url).port;
+    for (const address of [vault.url, `http://localhost:${port}`, `http://[::1]:${port}`, `http://127.0.0.2:${port}`, 'https://192.0.2.10:8200']) {
+      await open({ address, timeout: '200ms' }, env).resolve([ref]);
+    }
+    assert.deepEqual(warnings, []);
   });
 });

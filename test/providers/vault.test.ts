@@ -35,7 +35,7 @@ after(async () => {
 /** A provider named `vault` on this file's clock; `env` is the caller's environment it sees. */
 function open(config: Partial<ProviderConfigOf<'vault'>> = {}, env: Env = { VAULT_ADDR: vault.url, VAULT_TOKEN: ROOT }): Provider {
   const registry = new ProviderRegistry({}, { env });
-  const ctx: ProviderContext = { env, registry, note: (m) => notes.push(m), resolveSetting: (text, where) => resolveText(text, registry, where) };
+  const ctx: ProviderContext = { env, registry, note: (m) => notes.push(m), warn: (m) => assert.fail(`no warning expected for a loopback Vault: ${m}`), resolveSetting: (text, where) => resolveText(text, registry, where) };
   const provider = createVault('vault', { type: 'vault', auth: { method: 'token' }, timeout: '10s', ...config }, ctx, { clock, random: () => 0.5 });
   opened.push(provider);
   return provider;

@@ -25,7 +25,7 @@ vault.mountDatabase('database', {
 const env = { VAULT_ADDR: vault.url, VAULT_TOKEN: 'hvs.root' };
 const registry = new ProviderRegistry({}, { env });
 const provider: Provider = createVault('vault', { type: 'vault', auth: { method: 'token' }, timeout: '10s' }, {
-  env, registry, note: () => {}, resolveSetting: (text, where) => resolveText(text, registry, where),
+  env, registry, note: () => {}, warn: () => {}, resolveSetting: (text, where) => resolveText(text, registry, where),
 }, { clock, random: () => 0 });
 after(async () => {
   await provider.close();
