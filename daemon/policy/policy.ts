@@ -112,11 +112,6 @@ const CALL_TARGET: Record<string, { kind: Kind; param: string }> = {
   'resources/subscribe': { kind: 'resources', param: 'uri' },
 };
 
-/** Whether a request names what it asks for (a tool, a prompt, a resource), so a policy may refuse it. */
-export function isNamedRequest(method: string): boolean {
-  return Object.hasOwn(CALL_TARGET, method);
-}
-
 /** The denial of a client request, or undefined when it may reach the server. */
 export function deniedRequest(policy: Policy, method: string, params: unknown, readOnly: ReadonlySet<string>): Denial | undefined {
   const target = CALL_TARGET[method];
