@@ -36,10 +36,9 @@ export function withoutQuery(canonical: string): string | undefined {
   } catch {
     return undefined;
   }
-  if (url.search === '' && url.hash === '' && !canonical.includes('?') && !canonical.includes('#')) return undefined;
   url.search = '';
   url.hash = '';
-  return url.href.replace(/[?#]+$/, '');
+  return url.href === canonical ? undefined : url.href;
 }
 
 /** Why a canonical URI cannot be judged, or undefined when it can. */

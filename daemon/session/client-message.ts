@@ -1,11 +1,11 @@
 /**
  * A client message as the session reads it: parsed whole, and passed on re-serialised, so the
- * server receives exactly the message the policy gate judged (DESIGN.md "Security principles").
- * Read by its bytes instead, a message with two `method` keys could show the gate one method
- * and the server, whose JSON.parse keeps the last, another. JSON.parse keeps the last duplicate
- * key as the server's parser does, and JSON.stringify writes no duplicates, no escapes the
- * server could read otherwise and no newline. Client messages are small, so the parse costs
- * little; the server's answers keep the scan (envelope.ts).
+ * server receives exactly the message the policy gate judged. Read by its bytes instead, a
+ * message with two `method` keys could show the gate one method and the server, whose
+ * JSON.parse keeps the last, another. JSON.parse keeps the last duplicate key as the server's
+ * parser does, and JSON.stringify writes no duplicates, no escapes the server could read
+ * otherwise and no newline. Client messages are small, so the parse costs little; the server's
+ * answers keep the scan (envelope.ts).
  *
  * What cannot be classified is refused, not passed on: a batch (MCP has none since 2025-06-18),
  * a `method` that is not a string, a request whose id is null or not a string or a number.
@@ -61,5 +61,6 @@ function invalidRequest(message: Record<string, unknown>): string | undefined {
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'number') return 'not a finite number';
-  return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }

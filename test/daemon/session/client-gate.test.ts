@@ -122,8 +122,9 @@ describe('the gate judges exactly what the server receives', () => {
     const t = await setup();
     const cases: Array<[string, RegExp]> = [
       ['{"jsonrpc":"2.0","id":null,"method":"tools/call","params":{"name":"get-env"}}', /^Invalid Request: the id of this "tools\/call" request is null; MCP request ids are strings or numbers\. It was not passed to the server$/],
-      ['{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}', /the id of this "ping" request is a object;/],
+      ['{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}', /the id of this "ping" request is an object;/],
       ['{"jsonrpc":"2.0","id":[1],"method":"ping"}', /the id of this "ping" request is an array;/],
+      ['{"jsonrpc":"2.0","id":true,"method":"ping"}', /the id of this "ping" request is a boolean;/],
       ['{"jsonrpc":"2.0","id":1e400,"method":"ping"}', /the id of this "ping" request is not a finite number;/],
       ['{"jsonrpc":"2.0","id":1,"method":7}', /^Invalid Request: "method" is not a string; the message was not passed to the server$/],
     ];
