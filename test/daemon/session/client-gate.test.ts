@@ -171,8 +171,10 @@ const object = (entries: fc.Arbitrary<[string, string]>, maxLength = 5) => fc.tu
   `{${list.map(([[key, value], a, b, c]) => `${a}${key}${b}:${c}${value}`).join(',')}${end}}`);
 const entry = (keys: string[], value: fc.Arbitrary<string>) => fc.tuple(oneOfStrings(keys), value);
 const name = oneOfStrings(['get-env', 'echo', 'simple', 'get-envx', 'GET-ENV']);
+// Nested objects repeat keys too: `arguments` and `_meta` may hold their own "name" and "method".
+const nested = object(fc.oneof(entry(['name', 'method'], fc.oneof(name, oneOfStrings(['tools/call']))), entry(['x'], fc.constantFrom('{}', '[]', '"get-env"'))), 4);
 const params = fc.oneof(
-  { weight: 4, arbitrary: object(fc.oneof(entry(['name'], name), entry(['arguments', '_meta', 'uri'], fc.constantFrom('{}', '[]', '"get-env"', '{"name":"get-env"}')))) },
+  { weight: 4, arbitrary: object(fc.oneof(entry(['name'], name), entry(['arguments', '_meta', 'uri'], fc.oneof(nested, fc.constantFrom('[]', '"get-env"'))))) },
   { weight: 1, arbitrary: fc.constantFrom('null', '[]', '["get-env"]', '"get-env"', '{"__proto__":{"name":"get-env"}}') },
 );
 const id = fc.constantFrom('1', '0', '-1', '1.5', '-0', '1e400', '12345678901234567890', 'null', 'true', '{}', '[2]', '"a"', '"\\u0031"', '""');
