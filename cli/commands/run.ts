@@ -68,7 +68,25 @@ function pickServer(options: RunOptions, servers: Record<string, ServerConfig>, 
       hint: `add "${name}" under "mcpServers" in the config (mcpd config path shows where it is)`,
     });
   }
+  refuseUnenforcedPolicy(name, server);
   return { name, server: { ...server, env: { ...server.env, ...overrides } }, where: `mcpServers.${name}` };
+}
+
+/**
+ * Without the daemon the server's stdio is ours, handed over, and no gate reads its messages: a
+ * policy would not apply. The run is refused, before anything resolves, rather than run open.
+ */
+function refuseUnenforcedPolicy(name: string, server: ServerConfig): void {
+  const set = (['tools', 'prompts', 'resources'] as const).flatMap((kind) => {
+    const rules: { allow?: unknown; deny?: unknown[]; readOnly?: unknown } | undefined = server[kind];
+    return [rules?.allow !== undefined && 'allow', (rules?.deny?.length ?? 0) > 0 && 'deny', rules?.readOnly === true && 'readOnly']
+      .filter((key): key is string => typeof key === 'string')
+      .map((key) => `mcpServers.${name}.${kind}.${key}`);
+  });
+  if (set.length === 0) return;
+  throw new McpdError('USAGE', `mcpd run --no-daemon ${name}: the server has a policy (${set.join(', ')}) that only the daemon applies; without it the policy would be skipped, so the server was not started`, {
+    hint: `run it through the daemon: mcpd run ${name} (without --no-daemon)`,
+  });
 }
 
 /** `-e KEY=VALUE` flags; the value may hold references, checked here before anything resolves. */

@@ -1,11 +1,13 @@
 /**
  * Config checks for policy and clients: a glob that can never match is an error (the schema
  * asks `globProblem`); an allow list that hides everything, an allow entry a deny entry always
- * beats, or a client scope naming no configured server are warnings, each with its JSON path.
+ * beats, a resource URI pattern not in canonical form, or a client scope naming no configured
+ * server are warnings, each with its JSON path.
  */
 import picomatch from 'picomatch';
 import type { Config } from '../config/schema.js';
 import { GLOB_OPTIONS, type Kind } from './policy.js';
+import { canonicalUri } from './uri.js';
 
 const MATCH_ALL = new Set(['*', '**', '**/*', '*/**']);
 
@@ -29,6 +31,7 @@ export function configWarnings(config: Config): string[] {
     for (const kind of ['tools', 'prompts', 'resources'] as const) {
       warnings.push(...ruleWarnings(`mcpServers.${name}.${kind}`, kind, server[kind]));
     }
+    warnings.push(...uriPatternWarnings(`mcpServers.${name}.resources`, server.resources));
   }
   for (const [name, client] of Object.entries(config.clients)) {
     client.scopes.forEach((scope, i) => {
@@ -53,3 +56,19 @@ function ruleWarnings(where: string, kind: Kind, rules: { allow?: string[] | und
   if (dead.length === allow.length) out.push(`${where}.allow: every entry is denied, so the allow list hides every ${kind.slice(0, -1)} of this server`);
   return out;
 }
+
+/** A resource URI pattern not in canonical form (uri.ts) never matches the canonical URIs an allow list is compared with. */
+function uriPatternWarnings(where: string, rules: { allow?: string[] | undefined; deny?: string[] | undefined } | undefined): string[] {
+  const out: string[] = [];
+  for (const key of ['allow', 'deny'] as const) {
+    rules?.[key]?.forEach((pattern, i) => {
+      // Braces are glob syntax the URL parser would escape.
+      if (!URI_SCHEME.test(pattern) || /[{}]/.test(pattern)) return;
+      const canonical = canonicalUri(pattern);
+      if (canonical !== pattern) out.push(`${where}.${key}[${i}]: "${pattern}" is not a canonical URI, and resource URIs are matched in canonical form: write it "${canonical}"`);
+    });
+  }
+  return out;
+}
+
+const URI_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;

@@ -5,20 +5,23 @@
  */
 import type { Audit } from '../audit/audit.js';
 import { type Id, type Outcome, idKey as key } from '../session/envelope.js';
-import { type Policy, deniedRequest, denialError, filterList, isListMethod, isNamedRequest, isOpen } from './policy.js';
+import { type Policy, deniedRequest, denialError, filterList, isListMethod, isOpen } from './policy.js';
 
 /** A JSON-RPC message as the bridge parsed it. */
 export type GateMessage = { id?: Id | null; method?: string; params?: unknown; result?: unknown; error?: unknown };
 
+/** A client message the gate refused: the response to answer it with, or none for a notification (it gets no answer). */
+export interface Refusal {
+  readonly answer: string | undefined;
+}
+
 export interface MessageGate {
-  /** Whether client requests of `method` must be shown to fromClient (the bridge parses only those). */
-  watches(method: string): boolean;
   /** What it needs of the answer to request `id`: all of it, parsed, for fromServer (a list result it filters), its outcome (a tool call it audits), or nothing. */
   needs(id: Id): 'whole' | 'outcome' | undefined;
   /** Whether any answer in flight must be shown whole: until then a long message that does not yet say what it answers is held. */
   readonly filtering: boolean;
-  /** A client message: undefined to pass it on, or the response mcpd answers with instead. */
-  fromClient(message: GateMessage): string | undefined;
+  /** A client message, parsed whole (the bytes the server will get are its serialisation): undefined to pass it on, or the refusal. */
+  fromClient(message: GateMessage): Refusal | undefined;
   /** Every response, once its last byte is in (read from its bytes, not parsed): a tool call is audited with its outcome. */
   answered(id: Id, outcome: Outcome): void;
   /** A response it filters, parsed: the line to relay (the same one, or the filtered list result). */
@@ -49,10 +52,6 @@ export class PolicyGate implements MessageGate {
     this.#deps = deps;
   }
 
-  watches(method: string): boolean {
-    return method === 'tools/call' || (!isOpen(this.#deps.policy()) && (isListMethod(method) || isNamedRequest(method)));
-  }
-
   needs(id: Id): 'whole' | 'outcome' | undefined {
     return this.#lists.has(key(id)) ? 'whole' : this.#calls.has(key(id)) ? 'outcome' : undefined;
   }
@@ -61,18 +60,20 @@ export class PolicyGate implements MessageGate {
     return this.#lists.size > 0;
   }
 
-  fromClient(message: GateMessage): string | undefined {
+  fromClient(message: GateMessage): Refusal | undefined {
     const { id, method } = message;
-    if (id === undefined || id === null || typeof method !== 'string') return undefined;
+    if (typeof method !== 'string') return undefined;
     const policy = this.#deps.policy();
     if (!isOpen(policy)) {
+      // A notification is judged too: a server might act on a tools/call without an id.
       const denial = deniedRequest(policy, method, message.params, this.#readOnly);
       if (denial) {
         this.#deps.audit.record({ event: 'call.denied', session: this.#deps.session, server: this.#deps.server, method, name: denial.name, rule: denial.rule });
-        return denialError(id, denial);
+        return { answer: id === undefined || id === null ? undefined : denialError(id, denial) };
       }
-      if (isListMethod(method)) this.#lists.set(key(id), method);
     }
+    if (id === undefined || id === null) return undefined;
+    if (!isOpen(policy) && isListMethod(method)) this.#lists.set(key(id), method);
     if (method === 'tools/call') {
       const name = (message.params as { name?: unknown } | undefined)?.name;
       this.#calls.set(key(id), { tool: typeof name === 'string' ? name : '', started: this.#deps.now() });

@@ -2,10 +2,12 @@
  * Tool, prompt and resource policy per server (DESIGN.md "Policy and audit"): pure functions
  * over JSON-RPC messages. `allow` and `deny` are glob lists (picomatch; deny wins); a tool is
  * matched by name, a prompt by name, a resource by its URI or name (a template by its
- * uriTemplate or name). `tools.readOnly` also hides every tool not annotated `readOnlyHint`.
+ * uriTemplate or name), a URI in its canonical form (uri.ts). `tools.readOnly` also hides
+ * every tool not annotated `readOnlyHint`.
  */
 import picomatch from 'picomatch';
 import type { ServerConfig } from '../config/schema.js';
+import { canonicalUri, uriProblem, withoutQuery } from './uri.js';
 
 export type Kind = 'tools' | 'prompts' | 'resources';
 
@@ -23,12 +25,13 @@ export interface Policy {
   readonly resources: Rules;
 }
 
-/** Why a name is hidden: the config path of the rule and the pattern that matched, if one did. */
+/** Why a name is hidden: the config path of the rule and the pattern that matched, if one did (or why no rule could judge it). */
 export interface Denial {
   readonly kind: Kind;
   readonly name: string;
   readonly rule: string;
   readonly pattern?: string;
+  readonly reason?: string;
 }
 
 export const GLOB_OPTIONS: picomatch.PicomatchOptions = { dot: true, nonegate: true };
@@ -59,21 +62,39 @@ export function isOpen(policy: Policy): boolean {
   return [policy.tools, policy.prompts, policy.resources].every((r) => r.allow === undefined && r.deny.length === 0) && !policy.tools.readOnly;
 }
 
-/** The denial for one of the names an item goes by, or undefined when the policy lets it through. */
-export function judge(policy: Policy, kind: Kind, names: readonly string[]): Denial | undefined {
+/**
+ * The denial for one of the names an item goes by, or undefined when the policy lets it through:
+ * any of `names` may match a deny, one of `allowNames` must match an allow list.
+ */
+export function judge(policy: Policy, kind: Kind, names: readonly string[], allowNames: readonly string[] = names): Denial | undefined {
   const r = policy[kind];
   const name = names[0] ?? '';
   for (const candidate of names) {
     if (r.denyMatch(candidate)) return { kind, name, rule: `${r.where}.deny`, pattern: r.deny.find((p) => picomatch.isMatch(candidate, p, GLOB_OPTIONS)) };
   }
-  if (r.allowMatch && !names.some((candidate) => r.allowMatch!(candidate))) return { kind, name, rule: `${r.where}.allow` };
+  if (r.allowMatch && !allowNames.some((candidate) => r.allowMatch!(candidate))) return { kind, name, rule: `${r.where}.allow` };
   return undefined;
 }
 
-/** The names a listed item goes by. */
-function namesOf(kind: Kind, item: Record<string, unknown>): string[] {
-  const keys = kind === 'resources' ? ['uri', 'uriTemplate', 'name'] : ['name'];
-  return keys.map((k) => item[k]).filter((v): v is string => typeof v === 'string');
+/**
+ * A resource URI is judged by its canonical form (uri.ts), and denied by its raw text or its
+ * path alone (without query and fragment) too; one that cannot be canonicalised safely is
+ * refused when any resource rule is set.
+ */
+function judgeUri(policy: Policy, uri: string, otherNames: readonly string[] = []): Denial | undefined {
+  const canonical = canonicalUri(uri);
+  const r = policy.resources;
+  const problem = uriProblem(canonical);
+  if (problem && (r.allow !== undefined || r.deny.length > 0)) return { kind: 'resources', name: uri, rule: r.where, reason: problem };
+  const path = withoutQuery(canonical);
+  return judge(policy, 'resources', [uri, canonical, ...(path === undefined ? [] : [path]), ...otherNames], [canonical, ...otherNames]);
+}
+
+/** Whether the policy hides a listed item, by the names it goes by. */
+function hides(policy: Policy, kind: Kind, item: Record<string, unknown>): boolean {
+  if (kind !== 'resources') return judge(policy, kind, typeof item.name === 'string' ? [item.name] : []) !== undefined;
+  const others = [item.uriTemplate, item.name].filter((v): v is string => typeof v === 'string');
+  return (typeof item.uri === 'string' ? judgeUri(policy, item.uri, others) : judge(policy, kind, others)) !== undefined;
 }
 
 const LIST_KEY: Record<string, { kind: Kind; key: string }> = {
@@ -96,7 +117,7 @@ export function filterList(policy: Policy, method: string, result: unknown, read
   if (!Array.isArray(items)) return { result, hidden: 0 };
   const kept = items.filter((item: Record<string, unknown>) => {
     if (typeof item !== 'object' || item === null) return false;
-    if (judge(policy, spec.kind, namesOf(spec.kind, item))) return false;
+    if (hides(policy, spec.kind, item)) return false;
     if (spec.kind !== 'tools') return true;
     const hint = (item.annotations as { readOnlyHint?: unknown } | undefined)?.readOnlyHint === true;
     if (hint && typeof item.name === 'string') readOnly?.add(item.name);
@@ -112,18 +133,13 @@ const CALL_TARGET: Record<string, { kind: Kind; param: string }> = {
   'resources/subscribe': { kind: 'resources', param: 'uri' },
 };
 
-/** Whether a request names what it asks for (a tool, a prompt, a resource), so a policy may refuse it. */
-export function isNamedRequest(method: string): boolean {
-  return Object.hasOwn(CALL_TARGET, method);
-}
-
 /** The denial of a client request, or undefined when it may reach the server. */
 export function deniedRequest(policy: Policy, method: string, params: unknown, readOnly: ReadonlySet<string>): Denial | undefined {
   const target = CALL_TARGET[method];
   if (!target) return undefined;
   const value = typeof params === 'object' && params !== null ? (params as Record<string, unknown>)[target.param] : undefined;
   const name = typeof value === 'string' ? value : '';
-  const denial = judge(policy, target.kind, [name]);
+  const denial = target.kind === 'resources' ? judgeUri(policy, name) : judge(policy, target.kind, [name]);
   if (denial) return denial;
   if (target.kind === 'tools' && policy.tools.readOnly && !readOnly.has(name)) return { kind: 'tools', name, rule: `${policy.tools.where}.readOnly` };
   return undefined;
@@ -133,8 +149,8 @@ const SINGULAR: Record<Kind, string> = { tools: 'tool', prompts: 'prompt', resou
 
 /** mcpd's JSON-RPC error for a denied request. */
 export function denialError(id: string | number | null, denial: Denial): string {
-  const why = denial.rule.endsWith('.readOnly')
-    ? 'is not annotated readOnlyHint and the server is read-only'
+  const why = denial.reason !== undefined ? `${denial.reason}, so ${denial.rule} cannot judge it`
+    : denial.rule.endsWith('.readOnly') ? 'is not annotated readOnlyHint and the server is read-only'
     : denial.pattern === undefined ? `is not in ${denial.rule}` : `matches "${denial.pattern}" in ${denial.rule}`;
   const message = `mcpd policy: ${SINGULAR[denial.kind]} "${denial.name}" is denied: it ${why}; the request was not passed to the server`;
   return JSON.stringify({ jsonrpc: '2.0', id, error: { code: POLICY_ERROR, message, data: { code: 'POLICY_DENIED', rule: denial.rule, ...(denial.pattern ? { pattern: denial.pattern } : {}) } } });

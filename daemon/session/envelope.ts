@@ -14,7 +14,8 @@
  * then parses the message. It checks the structure it walks, not the full grammar of the values
  * it skips: a line whose top level reads as a JSON-RPC object is passed on, and the receiver's
  * parser sees any defect further in. Duplicate top-level keys, which JSON-RPC messages never
- * use, resolve to the first one.
+ * use, resolve to the first one: so the scan reads only what the server sends, never a message
+ * a policy judges (client messages are parsed whole: client-message.ts).
  */
 
 export type Id = string | number;

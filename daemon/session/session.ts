@@ -14,7 +14,7 @@
  * once it is current, except the answers to the replayed handshake, which the client never sees.
  */
 import type { ExitInfo } from '../launcher/child.js';
-import type { GateMessage, MessageGate } from '../policy/gate.js';
+import type { MessageGate } from '../policy/gate.js';
 import { CLOSE, closeCodeForExit } from '../protocol.js';
 import type { InstanceStatus } from '../protocol.js';
 import type { Instance, InstanceListener } from '../supervisor/instance.js';
@@ -153,12 +153,12 @@ export class Session {
   fromClient(text: Buffer | string): void {
     const read = readClientMessage(text);
     if (typeof read === 'string') return this.#deps.link.send(read);
-    const { line, envelope } = read;
-    const gate = this.#deps.gate;
-    // Parsed only when the policy gate has a say in this method (a tools/call, a list, a denied read).
-    if (gate && envelope.method !== undefined && gate.watches(envelope.method)) {
-      const refused = gate.fromClient(JSON.parse(line.toString()) as GateMessage);
-      if (refused !== undefined) return this.#deps.link.send(refused);
+    // `line` is `message` serialised: the gate judges exactly what the server would get.
+    const { line, message, envelope } = read;
+    const refused = this.#deps.gate?.fromClient(message);
+    if (refused) {
+      if (refused.answer !== undefined) this.#deps.link.send(refused.answer);
+      return;
     }
     const key = this.#record(envelope, line);
     // While a roll drains, answers and cancellations still reach the old instance; everything else waits for the new one.
@@ -209,8 +209,7 @@ export class Session {
 
   /**
    * Where each client message's id and method are known: keeps what a restart replays, and
-   * returns the key of a request, now in flight. (A tool policy refusing a denied tools/call
-   * decides here, before the write.)
+   * returns the key of a request, now in flight.
    */
   #record(envelope: Envelope, line: Buffer): string | undefined {
     this.#handshake.record(envelope, line);

@@ -106,6 +106,14 @@ describe('mcpd run: bad inputs', () => {
     expectFailure(await s.cli(['run', '--no-daemon', 'srv']), 2, 'mcpServers.srv.args[0]: ${local:present} would put a secret on the command line');
   });
 
+  it('--no-daemon for a server with a policy: exit 2 naming each rule, before anything resolves; nothing started', async () => {
+    await s.writeConfig({ mcpServers: { srv: server({ T: '${local:missing/y}' }, { tools: { deny: ['get-env'] }, resources: { allow: ['file:///srv/**'] } }) }, providers: { local: { type: 'local', key: 'file' } } });
+    const result = await s.cli(['run', '--no-daemon', 'srv']);
+    expectFailure(result, 2, 'mcpd run --no-daemon srv: the server has a policy (mcpServers.srv.tools.deny, mcpServers.srv.resources.allow) that only the daemon applies; without it the policy would be skipped, so the server was not started');
+    assert.match(result.stderr, /\n {2}hint: run it through the daemon: mcpd run srv \(without --no-daemon\)\n$/);
+    await notStarted();
+  });
+
   it('a bad -e flag: exit 2', async () => {
     await s.writeConfig({});
     expectFailure(await s.cli(['run', '-e', 'NOEQUALS', '--', 'true']), 2, '-e NOEQUALS: expected KEY=VALUE');

@@ -50,7 +50,7 @@ describe('policy and client config checks', () => {
     fails(text, /clients\.ide\.scopes\[1\]: unknown scope "launch-github"; known scopes: launch:NAME, launch:\*, status:read, logs:read, rotate, admin/);
   });
 
-  it('an allow list that hides every tool, a dead allow entry and a scope for no server are warnings with their path', () => {
+  it('an allow list that hides every tool, a dead allow entry, a URI pattern not in canonical form and a scope for no server are warnings with their path', () => {
     const warnings = (extra: object, clients = {}) => configWarnings(parseConfig(JSON.stringify({ mcpServers: { gh: { command: 'x', ...extra } }, clients }), 'c.json'));
     assert.deepEqual(warnings({ tools: { allow: [] } }), ['mcpServers.gh.tools.allow: an empty allow list hides every tool of this server']);
     assert.deepEqual(warnings({ tools: { deny: ['*'] } }), ['mcpServers.gh.tools.deny: "*" hides every tool of this server']);
@@ -60,6 +60,10 @@ describe('policy and client config checks', () => {
     ]);
     assert.deepEqual(warnings({}, { ide: { tokenSha256: 'a'.repeat(64), scopes: ['launch:ghost'] } }), ['clients.ide.scopes[0]: launch:ghost names no server in mcpServers']);
     assert.deepEqual(warnings({ tools: { allow: ['get_*'], deny: ['get_secret'] } }), []);
+    assert.deepEqual(warnings({ resources: { allow: ['FILE://localhost/srv/**', 'file:///home/{a,b}/**', 'notes-*'], deny: ['file:///srv/../etc/**', 'file:///srv/x/**'] } }), [
+      'mcpServers.gh.resources.allow[0]: "FILE://localhost/srv/**" is not a canonical URI, and resource URIs are matched in canonical form: write it "file:///srv/**"',
+      'mcpServers.gh.resources.deny[0]: "file:///srv/../etc/**" is not a canonical URI, and resource URIs are matched in canonical form: write it "file:///etc/**"',
+    ]);
   });
 
   it('mcpd config check prints the warnings', async () => {
