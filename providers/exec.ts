@@ -6,7 +6,8 @@
  *   }
  *
  * `${pass:github/pat}` runs `pass show github/pat`: the reference path is appended as one
- * argument and there is no shell, so a path can never become a command. The command gets the
+ * argument and there is no shell, so a path can never become a command; a path beginning with
+ * `-` is refused, so it can never become an option either. The command gets the
  * caller's environment (it needs its own GNUPGHOME, BW_SESSION, agent sockets), no stdin, and
  * its own process group so a timeout also ends whatever it started.
  */
@@ -16,6 +17,7 @@ import { McpdError } from '../core/errors.js';
 import type { ProviderConfigOf } from '../daemon/config/schema.js';
 import type { ProviderContext } from './registry.js';
 import { type Provider, type Ref, resolveEach, showRef } from './provider.js';
+import { optionLikePath } from './reference.js';
 
 const MAX_OUTPUT = 1024 * 1024;
 
@@ -29,6 +31,8 @@ export function create(name: string, config: ProviderConfigOf<'exec'>, ctx: Prov
 }
 
 async function runCommand(command: readonly string[], ref: Ref, timeout: number, ctx: ProviderContext): Promise<string> {
+  const optionLike = optionLikePath(ref);
+  if (optionLike) throw optionLike;
   const [file, ...args] = command as [string, ...string[]];
   const argv = [...args, ref.path];
   const shown = [file, ...argv].join(' ');

@@ -91,6 +91,15 @@ describe('config loading', () => {
     assert.equal(parseConfig(text, FILE).providers.pass?.type, 'exec');
   });
 
+  it('a reference that would hand an exec command an option is refused, with its path', () => {
+    const exec = { 'p-x': { type: 'exec', command: ['pass', 'show'] } };
+    fails(JSON.stringify({ mcpServers: { a: { command: 'x', env: { T: '${p-x:--version}' } } }, providers: exec }), 'REF_MALFORMED',
+      'malformed reference in mcpServers.a.env.T: ${p-x:--version} has a path beginning with "-", which the command of provider "p-x" would take as an option');
+    fails(JSON.stringify({ providers: { ...exec, vault: { type: 'vault', auth: { method: 'token', token: '${p-x:-t}' } } } }), 'REF_MALFORMED', 'malformed reference in providers.vault.auth.token: ${p-x:-t}');
+    // Not an exec provider, or the environment's own default syntax: accepted as before.
+    assert.ok(parseConfig(server({ env: { T: '${secret:-odd/name}', U: '${HOME:-/root}' } }), FILE));
+  });
+
   it('a malformed reference names the variable', () => {
     fails(server({ env: { T: 'Bearer ${secret:github/pat' } }), 'REF_MALFORMED', 'malformed reference in mcpServers.github.env.T', 'has no closing }');
   });
