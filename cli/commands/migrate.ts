@@ -30,7 +30,7 @@ export interface MigrateOptions extends GlobalOptions {
 type Move = Extract<ServerPlan, { action: 'migrate' }>;
 type Skip = Extract<ServerPlan, { action: 'skip' }>;
 /** A plan as printed: where each secret goes, never its value. */
-type Printed = (Skip | { readonly name: string; readonly action: 'migrate'; readonly alreadyInMcpd: boolean; readonly secrets: readonly string[] }) & { readonly table?: string };
+type Printed = (Skip | { readonly name: string; readonly action: 'migrate'; readonly alreadyInMcpd: boolean; readonly secrets: readonly string[]; readonly kept: Move['kept'] }) & { readonly table?: string };
 interface HostReport { readonly host: string; readonly file: string; readonly servers: readonly Printed[] }
 
 const FORMAT = { insertSpaces: true, tabSize: 2, eol: '\n' };
@@ -183,7 +183,7 @@ async function writeAtomic(path: string, text: string, mode: number): Promise<vo
 function printable(plan: ServerPlan, table: string | undefined): Printed {
   const where = table === undefined ? {} : { table };
   if (plan.action === 'skip') return { ...plan, ...where };
-  return { name: plan.name, ...where, action: plan.action, alreadyInMcpd: plan.alreadyInMcpd, secrets: plan.secrets.map((s) => `${s.variable} → \${${s.ref}}`) };
+  return { name: plan.name, ...where, action: plan.action, alreadyInMcpd: plan.alreadyInMcpd, secrets: plan.secrets.map((s) => `${s.variable} → \${${s.ref}}`), kept: plan.kept };
 }
 
 interface Table { readonly path: string[]; readonly label: string | undefined; readonly entries: Record<string, unknown> }
@@ -211,6 +211,8 @@ function describe(reports: readonly HostReport[], options: MigrateOptions): stri
       else {
         const secrets = server.secrets.length ? `; ${server.secrets.join(', ')}` : '; no secrets in its environment';
         lines.push(`  ${name}: ${would} to mcpd${server.alreadyInMcpd ? ' (already in its config)' : ''}${secrets}`);
+        // Every literal left in the config, with why, so a secret mcpd did not recognise is seen.
+        for (const { variable, why } of server.kept) lines.push(`    ${variable} kept as written: ${why}`);
       }
     }
     if (report.servers.length === 0) lines.push('  no servers');

@@ -15,10 +15,15 @@ import { cliMain, fixture } from '../helpers/repo.js';
 import { type Sandbox, sandbox } from '../helpers/sandbox.js';
 
 const token = 'ghp_migrateTestToken0123456789abcdefABCD';
+// What the name-and-prefix rules missed before: a DSN's password, a JWT under a bland name, a Slack webhook.
+const dsn = 'postgresql://admin:pw-dsn-7f3a@db.example.invalid:5432/app';
+const jwt = `${Buffer.from('{"alg":"HS256","typ":"JWT"}').toString('base64url')}.${Buffer.from('{"sub":"migrate-test"}').toString('base64url')}.c2lnbmF0dXJlLW1pZ3JhdGU`;
+const webhook = 'https://hooks.slack.com/services/T0MIGRATE/B0MIGRATE/slackWebhookSecret0123';
+const moved = [token, dsn, jwt, webhook];
 const hostConfig = (mini: string) => `{
   // Claude Desktop's own comments and settings are kept.
   "mcpServers": {
-    "mini": { "command": ${JSON.stringify(process.execPath)}, "args": [${JSON.stringify(mini)}], "env": { "MINI_SECRET": "${token}", "CURRENCY": "US$", "LOG_LEVEL": "debug" } },
+    "mini": { "command": ${JSON.stringify(process.execPath)}, "args": [${JSON.stringify(mini)}], "env": { "MINI_SECRET": "${token}", "CURRENCY": "US$", "LOG_LEVEL": "debug", "PG": "${dsn}", "BEARER": "${jwt}", "NOTIFY": "${webhook}" } },
     "search": { "command": "npx", "args": ["-y", "search-mcp", "--api-key", "sk-argsecret-1234567"] },
     "remote": { "url": "https://mcp.example.invalid/mcp" }
   },
@@ -51,7 +56,9 @@ describe('mcpd migrate', () => {
     assert.equal(run.exitCode, 0, run.stderr);
     assert.equal(run.stdout, [
       `claude-desktop (${host}):`,
-      '  mini: would move to mcpd; MINI_SECRET → ${secret:mini/MINI_SECRET}',
+      '  mini: would move to mcpd; MINI_SECRET → ${secret:mini/MINI_SECRET}, PG → ${secret:mini/PG}, BEARER → ${secret:mini/BEARER}, NOTIFY → ${secret:mini/NOTIFY}',
+      '    CURRENCY kept as written: looks like a setting, not a secret',
+      '    LOG_LEVEL kept as written: looks like a setting, not a secret',
       '  search: left as it is: args[3] looks like a secret, and mcpd puts secrets only in a server\'s environment, never its argv: if the server reads it from an environment variable, pass it that way, then migrate again',
       '  remote: left as it is: a remote (HTTP) server: mcpd launches stdio servers, so it is left to the host app',
       '(dry run: nothing was written)',
@@ -61,13 +68,17 @@ describe('mcpd migrate', () => {
     await assert.rejects(stat(s.configPath), { code: 'ENOENT' }, 'no mcpd config written');
     assert.equal((await s.cli(['secret', 'get', 'secret:mini/MINI_SECRET'])).exitCode, 3, 'nothing stored');
     const json = await s.cli(['migrate', '--dry-run', '--json']);
-    assert.ok(!json.stdout.includes(token) && !run.stdout.includes(token) && !run.stderr.includes(token));
+    assert.deepEqual((JSON.parse(json.stdout) as Array<{ servers: Array<{ kept?: unknown }> }>)[0]!.servers[0]!.kept, [
+      { variable: 'CURRENCY', why: 'looks like a setting, not a secret' },
+      { variable: 'LOG_LEVEL', why: 'looks like a setting, not a secret' },
+    ]);
+    for (const value of moved) assert.ok(!json.stdout.includes(value) && !run.stdout.includes(value) && !run.stderr.includes(value), `${value} printed`);
   });
 
   it('moves the server: its secret into the store, the host entry to mcpd run; it launches with the value', async () => {
     const run = await s.cli(['migrate', '--from', 'claude-desktop']);
     assert.equal(run.exitCode, 0, run.stderr);
-    assert.match(run.stdout, /^ {2}mini: moved to mcpd; MINI_SECRET → \$\{secret:mini\/MINI_SECRET\}$/m);
+    assert.match(run.stdout, /^ {2}mini: moved to mcpd; MINI_SECRET → \$\{secret:mini\/MINI_SECRET\}, PG → .*\n {4}CURRENCY kept as written: looks like a setting, not a secret\n {4}LOG_LEVEL kept as written: /m);
     const after = await readFile(host, 'utf8');
     assert.match(after, /^ {2}\/\/ Claude Desktop's own comments and settings are kept\.$/m);
     const hostJson = JSON.parse(after.replace(/^\s*\/\/.*$/m, '')) as { mcpServers: Record<string, unknown>; globalShortcut: string };
@@ -76,7 +87,7 @@ describe('mcpd migrate', () => {
     assert.equal(hostJson.globalShortcut, 'Ctrl+Space');
     assert.equal((await stat(host)).mode & 0o777, 0o644, 'the host file keeps its mode');
     const mine = JSON.parse(await readFile(s.configPath, 'utf8')) as { mcpServers: Record<string, { env: Record<string, string> }> };
-    assert.deepEqual(mine.mcpServers.mini!.env, { MINI_SECRET: '${secret:mini/MINI_SECRET}', CURRENCY: 'US$$', LOG_LEVEL: 'debug' });
+    assert.deepEqual(mine.mcpServers.mini!.env, { MINI_SECRET: '${secret:mini/MINI_SECRET}', CURRENCY: 'US$$', LOG_LEVEL: 'debug', PG: '${secret:mini/PG}', BEARER: '${secret:mini/BEARER}', NOTIFY: '${secret:mini/NOTIFY}' });
     assert.equal((await s.cli(['config', 'check'])).exitCode, 0);
     assert.equal((await s.cli(['secret', 'get', 'secret:mini/MINI_SECRET', '--reveal', '--no-newline'])).stdout, token);
 
@@ -87,11 +98,13 @@ describe('mcpd migrate', () => {
       const env = await serverEnv(client);
       assert.equal(env.MINI_SECRET, token, 'the migrated server gets its token from the store');
       assert.equal(env.CURRENCY, 'US$', 'a literal $ arrives as it was');
+      assert.deepEqual([env.PG, env.BEARER, env.NOTIFY], [dsn, jwt, webhook], 'the DSN, the JWT and the webhook arrive from the store');
     } finally {
       await client.close();
     }
     for (const file of await filesUnder(s.dir)) {
-      assert.ok(!(await readFile(file)).includes(token), `${file} does not hold the token`);
+      const bytes = await readFile(file);
+      for (const value of moved) assert.ok(!bytes.includes(value), `${file} does not hold ${value}`);
     }
   });
 
