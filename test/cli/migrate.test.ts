@@ -5,7 +5,7 @@
  * every file of the home afterwards.
  */
 import assert from 'node:assert/strict';
-import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -149,6 +149,51 @@ describe('mcpd migrate', () => {
     assert.deepEqual(undone.stdout.trim().split('\n').map((line) => line.split(' as it was')[0]), [`put back ${host}`, `put back ${claudeJson}`], 'every host file mcpd changed, and only those');
     assert.equal(await readFile(host, 'utf8'), original);
     assert.deepEqual((JSON.parse(await readFile(claudeJson, 'utf8')) as { projects: Record<string, { mcpServers: Record<string, unknown> }> }).projects['/work/a']!.mcpServers.linear, linear('lin_api_aaaa1111'));
+  });
+
+  it('--undo after the host app saved the file: only the entries mcpd replaced go back, the rest as the host saved it', async () => {
+    const file = join(s.dir, 'merge.mcp.json');
+    const server = (key: string) => ({ command: 'node', args: ['x.js'], env: { API_KEY: key } });
+    await writeFile(file, JSON.stringify({ mcpServers: { 'merge-a': server('merge-a-key-0001'), 'merge-b': server('merge-b-key-0002') } }, null, 2));
+    assert.equal((await s.cli(['migrate', '--file', file])).exitCode, 0);
+    // The host app saves: a server added, one migrated entry edited by hand, a setting of its own.
+    const saved = JSON.parse(await readFile(file, 'utf8')) as { mcpServers: Record<string, unknown>; theme?: string };
+    saved.mcpServers.added = { command: 'node', args: ['added.js'] };
+    saved.mcpServers['merge-b'] = { command: 'node', args: ['edited.js'] };
+    saved.theme = 'dark';
+    await writeFile(file, JSON.stringify(saved, null, 2));
+    const undone = await s.cli(['migrate', '--undo', '--file', file]);
+    assert.equal(undone.exitCode, 0, undone.stderr);
+    assert.equal(undone.stdout, `${file} changed since mcpd migrate wrote it: put back only the entries mcpd replaced (merge-a), the rest kept as the host app saved it; mcpd's config and the stored secrets are left as they are\n  merge-b: left as it is: the host app changed or removed it since\n`);
+    assert.deepEqual(JSON.parse(await readFile(file, 'utf8')), {
+      mcpServers: { 'merge-a': server('merge-a-key-0001'), 'merge-b': { command: 'node', args: ['edited.js'] }, added: { command: 'node', args: ['added.js'] } },
+      theme: 'dark',
+    });
+  });
+
+  it('refuses to write a host file the host app saves while migrate works, and names it; run again, it finishes', async () => {
+    const file = join(s.dir, 'busy.mcp.json');
+    const text = (n: number) => JSON.stringify({ mcpServers: { busy: { command: 'node', args: ['b.js'], env: { API_KEY: 'busy-key-0003' } } }, saves: n }, null, 2);
+    await writeFile(file, text(0));
+    // The "host app": saves the file (atomically, as editors do) over and over until migrate is done.
+    let saves = 0;
+    let writing = true;
+    const writer = (async () => {
+      while (writing) {
+        await writeFile(`${file}.tmp`, text(++saves));
+        await rename(`${file}.tmp`, file);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    })();
+    const busy = await s.cli(['migrate', '--file', file]);
+    writing = false;
+    await writer;
+    assert.equal(busy.exitCode, 1, busy.stderr);
+    assert.match(busy.stderr, new RegExp(`^mcpd: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} changed while mcpd migrate was working on it \\(the host app saved it\\?\\): it was not written\\n  hint: .*mcpd migrate again.*\\n$`));
+    assert.equal(await readFile(file, 'utf8'), text(saves), 'the host app\'s last save stands');
+    const again = await s.cli(['migrate', '--file', file]);
+    assert.equal(again.exitCode, 0, again.stderr);
+    assert.deepEqual((JSON.parse(await readFile(file, 'utf8')) as { mcpServers: Record<string, unknown>; saves: number }), { mcpServers: { busy: { command: 'mcpd', args: ['run', 'busy'] } }, saves });
   });
 
   it('bad inputs: each refused with what to do, and nothing written', async () => {
