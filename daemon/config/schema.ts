@@ -12,10 +12,7 @@ import { scopeProblem } from '../auth/scopes.js';
 import { globProblem } from '../policy/check.js';
 
 /** A duration such as `8h`, `90d`, `30s`, as the `ms` package reads it. */
-export const duration = z.string().refine((text) => {
-  const value = ms(text as ms.StringValue);
-  return typeof value === 'number' && Number.isFinite(value) && value > 0;
-}, { message: 'expected a duration such as "30s", "8h" or "90d"' });
+export const duration = z.string().refine((text) => isDuration(text), { message: 'expected a duration such as "30s", "8h" or "90d"' });
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
 
@@ -181,6 +178,8 @@ const every = z.string().refine((text) => isDuration(text) || /^\S+(\s+\S+){4,5}
 
 /** Whether a rotation's `every` is a duration (else it is a cron expression). */
 export function isDuration(text: string): boolean {
+  // ms throws on an empty string, where it answers undefined for any other it cannot read.
+  if (text === '') return false;
   const value = ms(text as ms.StringValue);
   return typeof value === 'number' && Number.isFinite(value) && value > 0;
 }
