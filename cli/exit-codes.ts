@@ -35,6 +35,7 @@ const byCode: Record<ErrorCode, number> = {
   DAEMON_RUNNING: EXIT.generic,
   DAEMON_STOPPING: EXIT.unreachable,
   NOT_FOUND: EXIT.usage,
+  FILE_CHANGED: EXIT.generic,
   SESSION_CLOSED: EXIT.unreachable,
   REFUSED: EXIT.refused,
   TOKEN_REQUIRED: EXIT.refused,

@@ -34,6 +34,7 @@ export type ErrorCode =
   | 'DAEMON_RUNNING'
   | 'DAEMON_STOPPING'
   | 'NOT_FOUND'
+  | 'FILE_CHANGED'
   | 'SESSION_CLOSED'
   | 'REFUSED'
   | 'TOKEN_REQUIRED'

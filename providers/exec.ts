@@ -6,8 +6,9 @@
  *   }
  *
  * `${pass:github/pat}` runs `pass show github/pat`: the reference path is appended as one
- * argument and there is no shell, so a path can never become a command. The command gets the
- * caller's environment (it needs its own GNUPGHOME, BW_SESSION, agent sockets) less mcpd's own
+ * argument and there is no shell, so a path can never become a command; a path beginning with
+ * `-` is refused, so it can never become an option either. The command gets the caller's
+ * environment (it needs its own GNUPGHOME, BW_SESSION, agent sockets) less mcpd's own
  * credentials (core/own-credentials.ts), no stdin, and its own process group so a timeout also
  * ends whatever it started.
  */
@@ -19,6 +20,7 @@ import { withoutOwnCredentials } from '../core/own-credentials.js';
 import { cacheable } from './cache-ttl.js';
 import type { ProviderContext } from './registry.js';
 import { type Provider, type Ref, resolveEach, showRef } from './provider.js';
+import { optionLikePath } from './reference.js';
 
 export const settings = z.strictObject({
   type: z.literal('exec'),
@@ -41,6 +43,8 @@ export function create(name: string, config: ExecConfig, ctx: ProviderContext): 
 }
 
 async function runCommand(command: readonly string[], ref: Ref, timeout: number, ctx: ProviderContext): Promise<string> {
+  const optionLike = optionLikePath(ref);
+  if (optionLike) throw optionLike;
   const [file, ...args] = command as [string, ...string[]];
   const argv = [...args, ref.path];
   const shown = [file, ...argv].join(' ');

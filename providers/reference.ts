@@ -93,6 +93,18 @@ export function parseRefBody(body: string, where: string, bareIs: 'env' | 'secre
   return { raw: body, provider: head, path: rest };
 }
 
+/**
+ * An exec provider appends the path to its command as one argument: one that begins with `-`
+ * (`${p-x:--version}`, a mistyped `${NAME:-default}`) would reach it as an option. `where`
+ * names the value, as in parseValue (left out where the caller adds it).
+ */
+export function optionLikePath(ref: Ref, where?: string): McpdError | undefined {
+  if (!ref.path.startsWith('-') || ref.provider === 'env') return undefined;
+  return new McpdError('REF_MALFORMED', `${where === undefined ? '' : `malformed reference in ${where}: `}\${${excerpt(ref.raw)}} has a path beginning with "-", which the command of provider "${ref.provider}" would take as an option, not a secret's name`, {
+    hint: 'name the secret without a leading "-"; for an environment variable with a default, write ${NAME:-default} where NAME is letters, digits and _ only',
+  });
+}
+
 /** Joins resolved segments back into a value. `lookup` returns the value of each reference. */
 export function render(segments: readonly Segment[], lookup: (ref: Ref) => string): string {
   return segments.map((s) => ('ref' in s ? lookup(s.ref) : s.literal)).join('');

@@ -7,9 +7,10 @@
  * Nothing is lost on the way. Every write comes after its input is known good, in this order:
  * the host file's old text, kept encrypted in the local store (a plain backup would leave the
  * secrets on disk); the secrets; mcpd's config; last, the host file. Both files are edited in
- * place (comments and the rest kept) and written atomically. `--undo` writes the old text back.
+ * place (comments and the rest kept) and written atomically, the host file only if it is still
+ * the text read. `--undo` writes the old text back, or only mcpd's entries once the host app
+ * has saved the file since (migrate/backup.ts).
  */
-import { createHash } from 'node:crypto';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { McpdError } from '../../core/errors.js';
@@ -17,6 +18,7 @@ import { parseConfig, parseJson, requireJsonc } from '../../daemon/config/load.j
 import type { ProviderRegistry } from '../../providers/registry.js';
 import { type GlobalOptions, openConfig, openRegistry, output } from '../context.js';
 import { HOST_NAMES, type HostFile, type HostName, hostFile } from '../migrate/hosts.js';
+import { type Backup, decodeBackup, encodeBackup, type ReplacedEntry, sha256, type Undone, undoText } from '../migrate/backup.js';
 import { type ServerPlan, planServers } from '../migrate/plan.js';
 import { parseCliRef } from './secret.js';
 
@@ -30,7 +32,7 @@ export interface MigrateOptions extends GlobalOptions {
 type Move = Extract<ServerPlan, { action: 'migrate' }>;
 type Skip = Extract<ServerPlan, { action: 'skip' }>;
 /** A plan as printed: where each secret goes, never its value. */
-type Printed = (Skip | { readonly name: string; readonly action: 'migrate'; readonly alreadyInMcpd: boolean; readonly secrets: readonly string[] }) & { readonly table?: string };
+type Printed = (Skip | { readonly name: string; readonly action: 'migrate'; readonly alreadyInMcpd: boolean; readonly secrets: readonly string[]; readonly kept: Move['kept'] }) & { readonly table?: string };
 interface HostReport { readonly host: string; readonly file: string; readonly servers: readonly Printed[] }
 
 const FORMAT = { insertSpaces: true, tabSize: 2, eol: '\n' };
@@ -107,34 +109,74 @@ async function migrateHost(target: HostFile, mcpdPath: string, registry: Provide
 
   let newMcpd = mcpdText;
   let newHost = hostText;
+  const entries: ReplacedEntry[] = [];
   // A server or secret an earlier table moved is planned as already in mcpd (alreadyInMcpd, stored): written once.
   for (const { table, plan } of moving) {
     if (!plan.alreadyInMcpd) newMcpd = jsonc.applyEdits(newMcpd, jsonc.modify(newMcpd, ['mcpServers', plan.name], plan.definition, { formattingOptions: FORMAT }));
     newHost = jsonc.applyEdits(newHost, jsonc.modify(newHost, [...table.path, plan.name], { command: 'mcpd', args: ['run', plan.name] }, { formattingOptions: FORMAT }));
+    entries.push({ path: [...table.path, plan.name], original: table.entries[plan.name] });
   }
   parseConfig(newMcpd, mcpdPath); // what is about to be written is a config mcpd takes
+  const read = sha256(hostText);
+  await checkUnchanged(target.path, read, 'mcpd migrate');
   await mkdir(dirname(mcpdPath), { recursive: true, mode: 0o700 });
-  await store(registry, backupRef(target), hostText);
+  const previous = await keptBackup(target, registry);
+  await store(registry, backupRef(target), encodeBackup({ before: hostText, wrote: sha256(newHost), entries }, previous));
   for (const { plan } of moving) {
     for (const secret of plan.secrets.filter((s) => !s.stored)) await store(registry, secret.ref, secret.value);
   }
   await writeAtomic(mcpdPath, newMcpd, 0o600);
+  // The host app may have saved its file while the store was asked: writing from the text read would drop that.
+  await checkUnchanged(target.path, read, 'mcpd migrate', 'mcpd\'s config and the store already hold the servers moved so far: run mcpd migrate again, which reads the file afresh and finishes the move');
   await writeAtomic(target.path, newHost, (await stat(target.path)).mode & 0o777);
   return report;
 }
 
-/** Puts `target` back from its kept copy; false when there is none (an error when it was `named`). */
-async function undo(target: HostFile, registry: ProviderRegistry, options: MigrateOptions, named: boolean): Promise<boolean> {
+/**
+ * Refuses to write `path` when its text is no longer the one read (hash `read`): the host app
+ * saved it in between, and writing would drop what it saved.
+ */
+async function checkUnchanged(path: string, read: string | undefined, verb: string, hint = `run ${verb} again: it reads the file afresh`): Promise<void> {
+  const now = await readFile(path, 'utf8').then(sha256, () => undefined);
+  if (now === read) return;
+  throw new McpdError('FILE_CHANGED', `${path} changed while ${verb} was working on it (the host app saved it?): it was not written`, { hint });
+}
+
+/** The backup an earlier migration of `target` left, if any. */
+async function keptBackup(target: HostFile, registry: ProviderRegistry): Promise<Backup | undefined> {
   const ref = parseCliRef(backupRef(target));
   const [kept] = await (await registry.get(ref.provider)).resolve([ref]);
-  if (!kept || kept instanceof McpdError) {
+  return !kept || kept instanceof McpdError ? undefined : decodeBackup(kept.value);
+}
+
+/**
+ * Puts `target` back from its kept copy; false when there is none (an error when it was `named`).
+ * A file the host app saved since migrate wrote it gets back only the entries mcpd replaced.
+ */
+async function undo(target: HostFile, registry: ProviderRegistry, options: MigrateOptions, named: boolean): Promise<boolean> {
+  const backup = await keptBackup(target, registry);
+  if (!backup) {
     if (!named) return false;
     throw new McpdError('NOT_FOUND', `mcpd keeps no copy of ${target.path} from before a migration`, { hint: 'mcpd migrate --undo puts back only a file that mcpd migrate changed' });
   }
-  if (!options.dryRun) await writeAtomic(target.path, kept.value, (await stat(target.path).catch(() => undefined))?.mode ?? 0o600);
-  output(options, { host: target.host, file: target.path, restored: !options.dryRun }, () =>
-    `${options.dryRun ? 'would put back' : 'put back'} ${target.path} as it was before mcpd migrate; mcpd's config and the stored secrets are left as they are`);
+  const current = await readFile(target.path, 'utf8').catch(() => undefined);
+  const undone = current === undefined ? { text: backup.before, whole: true, restored: [], changed: [] } : undoText(backup, current);
+  if (!options.dryRun) {
+    await checkUnchanged(target.path, current === undefined ? undefined : sha256(current), 'mcpd migrate --undo');
+    await writeAtomic(target.path, undone.text, (await stat(target.path).catch(() => undefined))?.mode ?? 0o600);
+  }
+  output(options, { host: target.host, file: target.path, restored: !options.dryRun, whole: undone.whole, entries: undone.restored, changed: undone.changed }, () => describeUndo(target.path, undone, options.dryRun === true));
   return true;
+}
+
+function describeUndo(path: string, undone: Undone, dryRun: boolean): string {
+  const left = 'mcpd\'s config and the stored secrets are left as they are';
+  if (undone.whole) return `${dryRun ? 'would put back' : 'put back'} ${path} as it was before mcpd migrate; ${left}`;
+  const lines = [undone.restored.length === 0
+    ? `${path} changed since mcpd migrate wrote it, and no entry still runs through mcpd: nothing to put back`
+    : `${path} changed since mcpd migrate wrote it: ${dryRun ? 'would put back' : 'put back'} only the entries mcpd replaced (${undone.restored.join(', ')}), the rest kept as the host app saved it; ${left}`];
+  for (const name of undone.changed) lines.push(`  ${name}: left as it is: the host app changed or removed it since`);
+  return lines.join('\n');
 }
 
 /**
@@ -156,7 +198,7 @@ async function checkStored(plan: ServerPlan, registry: ProviderRegistry, pending
 
 /** Where the host file's text from before the migration is kept: in the local store, encrypted. */
 function backupRef(target: HostFile): string {
-  return `local:mcpd-migrate/${createHash('sha256').update(target.path).digest('hex').slice(0, 16)}`;
+  return `local:mcpd-migrate/${sha256(target.path).slice(0, 16)}`;
 }
 
 async function store(registry: ProviderRegistry, text: string, value: string): Promise<void> {
@@ -183,7 +225,7 @@ async function writeAtomic(path: string, text: string, mode: number): Promise<vo
 function printable(plan: ServerPlan, table: string | undefined): Printed {
   const where = table === undefined ? {} : { table };
   if (plan.action === 'skip') return { ...plan, ...where };
-  return { name: plan.name, ...where, action: plan.action, alreadyInMcpd: plan.alreadyInMcpd, secrets: plan.secrets.map((s) => `${s.variable} → \${${s.ref}}`) };
+  return { name: plan.name, ...where, action: plan.action, alreadyInMcpd: plan.alreadyInMcpd, secrets: plan.secrets.map((s) => `${s.variable} → \${${s.ref}}`), kept: plan.kept };
 }
 
 interface Table { readonly path: string[]; readonly label: string | undefined; readonly entries: Record<string, unknown> }
@@ -211,6 +253,8 @@ function describe(reports: readonly HostReport[], options: MigrateOptions): stri
       else {
         const secrets = server.secrets.length ? `; ${server.secrets.join(', ')}` : '; no secrets in its environment';
         lines.push(`  ${name}: ${would} to mcpd${server.alreadyInMcpd ? ' (already in its config)' : ''}${secrets}`);
+        // Every literal left in the config, with why, so a secret mcpd did not recognise is seen.
+        for (const { variable, why } of server.kept) lines.push(`    ${variable} kept as written: ${why}`);
       }
     }
     if (report.servers.length === 0) lines.push('  no servers');

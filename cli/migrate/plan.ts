@@ -5,6 +5,7 @@
  * file is read or written here.
  */
 import { isDeepStrictEqual } from 'node:util';
+import { judge, SECRET_SHAPES } from './detect.js';
 
 /** A secret found in a server's environment; `value` is stored, never printed. */
 export interface SecretMove {
@@ -16,6 +17,12 @@ export interface SecretMove {
   readonly stored?: boolean;
 }
 
+/** A literal of a server's environment left as written in mcpd's config, and why it is not taken for a secret. */
+export interface KeptLiteral {
+  readonly variable: string;
+  readonly why: string;
+}
+
 export interface Definition {
   command: string;
   args: string[];
@@ -24,21 +31,15 @@ export interface Definition {
 }
 
 export type ServerPlan =
-  | { readonly name: string; readonly action: 'migrate'; readonly definition: Definition; readonly secrets: readonly SecretMove[]; readonly alreadyInMcpd: boolean }
+  | { readonly name: string; readonly action: 'migrate'; readonly definition: Definition; readonly secrets: readonly SecretMove[]; readonly kept: readonly KeptLiteral[]; readonly alreadyInMcpd: boolean }
   | { readonly name: string; readonly action: 'skip'; readonly reason: string };
 
-const SECRET_WORDS = new Set(['token', 'key', 'apikey', 'secret', 'password', 'passwd', 'pat', 'credential', 'credentials', 'auth']);
-/** Prefixes of well-known API keys and tokens (GitHub, GitLab, OpenAI and Anthropic, Stripe, Slack, AWS, Google, Vault, Linear, Notion). */
-const SECRET_SHAPES = /^(gh[pousr]_|github_pat_|glpat-|sk-|sk_(live|test)_|rk_(live|test)_|xox[abposr]-|AKIA[0-9A-Z]{16}$|AIza[0-9A-Za-z_-]{35}$|hvs\.|lin_api_|ntn_|secret_)/;
 const SECRET_FLAG = /^--?[\w-]*(token|key|secret|password|passwd)[\w-]*$/i;
 const MCPD_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
-/** Whether an environment variable holds a secret: by its name (…_TOKEN, API_KEY, …) or its value's shape. */
+/** Whether an environment variable holds a secret: by its value's shape or its name (detect.ts). */
 export function looksSecret(variable: string, value: string): boolean {
-  if (value === '') return false;
-  if (SECRET_SHAPES.test(value)) return true;
-  const words = variable.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase().split(/[^a-z0-9]+/);
-  return words.some((w) => SECRET_WORDS.has(w)) && !/^(true|false|yes|no|on|off|\d+)$/i.test(value);
+  return judge(variable, value).secret;
 }
 
 /** Plans every entry of a host's server table; `existing` is mcpd's own `mcpServers` (as written in its file). */
@@ -68,10 +69,13 @@ function planServer(name: string, entry: unknown, existing: unknown): ServerPlan
     return skip(`args[${secretArg}] looks like a secret, and mcpd puts secrets only in a server's environment, never its argv: if the server reads it from an environment variable, pass it that way, then migrate again`);
   }
   const secrets: SecretMove[] = [];
+  const kept: KeptLiteral[] = [];
   const newEnv: Record<string, string> = {};
   for (const [key, value] of Object.entries(env as Record<string, string>)) {
-    if (!looksSecret(key, value)) {
+    const verdict = judge(key, value);
+    if (!verdict.secret) {
       newEnv[key] = literal(value);
+      kept.push({ variable: key, why: verdict.why });
       continue;
     }
     const ref = `secret:${name}/${key}`;
@@ -82,7 +86,7 @@ function planServer(name: string, entry: unknown, existing: unknown): ServerPlan
   if (existing !== undefined && !isDeepStrictEqual(withDefaults(existing), definition)) {
     return skip(`mcpd's config already has a server named "${name}" that differs: rename one of them, then migrate again`);
   }
-  return { name, action: 'migrate', definition, secrets, alreadyInMcpd: existing !== undefined };
+  return { name, action: 'migrate', definition, secrets, kept, alreadyInMcpd: existing !== undefined };
 }
 
 /** A host's literal as mcpd reads it back unchanged: `$` is mcpd's reference character. */

@@ -9,9 +9,11 @@ import type * as Jsonc from 'jsonc-parser';
 import type { ZodIssue } from 'zod';
 import { McpdError } from '../../core/errors.js';
 import { isOwnCredential, ownCredentialRefused } from '../../core/own-credentials.js';
-import { parseRefBody, refsOf } from '../../providers/reference.js';
+import type { Ref } from '../../providers/provider.js';
+import { optionLikePath, parseRefBody, refsOf } from '../../providers/reference.js';
 import { builtinProviders, unknownProvider } from '../../providers/registry.js';
-import { type Config, configSchema, emptyConfig, isDuration, type ServerConfig } from './schema.js';
+import { isDuration } from '../../core/duration.js';
+import { type Config, configSchema, emptyConfig, type ServerConfig } from './schema.js';
 
 export interface LoadedConfig {
   readonly path: string;
@@ -102,13 +104,16 @@ function invalid(file: string, issues: readonly ZodIssue[]): McpdError {
  */
 function checkReferences(config: Config, file: string): void {
   const known = [...new Set([...Object.keys(builtinProviders), ...Object.keys(config.providers)])].sort();
-  const isEnv = (provider: string) => (config.providers[provider] ?? builtinProviders[provider])?.type === 'env';
+  const typeOf = (provider: string) => (config.providers[provider] ?? builtinProviders[provider])?.type;
+  // A path an exec command would take as an option is refused here too, before anything runs.
+  const refCheck = (ref: Ref, where: string): McpdError | undefined =>
+    !known.includes(ref.provider) ? unknownProvider(ref.provider, known, where) : typeOf(ref.provider) === 'exec' ? optionLikePath(ref, where) : undefined;
   for (const [name, server] of Object.entries(config.mcpServers)) {
-    checkServer(name, server, known, file);
-    checkOwnCredentials(name, server, isEnv, file);
+    checkServer(name, server, refCheck, file);
+    checkOwnCredentials(name, server, (provider) => typeOf(provider) === 'env', file);
   }
-  checkProviderSettings(config, known, file);
-  checkRotation(config, known, file);
+  checkProviderSettings(config, refCheck, file);
+  checkRotation(config, refCheck, file);
 }
 
 /** A cron expression croner accepts; croner is loaded only for a config that has one. */
@@ -127,7 +132,7 @@ function checkCron(every: string, where: string, file: string): void {
 const STORING = new Set(['local', 'keychain', 'secret', 'vault', '1password']);
 
 /** Each `rotation` key is a reference to a stored secret whose provider can do what its strategy needs. */
-function checkRotation(config: Config, known: readonly string[], file: string): void {
+function checkRotation(config: Config, refCheck: RefCheck, file: string): void {
   const typeOf = (name: string) => (config.providers[name] ?? builtinProviders[name])?.type;
   for (const [key, rotation] of Object.entries(config.rotation)) {
     const where = `rotation.${key}`;
@@ -138,7 +143,8 @@ function checkRotation(config: Config, known: readonly string[], file: string): 
         throw error instanceof McpdError ? withFile(error, file) : error;
       }
     })();
-    if (!known.includes(ref.provider)) throw withFile(unknownProvider(ref.provider, known, where), file);
+    const problem = refCheck(ref, where);
+    if (problem) throw withFile(problem, file);
     if (!isDuration(rotation.every)) checkCron(rotation.every, `${where}.every`, file);
     const type = typeOf(ref.provider);
     const fits = rotation.strategy === 'vault' ? type === 'vault' : rotation.strategy === 'remind' || STORING.has(type ?? '');
@@ -155,13 +161,14 @@ function checkRotation(config: Config, known: readonly string[], file: string): 
  * A provider's settings may hold references (a token kept in the keychain), but never one that
  * leads back to the provider itself, directly or through others: it could never be resolved.
  */
-function checkProviderSettings(config: Config, known: readonly string[], file: string): void {
+function checkProviderSettings(config: Config, refCheck: RefCheck, file: string): void {
   const uses = new Map<string, Array<{ where: string; ref: string; provider: string }>>();
   for (const [name, settings] of Object.entries(config.providers)) {
     const found: Array<{ where: string; ref: string; provider: string }> = [];
     for (const [where, text] of strings(settings, `providers.${name}`)) {
       for (const ref of refsOf(text, where)) {
-        if (!known.includes(ref.provider)) throw withFile(unknownProvider(ref.provider, known, where), file);
+        const problem = refCheck(ref, where);
+        if (problem) throw withFile(problem, file);
         found.push({ where, ref: ref.raw, provider: ref.provider });
       }
     }
@@ -182,7 +189,7 @@ function checkProviderSettings(config: Config, known: readonly string[], file: s
 }
 
 /** Every string inside a settings object, with its JSON path. */
-function strings(value: unknown, where: string): Array<[string, string]> {
+export function strings(value: unknown, where: string): Array<[string, string]> {
   if (typeof value === 'string') return [[where, value]];
   if (value === null || typeof value !== 'object') return [];
   return Object.entries(value).flatMap(([key, inner]) => strings(inner, Array.isArray(value) ? `${where}[${key}]` : `${where}.${key}`));
@@ -192,13 +199,17 @@ function withFile(error: McpdError, file: string): McpdError {
   return new McpdError(error.code, `${file}: ${error.message}`, { hint: error.hint });
 }
 
-function checkServer(name: string, server: ServerConfig, known: readonly string[], file: string): void {
+/** Why a reference at `where` cannot be used (an unknown provider, an option-like exec path), if it cannot. */
+type RefCheck = (ref: Ref, where: string) => McpdError | undefined;
+
+function checkServer(name: string, server: ServerConfig, refCheck: RefCheck, file: string): void {
   const base = `mcpServers.${name}`;
   const fail = (error: McpdError) => new McpdError(error.code, `${file}: ${error.message}`, { hint: error.hint });
   try {
     for (const [key, value] of Object.entries(server.env)) {
       for (const ref of refsOf(value, `${base}.env.${key}`)) {
-        if (!known.includes(ref.provider)) throw unknownProvider(ref.provider, known, `${base}.env.${key}`);
+        const problem = refCheck(ref, `${base}.env.${key}`);
+        if (problem) throw problem;
       }
     }
     const argvLike: Array<[string, string]> = [[`${base}.command`, server.command], ...server.args.map((a, i): [string, string] => [`${base}.args[${i}]`, a])];

@@ -7,9 +7,8 @@
  * zod 3, not 4: every zod 4 entry point loads all its locales (~60 ms measured), and this file
  * is on the path of every `mcpd run` a host app starts.
  */
-import ms from 'ms';
 import { z } from 'zod';
-import { duration } from '../../core/duration.js';
+import { duration, isDuration } from '../../core/duration.js';
 import { backends, type ProviderType } from '../../providers/backends.js';
 import { scopeProblem } from '../auth/scopes.js';
 import { globProblem } from '../policy/check.js';
@@ -134,12 +133,6 @@ const argv = z.array(z.string()).min(1, 'expected the command as a list, e.g. ["
 const every = z.string().refine((text) => isDuration(text) || /^\S+(\s+\S+){4,5}$/.test(text.trim()), {
   message: 'expected a duration such as "90d" or a cron expression such as "0 3 1 */3 *"',
 });
-
-/** Whether a rotation's `every` is a duration (else it is a cron expression). */
-export function isDuration(text: string): boolean {
-  const value = ms(text as ms.StringValue);
-  return typeof value === 'number' && Number.isFinite(value) && value > 0;
-}
 
 const schedule = { every, warnBefore: duration.default('14d') };
 /** What mcpd runs around a new value: `apply` registers it upstream, `revoke` retires the old after `grace`. */

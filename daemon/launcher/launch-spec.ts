@@ -7,10 +7,12 @@ import type { Env } from '../../core/paths.js';
 import type { ServerConfig } from '../config/schema.js';
 import { showRef } from '../../providers/provider.js';
 import type { ProviderRegistry } from '../../providers/registry.js';
-import { type PlaceOf, resolveEnv, resolveText, revokeLeases } from '../../providers/resolver.js';
+import { refsOf } from '../../providers/reference.js';
+import { type PlaceOf, type ResolvedEnv, resolveEnv, resolveText, revokeLeases } from '../../providers/resolver.js';
 import type { HeldLease } from '../supervisor/leases.js';
 import { buildChildEnv } from './child-env.js';
 import type { LaunchSpec } from './child.js';
+import { type InjectedValue, MIN_MASKED_LENGTH } from './masker.js';
 
 export interface LaunchSource {
   readonly name: string;
@@ -43,7 +45,7 @@ export async function prepareLaunch(source: LaunchSource, registry: ProviderRegi
       args: await Promise.all(server.args.map((arg, i) => text(arg, `${where}.args[${i}]`))),
       cwd: server.cwd === undefined ? undefined : await text(server.cwd, `${where}.cwd`),
       env: buildChildEnv(parentEnv, server.inheritEnv, resolved.env),
-      secrets: resolved.secrets,
+      secrets: [...resolved.secrets, ...literalValues(server.env, resolved, placeOf)],
       refs: resolved.refs.map(showRef),
       leases: resolved.leases.map(({ ref, lease }) => ({ ref: showRef(ref), provider: ref.provider, lease })),
     };
@@ -51,4 +53,17 @@ export async function prepareLaunch(source: LaunchSource, registry: ProviderRegi
     await revokeLeases(resolved.leases, registry);
     throw error;
   }
+}
+
+/**
+ * The env values written in the config itself (no reference), long enough to mask: a token
+ * pasted into the config is as secret as a stored one. Shorter ones are not warned about, as
+ * most are settings (`LOG_LEVEL=debug`).
+ */
+function literalValues(env: Readonly<Record<string, string>>, resolved: ResolvedEnv, placeOf: PlaceOf): InjectedValue[] {
+  return Object.entries(env).flatMap(([variable, text]) => {
+    const value = resolved.env[variable];
+    const literal = value !== undefined && value.length >= MIN_MASKED_LENGTH && refsOf(text, placeOf(variable)).length === 0;
+    return literal ? [{ variable, value }] : [];
+  });
 }

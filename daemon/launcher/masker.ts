@@ -1,8 +1,8 @@
 /**
  * Scrubs injected values out of a server's stderr before anyone sees it (our stderr, the
- * per-server log). A value is masked in every form a server is likely to print it in: raw,
- * JSON-escaped, URL-encoded, base64 and base64url (padded or not, alone or inside a longer
- * blob such as an HTTP Basic header). Each occurrence becomes `****`: fixed, so the mask does
+ * per-server log). A value is masked in every form a server is likely to print it in
+ * (encodings.ts: raw, JSON-escaped the ways JavaScript, Python and Go write it, URL-encoded,
+ * hex, base64). Each occurrence becomes `****`: fixed, so the mask does
  * not tell the value's length, and plain ASCII, so it survives any log viewer.
  *
  * Values under MIN_MASKED_LENGTH characters are not masked — masking `dev` or `1234` would
@@ -13,6 +13,7 @@
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import { encodedForms } from './encodings.js';
 
 export const MIN_MASKED_LENGTH = 6;
 export const MASK = '****';
@@ -28,28 +29,7 @@ type Span = [start: number, end: number];
 
 /** Every form of `value` the masker looks for; none for a value too short to mask. */
 export function maskedForms(value: string): string[] {
-  if (value.length < MIN_MASKED_LENGTH) return [];
-  const bytes = Buffer.from(value, 'utf8');
-  const forms = [value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value)];
-  for (const encoding of ['base64', 'base64url'] as const) {
-    const bare = bytes.toString(encoding).replace(/=+$/, '');
-    forms.push(bare, bare + '='.repeat((4 - (bare.length % 4)) % 4), ...embeddedBase64(bytes, encoding));
-  }
-  // stderr is handled a line at a time, so a multi-line value (a PEM key) is also masked line by line.
-  if (value.includes('\n')) forms.push(...value.split(/\r?\n/));
-  return [...new Set(forms)].filter((form) => form.length >= MIN_MASKED_LENGTH);
-}
-
-/**
- * Base64 of a longer blob that contains the value shows it as one of three character runs,
- * by the value's offset mod 3; characters that mix in neighbouring bytes are left out.
- */
-function embeddedBase64(bytes: Buffer, encoding: 'base64' | 'base64url'): string[] {
-  return [0, 1, 2].map((offset) => {
-    const encoded = Buffer.concat([Buffer.alloc(offset), bytes]).toString(encoding);
-    const wholeChars = Math.floor((8 * (offset + bytes.length)) / 6);
-    return encoded.slice([0, 2, 3][offset], wholeChars);
-  });
+  return value.length < MIN_MASKED_LENGTH ? [] : encodedForms(value, MIN_MASKED_LENGTH);
 }
 
 /** The warning for a value too short to mask: it names the variable, never the value. */

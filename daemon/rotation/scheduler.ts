@@ -13,7 +13,8 @@ import type { ClockTimer } from '../../core/clock.js';
 import { McpdError } from '../../core/errors.js';
 import type { Ref } from '../../providers/provider.js';
 import { parseRefBody, refsOf } from '../../providers/reference.js';
-import { isDuration, type RotationConfig, type ServerConfig } from '../config/schema.js';
+import { isDuration } from '../../core/duration.js';
+import { type RotationConfig, type ServerConfig } from '../config/schema.js';
 import { type Journal, RotationBook, type SecretState } from './journal.js';
 import { Rotator, type RotatorDeps, versionNow } from './rotator.js';
 

@@ -24,6 +24,23 @@ describe('mcpd config', () => {
     assert.deepEqual(json.servers[0]?.references, ['${secret:github/pat}']);
   });
 
+  it('check: warns where ${NAME:-x} reads as a variable with a default while NAME is also a provider; the warning does not quote the default', async () => {
+    await s.writeConfig({
+      providers: { pass: { type: 'exec', command: ['pass', 'show'] } },
+      mcpServers: { a: { command: 'npx', env: { T: '${pass:-default-secret-1}', U: '${vault:-x}', V: '${HOME:-/root}' } } },
+    });
+    const result = await s.cli(['config', 'check']);
+    assert.equal(result.exitCode, 0, result.stderr);
+    const warnings = result.stdout.split('\n').filter((line) => line.startsWith('warning: '));
+    assert.deepEqual(warnings, [
+      'warning: mcpServers.a.env.T: ${pass:-…} reads as the environment variable pass with a default, not as a reference to provider "pass"; for the provider, write ${pass:PATH} (a path cannot begin with "-")',
+      'warning: mcpServers.a.env.U: ${vault:-…} reads as the environment variable vault with a default, not as a reference to provider "vault"; for the provider, write ${vault:PATH} (a path cannot begin with "-")',
+    ]);
+    const json = JSON.parse((await s.cli(['config', 'check', '--json'])).stdout) as { warnings: string[] };
+    assert.equal(json.warnings.length, 2);
+    assert.ok(!JSON.stringify(json.warnings).includes('default-secret-1'));
+  });
+
   it('check: a bad config exits 2 with the file, the JSON path and the fix', async () => {
     await s.writeConfig({ mcpServers: { github: { command: 'npx', argz: [] } } });
     const result = await s.cli(['config', 'check']);

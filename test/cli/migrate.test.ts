@@ -5,7 +5,7 @@
  * every file of the home afterwards.
  */
 import assert from 'node:assert/strict';
-import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -15,10 +15,15 @@ import { cliMain, fixture } from '../helpers/repo.js';
 import { type Sandbox, sandbox } from '../helpers/sandbox.js';
 
 const token = 'ghp_migrateTestToken0123456789abcdefABCD';
+// What the name-and-prefix rules missed before: a DSN's password, a JWT under a bland name, a Slack webhook.
+const dsn = 'postgresql://admin:pw-dsn-7f3a@db.example.invalid:5432/app';
+const jwt = `${Buffer.from('{"alg":"HS256","typ":"JWT"}').toString('base64url')}.${Buffer.from('{"sub":"migrate-test"}').toString('base64url')}.c2lnbmF0dXJlLW1pZ3JhdGU`;
+const webhook = 'https://hooks.slack.com/services/T0MIGRATE/B0MIGRATE/slackWebhookSecret0123';
+const moved = [token, dsn, jwt, webhook];
 const hostConfig = (mini: string) => `{
   // Claude Desktop's own comments and settings are kept.
   "mcpServers": {
-    "mini": { "command": ${JSON.stringify(process.execPath)}, "args": [${JSON.stringify(mini)}], "env": { "MINI_SECRET": "${token}", "CURRENCY": "US$", "LOG_LEVEL": "debug" } },
+    "mini": { "command": ${JSON.stringify(process.execPath)}, "args": [${JSON.stringify(mini)}], "env": { "MINI_SECRET": "${token}", "CURRENCY": "US$", "LOG_LEVEL": "debug", "PG": "${dsn}", "BEARER": "${jwt}", "NOTIFY": "${webhook}" } },
     "search": { "command": "npx", "args": ["-y", "search-mcp", "--api-key", "sk-argsecret-1234567"] },
     "remote": { "url": "https://mcp.example.invalid/mcp" }
   },
@@ -51,7 +56,9 @@ describe('mcpd migrate', () => {
     assert.equal(run.exitCode, 0, run.stderr);
     assert.equal(run.stdout, [
       `claude-desktop (${host}):`,
-      '  mini: would move to mcpd; MINI_SECRET → ${secret:mini/MINI_SECRET}',
+      '  mini: would move to mcpd; MINI_SECRET → ${secret:mini/MINI_SECRET}, PG → ${secret:mini/PG}, BEARER → ${secret:mini/BEARER}, NOTIFY → ${secret:mini/NOTIFY}',
+      '    CURRENCY kept as written: looks like a setting, not a secret',
+      '    LOG_LEVEL kept as written: looks like a setting, not a secret',
       '  search: left as it is: args[3] looks like a secret, and mcpd puts secrets only in a server\'s environment, never its argv: if the server reads it from an environment variable, pass it that way, then migrate again',
       '  remote: left as it is: a remote (HTTP) server: mcpd launches stdio servers, so it is left to the host app',
       '(dry run: nothing was written)',
@@ -61,13 +68,17 @@ describe('mcpd migrate', () => {
     await assert.rejects(stat(s.configPath), { code: 'ENOENT' }, 'no mcpd config written');
     assert.equal((await s.cli(['secret', 'get', 'secret:mini/MINI_SECRET'])).exitCode, 3, 'nothing stored');
     const json = await s.cli(['migrate', '--dry-run', '--json']);
-    assert.ok(!json.stdout.includes(token) && !run.stdout.includes(token) && !run.stderr.includes(token));
+    assert.deepEqual((JSON.parse(json.stdout) as Array<{ servers: Array<{ kept?: unknown }> }>)[0]!.servers[0]!.kept, [
+      { variable: 'CURRENCY', why: 'looks like a setting, not a secret' },
+      { variable: 'LOG_LEVEL', why: 'looks like a setting, not a secret' },
+    ]);
+    for (const value of moved) assert.ok(!json.stdout.includes(value) && !run.stdout.includes(value) && !run.stderr.includes(value), `${value} printed`);
   });
 
   it('moves the server: its secret into the store, the host entry to mcpd run; it launches with the value', async () => {
     const run = await s.cli(['migrate', '--from', 'claude-desktop']);
     assert.equal(run.exitCode, 0, run.stderr);
-    assert.match(run.stdout, /^ {2}mini: moved to mcpd; MINI_SECRET → \$\{secret:mini\/MINI_SECRET\}$/m);
+    assert.match(run.stdout, /^ {2}mini: moved to mcpd; MINI_SECRET → \$\{secret:mini\/MINI_SECRET\}, PG → .*\n {4}CURRENCY kept as written: looks like a setting, not a secret\n {4}LOG_LEVEL kept as written: /m);
     const after = await readFile(host, 'utf8');
     assert.match(after, /^ {2}\/\/ Claude Desktop's own comments and settings are kept\.$/m);
     const hostJson = JSON.parse(after.replace(/^\s*\/\/.*$/m, '')) as { mcpServers: Record<string, unknown>; globalShortcut: string };
@@ -76,7 +87,7 @@ describe('mcpd migrate', () => {
     assert.equal(hostJson.globalShortcut, 'Ctrl+Space');
     assert.equal((await stat(host)).mode & 0o777, 0o644, 'the host file keeps its mode');
     const mine = JSON.parse(await readFile(s.configPath, 'utf8')) as { mcpServers: Record<string, { env: Record<string, string> }> };
-    assert.deepEqual(mine.mcpServers.mini!.env, { MINI_SECRET: '${secret:mini/MINI_SECRET}', CURRENCY: 'US$$', LOG_LEVEL: 'debug' });
+    assert.deepEqual(mine.mcpServers.mini!.env, { MINI_SECRET: '${secret:mini/MINI_SECRET}', CURRENCY: 'US$$', LOG_LEVEL: 'debug', PG: '${secret:mini/PG}', BEARER: '${secret:mini/BEARER}', NOTIFY: '${secret:mini/NOTIFY}' });
     assert.equal((await s.cli(['config', 'check'])).exitCode, 0);
     assert.equal((await s.cli(['secret', 'get', 'secret:mini/MINI_SECRET', '--reveal', '--no-newline'])).stdout, token);
 
@@ -87,11 +98,13 @@ describe('mcpd migrate', () => {
       const env = await serverEnv(client);
       assert.equal(env.MINI_SECRET, token, 'the migrated server gets its token from the store');
       assert.equal(env.CURRENCY, 'US$', 'a literal $ arrives as it was');
+      assert.deepEqual([env.PG, env.BEARER, env.NOTIFY], [dsn, jwt, webhook], 'the DSN, the JWT and the webhook arrive from the store');
     } finally {
       await client.close();
     }
     for (const file of await filesUnder(s.dir)) {
-      assert.ok(!(await readFile(file)).includes(token), `${file} does not hold the token`);
+      const bytes = await readFile(file);
+      for (const value of moved) assert.ok(!bytes.includes(value), `${file} does not hold ${value}`);
     }
   });
 
@@ -136,6 +149,51 @@ describe('mcpd migrate', () => {
     assert.deepEqual(undone.stdout.trim().split('\n').map((line) => line.split(' as it was')[0]), [`put back ${host}`, `put back ${claudeJson}`], 'every host file mcpd changed, and only those');
     assert.equal(await readFile(host, 'utf8'), original);
     assert.deepEqual((JSON.parse(await readFile(claudeJson, 'utf8')) as { projects: Record<string, { mcpServers: Record<string, unknown> }> }).projects['/work/a']!.mcpServers.linear, linear('lin_api_aaaa1111'));
+  });
+
+  it('--undo after the host app saved the file: only the entries mcpd replaced go back, the rest as the host saved it', async () => {
+    const file = join(s.dir, 'merge.mcp.json');
+    const server = (key: string) => ({ command: 'node', args: ['x.js'], env: { API_KEY: key } });
+    await writeFile(file, JSON.stringify({ mcpServers: { 'merge-a': server('merge-a-key-0001'), 'merge-b': server('merge-b-key-0002') } }, null, 2));
+    assert.equal((await s.cli(['migrate', '--file', file])).exitCode, 0);
+    // The host app saves: a server added, one migrated entry edited by hand, a setting of its own.
+    const saved = JSON.parse(await readFile(file, 'utf8')) as { mcpServers: Record<string, unknown>; theme?: string };
+    saved.mcpServers.added = { command: 'node', args: ['added.js'] };
+    saved.mcpServers['merge-b'] = { command: 'node', args: ['edited.js'] };
+    saved.theme = 'dark';
+    await writeFile(file, JSON.stringify(saved, null, 2));
+    const undone = await s.cli(['migrate', '--undo', '--file', file]);
+    assert.equal(undone.exitCode, 0, undone.stderr);
+    assert.equal(undone.stdout, `${file} changed since mcpd migrate wrote it: put back only the entries mcpd replaced (merge-a), the rest kept as the host app saved it; mcpd's config and the stored secrets are left as they are\n  merge-b: left as it is: the host app changed or removed it since\n`);
+    assert.deepEqual(JSON.parse(await readFile(file, 'utf8')), {
+      mcpServers: { 'merge-a': server('merge-a-key-0001'), 'merge-b': { command: 'node', args: ['edited.js'] }, added: { command: 'node', args: ['added.js'] } },
+      theme: 'dark',
+    });
+  });
+
+  it('refuses to write a host file the host app saves while migrate works, and names it; run again, it finishes', async () => {
+    const file = join(s.dir, 'busy.mcp.json');
+    const text = (n: number) => JSON.stringify({ mcpServers: { busy: { command: 'node', args: ['b.js'], env: { API_KEY: 'busy-key-0003' } } }, saves: n }, null, 2);
+    await writeFile(file, text(0));
+    // The "host app": saves the file (atomically, as editors do) over and over until migrate is done.
+    let saves = 0;
+    let writing = true;
+    const writer = (async () => {
+      while (writing) {
+        await writeFile(`${file}.tmp`, text(++saves));
+        await rename(`${file}.tmp`, file);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    })();
+    const busy = await s.cli(['migrate', '--file', file]);
+    writing = false;
+    await writer;
+    assert.equal(busy.exitCode, 1, busy.stderr);
+    assert.match(busy.stderr, new RegExp(`^mcpd: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} changed while mcpd migrate was working on it \\(the host app saved it\\?\\): it was not written\\n  hint: .*mcpd migrate again.*\\n$`));
+    assert.equal(await readFile(file, 'utf8'), text(saves), 'the host app\'s last save stands');
+    const again = await s.cli(['migrate', '--file', file]);
+    assert.equal(again.exitCode, 0, again.stderr);
+    assert.deepEqual((JSON.parse(await readFile(file, 'utf8')) as { mcpServers: Record<string, unknown>; saves: number }), { mcpServers: { busy: { command: 'mcpd', args: ['run', 'busy'] } }, saves });
   });
 
   it('bad inputs: each refused with what to do, and nothing written', async () => {

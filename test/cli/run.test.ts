@@ -73,6 +73,23 @@ describe('mcpd run', () => {
     assert.match(written, /raw: \*\*\*\*/);
   });
 
+  it('a literal env value of 6+ characters is masked like a resolved secret; a short literal is neither masked nor warned about', async () => {
+    const token = 'literal-token-5f4e3d2c1b';
+    await s.writeConfig({ mcpServers: { literal: { command: process.execPath, args: [fixture('echo-token-to-stderr.js')], env: { TOKEN: token, LEVEL: 'info' } } } });
+    const { run, stderr } = await startRun(['--no-daemon', 'literal']);
+    await new Promise<void>((resolve) => { const t = setInterval(() => { if (stderr().includes('still running')) { clearInterval(t); resolve(); } }, 20); });
+    run.stdin.end();
+    const result = await run;
+    await s.writeConfig({});
+    const written = `${String(result.stdout)}${String(result.stderr)}`;
+    assert.equal(result.exitCode, 0, written);
+    for (const form of [token, JSON.stringify(token), encodeURIComponent(token), Buffer.from(token).toString('base64').replace(/=+$/, ''), token.slice(0, 12)]) {
+      assert.ok(!written.includes(form), `mcpd's output holds ${form}`);
+    }
+    assert.match(written, /raw: \*\*\*\*/);
+    assert.doesNotMatch(written, /warning/, 'LEVEL is a literal: no warning that it cannot be masked');
+  });
+
   it('ad hoc: -e values may hold references, and a missing one names itself (exit 3)', async () => {
     const result = await s.cli(['run', '-e', 'A=${NOT_SET_ANYWHERE}', '--', process.execPath, fixture('exit-with.js'), '0']);
     assert.equal(result.exitCode, 3);

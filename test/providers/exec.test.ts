@@ -76,6 +76,16 @@ describe('exec provider', () => {
     assert.ok(Date.now() - started < 5000, 'returned promptly after the timeout');
   });
 
+  it('a path beginning with "-" is refused before the command runs: it would be an option', async () => {
+    for (const path of ['--version', '-rf']) {
+      const outcome = await resolveOne(path);
+      assert.ok(outcome instanceof McpdError, `${path} was passed on`);
+      assert.equal(outcome.code, 'REF_MALFORMED');
+      assert.equal(outcome.message, `\${pass:${path}} has a path beginning with "-", which the command of provider "pass" would take as an option, not a secret's name`);
+      assert.match(outcome.hint!, /without a leading "-"; for an environment variable with a default, write \$\{NAME:-default\}/);
+    }
+  });
+
   it('a missing command: PROVIDER_FAILED saying it cannot run it', async () => {
     const reg = new ProviderRegistry({ pm: { type: 'exec', command: ['/nonexistent/pm', 'get'], timeout: '2s' } }, { env: process.env });
     const [outcome] = await (await reg.get('pm')).resolve([{ raw: 'pm:x', provider: 'pm', path: 'x' }]);

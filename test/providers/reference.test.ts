@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { McpdError } from '../../core/errors.js';
 import { parseRefBody, parseValue, refsOf, render } from '../../providers/reference.js';
 
@@ -61,5 +62,36 @@ describe('reference syntax', () => {
   it('reads a CLI reference where a bare path means secret:PATH', () => {
     assert.deepEqual({ ...parseRefBody('github/pat', 'arg', 'secret') }, { raw: 'secret:github/pat', provider: 'secret', path: 'github/pat' });
     assert.deepEqual({ ...parseRefBody('local:x', 'arg', 'secret') }, { raw: 'local:x', provider: 'local', path: 'x' });
+  });
+
+  it('property: any text either parses or is REF_MALFORMED naming where it is; never another throw', () => {
+    const text = fc.string({ unit: fc.oneof(fc.constantFrom('$', '{', '}', ':', '-', '/', 'op://', 'env:', ' '), fc.string({ unit: 'binary', maxLength: 1 })), maxLength: 30 });
+    fc.assert(fc.property(text, (value) => {
+      try {
+        const segments = parseValue(value, 'mcpServers.x.env.T');
+        for (const s of segments) if ('ref' in s) assert.ok(s.ref.provider.length > 0);
+      } catch (error) {
+        assert.ok(error instanceof McpdError, `not an McpdError: ${String(error)}`);
+        assert.equal(error.code, 'REF_MALFORMED');
+        assert.match(error.message, /^malformed reference in mcpServers\.x\.env\.T: /);
+      }
+    }), { numRuns: 1000 });
+  });
+
+  it('property: literals (with $ doubled) and references written out read back the same', () => {
+    const name = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,8}$/);
+    const provider = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,8}$/).filter((p) => p !== 'env' && p !== 'op');
+    const path = fc.string({ minLength: 1, maxLength: 12 }).filter((p) => !p.includes('}') && !p.startsWith('-') && !p.startsWith('//'));
+    const part = fc.oneof(
+      fc.string({ maxLength: 8 }).map((literal) => ({ literal })),
+      name.map((n) => ({ raw: n })),
+      fc.tuple(provider, path).map(([p, rest]) => ({ raw: `${p}:${rest}` })),
+    );
+    fc.assert(fc.property(fc.array(part, { maxLength: 6 }), (parts) => {
+      const written = parts.map((p) => ('literal' in p ? p.literal.replaceAll('$', '$$$$') : `\${${p.raw}}`)).join('');
+      fc.pre(!/^op:\/\/\S/.test(written));
+      const read = render(parseValue(written, 'test'), (ref) => `<${ref.raw}>`);
+      assert.equal(read, parts.map((p) => ('literal' in p ? p.literal : `<${p.raw}>`)).join(''));
+    }), { numRuns: 500 });
   });
 });

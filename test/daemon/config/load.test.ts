@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import fc from 'fast-check';
 import { McpdError } from '../../../core/errors.js';
 import { loadConfig, parseConfig } from '../../../daemon/config/load.js';
 
@@ -48,6 +49,8 @@ describe('config loading', () => {
     fails(server({ args: '-y x' }), 'CONFIG_INVALID', 'mcpServers.github.args: expected array');
     fails(server({ env: { T: 5 } }), 'CONFIG_INVALID', 'mcpServers.github.env.T: expected string');
     fails(server({ ttl: 'soon' }), 'CONFIG_INVALID', 'mcpServers.github.ttl: expected a duration');
+    // ms throws on "": found by the property below, it was an Error without the file or the path.
+    fails(server({ ttl: '' }), 'CONFIG_INVALID', 'mcpServers.github.ttl: expected a duration');
   });
 
   it('a Vault provider with an unknown auth method names the path and the methods there are', () => {
@@ -97,6 +100,15 @@ describe('config loading', () => {
     assert.equal(parseConfig(text, FILE).providers.pass?.type, 'exec');
   });
 
+  it('a reference that would hand an exec command an option is refused, with its path', () => {
+    const exec = { 'p-x': { type: 'exec', command: ['pass', 'show'] } };
+    fails(JSON.stringify({ mcpServers: { a: { command: 'x', env: { T: '${p-x:--version}' } } }, providers: exec }), 'REF_MALFORMED',
+      'malformed reference in mcpServers.a.env.T: ${p-x:--version} has a path beginning with "-", which the command of provider "p-x" would take as an option');
+    fails(JSON.stringify({ providers: { ...exec, vault: { type: 'vault', auth: { method: 'token', token: '${p-x:-t}' } } } }), 'REF_MALFORMED', 'malformed reference in providers.vault.auth.token: ${p-x:-t}');
+    // Not an exec provider, or the environment's own default syntax: accepted as before.
+    assert.ok(parseConfig(server({ env: { T: '${secret:-odd/name}', U: '${HOME:-/root}' } }), FILE));
+  });
+
   it('a malformed reference names the variable', () => {
     fails(server({ env: { T: 'Bearer ${secret:github/pat' } }), 'REF_MALFORMED', 'malformed reference in mcpServers.github.env.T', 'has no closing }');
   });
@@ -128,6 +140,49 @@ describe('config loading', () => {
 
   it('optional must name a variable of env', () => {
     fails(server({ env: { A: 'x' }, optional: ['B'] }), 'CONFIG_INVALID', 'mcpServers.github.optional: "B" is not a key of mcpServers.github.env');
+  });
+
+  /** parseConfig's outcome for `text`: a config, or an McpdError whose message starts with the file; anything else fails. */
+  function loadOrExplain(text: string): McpdError | undefined {
+    try {
+      parseConfig(text, FILE);
+      return undefined;
+    } catch (error) {
+      assert.ok(error instanceof McpdError, `not an McpdError: ${String(error)}`);
+      assert.ok(error.message.startsWith(`${FILE}:`), `names the file: ${error.message}`);
+      assert.ok(error.hint, `says what to do: ${error.message}`);
+      return error;
+    }
+  }
+
+  it('property: any text is a config or an McpdError naming the file (line and column for JSON syntax)', () => {
+    const text = fc.oneof(fc.string({ maxLength: 60 }), fc.json().map((json) => json.slice(0, Math.max(0, json.length - 1))), fc.json());
+    fc.assert(fc.property(text, (value) => {
+      const error = loadOrExplain(value);
+      if (error?.code === 'CONFIG_SYNTAX') assert.match(error.message, /^[^\n]+:\d+:\d+: JSON syntax error/);
+    }), { numRuns: 500 });
+  });
+
+  it('property: any config-shaped object is a config or an McpdError naming the file and the JSON path', () => {
+    const str = fc.oneof(fc.string({ maxLength: 10 }), fc.constantFrom('${secret:a/b}', '${HOME:-x}', '${pass:--v}', '${nosuch:x}', '${', '$${X}', 'op://v/i/f', '${env:1x}'));
+    const anyValue = fc.oneof(str, fc.integer(), fc.boolean(), fc.constant(null), fc.array(str, { maxLength: 3 }));
+    const server = fc.record({
+      command: fc.oneof(str, anyValue), args: fc.oneof(fc.array(str, { maxLength: 3 }), anyValue), env: fc.oneof(fc.dictionary(fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom('TOKEN', '__proto__', 'constructor')), str, { maxKeys: 3 }), anyValue),
+      cwd: str, inheritEnv: fc.oneof(fc.boolean(), fc.array(str, { maxLength: 2 })), optional: fc.array(fc.constantFrom('TOKEN', 'X'), { maxLength: 2 }), ttl: str, extra: anyValue,
+    }, { requiredKeys: ['command'] });
+    const provider = fc.record({ type: fc.constantFrom('exec', 'vault', 'local', '1password', 'nope', 'keychain'), command: fc.array(str, { maxLength: 3 }), timeout: str, auth: fc.record({ method: fc.constantFrom('token', 'approle', 'ldap'), token: str }) }, { requiredKeys: ['type'] });
+    const config = fc.record({
+      mcpServers: fc.oneof(fc.dictionary(fc.oneof(fc.string({ maxLength: 6 }), fc.constant('__proto__')), server, { maxKeys: 3 }), anyValue),
+      providers: fc.dictionary(fc.constantFrom('pass', 'vault', 'p-x', 'op'), provider, { maxKeys: 2 }),
+      rotation: fc.dictionary(str, fc.record({ strategy: fc.constantFrom('remind', 'generate', 'vault', 'x'), every: fc.constantFrom('90d', '0 3 * * *', 'soon') }), { maxKeys: 2 }),
+      unknown: anyValue,
+    }, { requiredKeys: [] });
+    fc.assert(fc.property(fc.oneof(config, anyValue), (value) => {
+      const error = loadOrExplain(JSON.stringify(value));
+      if (!error) return;
+      const keys = typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.keys(value) : [];
+      assert.ok(keys.some((key) => error.message.includes(key)) || error.message.includes('(top level)'), `names the JSON path: ${error.message}`);
+    }), { numRuns: 500 });
   });
 
   describe('files', () => {

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { text } from 'node:stream/consumers';
 import { describe, it } from 'node:test';
 import { execa } from 'execa';
+import fc from 'fast-check';
 import { createMaskingLineStream, MASK, Masker, maskedForms, MAX_LINE_LENGTH, unmaskableWarning } from '../../../daemon/launcher/masker.js';
 import { fixture } from '../../helpers/repo.js';
 
@@ -27,6 +28,61 @@ describe('masker', () => {
     assert.match(b64, /=$/, 'the token is chosen so that its base64 has padding');
     const forms = [token, JSON.stringify(token).slice(1, -1), encodeURIComponent(token), b64, b64.replace(/=+$/, ''), b64url, `${b64url}=`];
     for (const form of forms) assert.equal(masker.mask(`a ${form} b`), `a ${MASK} b`, `form ${form}`);
+  });
+
+  it('masks the forms other languages write: Python\'s ensure_ascii, Go\'s HTML-safe JSON, \\/, lower-case %xx, hex', () => {
+    const value = 'pässwörd/<tag>&more';
+    const forms = [
+      'p\\u00e4ssw\\u00f6rd/<tag>&more', // Python json.dumps
+      'p\\u00E4ssw\\u00F6rd/<tag>&more', // upper-case hex (Java, .NET)
+      'pässwörd/\\u003ctag\\u003e\\u0026more', // Go encoding/json
+      'p\\u00e4ssw\\u00f6rd\\/<tag>&more', // PHP json_encode
+      encodeURIComponent(value).toLowerCase(),
+      'p%C3%A4ssw%C3%B6rd%2F%3Ctag%3E%26more'.toLowerCase(),
+      Buffer.from(value).toString('hex'),
+      Buffer.from(value).toString('hex').toUpperCase(),
+    ];
+    const m = new Masker([{ variable: 'TOKEN', value }]);
+    for (const form of forms) assert.equal(m.mask(`a ${form} b`), `a ${MASK} b`, `form ${form}`);
+  });
+
+  it('property: every encoding of a value of 6+ characters, inside any text, is masked', () => {
+    const encoders: Record<string, (v: string) => string> = {
+      raw: (v) => v,
+      json: (v) => JSON.stringify(v).slice(1, -1),
+      ensureAscii: (v) => JSON.stringify(v).slice(1, -1).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+      goHtml: (v) => JSON.stringify(v).slice(1, -1).replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`),
+      slashes: (v) => JSON.stringify(v).slice(1, -1).replaceAll('/', '\\/'),
+      percent: encodeURIComponent,
+      percentLower: (v) => encodeURIComponent(v).replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()),
+      hex: (v) => Buffer.from(v).toString('hex'),
+      hexUpper: (v) => Buffer.from(v).toString('hex').toUpperCase(),
+      base64: (v) => Buffer.from(v).toString('base64'),
+      base64url: (v) => Buffer.from(v).toString('base64url'),
+    };
+    // A value holding the mask itself could be rebuilt around a mask: left out.
+    const value = fc.string({ unit: 'binary', minLength: 6, maxLength: 40 }).filter((v) => !v.includes('*') && !/[\r\n]/.test(v));
+    fc.assert(fc.property(value, fc.string(), fc.string(), fc.constantFrom(...Object.keys(encoders)), (v, before, after, name) => {
+      const form = encoders[name]!(v);
+      const out = new Masker([{ variable: 'TOKEN', value: v }]).mask(`${before}${form}${after}`);
+      assert.ok(!out.includes(form), `${name} form left in ${JSON.stringify(out)}`);
+      assert.ok(out.includes(MASK));
+    }), { numRuns: 500 });
+  });
+
+  it('masks what Python itself writes: json.dumps, urllib quote, hex, base64', async (t) => {
+    const values = ['café-crème/<x>&y', 'plain-token-123', 'naïve 🙂 sëcret', 'a/b+c=d?e'];
+    const script = 'import json,sys,urllib.parse,base64\nfor v in json.load(sys.stdin):\n  b=v.encode()\n  print(json.dumps([json.dumps(v)[1:-1], urllib.parse.quote(v, safe=""), urllib.parse.quote_plus(v), b.hex(), base64.b64encode(b).decode(), base64.urlsafe_b64encode(b).decode()]))';
+    const python = await execa('python3', ['-c', script], { input: JSON.stringify(values), reject: false });
+    if (python.failed) {
+      t.skip(`python3 cannot run here (${python.code ?? python.exitCode}): the property test above covers these encodings`);
+      return;
+    }
+    const lines = python.stdout.trim().split('\n').map((line) => JSON.parse(line) as string[]);
+    values.forEach((value, i) => {
+      const m = new Masker([{ variable: 'TOKEN', value }]);
+      for (const form of lines[i]!) assert.equal(m.mask(`<${form}>`), `<${MASK}>`, `${value}: ${form}`);
+    });
   });
 
   it('masks the value base64-encoded inside a longer blob, such as an HTTP Basic header', () => {
