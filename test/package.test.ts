@@ -19,7 +19,10 @@ interface PackageJson {
   peerDependenciesMeta?: Record<string, { optional?: boolean }>;
 }
 
-/** The packages `entries` reach, statically or through import(), as esbuild resolves them from the sources. */
+/** A package loaded at first use with `createRequire(import.meta.url)('NAME')`, which esbuild does not follow. */
+const REQUIRED_AT_FIRST_USE = /createRequire\(import\.meta\.url\)\('([^']+)'\)/g;
+
+/** The packages `entries` reach, statically, through import() or required at first use, as esbuild resolves them from the sources. */
 async function packagesReached(entries: readonly string[]): Promise<Set<string>> {
   const result = await build({
     entryPoints: entries.map((entry) => join(repoRoot, entry)),
@@ -27,6 +30,10 @@ async function packagesReached(entries: readonly string[]): Promise<Set<string>>
     metafile: true, write: false, outdir: join(repoRoot, 'dist', 'package-test'), logLevel: 'silent',
   });
   const reached = Object.values(result.metafile.outputs).flatMap((output) => output.imports.filter((i) => i.external).map((i) => i.path));
+  for (const input of Object.keys(result.metafile.inputs).filter((path) => !path.includes('node_modules'))) {
+    const source = await readFile(join(repoRoot, input), 'utf8');
+    for (const match of source.matchAll(REQUIRED_AT_FIRST_USE)) reached.push(match[1]!);
+  }
   return new Set(reached.filter((path) => !path.startsWith('node:')).map((path) => path.split('/').slice(0, path.startsWith('@') ? 2 : 1).join('/')));
 }
 
