@@ -39,6 +39,7 @@ import { SessionWiring } from './session-wiring.js';
 import { daemonRotation } from './rotation/daemon-scheduler.js';
 import type { RotationScheduler } from './rotation/scheduler.js';
 import { serverStatus } from './server-status.js';
+import { own } from '../core/own.js';
 
 export interface DaemonOptions {
   readonly configPath: string;
@@ -296,7 +297,7 @@ export class Daemon {
   }
 
   #definition(name: string) {
-    const server = this.#config.mcpServers[name];
+    const server = own(this.#config.mcpServers, name);
     if (!server) {
       const known = Object.keys(this.#config.mcpServers).sort();
       throw new McpdError('SERVER_UNKNOWN', `no server named "${name}" in the daemon's config ${this.#options.configPath}; known servers: ${known.length ? known.join(', ') : '(none)'}`, {

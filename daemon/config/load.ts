@@ -11,6 +11,7 @@ import { McpdError } from '../../core/errors.js';
 import { parseRefBody, refsOf } from '../../providers/reference.js';
 import { builtinProviders, unknownProvider } from '../../providers/registry.js';
 import { type Config, configSchema, emptyConfig, isDuration, type ServerConfig } from './schema.js';
+import { own } from '../../core/own.js';
 
 export interface LoadedConfig {
   readonly path: string;
@@ -125,7 +126,7 @@ const STORING = new Set(['local', 'keychain', 'secret', 'vault', '1password']);
 
 /** Each `rotation` key is a reference to a stored secret whose provider can do what its strategy needs. */
 function checkRotation(config: Config, known: readonly string[], file: string): void {
-  const typeOf = (name: string) => (config.providers[name] ?? builtinProviders[name])?.type;
+  const typeOf = (name: string) => (own(config.providers, name) ?? own(builtinProviders, name))?.type;
   for (const [key, rotation] of Object.entries(config.rotation)) {
     const where = `rotation.${key}`;
     const ref = (() => {

@@ -4,6 +4,7 @@
  * because mcpd was started from it. The MCP SDK's stdio client pins the same idea.
  */
 import type { Env } from '../../core/paths.js';
+import { own } from '../../core/own.js';
 
 /**
  * What every child gets from the caller, when set. Widening this list leaks the caller's
@@ -23,7 +24,7 @@ export function buildChildEnv(
   const names = inherit === true ? Object.keys(parent) : [...SAFE_ENV, ...(inherit === false ? [] : inherit)];
   const env: Record<string, string> = {};
   for (const name of names) {
-    const value = parent[name];
+    const value = own(parent, name);
     if (value !== undefined) env[name] = value;
   }
   return Object.assign(env, injected);

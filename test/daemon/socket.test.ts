@@ -55,6 +55,13 @@ describe('the daemon socket', () => {
     const server = await rawRequest(socket, '/v1/session/ghost', true);
     assert.equal(server.status, 404);
     assert.match(server.body.error.message, /no server named "ghost" in the daemon's config .*; known servers: mini/);
+    // Names Object.prototype answers for: once a 500 (the prototype's function taken for a server).
+    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      const inherited = await rawRequest(socket, `/v1/session/${name}`, true);
+      assert.equal(inherited.status, 404, name);
+      assert.equal(inherited.body.error.code, 'SERVER_UNKNOWN', name);
+      assert.match(inherited.body.error.message, new RegExp(`^no server named "${name}" in the daemon's config .*; known servers: mini$`));
+    }
     const plain = await rawRequest(socket, '/v1/session/mini', false);
     assert.equal(plain.status, 400);
     assert.match(plain.body.error.message, /served over WebSocket only/);
