@@ -32,6 +32,7 @@ export type ErrorCode =
   | 'DAEMON_UNREACHABLE'
   | 'DAEMON_RUNNING'
   | 'DAEMON_STOPPING'
+  | 'SOCKET_UNSAFE'
   | 'NOT_FOUND'
   | 'SESSION_CLOSED'
   | 'REFUSED'
