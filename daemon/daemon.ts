@@ -122,7 +122,7 @@ export class Daemon {
     };
     daemon.#server = createSocketServer(handlers);
     await bind(daemon.#server, options.binding);
-    daemon.#extra = new ExtraListeners(() => createSocketServer(handlers, true));
+    daemon.#extra = new ExtraListeners((spec, index) => createSocketServer(handlers, { requireToken: true, ...('port' in spec ? { tcp: { allowedHosts: spec.allowedHosts ?? [], where: `socket.listen[${index}]` } } : {}) }));
     try {
       await daemon.#extra.start(loaded.config.socket.listen);
     } catch (error) {

@@ -10,6 +10,7 @@ import { McpdError, type ErrorCode } from '../../core/errors.js';
 import { type Principal, requireScope } from '../auth/scopes.js';
 import { CLOSE, CONTROL_PATH, type ErrorBody, SESSION_PATH } from '../protocol.js';
 import type { Session } from '../session/session.js';
+import { checkHostAndOrigin } from './host-check.js';
 import { WebSocketLink } from './ws-link.js';
 
 export interface SocketHandlers {
@@ -35,11 +36,27 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   DAEMON_STOPPING: 503,
 };
 
-/** `requireToken`: this listener admits no one without a token (a group socket, a TCP port). */
-export function createSocketServer(handlers: SocketHandlers, requireToken = false): Server {
+export interface ListenerOptions {
+  /** This listener admits no one without a token (a group socket, a TCP port). */
+  readonly requireToken?: boolean;
+  /** A TCP listener: names besides loopback its requests' Host and Origin may carry, and how errors name it. */
+  readonly tcp?: { readonly allowedHosts: readonly string[]; readonly where: string };
+}
+
+/** The socket's HTTP server; `options` for the extra listeners. */
+export function createSocketServer(handlers: SocketHandlers, options: ListenerOptions = {}): Server {
+  const { requireToken = false, tcp } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload: handlers.maxMessageBytes, perMessageDeflate: false });
   const server = createServer((req, res) => {
-    const body = errorBody(req.url?.startsWith('/v1/') ? notWebSocket(req) : notFound(req));
+    let error: McpdError;
+    try {
+      if (tcp) checkHostAndOrigin(req, tcp.allowedHosts, tcp.where);
+      error = req.url?.startsWith('/v1/') ? notWebSocket(req) : notFound(req);
+    } catch (refusal) {
+      error = refusal as McpdError;
+      handlers.note('connection.refused', { url: pathOf(req), status: 403, code: error.code });
+    }
+    const body = errorBody(error);
     res.writeHead(statusOf(body), { 'content-type': 'application/json' }).end(JSON.stringify(body));
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -48,6 +65,7 @@ export function createSocketServer(handlers: SocketHandlers, requireToken = fals
   });
 
   async function route(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    if (tcp) checkHostAndOrigin(req, tcp.allowedHosts, tcp.where);
     const url = new URL(req.url ?? '/', 'http://mcpd');
     if (req.headers.upgrade?.toLowerCase() !== 'websocket' || !req.headers['sec-websocket-key']) throw notWebSocket(req);
     const principal = handlers.authenticate(req, url, requireToken);
