@@ -70,11 +70,16 @@ export function createSocketServer(handlers: SocketHandlers, options: ListenerOp
     if (req.headers.upgrade?.toLowerCase() !== 'websocket' || !req.headers['sec-websocket-key']) throw notWebSocket(req);
     const principal = handlers.authenticate(req, url, requireToken);
     if (url.pathname === CONTROL_PATH) {
-      wss.handleUpgrade(req, socket, head, (ws) => handlers.control(ws, principal));
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        // A frame ws cannot accept (bad RSV bits, an unmasked frame) is an 'error' on the socket,
+        // which ws then closes with 1002: without a listener it would end the whole daemon.
+        ws.on('error', (error) => handlers.note('control.error', { error: error.message }));
+        handlers.control(ws, principal);
+      });
       return;
     }
     if (!url.pathname.startsWith(SESSION_PATH)) throw notFound(req);
-    const name = decodeURIComponent(url.pathname.slice(SESSION_PATH.length));
+    const name = serverName(req, url.pathname.slice(SESSION_PATH.length));
     requireScope(principal, `launch:${name}`, `a session to "${name}"`);
     const link = new WebSocketLink(url.searchParams.get('stderr') === '1');
     const client = typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'].slice(0, 80) : undefined;
@@ -107,6 +112,17 @@ export function createSocketServer(handlers: SocketHandlers, options: ListenerOp
 /** The request's path without its query string, which may hold a token and is never echoed or logged. */
 function pathOf(req: IncomingMessage): string {
   return (req.url ?? '/').split('?')[0]!.slice(0, 100);
+}
+
+/** The server name of a session path, percent-decoded; a bad escape is the client's error, not a 500. */
+function serverName(req: IncomingMessage, encoded: string): string {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    throw new McpdError('USAGE', `the server name in ${pathOf(req)} is not valid percent-encoding`, {
+      hint: 'encode the name with encodeURIComponent (mcpd run and the mcpd/client module do)',
+    });
+  }
 }
 
 function notFound(req: IncomingMessage): McpdError {
