@@ -142,7 +142,12 @@ describe('socket fuzz', { skip: process.platform === 'linux' ? undefined : 'read
         if (n % 200 === 0) assert.deepEqual(await healthy.ping(), {}, `the bystander answers after ${n} attempts`);
       }
     };
-    await Promise.all(Array.from({ length: WORKERS }, worker));
+    await Promise.all(Array.from({ length: WORKERS }, worker)).catch(async (error: unknown) => {
+      // What the daemon said is what tells a crash from a closed session.
+      const state = `${s.env.XDG_STATE_HOME}/mcpd`;
+      const tail = async (file: string) => (await readFile(`${state}/${file}`, 'utf8').catch(() => '')).split('\n').slice(-15).join('\n');
+      throw new Error(`${String(error)} (seed ${SEED})\ndaemon.stderr:\n${await tail('daemon.stderr')}\ndaemon.log:\n${await tail('daemon.log')}`, { cause: error });
+    });
     const attempts = Math.min(next, MAX_ATTEMPTS);
 
     assert.equal((await serverEnv(healthy)).FUZZ_MARK, 'healthy-session', 'the bystander session still works');

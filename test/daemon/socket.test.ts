@@ -73,6 +73,18 @@ describe('the daemon socket', () => {
     assert.match(plain.body.error.message, /served over WebSocket only/);
   });
 
+  it('a control message that is JSON but not an object (null, 5, []) is an Invalid Request, not the end of the daemon', async () => {
+    const ws = new WebSocket(`ws+unix://${socket}:/v1/control`);
+    await once(ws, 'open');
+    for (const text of ['null', '5', '[]', '"status"']) {
+      ws.send(text);
+      const [data] = (await once(ws, 'message')) as [Buffer];
+      assert.deepEqual(JSON.parse(data.toString()), { jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Invalid Request: send one JSON-RPC request object per text message' } }, text);
+    }
+    ws.close();
+    assert.equal((await s.cli(['status'])).exitCode, 0, 'the daemon still answers');
+  });
+
   it('a frame the WebSocket layer rejects on a control connection closes that connection (1002), not the daemon', async () => {
     const ws = new WebSocket(`ws+unix://${socket}:/v1/control`);
     await once(ws, 'open');
