@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { WebSocket } from 'ws';
 import { type ErrorCode, McpdError } from '../core/errors.js';
 import { configPath, socketPath, stateDir } from '../core/paths.js';
+import { checkSocketPath } from '../core/socket-trust.js';
 import { CLOSE, CONTROL_PATH, type ControlMethod, type ControlMethods, type ErrorBody } from '../daemon/protocol.js';
 import { answers } from '../daemon/server/listen.js';
 import type { GlobalOptions } from './context.js';
@@ -30,9 +31,12 @@ export function daemonSocket(options: DaemonOptions): string {
 
 /**
  * Opens a WebSocket on `route`; refusals become McpdErrors with the daemon's code and message.
- * A client token (`token`, else $MCPD_TOKEN) goes in the Authorization header, never the URL.
+ * A client token (`token`, else $MCPD_TOKEN) goes in the Authorization header, never the URL,
+ * and only to a socket on a path no other user can change (SOCKET_UNSAFE otherwise).
  */
-export function openSocket(path: string, route: string, token = process.env.MCPD_TOKEN, options: { paused?: boolean } = {}): Promise<WebSocket> {
+export async function openSocket(path: string, route: string, token = process.env.MCPD_TOKEN, options: { paused?: boolean } = {}): Promise<WebSocket> {
+  // A socket that is not there yet is not connected to: someone else could make it in between.
+  if (!(await checkSocketPath(path)).exists) throw unreachable(path, Object.assign(new Error(`${path} does not exist`), { code: 'ENOENT' }));
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws+unix://${path}:${route}`, { perMessageDeflate: false, headers: { 'user-agent': 'mcpd-cli', ...(token ? { authorization: `Bearer ${token}` } : {}) } });
     ws.once('open', () => {
@@ -94,6 +98,7 @@ function nobodyListens(error: unknown): boolean {
 /** Makes sure a daemon answers on the socket, starting one unless autostart is off. */
 export async function ensureDaemon(options: DaemonOptions): Promise<string> {
   const path = daemonSocket(options);
+  await checkSocketPath(path); // before probing it or making its folder
   if (await answers(path)) return path;
   if (options.autostart === false) throw unreachable(path);
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });

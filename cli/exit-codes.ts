@@ -34,6 +34,7 @@ const byCode: Record<ErrorCode, number> = {
   DAEMON_UNREACHABLE: EXIT.unreachable,
   DAEMON_RUNNING: EXIT.generic,
   DAEMON_STOPPING: EXIT.unreachable,
+  SOCKET_UNSAFE: EXIT.usage,
   NOT_FOUND: EXIT.usage,
   FILE_CHANGED: EXIT.generic,
   SESSION_CLOSED: EXIT.unreachable,

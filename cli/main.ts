@@ -16,7 +16,7 @@ const program = new Command('mcpd')
   .version(mcpdVersion(), '-V, --version')
   .option('-c, --config <path>', 'config file (default: $MCPD_CONFIG, else ~/.config/mcpd/config.json)')
   .option('-v, --verbose', 'say which stores answered and which variables were left out (never values)')
-  .option('-s, --socket <path>', 'the daemon\'s socket (default: $MCPD_SOCKET, else $XDG_RUNTIME_DIR/mcpd/mcpd.sock)')
+  .option('-s, --socket <path>', 'the daemon\'s socket (default: $MCPD_SOCKET, else $XDG_RUNTIME_DIR/mcpd/mcpd.sock, else ~/.local/state/mcpd/mcpd.sock)')
   .showHelpAfterError('(run `mcpd help` for usage)')
   .exitOverride();
 

@@ -19,7 +19,7 @@ import { CLOSE, SESSION_PATH, exitFromCloseCode } from '../daemon/protocol.js';
 export { McpdError };
 
 export interface McpdTransportOptions {
-  /** The daemon's socket; default as `mcpd` finds it ($MCPD_SOCKET, $XDG_RUNTIME_DIR/mcpd/mcpd.sock). */
+  /** The daemon's socket; default as `mcpd` finds it ($MCPD_SOCKET, $XDG_RUNTIME_DIR/mcpd/mcpd.sock, ~/.local/state/mcpd/mcpd.sock); refused when another user could have put it there. */
   socket?: string;
   /** Start a daemon when none answers (default true), with this config file when given. */
   autostart?: boolean;

@@ -33,6 +33,7 @@ export type ErrorCode =
   | 'DAEMON_UNREACHABLE'
   | 'DAEMON_RUNNING'
   | 'DAEMON_STOPPING'
+  | 'SOCKET_UNSAFE'
   | 'NOT_FOUND'
   | 'FILE_CHANGED'
   | 'SESSION_CLOSED'

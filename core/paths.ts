@@ -48,13 +48,14 @@ export function expandHome(path: string, env: Env): string {
 
 /**
  * The daemon's socket: `--socket`, else `$MCPD_SOCKET`, else `$XDG_RUNTIME_DIR/mcpd/mcpd.sock`.
- * Without XDG_RUNTIME_DIR (a container, su without a login session) it falls back to a per-user
- * folder in the temp dir, which the daemon creates 0700 and checks is its own.
+ * Without XDG_RUNTIME_DIR (su, cron, a container, some SSH logins) it is in the user's own state
+ * folder: a folder in /tmp could be made first by another user, whose daemon would then get the
+ * client's token.
  */
 export function socketPath(env: Env, flag?: string): string {
   if (flag) return flag;
   if (env.MCPD_SOCKET) return env.MCPD_SOCKET;
   if (process.platform === 'darwin') return join(home(env), 'Library', 'Caches', 'TemporaryItems', 'mcpd.sock');
-  const runtime = env.XDG_RUNTIME_DIR?.startsWith('/') ? env.XDG_RUNTIME_DIR : join(env.TMPDIR || '/tmp', `mcpd-${process.getuid?.() ?? 'user'}`);
-  return join(runtime, 'mcpd', 'mcpd.sock');
+  if (env.XDG_RUNTIME_DIR?.startsWith('/')) return join(env.XDG_RUNTIME_DIR, 'mcpd', 'mcpd.sock');
+  return join(stateDir(env), 'mcpd.sock');
 }

@@ -72,6 +72,10 @@ export function serveControl(ws: WebSocket, daemon: Daemon, principal: Principal
       } catch {
         return reply(ws, null, { error: { code: -32700, message: 'Parse error: send one JSON-RPC request per text message' } });
       }
+      // `null`, a number or an array parses too: reading `.id` off null once ended the daemon.
+      if (typeof request !== 'object' || request === null || Array.isArray(request)) {
+        return reply(ws, null, { error: { code: -32600, message: 'Invalid Request: send one JSON-RPC request object per text message' } });
+      }
       const id = request.id ?? null;
       const handler = typeof request.method === 'string' && Object.hasOwn(table, request.method) ? table[request.method] : undefined;
       if (!handler) return reply(ws, id, { error: { code: -32601, message: `Method not found: ${String(request.method).slice(0, 60)}; known: ${Object.keys(table).join(', ')}` } });

@@ -42,6 +42,7 @@ import { SessionWiring } from './session-wiring.js';
 import { daemonRotation } from './rotation/daemon-scheduler.js';
 import type { RotationScheduler } from './rotation/scheduler.js';
 import { serverStatus } from './server-status.js';
+import { own } from '../core/own.js';
 
 export interface DaemonOptions {
   readonly configPath: string;
@@ -131,7 +132,7 @@ export class Daemon {
     };
     daemon.#server = createSocketServer(handlers);
     await bind(daemon.#server, options.binding);
-    daemon.#extra = new ExtraListeners(() => createSocketServer(handlers, true));
+    daemon.#extra = new ExtraListeners((spec, index) => createSocketServer(handlers, { requireToken: true, ...('port' in spec ? { tcp: { allowedHosts: spec.allowedHosts ?? [], where: `socket.listen[${index}]` } } : {}) }));
     try {
       await daemon.#extra.start(loaded.config.socket.listen);
     } catch (error) {
@@ -308,7 +309,7 @@ export class Daemon {
   }
 
   #definition(name: string) {
-    const server = this.#config.mcpServers[name];
+    const server = own(this.#config.mcpServers, name);
     if (!server) {
       const known = Object.keys(this.#config.mcpServers).sort();
       throw new McpdError('SERVER_UNKNOWN', `no server named "${name}" in the daemon's config ${this.#options.configPath}; known servers: ${known.length ? known.join(', ') : '(none)'}`, {

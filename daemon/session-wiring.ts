@@ -18,6 +18,7 @@ import { compilePolicy, type Policy } from './policy/policy.js';
 import type { RollDeps } from './session/rollover.js';
 import { type BackoffPolicy, Instance, type KeepLeases } from './supervisor/instance.js';
 import { LeaseKeeper } from './supervisor/leases.js';
+import { own } from '../core/own.js';
 
 export interface WiringDeps {
   readonly options: Pick<DaemonOptions, 'env' | 'log' | 'clock' | 'start'>;
@@ -83,7 +84,7 @@ export class SessionWiring {
   /** Resolves a launch of `name` (read at each start, so a restart after a reload uses the new definition) and audits each reference. */
   async prepare(session: string, name: string, fallback: ServerConfig, note: (message: string) => void) {
     const where = `mcpServers.${name}`;
-    const launch = await prepareLaunch({ name, server: this.#deps.config().mcpServers[name] ?? fallback, where }, this.#deps.registry(), this.#deps.options.env, note);
+    const launch = await prepareLaunch({ name, server: own(this.#deps.config().mcpServers, name) ?? fallback, where }, this.#deps.registry(), this.#deps.options.env, note);
     for (const ref of launch.refs) {
       this.#deps.audit.record({ event: 'secret.resolved', session, server: name, ref, provider: refsOf(ref, where)[0]?.provider ?? 'unknown' });
     }
@@ -112,7 +113,7 @@ export class SessionWiring {
     let compiled = this.#policies.get(config);
     if (!compiled) this.#policies.set(config, (compiled = new Map()));
     let policy = compiled.get(name);
-    if (!policy) compiled.set(name, (policy = compilePolicy(config.mcpServers[name] ?? {}, `mcpServers.${name}`)));
+    if (!policy) compiled.set(name, (policy = compilePolicy(own(config.mcpServers, name) ?? {}, `mcpServers.${name}`)));
     return policy;
   }
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { McpdError } from '../core/errors.js';
 import type { ProviderContext } from './registry.js';
 import { type Provider, type Ref, resolveEach, showRef } from './provider.js';
+import { own } from '../core/own.js';
 
 export const settings = z.strictObject({ type: z.literal('env') });
 
@@ -14,7 +15,7 @@ export function create(name: string, _config: unknown, ctx: ProviderContext): Pr
   return {
     name,
     resolve: (refs) => resolveEach(refs, async (ref: Ref) => {
-      const value = ctx.env[ref.path] ?? ref.fallback;
+      const value = own(ctx.env, ref.path) ?? ref.fallback;
       if (value === undefined) {
         throw new McpdError('ENV_UNSET', `environment variable ${ref.path} is not set (referenced as ${showRef(ref)})`, {
           hint: `set ${ref.path} in the environment mcpd runs in, or give a default: \${${ref.path}:-default}`,

@@ -17,6 +17,7 @@ import type { ProviderContext } from './registry.js';
 import { conflict, type Provider, type Ref, type Resolution, showRef, type StoreOptions, type Version } from './provider.js';
 import { entryAad, keyOpens, newStore, readStore, seal, type StoreData, unseal, corrupt, withStoreLock, writeStore } from './local-store/store-file.js';
 import { createKey, openKey, wrongKey } from './local-store/store-key.js';
+import { own } from '../core/own.js';
 
 export const settings = z.strictObject({
   type: z.literal('local'),
@@ -53,7 +54,7 @@ export class LocalStore implements Provider {
     if (!store) return refs.map((ref) => this.#notFound(ref));
     const key = await this.#keyFor(store);
     return refs.map((ref) => {
-      const latest = store.entries[ref.path]?.at(-1);
+      const latest = own(store.entries, ref.path)?.at(-1);
       if (!latest) return this.#notFound(ref);
       const value = unseal(key, latest, entryAad(ref.path, latest.version));
       if (value === undefined) return corrupt(this.path, `entry ${ref.path} fails authentication`);
@@ -65,7 +66,7 @@ export class LocalStore implements Provider {
     return withStoreLock(this.path, async () => {
       const existing = await readStore(this.path);
       const { store, key } = existing ? { store: existing, key: await this.#keyFor(existing) } : await this.#create();
-      const versions = store.entries[ref.path] ?? [];
+      const versions = own(store.entries, ref.path) ?? [];
       const current = versions.at(-1)?.version ?? 0;
       if (options.ifVersion !== undefined && options.ifVersion !== String(current)) throw conflict(ref, options.ifVersion, String(current));
       const version = current + 1;
@@ -79,7 +80,7 @@ export class LocalStore implements Provider {
   async remove(ref: Ref): Promise<void> {
     await withStoreLock(this.path, async () => {
       const store = await readStore(this.path);
-      if (!store?.entries[ref.path]) throw this.#notFound(ref);
+      if (!store || !own(store.entries, ref.path)) throw this.#notFound(ref);
       await this.#keyFor(store); // only the key's holder may delete
       delete store.entries[ref.path];
       await writeStore(this.path, store);

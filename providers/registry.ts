@@ -16,6 +16,7 @@ import { McpdError } from '../core/errors.js';
 import type { ProviderConfig, ProviderConfigOf, ProviderType } from './backends.js';
 import { cached, DEFAULT_FAILURE_TTL_MS } from './cache.js';
 import type { Provider } from './provider.js';
+import { own } from '../core/own.js';
 
 export interface ProviderContext {
   /** The caller's environment: `${NAME}` references and provider settings read it. */
@@ -86,7 +87,7 @@ export class ProviderRegistry {
   }
 
   configOf(name: string): ProviderConfig {
-    const config = this.#configs[name];
+    const config = own(this.#configs, name);
     if (!config) throw unknownProvider(name, this.names());
     return config;
   }

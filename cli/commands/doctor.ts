@@ -11,6 +11,7 @@ import { access, readFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { asMcpdError } from '../../core/errors.js';
 import { configPath } from '../../core/paths.js';
+import { checkSocketPath } from '../../core/socket-trust.js';
 import { checkReferences, type Finding } from '../../providers/check.js';
 import { keychainAnswers } from '../../providers/keychain.js';
 import type { LoadedConfig } from '../../daemon/config/load.js';
@@ -118,6 +119,8 @@ async function commandCheck(path: string): Promise<Check> {
 /** `failingHere`: references that already failed in this process, not to be reported twice; undefined when it could not check them. */
 async function daemonChecks(options: DaemonOptions, failingHere: ReadonlySet<string> | undefined): Promise<Check[]> {
   const path = daemonSocket(options);
+  const unsafe = await checkSocketPath(path).then(() => undefined, (error: unknown) => asMcpdError(error, 'the socket path'));
+  if (unsafe) return [{ subject: 'daemon', status: 'fail', message: unsafe.message, fix: unsafe.hint }];
   if (!(await answers(path))) {
     return [
       { subject: 'daemon', status: 'info', message: `no daemon answers on ${path}; the first mcpd run starts one` },

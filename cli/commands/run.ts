@@ -16,6 +16,7 @@ import type { ProviderRegistry } from '../../providers/registry.js';
 import { unknownProvider } from '../../providers/registry.js';
 import { noter, openConfig, openRegistry } from '../context.js';
 import { type RunOptions, serverName } from './run-target.js';
+import { own } from '../../core/own.js';
 
 
 export async function run(options: RunOptions): Promise<void> {
@@ -61,7 +62,7 @@ function pickServer(options: RunOptions, servers: Record<string, ServerConfig>, 
     return { name: command, server, where: '-e' };
   }
   const name = serverName(options);
-  const server = servers[name];
+  const server = own(servers, name);
   if (!server) {
     const known = Object.keys(servers).sort();
     throw new McpdError('SERVER_UNKNOWN', `no server named "${name}" in the config; known servers: ${known.length ? known.join(', ') : '(none)'}`, {

@@ -6,6 +6,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { judge, SECRET_SHAPES } from './detect.js';
+import { own } from '../../core/own.js';
 
 /** A secret found in a server's environment; `value` is stored, never printed. */
 export interface SecretMove {
@@ -44,7 +45,7 @@ export function looksSecret(variable: string, value: string): boolean {
 
 /** Plans every entry of a host's server table; `existing` is mcpd's own `mcpServers` (as written in its file). */
 export function planServers(entries: Record<string, unknown>, existing: Record<string, unknown>): ServerPlan[] {
-  return Object.entries(entries).map(([name, entry]) => planServer(name, entry, existing[name]));
+  return Object.entries(entries).map(([name, entry]) => planServer(name, entry, own(existing, name)));
 }
 
 function planServer(name: string, entry: unknown, existing: unknown): ServerPlan {

@@ -14,6 +14,7 @@ import type { Config } from '../config/schema.js';
 import { checkScopes, OWNER, type Principal } from './scopes.js';
 import type { TokenRecord, TokenStore } from './store.js';
 import { findHash, invalid, newToken, presentedToken, sha256Hex } from './token.js';
+import { own } from '../../core/own.js';
 
 export interface TokenInfo {
   readonly name: string;
@@ -85,7 +86,7 @@ export class ClientAccess {
   }
 
   async revoke(name: string): Promise<TokenInfo> {
-    const inConfig = this.#config().clients[name];
+    const inConfig = own(this.#config().clients, name);
     const record = await this.#store.revoke(name, new Date(this.#clock.now()).toISOString());
     if (!record) {
       if (inConfig) throw new McpdError('TOKEN_UNKNOWN', `token "${name}" is defined in the config's clients, not by mcpd token create`, { hint: `remove clients.${name} from the config; the daemon picks up the edit` });

@@ -14,6 +14,7 @@ import { optionLikePath, parseRefBody, refsOf } from '../../providers/reference.
 import { builtinProviders, unknownProvider } from '../../providers/registry.js';
 import { isDuration } from '../../core/duration.js';
 import { type Config, configSchema, emptyConfig, type ServerConfig } from './schema.js';
+import { own } from '../../core/own.js';
 
 export interface LoadedConfig {
   readonly path: string;
@@ -97,6 +98,11 @@ function invalid(file: string, issues: readonly ZodIssue[]): McpdError {
   });
 }
 
+/** The type of provider `name` in `config` (a configured one, else a built-in), looked up as an own key. */
+function providerType(config: Config, name: string): string | undefined {
+  return (own(config.providers, name) ?? own(builtinProviders, name))?.type;
+}
+
 /**
  * Every reference must parse and name a known provider. Secrets may go only into `env`:
  * argv is world-readable in `ps` and /proc, so command, args and cwd take environment
@@ -104,7 +110,7 @@ function invalid(file: string, issues: readonly ZodIssue[]): McpdError {
  */
 function checkReferences(config: Config, file: string): void {
   const known = [...new Set([...Object.keys(builtinProviders), ...Object.keys(config.providers)])].sort();
-  const typeOf = (provider: string) => (config.providers[provider] ?? builtinProviders[provider])?.type;
+  const typeOf = (provider: string) => providerType(config, provider);
   // A path an exec command would take as an option is refused here too, before anything runs.
   const refCheck = (ref: Ref, where: string): McpdError | undefined =>
     !known.includes(ref.provider) ? unknownProvider(ref.provider, known, where) : typeOf(ref.provider) === 'exec' ? optionLikePath(ref, where) : undefined;
@@ -133,7 +139,7 @@ const STORING = new Set(['local', 'keychain', 'secret', 'vault', '1password']);
 
 /** Each `rotation` key is a reference to a stored secret whose provider can do what its strategy needs. */
 function checkRotation(config: Config, refCheck: RefCheck, file: string): void {
-  const typeOf = (name: string) => (config.providers[name] ?? builtinProviders[name])?.type;
+  const typeOf = (name: string) => providerType(config, name);
   for (const [key, rotation] of Object.entries(config.rotation)) {
     const where = `rotation.${key}`;
     const ref = (() => {

@@ -119,7 +119,12 @@ export const socketSchema = z.strictObject({
   requireToken: z.boolean().default(false),
   listen: z.array(z.union([
     z.strictObject({ path: z.string().min(1), group: z.union([z.string().min(1), z.number().int().min(0)]).optional(), mode: z.string().regex(/^0?[0-7]{3}$/, 'expected an octal mode such as "660"').default('660') }),
-    z.strictObject({ host: loopback.default('127.0.0.1'), port: z.number().int().min(0).max(65535) }),
+    z.strictObject({
+      host: loopback.default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535),
+      /** Names besides loopback that requests may carry in Host and Origin (a container's host.docker.internal). */
+      allowedHosts: z.array(z.string().regex(/^[A-Za-z0-9.-]+$/, 'expected a host name without a port, such as "host.docker.internal"')).optional(),
+    }),
   ])).default([]),
 }).default({});
 

@@ -5,6 +5,7 @@
  */
 import { isOwnCredential } from '../../core/own-credentials.js';
 import type { Env } from '../../core/paths.js';
+import { own } from '../../core/own.js';
 
 /**
  * What every child gets from the caller, when set. Widening this list leaks the caller's
@@ -26,7 +27,7 @@ export function buildChildEnv(
   const env: Record<string, string> = {};
   for (const name of names) {
     if (isOwnCredential(name)) continue;
-    const value = parent[name];
+    const value = own(parent, name);
     if (value !== undefined) env[name] = value;
   }
   return Object.assign(env, injected);

@@ -8,6 +8,7 @@
 import picomatch from 'picomatch';
 import type { ServerConfig } from '../config/schema.js';
 import { canonicalUri, uriProblem, withoutQuery } from './uri.js';
+import { own } from '../../core/own.js';
 
 export type Kind = 'tools' | 'prompts' | 'resources';
 
@@ -111,7 +112,7 @@ export function isListMethod(method: string): boolean {
 
 /** A list result with the hidden items removed; `readOnly` gets the names of listed read-only tools. */
 export function filterList(policy: Policy, method: string, result: unknown, readOnly?: Set<string>): { result: unknown; hidden: number } {
-  const spec = LIST_KEY[method];
+  const spec = own(LIST_KEY, method);
   if (!spec || typeof result !== 'object' || result === null) return { result, hidden: 0 };
   const items = (result as Record<string, unknown>)[spec.key];
   if (!Array.isArray(items)) return { result, hidden: 0 };
@@ -135,7 +136,7 @@ const CALL_TARGET: Record<string, { kind: Kind; param: string }> = {
 
 /** The denial of a client request, or undefined when it may reach the server. */
 export function deniedRequest(policy: Policy, method: string, params: unknown, readOnly: ReadonlySet<string>): Denial | undefined {
-  const target = CALL_TARGET[method];
+  const target = own(CALL_TARGET, method);
   if (!target) return undefined;
   const value = typeof params === 'object' && params !== null ? (params as Record<string, unknown>)[target.param] : undefined;
   const name = typeof value === 'string' ? value : '';

@@ -17,6 +17,7 @@ import { isDuration } from '../../core/duration.js';
 import { type RotationConfig, type ServerConfig } from '../config/schema.js';
 import { type Journal, RotationBook, type SecretState } from './journal.js';
 import { Rotator, type RotatorDeps, versionNow } from './rotator.js';
+import { own } from '../../core/own.js';
 
 export interface RotationStatus {
   readonly name: string;
@@ -82,7 +83,7 @@ export class RotationScheduler {
       const wait = this.#waits.get(name);
       const warned = config.strategy === 'remind' && now >= next - ms(config.warnBefore as ms.StringValue);
       const state = journal ? journal.step : now >= next ? 'overdue' : warned ? 'warning' : 'idle';
-      const last = this.#states[name]?.last ?? new Date(now).toISOString();
+      const last = own(this.#states, name)?.last ?? new Date(now).toISOString();
       return {
         name, strategy: config.strategy, last, ageDays: Math.floor((now - Date.parse(last)) / 8_640_000) / 10,
         // A cron schedule is known once start() has loaded the cron library.
@@ -125,7 +126,7 @@ export class RotationScheduler {
     const now = this.#deps.clock.now();
     for (const [name, rotation] of Object.entries(config)) {
       // First seen: the schedule starts today, from the version there is now.
-      if (!this.#states[name]) await this.#setLast(name, now, stores(rotation) ? await this.#versionOf(refOf(name)).catch(() => undefined) : undefined);
+      if (!own(this.#states, name)) await this.#setLast(name, now, stores(rotation) ? await this.#versionOf(refOf(name)).catch(() => undefined) : undefined);
     }
     for (const name of [...this.#timers.keys()]) this.#disarm(name);
     for (const [name, rotation] of Object.entries(config)) {
@@ -144,7 +145,7 @@ export class RotationScheduler {
   }
 
   #next(name: string, config: RotationConfig): number {
-    const last = Date.parse(this.#states[name]?.last ?? new Date(this.#deps.clock.now()).toISOString());
+    const last = Date.parse(own(this.#states, name)?.last ?? new Date(this.#deps.clock.now()).toISOString());
     if (isDuration(config.every)) return last + ms(config.every as ms.StringValue);
     return this.#crons.get(name)?.nextRun(new Date(last))?.getTime() ?? Infinity;
   }
@@ -188,7 +189,7 @@ export class RotationScheduler {
   /** A new journal; undefined when another writer (a daemon sharing the secret) rotated it since mcpd last saw it. */
   async #begin(name: string, config: RotationConfig, ref: Ref): Promise<Journal | undefined> {
     const baseVersion = stores(config) ? await this.#versionOf(ref) : undefined;
-    const known = this.#states[name]?.version;
+    const known = own(this.#states, name)?.version;
     if (known !== undefined && baseVersion !== undefined && baseVersion !== known) {
       this.#deps.note(`${name} changed since mcpd last saw it (version ${known}, now ${baseVersion}): it was rotated elsewhere first; adopting that value, its schedule starts again`);
       this.#deps.audit?.(name, 'done', 'rotated elsewhere');
@@ -205,7 +206,7 @@ export class RotationScheduler {
   /** The timer for `name`'s next event: a retry, or its schedule (re-armed daily until then). */
   #arm(name: string): void {
     this.#disarm(name);
-    const config = this.#config[name];
+    const config = own(this.#config, name);
     if (!config || this.#stopped) return;
     const wait = this.#waits.get(name);
     const due = wait ? wait.retryAt : this.#next(name, config);
@@ -236,14 +237,14 @@ export class RotationScheduler {
     return versionNow(await this.#deps.providerOf(ref.provider), ref);
   }
 
-  async #setLast(name: string, at: number, version = this.#states[name]?.version): Promise<void> {
+  async #setLast(name: string, at: number, version = own(this.#states, name)?.version): Promise<void> {
     const state = { last: new Date(at).toISOString(), version };
     this.#states[name] = state;
     await this.#book.setState(name, state);
   }
 
   #configOf(name: string): RotationConfig {
-    const config = this.#config[name];
+    const config = own(this.#config, name);
     if (!config) {
       throw new McpdError('NOT_FOUND', `no rotation named "${name}" in the config; configured: ${Object.keys(this.#config).sort().join(', ') || '(none)'}`, {
         hint: `add "${name}" under "rotation" in the config`,

@@ -18,10 +18,10 @@ export class ExtraListeners {
   #bound: Bound[] = [];
   #failures: string[] = [];
   #queue: Promise<unknown> = Promise.resolve();
-  readonly #create: () => Server;
+  readonly #create: (spec: ListenSpec, index: number) => Server;
 
-  /** `create` makes the HTTP server for one listener (its routes, token required). */
-  constructor(create: () => Server) {
+  /** `create` makes the HTTP server for one listener (its routes, token required), given its entry. */
+  constructor(create: (spec: ListenSpec, index: number) => Server) {
     this.#create = create;
   }
 
@@ -68,7 +68,7 @@ export class ExtraListeners {
         next.push(same);
         continue;
       }
-      const server = this.#create();
+      const server = this.#create(spec, index);
       try {
         next.push({ spec, server, name: await listenExtra(server, spec, index) });
       } catch (error) {

@@ -12,6 +12,7 @@ import { type Principal, requireScope } from '../auth/scopes.js';
 import { CLOSE, CONTROL_PATH, type ErrorBody, SESSION_PATH } from '../protocol.js';
 import type { Session } from '../session/session.js';
 import type { Refusal } from './refusal-tally.js';
+import { checkHostAndOrigin } from './host-check.js';
 import { WebSocketLink } from './ws-link.js';
 
 export interface SocketHandlers {
@@ -40,12 +41,30 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   DAEMON_STOPPING: 503,
 };
 
-/** `requireToken`: this listener admits no one without a token (a group socket, a TCP port). */
-export function createSocketServer(handlers: SocketHandlers, requireToken = false): Server {
+export interface ListenerOptions {
+  /** This listener admits no one without a token (a group socket, a TCP port). */
+  readonly requireToken?: boolean;
+  /** A TCP listener: names besides loopback its requests' Host and Origin may carry, and how errors name it. */
+  readonly tcp?: { readonly allowedHosts: readonly string[]; readonly where: string };
+}
+
+/** The socket's HTTP server; `options` for the extra listeners. */
+export function createSocketServer(handlers: SocketHandlers, options: ListenerOptions = {}): Server {
+  const { requireToken = false, tcp } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload: handlers.maxMessageBytes, perMessageDeflate: false });
   const server = createServer((req, res) => {
-    const body = errorBody(req.url?.startsWith('/v1/') ? notWebSocket(req) : notFound(req));
-    res.writeHead(statusOf(body), { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    let error: McpdError;
+    try {
+      if (tcp) checkHostAndOrigin(req, tcp.allowedHosts, tcp.where);
+      error = req.url?.startsWith('/v1/') ? notWebSocket(req) : notFound(req);
+    } catch (refusal) {
+      error = refusal as McpdError;
+    }
+    const body = errorBody(error);
+    const status = statusOf(body);
+    // Counted like an upgrade's refusal: a page that cannot upgrade can still send requests.
+    if (error.code === 'REFUSED') handlers.refused({ listener: listenerName(server), peer: peerOf(req), route: pathOf(req), status, code: error.code, message: error.message });
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
@@ -53,15 +72,21 @@ export function createSocketServer(handlers: SocketHandlers, requireToken = fals
   });
 
   async function route(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    if (tcp) checkHostAndOrigin(req, tcp.allowedHosts, tcp.where);
     const url = new URL(req.url ?? '/', 'http://mcpd');
     if (req.headers.upgrade?.toLowerCase() !== 'websocket' || !req.headers['sec-websocket-key']) throw notWebSocket(req);
     const principal = handlers.authenticate(req, url, requireToken);
     if (url.pathname === CONTROL_PATH) {
-      wss.handleUpgrade(req, socket, head, (ws) => handlers.control(ws, principal));
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        // A frame ws cannot accept (bad RSV bits, an unmasked frame) is an 'error' on the socket,
+        // which ws then closes with 1002: without a listener it would end the whole daemon.
+        ws.on('error', (error) => handlers.note('control.error', { error: error.message }));
+        handlers.control(ws, principal);
+      });
       return;
     }
     if (!url.pathname.startsWith(SESSION_PATH)) throw notFound(req);
-    const name = decodeURIComponent(url.pathname.slice(SESSION_PATH.length));
+    const name = serverName(req, url.pathname.slice(SESSION_PATH.length));
     requireScope(principal, `launch:${name}`, `a session to "${name}"`);
     const link = new WebSocketLink(url.searchParams.get('stderr') === '1');
     const client = typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'].slice(0, 80) : undefined;
@@ -96,6 +121,17 @@ function pathOf(req: IncomingMessage): string {
   return (req.url ?? '/').split('?')[0]!.slice(0, 100);
 }
 
+/** The server name of a session path, percent-decoded; a bad escape is the client's error, not a 500. */
+function serverName(req: IncomingMessage, encoded: string): string {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    throw new McpdError('USAGE', `the server name in ${pathOf(req)} is not valid percent-encoding`, {
+      hint: 'encode the name with encodeURIComponent (mcpd run and the mcpd/client module do)',
+    });
+  }
+}
+
 function notFound(req: IncomingMessage): McpdError {
   return new McpdError('NOT_FOUND', `no route ${req.method ?? 'GET'} ${pathOf(req)}`, {
     hint: `the socket serves ${SESSION_PATH}NAME and ${CONTROL_PATH}, as WebSocket upgrades`,
@@ -124,11 +160,15 @@ function listenerName(server: Server): string {
   return typeof address === 'string' ? `unix:${address}` : `tcp:${address.address}:${address.port}`;
 }
 
+/** Who sent a request: Node cannot read a unix socket's peer credentials; the remote address is all a TCP one has. */
+function peerOf(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? 'unix';
+}
+
 function refuse(socket: Duplex, error: unknown, req: IncomingMessage, record: (refusal: Omit<Refusal, 'listener'>) => void): void {
   const body = errorBody(error);
   const status = statusOf(body);
-  // Node cannot read a unix socket's peer credentials; the remote address is all a TCP one has.
-  record({ peer: req.socket.remoteAddress ?? 'unix', route: pathOf(req), status, code: body.error.code, message: body.error.message });
+  record({ peer: peerOf(req), route: pathOf(req), status, code: body.error.code, message: body.error.message });
   if (socket.destroyed) return;
   const text = JSON.stringify(body);
   socket.end(

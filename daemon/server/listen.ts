@@ -11,9 +11,7 @@ import type { Server } from 'node:http';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { McpdError } from '../../core/errors.js';
-
-/** sun_path holds 108 bytes on Linux (104 on macOS), the terminating NUL included. */
-const MAX_SOCKET_PATH = process.platform === 'linux' ? 107 : 103;
+import { checkSocketPath } from '../../core/socket-trust.js';
 
 export type Binding = { kind: 'path'; path: string } | { kind: 'fd'; fd: number };
 
@@ -46,12 +44,7 @@ export function answers(path: string, timeoutMs = 1000): Promise<boolean> {
 export async function bind(server: Server, binding: Binding): Promise<void> {
   if (binding.kind === 'fd') return listen(server, { fd: binding.fd });
   const path = binding.path;
-  if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
-    throw new McpdError('USAGE', `the socket path ${path} is ${Buffer.byteLength(path)} bytes; Unix sockets allow ${MAX_SOCKET_PATH}`, {
-      hint: 'choose a shorter path with --socket or $MCPD_SOCKET',
-    });
-  }
-  await ownPrivateDir(dirname(path));
+  await ownPrivateDir(path);
   const { lock } = await import('proper-lockfile');
   const release = await lock(path, { realpath: false, lockfilePath: `${path}.lock`, retries: { retries: 20, minTimeout: 50, maxTimeout: 200 } });
   try {
@@ -72,9 +65,15 @@ function running(path: string): McpdError {
   });
 }
 
-/** Creates the socket's folder 0700, or checks an existing one is ours and private. */
-async function ownPrivateDir(dir: string): Promise<void> {
+/**
+ * Creates the socket's folder 0700, or checks an existing one: the whole path must be one no
+ * other user can change (core/socket-trust.ts); a folder of ours others can read is made private.
+ */
+async function ownPrivateDir(path: string): Promise<void> {
+  const dir = dirname(path);
+  await checkSocketPath(path); // before making folders in one another user could change
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  await checkSocketPath(path);
   const info = await lstat(dir);
   if (!info.isDirectory() || (process.getuid && info.uid !== process.getuid())) {
     throw new McpdError('USAGE', `the socket folder ${dir} is not a folder owned by this user`, {

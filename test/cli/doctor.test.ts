@@ -3,7 +3,7 @@
  * named with its fix, exit 1 when a check fails, and never a value in what it prints.
  */
 import assert from 'node:assert/strict';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Check } from '../../cli/commands/doctor.js';
@@ -45,6 +45,15 @@ describe('mcpd doctor', () => {
     assert.match(text.stdout, /^WARN {2}command: no mcpd on PATH: .*\n {6}fix: install it globally/m);
     assert.match(text.stdout, /\n1 failed, 1 warning\(s\)\n$/);
     assert.ok(!text.stdout.includes(secret) && !text.stderr.includes(secret), 'no value printed');
+  });
+
+  it('a socket path others could have prepared fails with the fix, and the daemon is not asked', async () => {
+    const open = join(s.dir, 'open');
+    await mkdir(open);
+    await chmod(open, 0o777);
+    const run = await s.cli(['doctor'], { env: { MCPD_SOCKET: join(open, 'mcpd.sock') } });
+    assert.equal(run.exitCode, 1, run.stderr);
+    assert.match(run.stdout, new RegExp(`^FAIL {2}daemon: refusing the socket ${open}/mcpd.sock: the folder ${open} is writable by others \\(mode 0777\\)\n {6}fix: chmod go-w ${open}, `, 'm'));
   });
 
   it('with a daemon: its state, and a reminder gone overdue, each with what to do', async () => {

@@ -3,10 +3,13 @@
  * kill -9, and every kind of bad request refused clearly while a healthy session goes on.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { chmod, stat, writeFile } from 'node:fs/promises';
+import type { Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
+import { WebSocket } from 'ws';
 import { cliMain, fixture } from '../helpers/repo.js';
 import { type Sandbox, sandbox } from '../helpers/sandbox.js';
 import { MiniSession, rawRequest, startDaemon, waitFor } from '../helpers/daemon.js';
@@ -55,9 +58,43 @@ describe('the daemon socket', () => {
     const server = await rawRequest(socket, '/v1/session/ghost', true);
     assert.equal(server.status, 404);
     assert.match(server.body.error.message, /no server named "ghost" in the daemon's config .*; known servers: mini/);
+    // Names Object.prototype answers for: once a 500 (the prototype's function taken for a server).
+    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      const inherited = await rawRequest(socket, `/v1/session/${name}`, true);
+      assert.equal(inherited.status, 404, name);
+      assert.equal(inherited.body.error.code, 'SERVER_UNKNOWN', name);
+      assert.match(inherited.body.error.message, new RegExp(`^no server named "${name}" in the daemon's config .*; known servers: mini$`));
+    }
+    const badEscape = await rawRequest(socket, '/v1/session/%E0%A4%A', true);
+    assert.equal(badEscape.status, 400, 'once a 500: decodeURIComponent threw');
+    assert.equal(badEscape.body.error.message, 'the server name in /v1/session/%E0%A4%A is not valid percent-encoding');
     const plain = await rawRequest(socket, '/v1/session/mini', false);
     assert.equal(plain.status, 400);
     assert.match(plain.body.error.message, /served over WebSocket only/);
+  });
+
+  it('a control message that is JSON but not an object (null, 5, []) is an Invalid Request, not the end of the daemon', async () => {
+    const ws = new WebSocket(`ws+unix://${socket}:/v1/control`);
+    await once(ws, 'open');
+    for (const text of ['null', '5', '[]', '"status"']) {
+      ws.send(text);
+      const [data] = (await once(ws, 'message')) as [Buffer];
+      assert.deepEqual(JSON.parse(data.toString()), { jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Invalid Request: send one JSON-RPC request object per text message' } }, text);
+    }
+    ws.close();
+    assert.equal((await s.cli(['status'])).exitCode, 0, 'the daemon still answers');
+  });
+
+  it('a frame the WebSocket layer rejects on a control connection closes that connection (1002), not the daemon', async () => {
+    const ws = new WebSocket(`ws+unix://${socket}:/v1/control`);
+    await once(ws, 'open');
+    const closed = once(ws, 'close');
+    ws.on('error', () => {}); // the client sees the close, with the daemon's code
+    // A text frame with RSV2 set, written under the ws library: the fuzz run found it ended the daemon.
+    (ws as unknown as { _socket: Socket })._socket.write(Buffer.from([0xa1, 0x80, 0, 0, 0, 0]));
+    const [code] = (await closed) as [number];
+    assert.equal(code, 1002);
+    assert.equal((await s.cli(['status'])).exitCode, 0, 'the daemon still answers');
   });
 
   it('a server that cannot start: 503 naming the reference, nothing left running', async () => {

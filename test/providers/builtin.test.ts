@@ -31,6 +31,14 @@ describe('built-in providers', () => {
     assert.equal(unset.message, 'environment variable A is not set (referenced as ${A})');
   });
 
+  it('env: a name Object.prototype answers for (constructor, toString) is unset, not a function', async () => {
+    for (const name of ['constructor', 'toString', '__proto__']) {
+      const unset = await resolve({}, { raw: name, provider: 'env', path: name });
+      assert.ok(unset instanceof McpdError, name);
+      assert.equal(unset.message, `environment variable ${name} is not set (referenced as \${${name}})`);
+    }
+  });
+
   it('file: content with one trailing newline trimmed, ~ expanded, missing file named', async () => {
     await writeFile(join(dir, 'token'), 'file-secret-value\n\n');
     assert.equal(value(await resolve({ HOME: dir }, { raw: 'file:~/token', provider: 'file', path: '~/token' })), 'file-secret-value\n');

@@ -95,6 +95,14 @@ describe('local store', () => {
     assert.deepEqual(file.entries.rotated!.map((v) => v.version), [3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
   });
 
+  it('a name Object.prototype has (constructor, toString) is a secret like any other: missing until stored, then read', async () => {
+    const provider = await open('proto', 'file');
+    failure((await provider.resolve([ref('constructor')]))[0], 'SECRET_NOT_FOUND');
+    for (const name of ['constructor', 'toString']) await provider.store!(ref(name), `value-of-${name}`);
+    assert.deepEqual((await provider.resolve([ref('constructor'), ref('toString')])).map(value), ['value-of-constructor', 'value-of-toString']);
+    assert.deepEqual((await provider.store!(ref('constructor'), 'again')), '2', 'its versions are its own, not Function.prototype\'s');
+  });
+
   it('a wrong passphrase: STORE_KEY_WRONG on read and on write, the file untouched', async () => {
     await (await open('wrong-pp', 'passphrase', { MCPD_STORE_PASSPHRASE: 'right one' })).store!(ref('a'), 'kept-value');
     const before = await sha256(storePath('wrong-pp'));

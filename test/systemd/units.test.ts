@@ -73,6 +73,7 @@ describe('mcpd service install (systemd)', () => {
     assert.ok(plain.stdout.startsWith(`wrote ${units}/mcpd.socket\nwrote ${units}/mcpd.service\nnext: stop a daemon`), plain.stdout);
     const service = await readFile(join(units, 'mcpd.service'), 'utf8');
     assert.doesNotMatch(service, /@[A-Z_]+@/);
+    assert.match(service, /\nLimitCORE=0\n/, 'no core dump holds the secrets in the daemon\'s memory');
     assert.match(service, new RegExp(`\\nReadWritePaths=-${s.env.XDG_DATA_HOME}/mcpd -${s.env.XDG_STATE_HOME}/mcpd -%t/mcpd `));
     for (const file of dryRun.files) assert.equal(await readFile(file.path, 'utf8'), file.content, `--dry-run showed what install wrote to ${file.path}`);
     assert.deepEqual(await readdir(join(s.env.XDG_STATE_HOME!)), ['mcpd'], 'the state folder is made beforehand: ProtectSystem=strict would not let the daemon make it');

@@ -53,6 +53,12 @@ describe('config loading', () => {
     fails(server({ ttl: '' }), 'CONFIG_INVALID', 'mcpServers.github.ttl: expected a duration');
   });
 
+  it('socket.listen: a TCP entry\'s allowedHosts are host names without a port', () => {
+    const ok = parseConfig(JSON.stringify({ socket: { listen: [{ port: 7311, allowedHosts: ['host.docker.internal'] }] } }), FILE);
+    assert.deepEqual(ok.socket.listen, [{ host: '127.0.0.1', port: 7311, allowedHosts: ['host.docker.internal'] }]);
+    fails(JSON.stringify({ socket: { listen: [{ port: 7311, allowedHosts: ['host.docker.internal:7311'] }] } }), 'CONFIG_INVALID', 'expected a host name without a port, such as "host.docker.internal"');
+  });
+
   it('a Vault provider with an unknown auth method names the path and the methods there are', () => {
     fails(JSON.stringify({ providers: { vault: { type: 'vault', auth: { method: 'ldap' } } } }), 'CONFIG_INVALID',
       'providers.vault.auth.method: unknown auth method; expected "token" or "approle"');

@@ -25,6 +25,15 @@ describe('policy', () => {
     assert.equal(deniedRequest(policy, 'ping', {}, new Set()), undefined);
   });
 
+  it('a method named like an Object.prototype member is neither a call nor a list (once a TypeError)', () => {
+    const policy = compilePolicy({ tools: { allow: ['get_*'] } }, 'mcpServers.gh');
+    for (const method of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      assert.equal(deniedRequest(policy, method, { name: 'push_files' }, new Set()), undefined, method);
+      const list = tools('push_files');
+      assert.deepEqual(filterList(policy, method, list), { result: list, hidden: 0 }, method);
+    }
+  });
+
   it('resources match by URI or name, templates by uriTemplate; reads and subscriptions are denied too', () => {
     const policy = compilePolicy({ resources: { deny: ['file:///etc/**', 'private-*'] } }, 'mcpServers.fs');
     const list = { resources: [{ uri: 'file:///etc/passwd', name: 'passwd' }, { uri: 'file:///home/a', name: 'private-notes' }, { uri: 'file:///home/b', name: 'b' }] };
