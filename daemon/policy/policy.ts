@@ -136,6 +136,7 @@ const CALL_TARGET: Record<string, { kind: Kind; param: string }> = {
 
 /** The denial of a client request, or undefined when it may reach the server. */
 export function deniedRequest(policy: Policy, method: string, params: unknown, readOnly: ReadonlySet<string>): Denial | undefined {
+  if (method === 'completion/complete') return deniedCompletion(policy, params);
   const target = own(CALL_TARGET, method);
   if (!target) return undefined;
   const value = typeof params === 'object' && params !== null ? (params as Record<string, unknown>)[target.param] : undefined;
@@ -143,6 +144,20 @@ export function deniedRequest(policy: Policy, method: string, params: unknown, r
   const denial = target.kind === 'resources' ? judgeUri(policy, name) : judge(policy, target.kind, [name]);
   if (denial) return denial;
   if (target.kind === 'tools' && policy.tools.readOnly && !readOnly.has(name)) return { kind: 'tools', name, rule: `${policy.tools.where}.readOnly` };
+  return undefined;
+}
+
+/**
+ * A completion names a prompt (`ref/prompt`, by name) or a resource template (`ref/resource`, by
+ * its uriTemplate): its answer would reveal arguments of a hidden one, so it is judged as the
+ * list filter judges that prompt or template. Any other ref is left to the server.
+ */
+function deniedCompletion(policy: Policy, params: unknown): Denial | undefined {
+  const ref = typeof params === 'object' && params !== null ? (params as { ref?: unknown }).ref : undefined;
+  if (typeof ref !== 'object' || ref === null) return undefined;
+  const { type, name, uri } = ref as { type?: unknown; name?: unknown; uri?: unknown };
+  if (type === 'ref/prompt') return judge(policy, 'prompts', [typeof name === 'string' ? name : '']);
+  if (type === 'ref/resource') return judge(policy, 'resources', [typeof uri === 'string' ? uri : '']);
   return undefined;
 }
 

@@ -42,6 +42,16 @@ describe('policy', () => {
     assert.deepEqual((filterList(policy, 'resources/templates/list', templates).result as typeof templates).resourceTemplates.map((r) => r.name), ['home']);
     for (const method of ['resources/read', 'resources/subscribe']) assert.equal(deniedRequest(policy, method, { uri: 'file:///etc/shadow' }, new Set())?.pattern, 'file:///etc/**');
   });
+
+  it('a completion for a hidden prompt or resource template is denied as the list would hide it; other completions pass', () => {
+    const policy = compilePolicy({ prompts: { deny: ['internal-*'] }, resources: { deny: ['file:///etc/**'] } }, 'mcpServers.fs');
+    const complete = (ref: unknown) => deniedRequest(policy, 'completion/complete', { ref, argument: { name: 'a', value: '' } }, new Set());
+    assert.deepEqual(complete({ type: 'ref/prompt', name: 'internal-ops' }), { kind: 'prompts', name: 'internal-ops', rule: 'mcpServers.fs.prompts.deny', pattern: 'internal-*' });
+    assert.equal(complete({ type: 'ref/resource', uri: 'file:///etc/{name}' })?.rule, 'mcpServers.fs.resources.deny');
+    assert.equal(complete({ type: 'ref/prompt', name: 'public' }), undefined);
+    assert.equal(complete({ type: 'ref/resource', uri: 'file:///home/{name}' }), undefined);
+    assert.equal(complete(null), undefined);
+  });
 });
 
 describe('policy and client config checks', () => {
