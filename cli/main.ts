@@ -106,6 +106,10 @@ config
   .description('validate the config: syntax, keys, references and providers (resolves nothing)')
   .option('--json', 'output JSON')
   .action(async (_options: unknown, command: Command) => (await import('./commands/config.js')).check(globals(command)));
+config
+  .command('schema')
+  .description('print the config\'s JSON Schema (save it beside the config and name it in "$schema" for an editor to complete and check the file)')
+  .action(async () => (await import('./commands/config.js')).schema());
 
 const daemonVerb = (name: string, description: string) => program.command(name).description(description);
 const commands = () => import('./commands/daemon.js');

@@ -12,10 +12,7 @@ import { scopeProblem } from '../auth/scopes.js';
 import { globProblem } from '../policy/check.js';
 
 /** A duration such as `8h`, `90d`, `30s`, as the `ms` package reads it. */
-export const duration = z.string().refine((text) => {
-  const value = ms(text as ms.StringValue);
-  return typeof value === 'number' && Number.isFinite(value) && value > 0;
-}, { message: 'expected a duration such as "30s", "8h" or "90d"' });
+export const duration = z.string().refine((text) => isDuration(text), { message: 'expected a duration such as "30s", "8h" or "90d"' });
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
 
@@ -51,7 +48,8 @@ export const serverSchema = z.strictObject({
 
 const cacheable = { cacheTtl: duration.optional() };
 
-const providerSchemas = {
+/** Each provider type's settings; scripts/config-schema.ts shows them as one union in the JSON Schema. */
+export const providerSchemas = {
   env: z.strictObject({ type: z.literal('env') }),
   file: z.strictObject({ type: z.literal('file') }),
   credential: z.strictObject({ type: z.literal('credential') }),
@@ -104,7 +102,7 @@ export type ProviderType = keyof typeof providerSchemas;
 export const providerTypes = Object.keys(providerSchemas) as ProviderType[];
 
 /** Validates `type` first so an unknown type gets one clear message instead of a union's noise. */
-const providerSchema = z.object({ type: z.string() }).passthrough().transform((value, ctx) => {
+export const providerSchema = z.object({ type: z.string() }).passthrough().transform((value, ctx) => {
   const schema = providerSchemas[value.type as ProviderType];
   if (!schema) {
     ctx.addIssue({
@@ -181,6 +179,8 @@ const every = z.string().refine((text) => isDuration(text) || /^\S+(\s+\S+){4,5}
 
 /** Whether a rotation's `every` is a duration (else it is a cron expression). */
 export function isDuration(text: string): boolean {
+  // ms throws on "" instead of answering undefined: the loader would crash instead of naming the key.
+  if (text === '') return false;
   const value = ms(text as ms.StringValue);
   return typeof value === 'number' && Number.isFinite(value) && value > 0;
 }
@@ -204,6 +204,7 @@ export const rotationSchema = z.discriminatedUnion('strategy', [
 ], { errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_union_discriminator' ? 'unknown strategy; expected "remind", "generate", "command" or "vault"' : ctx.defaultError }) });
 
 export const configSchema = z.strictObject({
+  /** The JSON Schema an editor checks the file against (`mcpd config schema` prints it); mcpd ignores it. */
   $schema: z.string().optional(),
   mcpServers: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'expected a server name of letters, digits, _ . -'), serverSchema).default({}),
   providers: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'expected a provider name of letters, digits, _ . -'), providerSchema).default({}),
