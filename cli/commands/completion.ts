@@ -24,15 +24,16 @@ const LIST_TIMEOUT_MS = 3000;
 
 /** Prints the names of `kind`, one a line; on any failure, nothing. */
 export async function complete(kind: string, options: GlobalOptions): Promise<void> {
-  let names: string[] = [];
-  try {
-    names = await Promise.race([list(kind, options), new Promise<string[]>((resolve) => setTimeout(resolve, LIST_TIMEOUT_MS, []).unref())]);
-  } catch {
-    // Completion offers what it can; an error here would be printed over the user's command line.
+  // Completion offers what it can: an error printed here would land on the user's command line.
+  const listing = list(kind, options).catch(() => []);
+  const names = await Promise.race([listing, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), LIST_TIMEOUT_MS).unref())]);
+  if (names === undefined) {
+    // process.exit would wait for the stuck call: it joins libuv's threads, where the store's read blocks.
+    process.kill(process.pid, 'SIGKILL');
+    return;
   }
-  if (names.length) process.stdout.write(`${names.join('\n')}\n`);
-  // A keychain's D-Bus connection may still be open: the names are out, so go.
-  process.exit(0);
+  // Out before exiting (a pipe is asynchronous on macOS); exit, as a keychain's D-Bus connection may stay open.
+  process.stdout.write(names.length ? `${names.join('\n')}\n` : '', () => process.exit(0));
 }
 
 async function list(kind: string, options: GlobalOptions): Promise<string[]> {

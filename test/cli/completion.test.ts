@@ -108,6 +108,20 @@ describe('mcpd completion', () => {
     await assert.rejects(access(s.env.MCPD_SOCKET!), { code: 'ENOENT' });
   });
 
+  it('__complete: a store that never answers is given up after 3 s, with nothing printed', async () => {
+    // Reading a FIFO nobody writes to blocks for ever: a stand-in for a keychain waiting on a prompt.
+    const fifo = join(s.dir, 'store.fifo');
+    await execa('mkfifo', [fifo]);
+    const config = join(s.dir, 'hangs.json');
+    await writeFile(config, JSON.stringify({ providers: { local: { type: 'local', path: fifo } } }));
+    const started = Date.now();
+    const result = await execa('mcpd', ['--config', config, '__complete', 'secrets'], { env, extendEnv: false, reject: false, timeout: 20_000 });
+    assert.equal(result.timedOut, false, 'it ended by itself');
+    assert.deepEqual([result.stdout, result.stderr], ['', '']);
+    assert.ok(Date.now() - started >= 3000, 'it waited for the store first');
+    assert.deepEqual(sorted(await bash('mcpd', '--config', config, 'secret', 'get', '')), [], 'bash says nothing either');
+  });
+
   it('an unknown shell is a usage error naming the choices', async () => {
     const result = await s.cli(['completion', 'tcsh']);
     assert.equal(result.exitCode, 2);
