@@ -84,18 +84,15 @@ function optionSpec(option: Option): OptionSpec {
   };
 }
 
-/** Every command of the tree with the path of names that reaches it ('' for the root). */
-export function flatten(root: CommandSpec): Array<{ path: string[]; paths: string[]; spec: CommandSpec }> {
-  const out: Array<{ path: string[]; paths: string[]; spec: CommandSpec }> = [];
-  const visit = (spec: CommandSpec, path: string[], paths: string[]) => {
-    out.push({ path, paths, spec });
-    for (const sub of spec.subcommands) {
-      // Each way of typing it (a name or an alias at every level) reaches the same spec.
-      const subPaths = paths.flatMap((p) => sub.names.map((n) => (p ? `${p} ${n}` : n)));
-      visit(sub, [...path, sub.names[0]!], subPaths);
-    }
+/** Every command of the tree, with each way of typing its path ('' for the root). */
+export function flatten(root: CommandSpec): Array<{ paths: string[]; spec: CommandSpec }> {
+  const out: Array<{ paths: string[]; spec: CommandSpec }> = [];
+  const visit = (spec: CommandSpec, paths: string[]) => {
+    out.push({ paths, spec });
+    // A name or an alias at every level reaches the same spec.
+    for (const sub of spec.subcommands) visit(sub, paths.flatMap((p) => sub.names.map((n) => (p ? `${p} ${n}` : n))));
   };
-  visit(root, [], ['']);
+  visit(root, ['']);
   return out;
 }
 
