@@ -152,6 +152,30 @@ describe('mcpd completion', () => {
     assert.ok(!(await zsh('mcpd', 'secret', 'get', '')).includes(value));
   });
 
+  it('zsh: the real completion system, driven on a terminal (zpty), lists verbs with their descriptions and server names', { skip: noZsh }, async () => {
+    // One terminal a question, so no keystroke races the listing before; each read waits for its pattern: no sleeps.
+    const drive = [
+      'zmodload zsh/zpty',
+      'ask() {',
+      '  zpty z zsh -f -i',
+      `  zpty -w z "PS1='> '; autoload -Uz compinit; compinit -u -D; source \${(q)script}; setopt nobeep"`,
+      '  zpty -w -n z "$1"$\'\\t\'',
+      '  zpty -r z out "$2"; print -r -- "\${out//$\'\\r\'/}"',
+      '  zpty -d z',
+      '}',
+      'script=$1',
+      `ask 'mcpd st' '*stop -- *'`,
+      `ask 'mcpd restart ' '*my-db*'`,
+    ].join('\n');
+    // A dumb terminal gets no completion listing: xterm's, with its escape sequences taken out.
+    const result = await execa('zsh', ['-f', '-c', drive, 'zsh', scripts.zsh!], { env: { ...env, TERM: 'xterm' }, extendEnv: false, reject: false, timeout: 30_000 });
+    assert.equal(result.exitCode, 0, result.stderr);
+    const screen = result.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+    assert.match(screen, /\nstart -- start a background daemon unless one answers/);
+    assert.match(screen, /\nstatus -- the daemon and each server/);
+    assert.match(screen, /\ngithub +my-db/);
+  });
+
   it('fish: the script parses, and complete -C lists verbs, flags and server names', { skip: noFish }, async () => {
     assert.equal((await execa('fish', ['--no-execute', scripts.fish!], { reject: false })).exitCode, 0);
     const fish = async (line: string) => {
