@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { access, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { ARGUMENT_KINDS } from '../../cli/completion/tree.js';
@@ -160,7 +161,7 @@ describe('mcpd completion', () => {
       '  zpty z zsh -f -i',
       `  zpty -w z "PS1='> '; autoload -Uz compinit; compinit -u -D; source \${(q)script}; setopt nobeep"`,
       '  zpty -w -n z "$1"$\'\\t\'',
-      '  zpty -r z out "$2"; print -r -- "\${out//$\'\\r\'/}"',
+      '  zpty -r z out "$2"; print -r -- "${out//$\'\\r\'/}"',
       '  zpty -d z',
       '}',
       'script=$1',
@@ -170,7 +171,7 @@ describe('mcpd completion', () => {
     // A dumb terminal gets no completion listing: xterm's, with its escape sequences taken out.
     const result = await execa('zsh', ['-f', '-c', drive, 'zsh', scripts.zsh!], { env: { ...env, TERM: 'xterm' }, extendEnv: false, reject: false, timeout: 30_000 });
     assert.equal(result.exitCode, 0, result.stderr);
-    const screen = result.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+    const screen = stripVTControlCharacters(result.stdout);
     assert.match(screen, /\nstart -- start a background daemon unless one answers/);
     assert.match(screen, /\nstatus -- the daemon and each server/);
     assert.match(screen, /\ngithub +my-db/);
