@@ -5,7 +5,7 @@
  * The installed command (cli/bin.ts) reads the plain `mcpd run NAME` itself and comes here
  * for everything else.
  */
-import { Command, CommanderError } from 'commander';
+import { Argument, Command, CommanderError } from 'commander';
 import { EXIT } from './exit-codes.js';
 import type { GlobalOptions } from './context.js';
 import { report } from './report.js';
@@ -106,6 +106,10 @@ config
   .description('validate the config: syntax, keys, references and providers (resolves nothing)')
   .option('--json', 'output JSON')
   .action(async (_options: unknown, command: Command) => (await import('./commands/config.js')).check(globals(command)));
+config
+  .command('schema')
+  .description('print the config\'s JSON Schema (save it beside the config and name it in "$schema" for an editor to complete and check the file)')
+  .action(async () => (await import('./commands/config.js')).schema());
 
 const daemonVerb = (name: string, description: string) => program.command(name).description(description);
 const commands = () => import('./commands/daemon.js');
@@ -198,6 +202,18 @@ service
   .option('--dry-run', 'print the files and their contents; write nothing')
   .option('--json', 'output JSON')
   .action(async (options: { dryRun?: boolean }, command: Command) => (await import('./commands/service.js')).install({ ...globals(command), ...options }));
+
+program
+  .command('completion')
+  .description('print a completion script for bash, zsh or fish: verbs, flags, server names and secret paths (never values)')
+  .addArgument(new Argument('<shell>').choices(['bash', 'zsh', 'fish']))
+  .addHelpText('after', '\nLoad it from ~/.bashrc or ~/.zshrc:  source <(mcpd completion bash)   (or zsh)\nfish:  mcpd completion fish > ~/.config/fish/completions/mcpd.fish')
+  .action(async (shell: 'bash' | 'zsh' | 'fish', _options: unknown, command: Command) => (await import('./commands/completion.js')).completion(shell, command.parent!));
+// What the completion scripts ask for: names from the config and the default store, never values.
+program
+  .command('__complete', { hidden: true })
+  .argument('<kind>', 'servers, rotations or secrets')
+  .action(async (kind: string, _options: unknown, command: Command) => (await import('./commands/completion.js')).complete(kind, globals(command)));
 
 
 async function main(): Promise<void> {

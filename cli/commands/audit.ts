@@ -30,7 +30,8 @@ export async function audit(options: AuditOptions): Promise<void> {
 
 function since(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  const span = ms(text as ms.StringValue);
+  // ms throws its own error on "" instead of answering undefined.
+  const span = text === '' ? undefined : ms(text as ms.StringValue);
   if (typeof span === 'number' && Number.isFinite(span) && span > 0) return Date.now() - span;
   const time = Date.parse(text);
   if (Number.isNaN(time)) throw new McpdError('USAGE', `--since "${text}" is neither a duration nor a time`, { hint: 'give a duration such as 30m, 2h or 7d, or an ISO time such as 2026-01-31T09:00:00Z' });

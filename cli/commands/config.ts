@@ -1,9 +1,13 @@
 /**
- * `mcpd config path` and `mcpd config check`: where the config is, and whether it is valid —
- * syntax, keys, references and provider names — without asking any backend for a secret.
+ * `mcpd config path`, `check` and `schema`: where the config is, whether it is valid — syntax,
+ * keys, references and provider names — without asking any backend for a secret, and the JSON
+ * Schema an editor checks it with.
  */
 import { existsSync } from 'node:fs';
 import { referenceWarnings } from '../../daemon/config/ref-warnings.js';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { McpdError } from '../../core/errors.js';
 import { configWarnings } from '../../daemon/policy/check.js';
 import { refsOf } from '../../providers/reference.js';
 import { type GlobalOptions, openConfig, output, resolveConfigPath } from '../context.js';
@@ -25,4 +29,21 @@ export async function check(options: GlobalOptions): Promise<void> {
     const lines = servers.map((s) => `  ${s.name}: ${s.command}${s.references.length ? ` — ${s.references.join(', ')}` : ''}`);
     return [`${file}: ok, ${servers.length} server(s), ${Object.keys(config.providers).length} configured provider(s)`, ...lines, ...warnings.map((w) => `warning: ${w}`)].join('\n');
   });
+}
+
+/** Written by the build (scripts/config-schema.ts) beside dist/cli. */
+const schemaFile = fileURLToPath(new URL('../../mcpd.schema.json', import.meta.url));
+
+/** Prints the config's JSON Schema, for an editor to check the file against. */
+export async function schema(): Promise<void> {
+  let text: string;
+  try {
+    text = await readFile(schemaFile, 'utf8');
+  } catch (error) {
+    throw new McpdError('INTERNAL', `the config's JSON Schema ${schemaFile} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`, {
+      hint: 'reinstall mcpd (its package ships the file), or run npm run build in a checkout',
+      cause: error,
+    });
+  }
+  process.stdout.write(text);
 }

@@ -10,6 +10,7 @@ import ms from 'ms';
 import type { Clock } from '../../core/clock.js';
 import { McpdError } from '../../core/errors.js';
 import type { Audit } from '../audit/audit.js';
+import { isDuration } from '../../core/duration.js';
 import type { Config } from '../config/schema.js';
 import { checkScopes, OWNER, type Principal } from './scopes.js';
 import type { TokenRecord, TokenStore } from './store.js';
@@ -135,9 +136,7 @@ function info(record: TokenRecord, source: 'state' | 'config'): TokenInfo {
 }
 
 function lifetime(text: string): number {
-  const value = ms(text as ms.StringValue);
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new McpdError('USAGE', `--expires "${text}" is not a duration`, { hint: 'give a duration such as 12h, 30d or 1y' });
-  }
-  return value;
+  // isDuration, not ms alone: ms throws its own error on "".
+  if (!isDuration(text)) throw new McpdError('USAGE', `--expires "${text}" is not a duration`, { hint: 'give a duration such as 12h, 30d or 1y' });
+  return ms(text as ms.StringValue);
 }

@@ -45,13 +45,13 @@ export const serverSchema = z.strictObject({
   description: z.string().optional(),
 });
 
-/** Each backend's `providers.NAME` block, by type: the schemas live with the backends (providers/backends.ts). */
-const providerSchemas = Object.fromEntries(Object.entries(backends).map(([type, backend]) => [type, backend.settings])) as { [T in ProviderType]: (typeof backends)[T]['settings'] };
+/** Each backend's `providers.NAME` block, by type: the schemas live with the backends (providers/backends.ts); scripts/config-schema.ts shows them as one union in the JSON Schema. */
+export const providerSchemas = Object.fromEntries(Object.entries(backends).map(([type, backend]) => [type, backend.settings])) as { [T in ProviderType]: (typeof backends)[T]['settings'] };
 
 export const providerTypes = Object.keys(providerSchemas) as ProviderType[];
 
 /** Validates `type` first so an unknown type gets one clear message instead of a union's noise. */
-const providerSchema = z.object({ type: z.string() }).passthrough().transform((value, ctx) => {
+export const providerSchema = z.object({ type: z.string() }).passthrough().transform((value, ctx) => {
   // Own keys only: "constructor" or "__proto__" must get the message below, not Object's members.
   const schema = Object.hasOwn(providerSchemas, value.type) ? providerSchemas[value.type as ProviderType] : undefined;
   if (!schema) {
@@ -158,6 +158,7 @@ export const rotationSchema = z.discriminatedUnion('strategy', [
 ], { errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_union_discriminator' ? 'unknown strategy; expected "remind", "generate", "command" or "vault"' : ctx.defaultError }) });
 
 export const configSchema = z.strictObject({
+  /** The JSON Schema an editor checks the file against (`mcpd config schema` prints it); mcpd ignores it. */
   $schema: z.string().optional(),
   mcpServers: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'expected a server name of letters, digits, _ . -'), serverSchema).default({}),
   providers: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'expected a provider name of letters, digits, _ . -'), providerSchema).default({}),

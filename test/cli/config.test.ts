@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { repoRoot } from '../helpers/repo.js';
 import { type Sandbox, sandbox } from '../helpers/sandbox.js';
 
 describe('mcpd config', () => {
@@ -46,6 +49,16 @@ describe('mcpd config', () => {
     const result = await s.cli(['config', 'check']);
     assert.equal(result.exitCode, 2);
     assert.equal(result.stderr, `mcpd: ${s.configPath}: invalid config\nmcpServers.github.argz: unknown key "argz"\n  hint: correct the keys named above (see README "Configuration"), then run \`mcpd config check\`\n`);
+  });
+
+  it('schema: prints the JSON Schema the package ships; a config naming it in "$schema" checks ok', async () => {
+    const result = await s.cli(['config', 'schema']);
+    assert.equal(result.exitCode, 0, result.stderr);
+    assert.equal(result.stdout, await readFile(join(repoRoot, 'dist', 'mcpd.schema.json'), 'utf8'));
+    assert.equal((JSON.parse(result.stdout) as { title: string }).title, 'mcpd config');
+    await s.writeConfig({ $schema: './mcpd.schema.json', mcpServers: { a: { command: 'x' } } });
+    const check = await s.cli(['config', 'check']);
+    assert.equal(check.exitCode, 0, check.stderr);
   });
 
   it('check: no config file exits 2 and says where it looked', async () => {

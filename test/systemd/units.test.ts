@@ -6,12 +6,14 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
+import { parse as parsePlist } from 'plist';
 import { McpdError } from '../../core/errors.js';
+import { stateDir } from '../../core/paths.js';
 import { planService } from '../../cli/commands/service.js';
-import { cliMain } from '../helpers/repo.js';
+import { cliMain, repoRoot } from '../helpers/repo.js';
 import { type Sandbox, sandbox } from '../helpers/sandbox.js';
 
 /** undefined when `tool` runs here; else why the tests that need it skip (a failure under MCPD_REQUIRE_SYSTEMD=1, as in CI). */
@@ -113,17 +115,33 @@ describe('mcpd service install (systemd)', () => {
 });
 
 describe('mcpd service install (other platforms)', () => {
-  const env = { HOME: '/Users/a&b', PATH: '/usr/bin', MCPD_CONFIG: '/Users/a&b/cfg <1>.json' };
+  const env = { HOME: '/Users/a&b', PATH: '/opt/x&y/bin:/usr/bin', MCPD_CONFIG: '/Users/a&b/cfg <1>.json' };
 
-  it('macOS: a launchd agent in ~/Library/LaunchAgents, its values XML-escaped', async () => {
+  it('macOS: a launchd agent in ~/Library/LaunchAgents that a plist parser reads back to the values given', async () => {
     const plan = await planService('darwin', env);
     assert.equal(plan.manager, 'launchd');
-    const [plist] = plan.files;
-    assert.equal(plist?.path, '/Users/a&b/Library/LaunchAgents/com.mcpd.daemon.plist');
-    assert.doesNotMatch(plist.content, /@[A-Z_]+@/);
-    const args = [process.execPath, cliMain, '--config', '/Users/a&amp;b/cfg &lt;1&gt;.json', 'daemon'].map((a) => `    <string>${a}</string>\n`).join('');
-    assert.ok(plist.content.includes(`<key>ProgramArguments</key>\n  <array>\n${args}  </array>`), plist.content);
+    const [agent] = plan.files;
+    assert.equal(agent?.path, '/Users/a&b/Library/LaunchAgents/com.mcpd.daemon.plist');
+    assert.doesNotMatch(agent.content, /@[A-Z_]+@/);
+    // plutil is macOS-only: the plist package parses the XML as launchd would, entities and all.
+    assert.deepEqual(parsePlist(agent.content), {
+      Label: 'com.mcpd.daemon',
+      ProgramArguments: [process.execPath, cliMain, '--config', '/Users/a&b/cfg <1>.json', 'daemon'],
+      EnvironmentVariables: { PATH: [...new Set([dirname(process.execPath), '/opt/x&y/bin', '/usr/bin'])].join(':') },
+      RunAtLoad: true,
+      KeepAlive: { SuccessfulExit: false },
+      Umask: 0o077,
+      StandardErrorPath: join(stateDir(env), 'launchd.log'),
+    });
     assert.match(plan.next.at(-1)!, /^launchctl bootstrap gui\/\$\(id -u\) '\/Users\/a&b\/Library\/LaunchAgents\/com.mcpd.daemon.plist'$/);
+  });
+
+  it('the shipped plist template parses, each placeholder a whole string', async () => {
+    const parsed = parsePlist(await readFile(join(repoRoot, 'systemd', 'com.mcpd.daemon.plist'), 'utf8')) as Record<string, unknown>;
+    assert.equal(parsed.Label, 'com.mcpd.daemon');
+    assert.deepEqual(parsed.ProgramArguments, ['@NODE@', '@MCPD@', '--config', '@CONFIG@', 'daemon']);
+    assert.deepEqual(parsed.EnvironmentVariables, { PATH: '@PATH@' });
+    assert.equal(parsed.StandardErrorPath, '@STATE_DIR@/launchd.log');
   });
 
   it('Windows: a usage error that says what to do instead', async () => {

@@ -100,6 +100,9 @@ describe('the audit log after a scripted session', () => {
     const bad = await s.cli(['audit', '--since', 'yesterday-ish']);
     assert.equal(bad.exitCode, 2);
     assert.match(bad.stderr, /mcpd: --since "yesterday-ish" is neither a duration nor a time/);
+    const empty = await s.cli(['audit', '--since', '']);
+    assert.equal(empty.exitCode, 2);
+    assert.match(empty.stderr, /^mcpd: --since "" is neither a duration nor a time\n/);
   });
 });
 

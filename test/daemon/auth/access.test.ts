@@ -49,6 +49,13 @@ describe('ClientAccess', () => {
     assert.ok(!JSON.stringify(events).includes(token));
   });
 
+  it('an expiry that is not a duration, the empty one included, is a usage error naming it', async () => {
+    const access = new ClientAccess(await TokenStore.open(join(dir, 'tokens-bad.json')), () => emptyConfig, new ManualClock(0), { record: () => {} });
+    for (const expires of ['', 'soon']) {
+      await assert.rejects(access.create('ci', ['launch:github'], expires), (e: unknown) => e instanceof McpdError && e.code === 'USAGE' && e.message === `--expires "${expires}" is not a duration` && e.hint === 'give a duration such as 12h, 30d or 1y');
+    }
+  });
+
   it('findHash compares every stored hash and finds the right one', () => {
     const hashes = ['a', 'b', 'c'].map(sha256Hex);
     assert.equal(findHash(sha256Hex('b'), hashes), 1);

@@ -59,6 +59,12 @@ describe('config loading', () => {
     fails(JSON.stringify({ socket: { listen: [{ port: 7311, allowedHosts: ['host.docker.internal:7311'] }] } }), 'CONFIG_INVALID', 'expected a host name without a port, such as "host.docker.internal"');
   });
 
+  it('an empty duration or schedule is a config error naming its path, not a crash', () => {
+    fails(server({ ttl: '' }), 'CONFIG_INVALID', 'mcpServers.github.ttl: expected a duration such as "30s", "8h" or "90d"');
+    fails(JSON.stringify({ rotation: { 'a/b': { strategy: 'remind', every: '' } } }), 'CONFIG_INVALID', 'rotation.a/b.every: expected a duration such as "90d" or a cron expression');
+    fails(JSON.stringify({ rotation: { 'a/b': { strategy: 'generate', every: '1d', grace: '' } } }), 'CONFIG_INVALID', 'rotation.a/b.grace: expected a duration');
+  });
+
   it('a Vault provider with an unknown auth method names the path and the methods there are', () => {
     fails(JSON.stringify({ providers: { vault: { type: 'vault', auth: { method: 'ldap' } } } }), 'CONFIG_INVALID',
       'providers.vault.auth.method: unknown auth method; expected "token" or "approle"');
