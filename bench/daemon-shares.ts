@@ -98,7 +98,7 @@ async function timeline(env: BenchEnv): Promise<Record<string, number>> {
   if (!line) throw new Error(`no marks from the preload:\n${stderr}`);
   const marks = JSON.parse(line) as Array<[string, string]>;
   const at = (kind: string, nth = 0) => msSince(t0, BigInt(marks.filter(([k]) => k === kind)[nth]?.[1] ?? NaN));
-  // One connect: the CLI probes for a daemon only when its socket refuses (cli/daemon-client.ts).
+  // One connect: the CLI probes for a daemon only when its socket refuses (connect/daemon.ts).
   const connects = marks.filter(([k]) => k === 'connect').length;
   if (connects !== 1) throw new Error(`expected one connect from mcpd run against a running daemon, saw ${connects}`);
   return { booted: at('booted'), upgrade: at('connect'), answered: at('data'), init: msSince(t0, init.at) };

@@ -1,6 +1,7 @@
 /**
  * What every verb starts from: the global options, the config, and the provider registry.
  */
+import type { ConnectOptions } from '../connect/daemon.js';
 import { configPath } from '../core/paths.js';
 import type { LoadedConfig } from '../daemon/config/load.js';
 import { ProviderRegistry } from '../providers/registry.js';
@@ -11,6 +12,9 @@ export interface GlobalOptions {
   json?: boolean;
   socket?: string;
 }
+
+/** A verb that talks to the daemon: the global options, and whether it may start one. */
+export interface DaemonOptions extends GlobalOptions, ConnectOptions {}
 
 export function resolveConfigPath(options: GlobalOptions): string {
   return configPath(process.env, options.config);

@@ -12,7 +12,7 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { type JSONRPCMessage, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { WebSocket } from 'ws';
-import { ensureDaemon, openSocket } from '../cli/daemon-client.js';
+import { ensureDaemon, openSocket } from '../connect/daemon.js';
 import { McpdError } from '../core/errors.js';
 import { CLOSE, SESSION_PATH, exitFromCloseCode } from '../daemon/protocol.js';
 

@@ -11,7 +11,7 @@ import type { Env } from './paths.js';
 /**
  * Every variable whose value is a credential mcpd uses, with where it is read:
  * MCPD_STORE_PASSPHRASE (the local store's key, providers/local-store/store-key.ts), MCPD_TOKEN
- * (the CLI's and mcpd/client's client token, cli/daemon-client.ts), VAULT_TOKEN (the Vault
+ * (the CLI's and mcpd/client's client token, connect/daemon.ts), VAULT_TOKEN (the Vault
  * provider's default token, providers/vault/auth.ts), OP_SERVICE_ACCOUNT_TOKEN (the 1Password
  * provider's default token, providers/onepassword.ts). A credential read anywhere else belongs
  * here too: test/core/own-credentials.test.ts pins the list and looks for readers it misses.

@@ -8,9 +8,10 @@ import { McpdError } from '../../core/errors.js';
 import { takeOwnCredentials } from '../../core/own-credentials.js';
 import { Daemon } from '../../daemon/daemon.js';
 import { createLogger } from '../../daemon/log.js';
-import { activationFd, answers } from '../../daemon/server/listen.js';
-import { type DaemonOptions, control, daemonSocket, ensureDaemon } from '../daemon-client.js';
-import { resolveConfigPath, output } from '../context.js';
+import { answers } from '../../core/socket-probe.js';
+import { activationFd } from '../../daemon/server/listen.js';
+import { control, daemonSocket, ensureDaemon } from '../../connect/daemon.js';
+import { resolveConfigPath, output, type DaemonOptions } from '../context.js';
 import { mcpdVersion } from '../version.js';
 
 /** Runs the daemon in this process until it is stopped. */

@@ -17,9 +17,9 @@ import { keychainAnswers } from '../../providers/keychain.js';
 import type { LoadedConfig } from '../../daemon/config/load.js';
 import { referenceUses } from '../../daemon/config/references.js';
 import type { RotationStatus } from '../../daemon/rotation/scheduler.js';
-import { answers } from '../../daemon/server/listen.js';
-import { type GlobalOptions, openConfig, openRegistry, output } from '../context.js';
-import { type DaemonOptions, control, daemonSocket } from '../daemon-client.js';
+import { answers } from '../../core/socket-probe.js';
+import { type GlobalOptions, openConfig, openRegistry, output, type DaemonOptions } from '../context.js';
+import { control, daemonSocket } from '../../connect/daemon.js';
 import { planService } from './service.js';
 import { mcpdVersion as version } from '../version.js';
 

@@ -3,8 +3,8 @@
  * the schedules and the servers to roll), so both ask the running daemon.
  */
 import type { RotationStatus } from '../../daemon/rotation/scheduler.js';
-import { output } from '../context.js';
-import { type DaemonOptions, control } from '../daemon-client.js';
+import { output, type DaemonOptions } from '../context.js';
+import { control } from '../../connect/daemon.js';
 
 export async function rotate(name: string, options: DaemonOptions & { now?: boolean }): Promise<void> {
   if (!options.now) {

@@ -13,7 +13,8 @@ import { type Envelope, envelopeOf, idKey, isRequest, readHead } from '../../dae
 import { PartsEnvelope } from '../../daemon/session/parts-envelope.js';
 import { LineSplitter, LineTooLong, wellFormed } from '../../daemon/session/framing.js';
 import { corkedPerTick } from '../../daemon/session/tick-cork.js';
-import { type DaemonOptions, openDaemonSocket } from '../daemon-client.js';
+import { openDaemonSocket } from '../../connect/daemon.js';
+import type { DaemonOptions } from '../context.js';
 import { readFramesOf } from './session-frames.js';
 
 const HIGH_WATER = 1024 * 1024;

@@ -3,7 +3,7 @@
  * (through the daemon or in-process), or an ad-hoc command after `--`.
  */
 import { McpdError } from '../../core/errors.js';
-import type { DaemonOptions } from '../daemon-client.js';
+import type { DaemonOptions } from '../context.js';
 
 export interface RunOptions extends DaemonOptions {
   target: string[];

@@ -8,7 +8,7 @@ import { checkReferences, type Finding } from '../../providers/check.js';
 import { type GlobalOptions, openConfig, openRegistry, output } from '../context.js';
 
 export async function check(options: GlobalOptions & { daemon?: boolean }): Promise<void> {
-  const findings = options.daemon ? await (await import('../daemon-client.js')).control(options, 'secrets.check') : await checkHere(options);
+  const findings = options.daemon ? await (await import('../../connect/daemon.js')).control(options, 'secrets.check') : await checkHere(options);
   const failed = findings.filter((f) => !f.ok).length;
   output(options, findings, () => [
     ...findings.map((f) => `${f.ok ? 'ok   ' : 'ERROR'}  ${f.reference} (${f.provider}) used by ${f.servers.join(', ')}${f.error ? `\n       ${f.error.message}${f.error.hint ? `\n       hint: ${f.error.hint}` : ''}` : ''}`),

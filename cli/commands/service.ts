@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { McpdError } from '../../core/errors.js';
 import { type Env, configPath, dataDir, stateDir } from '../../core/paths.js';
 import { type GlobalOptions, output } from '../context.js';
-import { cliEntry } from '../entry.js';
+import { cliEntry } from '../../connect/entry.js';
 
 export interface ServiceOptions extends GlobalOptions {
   dryRun?: boolean;

@@ -4,9 +4,10 @@
  */
 import { CONTROL_PATH, type DaemonEvent, EVENT_NOTIFICATION, LOG_NOTIFICATION, type LogLine, type ServerStatus } from '../../daemon/protocol.js';
 import type { WebSocket } from 'ws';
-import { type DaemonOptions, control, daemonSocket, follow, openSocket, request } from '../daemon-client.js';
+import { control, daemonSocket, openSocket, request } from '../../connect/daemon.js';
+import { follow } from '../follow.js';
 import { McpdError } from '../../core/errors.js';
-import { eventLine, output } from '../context.js';
+import { eventLine, output, type DaemonOptions } from '../context.js';
 
 export async function status(options: DaemonOptions): Promise<void> {
   const s = await control(options, 'status');

@@ -4,8 +4,8 @@
  * stdout so `TOKEN=$(mcpd token create …)` works, and never again.
  */
 import type { TokenInfo } from '../../daemon/protocol.js';
-import { output } from '../context.js';
-import { type DaemonOptions, control, ensureDaemon } from '../daemon-client.js';
+import { output, type DaemonOptions } from '../context.js';
+import { control, ensureDaemon } from '../../connect/daemon.js';
 
 export async function create(name: string, options: DaemonOptions & { scope: string[]; expires?: string }): Promise<void> {
   await ensureDaemon(options);

@@ -8,9 +8,9 @@
  */
 import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { McpdError } from '../../core/errors.js';
+import { answers } from '../../core/socket-probe.js';
 import { checkSocketPath } from '../../core/socket-trust.js';
 
 export type Binding = { kind: 'path'; path: string } | { kind: 'fd'; fd: number };
@@ -24,20 +24,6 @@ export function activationFd(env: NodeJS.ProcessEnv): number | undefined {
   delete env.LISTEN_FDS;
   delete env.LISTEN_FDNAMES;
   return 3; // SD_LISTEN_FDS_START
-}
-
-/** Whether a daemon answers on `path`. */
-export function answers(path: string, timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(path);
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-    socket.setTimeout(timeoutMs, () => done(false));
-  });
 }
 
 /** Listens on the binding; rejects with DAEMON_RUNNING when another daemon already answers there. */

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { McpdError } from '../../core/errors.js';
 import { checkSocketPath } from '../../core/socket-trust.js';
 import type { ListenSpec } from '../config/schema.js';
-import { answers } from './listen.js';
+import { answers } from '../../core/socket-probe.js';
 
 /** Listens on `spec`; returns how status names it (`unix:PATH` or `tcp:HOST:PORT`). */
 export async function listenExtra(server: Server, spec: ListenSpec, index: number): Promise<string> {

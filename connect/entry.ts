@@ -5,4 +5,4 @@
  */
 import { fileURLToPath } from 'node:url';
 
-export const cliEntry = fileURLToPath(new URL('./mcpd.cjs', import.meta.url));
+export const cliEntry = fileURLToPath(new URL('../cli/mcpd.cjs', import.meta.url));

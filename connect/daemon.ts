@@ -1,6 +1,7 @@
 /**
- * The CLI's side of the socket: opens sessions and control connections, and starts a daemon
- * when none answers. Two `mcpd run`s started at once (a host app opening several servers)
+ * The client's side of the socket, for the CLI and mcpd/client alike: finds the socket, checks
+ * its path can be trusted before a token goes to it, opens sessions and control connections,
+ * and starts a daemon when none answers. Two `mcpd run`s started at once (a host app opening several servers)
  * must not start two daemons: the start is done under a lock, and the second one finds the
  * first one's daemon answering.
  */
@@ -11,21 +12,24 @@ import { spawn } from 'node:child_process';
 import { WebSocket } from 'ws';
 import { type ErrorCode, McpdError } from '../core/errors.js';
 import { configPath, socketPath, stateDir } from '../core/paths.js';
+import { answers } from '../core/socket-probe.js';
 import { checkSocketPath } from '../core/socket-trust.js';
-import { CLOSE, CONTROL_PATH, type ControlMethod, type ControlMethods, type ErrorBody } from '../daemon/protocol.js';
-import { answers } from '../daemon/server/listen.js';
-import type { GlobalOptions } from './context.js';
+import { CONTROL_PATH, type ControlMethod, type ControlMethods, type ErrorBody } from '../daemon/protocol.js';
 import { cliEntry } from './entry.js';
 
-export interface DaemonOptions extends GlobalOptions {
-  socket?: string;
+/** Where the daemon is and what to do when none answers. */
+export interface ConnectOptions {
+  /** The socket (default: $MCPD_SOCKET, else $XDG_RUNTIME_DIR/mcpd/mcpd.sock). */
+  socket?: string | undefined;
+  /** The config a started daemon reads. */
+  config?: string | undefined;
   /** false: never start a daemon (exit 4 when none answers). */
-  autostart?: boolean;
+  autostart?: boolean | undefined;
 }
 
 const STARTUP_TIMEOUT_MS = 10_000;
 
-export function daemonSocket(options: DaemonOptions): string {
+export function daemonSocket(options: ConnectOptions): string {
   return socketPath(process.env, options.socket);
 }
 
@@ -79,7 +83,7 @@ export function unreachable(path: string, cause?: NodeJS.ErrnoException): McpdEr
  * connect and no probe.
  */
 /** A session's socket, starting a daemon when nobody listens; paused: resume it once its listeners are on. */
-export async function openDaemonSocket(options: DaemonOptions, route: string): Promise<{ path: string; ws: WebSocket }> {
+export async function openDaemonSocket(options: ConnectOptions, route: string): Promise<{ path: string; ws: WebSocket }> {
   const path = daemonSocket(options);
   try {
     return { path, ws: await openSocket(path, route, undefined, { paused: true }) };
@@ -96,7 +100,7 @@ function nobodyListens(error: unknown): boolean {
 }
 
 /** Makes sure a daemon answers on the socket, starting one unless autostart is off. */
-export async function ensureDaemon(options: DaemonOptions): Promise<string> {
+export async function ensureDaemon(options: ConnectOptions): Promise<string> {
   const path = daemonSocket(options);
   await checkSocketPath(path); // before probing it or making its folder
   if (await answers(path)) return path;
@@ -116,7 +120,7 @@ export async function ensureDaemon(options: DaemonOptions): Promise<string> {
  * Spawns `mcpd daemon` detached and waits until it answers. Its stderr goes to a file, not a
  * pipe: the daemon outlives us, and a pipe with no reader would fail its every write.
  */
-async function startDaemon(path: string, options: DaemonOptions): Promise<void> {
+async function startDaemon(path: string, options: ConnectOptions): Promise<void> {
   const dir = stateDir(process.env);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const errFile = join(dir, 'daemon.stderr');
@@ -156,7 +160,7 @@ function daemonEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 /** One control request: connects, asks, and closes. */
-export async function control<M extends ControlMethod>(options: DaemonOptions, method: M, params: ControlMethods[M]['params'] | Record<string, never> = {}): Promise<ControlMethods[M]['result']> {
+export async function control<M extends ControlMethod>(options: ConnectOptions, method: M, params: ControlMethods[M]['params'] | Record<string, never> = {}): Promise<ControlMethods[M]['result']> {
   const path = daemonSocket(options);
   const ws = await openSocket(path, CONTROL_PATH);
   try {
@@ -164,41 +168,6 @@ export async function control<M extends ControlMethod>(options: DaemonOptions, m
   } finally {
     ws.close();
   }
-}
-
-/**
- * Prints each `method` notification of a control connection, formatted, until the daemon closes
- * it. While stdout is full (a paused pager) the socket is paused, so the backlog waits in the
- * daemon, which drops a follower that falls too far behind; that, and a revoked token, end it
- * with an error that says so. A daemon that stops ends it quietly.
- */
-export function follow<T>(ws: WebSocket, method: string, format: (params: T) => string): Promise<void> {
-  let paused = false;
-  ws.on('message', (data: Buffer) => {
-    const message = JSON.parse(data.toString()) as { method?: string; params?: T };
-    if (message.method !== method || message.params === undefined) return;
-    // Messages already read may still come after pause(): one drain listener is enough.
-    if (!process.stdout.write(`${format(message.params)}\n`) && !paused) {
-      paused = true;
-      ws.pause();
-      process.stdout.once('drain', () => {
-        paused = false;
-        ws.resume();
-      });
-    }
-  });
-  const closed = new Promise<void>((resolve, reject) => {
-    ws.once('close', (code: number, reason: Buffer) => {
-      if (code === CLOSE.tryAgainLater) {
-        reject(new McpdError('SESSION_CLOSED', `the daemon dropped this connection: ${reason.toString()}`, { hint: 'read the output as it comes (a pager left paused holds it back), then run the command again' }));
-      } else if (code === CLOSE.policy) {
-        reject(new McpdError('TOKEN_INVALID', `the daemon ended this connection: ${reason.toString()}`, { hint: 'run it again with a valid token' }));
-      } else resolve();
-    });
-  });
-  // Handled here too: it may end while the caller still awaits its first answer.
-  closed.catch(() => {});
-  return closed;
 }
 
 let nextId = 0;
