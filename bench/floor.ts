@@ -1,7 +1,7 @@
 /**
  * `node dist/bench/floor.js`: what the daemon path's shape costs before mcpd does anything, on
  * this machine. The daemon path puts two relay processes between a host app and its server
- * (`mcpd run` and the daemon, DESIGN.md "Daemon and socket"); bench/bare-relay.ts is the least
+ * (`mcpd run` and the daemon, README "The daemon"); bench/bare-relay.ts is the least
  * such a relay can be in Node (streams piped, nothing read). Side by side on `mini`, interleaved:
  *
  *   direct            node mini-mcp.js

@@ -1,5 +1,5 @@
 /**
- * The one place error codes become exit codes (DESIGN.md "Errors and exit codes"):
+ * The one place error codes become exit codes (docs/errors.md):
  * 0 ok, 1 generic, 2 usage/config, 3 secret unresolved, 4 daemon unreachable, 5 refused;
  * `run` exits with the server's own code.
  */

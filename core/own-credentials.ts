@@ -1,6 +1,6 @@
 /**
  * mcpd's own credentials: the environment variables mcpd itself signs in with. They are mcpd's,
- * not its children's (DESIGN.md "Security principles"): no server, not even one with
+ * not its children's (README "Security model"): no server, not even one with
  * `"inheritEnv": true`, no exec helper and no rotation hook is given any of them. The daemon
  * reads them once, at start, and takes them out of its process environment, so that nothing it
  * spawns (nor a library spawning behind its back) can inherit them.

@@ -1,5 +1,5 @@
 /**
- * Where mcpd keeps things, per DESIGN.md: the XDG base directories on Linux, Application
+ * Where mcpd keeps things, as README "Configuration" says: the XDG base directories on Linux, Application
  * Support on macOS. Everything takes the environment as an argument so tests can point a run
  * at a temporary home without touching the caller's.
  */

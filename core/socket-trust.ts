@@ -1,6 +1,6 @@
 /**
- * Whether a socket path can be trusted to lead to this user's daemon (DESIGN.md "Security
- * principles"). Another local user who can create or replace any folder on the path can put a
+ * Whether a socket path can be trusted to lead to this user's daemon (README "Security
+ * model"). Another local user who can create or replace any folder on the path can put a
  * daemon of their own there and receive the client's token and its first messages; so the
  * client checks before it connects, and the daemon before it binds.
  *

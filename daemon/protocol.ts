@@ -1,5 +1,5 @@
 /**
- * The socket protocol (DESIGN.md "Daemon and socket"), shared by the daemon, the CLI and the
+ * The socket protocol (README "The daemon"), shared by the daemon, the CLI and the
  * client module for host apps. HTTP on a Unix socket, upgraded to WebSocket:
  *
  *   GET /v1/session/NAME   one text message = one JSON-RPC message, both ways. With
@@ -145,7 +145,7 @@ export interface ControlMethods {
   'token.revoke': { params: { name: string }; result: { info: TokenInfo; sessionsClosed: number } };
 }
 
-/** The scope each control method needs (DESIGN.md "Daemon and socket"); admin holds them all. */
+/** The scope each control method needs (README "The daemon"); admin holds them all. */
 export const CONTROL_SCOPES: Record<ControlMethod, string> = {
   'status': 'status:read',
   'servers.list': 'status:read',

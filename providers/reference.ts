@@ -1,5 +1,5 @@
 /**
- * The reference syntax of DESIGN.md: a value holds any number of `${…}` references, everything
+ * The reference syntax (README "References"): a value holds any number of `${…}` references, everything
  * else is literal, `$$` is a literal `$`, and a whole value `op://…` is a 1Password reference.
  *
  *   ${NAME}  ${NAME:-default}  ${env:NAME}       the caller's environment

@@ -3,7 +3,7 @@
  * resolved once, in one batch per provider; every failure is reported together (naming each
  * variable and reference, never a value), so a user fixes a config in one pass.
  *
- * Rules (DESIGN.md "References"): a reference into a secret store must not be empty; a
+ * Rules (README "References"): a reference into a secret store must not be empty; a
  * variable whose references all came out empty (`Bearer ${TOKEN}` with TOKEN="") is dropped;
  * a variable listed in `optional` is dropped instead of failing when its secret is missing or empty.
  */

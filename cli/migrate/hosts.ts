@@ -1,5 +1,5 @@
 /**
- * Where each MCP host app keeps its servers (DESIGN.md "Host-app wiring"): the file, and the key
+ * Where each MCP host app keeps its servers (README "What mcpd is"): the file, and the key
  * of the object that maps a server's name to its definition. All but VS Code use `mcpServers`.
  */
 import { homedir } from 'node:os';

@@ -1,9 +1,9 @@
 /**
- * What the audit log records (DESIGN.md "Policy and audit"). Names, references, pids, codes
+ * What the audit log records (README "Tool policy" and "Audit log"). Names, references, pids, codes
  * and durations only: never a secret value, never a token, never tool arguments or results.
  */
 
-/** A step of a rotation's journal (DESIGN.md "Rotation"), or a failed attempt at one. */
+/** A step of a rotation's journal (README "Rotation"), or a failed attempt at one. */
 export type RotationStep = 'pending' | 'stored' | 'applied' | 'rolled' | 'old-revoked' | 'done' | 'failed';
 
 export type AuditEvent =

@@ -1,5 +1,5 @@
 /**
- * What a client token may do (DESIGN.md "Daemon and socket"): `launch:NAME` or `launch:*` to
+ * What a client token may do (README "The daemon"): `launch:NAME` or `launch:*` to
  * open sessions, `status:read`, `logs:read`, `rotate`, and `admin`, which includes every other.
  * A connection on the owner-only socket without a token is the owner: it may do everything.
  */

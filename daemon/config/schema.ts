@@ -76,7 +76,7 @@ const fileLimits = z.strictObject({
   keep: z.number().int().min(0).max(20).default(3),
 }).default({});
 
-/** The daemon's own settings. Restart backoff follows DESIGN.md "Launch". */
+/** The daemon's own settings. Restart backoff follows README "Running servers". */
 export const daemonSchema = z.strictObject({
   /** The largest JSON-RPC message a session passes, either way; a bigger one closes that session. */
   maxMessageBytes: z.number().int().min(1024).default(32 * 1024 * 1024),
@@ -113,7 +113,7 @@ export const clientSchema = z.strictObject({
 
 const loopback = z.string().refine((host) => ['127.0.0.1', '::1', 'localhost'].includes(host), { message: 'expected a loopback address (127.0.0.1, ::1 or localhost): a wider one would open the daemon to the network' });
 
-/** Who may connect (DESIGN.md "Daemon and socket"). Extra listeners always require a token. */
+/** Who may connect (README "The daemon"). Extra listeners always require a token. */
 export const socketSchema = z.strictObject({
   /** Refuse connections without a token even on the owner-only socket. */
   requireToken: z.boolean().default(false),
@@ -143,7 +143,7 @@ const schedule = { every, warnBefore: duration.default('14d') };
 /** What mcpd runs around a new value: `apply` registers it upstream, `revoke` retires the old after `grace`. */
 const upstream = { apply: argv.optional(), revoke: argv.optional(), grace: duration.default('1h') };
 
-/** One stored secret's rotation (DESIGN.md "Rotation"); its key is a reference without `${}`. */
+/** One stored secret's rotation (README "Rotation"); its key is a reference without `${}`. */
 export const rotationSchema = z.discriminatedUnion('strategy', [
   z.strictObject({ strategy: z.literal('remind'), ...schedule }),
   z.strictObject({

@@ -39,7 +39,7 @@ export function unmaskableWarning(variable: string): string {
 
 /** Masks a fixed set of injected values in text. */
 export class Masker {
-  /** Longest first, as DESIGN.md asks; overlapping matches are merged anyway, so no tail of a value survives. */
+  /** Longest first, as README "Running servers" says; overlapping matches are merged anyway, so no tail of a value survives. */
   readonly #forms: readonly string[];
   /** Length of the longest form: how much a cut line must keep back to catch a value split by the cut. */
   readonly longest: number;

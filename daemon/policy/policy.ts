@@ -1,5 +1,5 @@
 /**
- * Tool, prompt and resource policy per server (DESIGN.md "Policy and audit"): pure functions
+ * Tool, prompt and resource policy per server (README "Tool policy" and "Audit log"): pure functions
  * over JSON-RPC messages. `allow` and `deny` are glob lists (picomatch; deny wins); a tool is
  * matched by name, a prompt by name, a resource by its URI or name (a template by its
  * uriTemplate or name), a URI in its canonical form (uri.ts). `tools.readOnly` also hides

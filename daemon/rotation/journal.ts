@@ -16,7 +16,7 @@ import writeFileAtomic from 'write-file-atomic';
 import { McpdError } from '../../core/errors.js';
 import type { RotationConfig } from '../config/schema.js';
 
-/** pending → stored → applied → rolled → old-revoked → done (DESIGN.md "Rotation"). */
+/** pending → stored → applied → rolled → old-revoked → done (README "Rotation"). */
 export const STEPS = ['pending', 'stored', 'applied', 'rolled', 'old-revoked', 'done'] as const;
 export type Step = (typeof STEPS)[number];
 

@@ -1,5 +1,5 @@
 /**
- * Extra listeners beside the owner-only socket (DESIGN.md "Daemon and socket"): a socket shared
+ * Extra listeners beside the owner-only socket (README "The daemon"): a socket shared
  * with a group (`{ path, group, mode }`) or a loopback TCP port for containers (`{ host, port }`).
  * Each serves the same routes, and every connection on one must present a token.
  */

@@ -1,6 +1,6 @@
 /**
  * Rollover: a session's server moved onto fresh values without the host app noticing
- * (DESIGN.md "Short-lived credentials and rollover").
+ * (docs/architecture.md "State machines").
  *
  *   idle ──roll──▶ preparing ──same values──▶ idle (nothing happens; the log says so)
  *                      │

@@ -7,8 +7,8 @@
  *   any state ──stop──▶ stopped
  *
  * A crash is restarted after 5 s, doubling to 60 s; a run of 30 s counts as stable and resets
- * the count; more than 5 restarts without a stable run marks the instance failed (DESIGN.md
- * "Launch"). Each start resolves the server's references afresh. Clock and spawning are
+ * the count; more than 5 restarts without a stable run marks the instance failed (README
+ * "Running servers"). Each start resolves the server's references afresh. Clock and spawning are
  * injected, so the whole schedule is tested in milliseconds against a fake process.
  */
 import { McpdError } from '../../core/errors.js';
