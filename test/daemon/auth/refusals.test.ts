@@ -24,7 +24,7 @@ function attempt(socket: string | number, n: number): Promise<string> {
     let text = '';
     c.setEncoding('utf8').on('data', (chunk: string) => { text += chunk; });
     c.on('end', () => resolve(text.split('\r\n')[0]!)).on('error', reject);
-    c.write(`GET /v1/session/mini HTTP/1.1\r\nHost: mcpd\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: Bearer mcpd_guess${n}\r\n\r\n`);
+    c.write(`GET /v1/session/mini HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: Bearer mcpd_guess${n}\r\n\r\n`);
   });
 }
 

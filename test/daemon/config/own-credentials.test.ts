@@ -20,8 +20,14 @@ const FILE = '/home/u/.config/mcpd/config.json';
 const canaries = Object.fromEntries(OWN_CREDENTIALS.map((name, i) => [name, `own-canary-${i}-3f9c1a`]));
 // Every other variable is set too, so that a launch fails only for what the check is about
 // (pieces joined may name `${HOMEPATH}`).
+// Lookups go by own key (core/own.ts), so the descriptor answers as well as get.
+const valueOf = (known: Record<string, string>, name: string | symbol) => (typeof name === 'string' ? known[name] ?? `plain-${name}` : undefined);
 const parent: Record<string, string> = new Proxy({ ...canaries, HOME: '/home/u', PATH: '/usr/bin:/bin' }, {
-  get: (known: Record<string, string>, name) => (typeof name === 'string' ? known[name] ?? `plain-${name}` : undefined),
+  get: valueOf,
+  getOwnPropertyDescriptor: (known, name) => {
+    const value = valueOf(known, name);
+    return value === undefined ? undefined : { value, writable: true, enumerable: true, configurable: true };
+  },
 });
 
 // Whole references to a credential are rarer than syntax: most definitions should be accepted.
