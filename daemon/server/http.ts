@@ -91,12 +91,15 @@ export function createSocketServer(handlers: SocketHandlers, options: ListenerOp
     const link = new WebSocketLink(url.searchParams.get('stderr') === '1');
     const client = typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'].slice(0, 80) : undefined;
     const session = await handlers.openSession(name, link, client, principal);
-    if (socket.destroyed) {
-      // The client gave up while the server was starting.
-      await session.clientClosed();
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => attach(ws, socket, session, link));
+    let attached = false;
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      attached = true;
+      attach(ws, socket, session, link);
+    });
+    // ws completes or refuses an upgrade synchronously. One it refused (a handshake it finds
+    // malformed, a client that gave up while the server was starting) never reaches attach:
+    // without this its server would run on with no client to end it.
+    if (!attached) await session.clientClosed();
   }
 
   function attach(ws: WebSocket, socket: Duplex, session: Session, link: WebSocketLink): void {

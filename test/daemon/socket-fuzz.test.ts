@@ -152,7 +152,9 @@ describe('socket fuzz', { skip: process.platform === 'linux' ? undefined : 'read
 
     assert.equal((await serverEnv(healthy)).FUZZ_MARK, 'healthy-session', 'the bystander session still works');
     assert.deepEqual(await healthy.ping(), {});
-    await waitFor(async () => (JSON.parse((await s.cli(['sessions', '--json'])).stdout) as unknown[]).length === 1, 'every fuzz session to close');
+    let open: unknown[] = [];
+    await waitFor(async () => (open = JSON.parse((await s.cli(['sessions', '--json'])).stdout) as unknown[]).length === 1, 'every fuzz session to close', 30_000)
+      .catch((error: unknown) => assert.fail(`${String(error)}; still open: ${JSON.stringify(open)} (seed ${SEED})`));
     // Memory freed by V8 comes back to the OS in steps: wait (bounded) for it to settle near the start.
     const limit = before * 1.5 + 32 * 1024 * 1024;
     let now = await rss(pid);

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { chmod, stat, writeFile } from 'node:fs/promises';
-import type { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
@@ -95,6 +95,19 @@ describe('the daemon socket', () => {
     const [code] = (await closed) as [number];
     assert.equal(code, 1002);
     assert.equal((await s.cli(['status'])).exitCode, 0, 'the daemon still answers');
+  });
+
+  it('a session upgrade the WebSocket layer refuses after the server started (a malformed key) leaves no session or process behind', async () => {
+    // The daemon starts the server before the upgrade, so that a server that cannot start is refused with a status;
+    // ws then refused this handshake (400) and the session was never attached: the fuzz run found it running on.
+    const answer = await new Promise<string>((resolve, reject) => {
+      const raw = connect(socket);
+      let text = '';
+      raw.on('data', (chunk) => { text += chunk.toString('latin1'); }).on('close', () => resolve(text)).on('error', reject);
+      raw.write('GET /v1/session/mini HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: x\r\n\r\n');
+    });
+    assert.match(answer, /^HTTP\/1\.1 400 /);
+    await waitFor(async () => (JSON.parse((await s.cli(['sessions', '--json'])).stdout) as unknown[]).length === 0, 'the refused session to end');
   });
 
   it('a server that cannot start: 503 naming the reference, nothing left running', async () => {
