@@ -38,8 +38,17 @@ export async function runSession(name: string, options: DaemonOptions): Promise<
   ws.resume();
   const [code, reason] = await closed;
   process.stdin.destroy();
+  // A host that reads slowly has not taken everything yet: the rest waits in our stdout's
+  // buffer, and the caller's process.exit would drop it. A signal from now on ends us at once.
+  for (const signal of Object.keys(SIGNALS) as Array<keyof typeof SIGNALS>) process.off(signal, onSignal);
+  await flushed(process.stdout);
   if (signalled !== undefined) return signalled;
   return exitFor(code, reason.toString(), path, name);
+}
+
+/** Resolves once everything written to `stream` so far is out (or the stream has failed: no reader is left). */
+function flushed(stream: NodeJS.WritableStream): Promise<void> {
+  return new Promise((resolve) => stream.write('', () => resolve()));
 }
 
 /**

@@ -3,6 +3,8 @@
  * pass on as they arrive: every answer whole, matched to its request, in order.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { cliMain, fixture } from '../helpers/repo.js';
@@ -50,7 +52,12 @@ describe('long messages through the daemon path', () => {
   });
 
   it('a host that reads slowly holds the long answer back without a warning, and gets all of it', async () => {
-    const run = execa(process.execPath, [cliMain, 'run', 'mini'], { env: s.env, extendEnv: false, stdin: 'pipe', buffer: { stdout: false }, reject: false });
+    // node:child_process, not execa: execa resumes an unread stdout once the process exits, and
+    // what this slow reader had not taken yet would flow away unread.
+    const run = spawn(process.execPath, [cliMain, 'run', 'mini'], { env: s.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    run.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
+    const exited = once(run, 'close') as Promise<[number | null]>;
     run.stdin.end(`${big(1, 4 * MiB)}\n`);
     // Read 4 KiB at a time, one read per turn of the event loop: far slower than the daemon writes.
     const chunks: Buffer[] = [];
@@ -65,9 +72,9 @@ describe('long messages through the daemon path', () => {
       run.stdout.once('end', resolve);
       readSome();
     });
-    const result = await run;
-    assert.equal(result.exitCode, 0, result.stderr);
-    assert.doesNotMatch(result.stderr, /Warning/);
+    const [exitCode] = await exited;
+    assert.equal(exitCode, 0, stderr);
+    assert.doesNotMatch(stderr, /Warning/);
     const answer = JSON.parse(Buffer.concat(chunks).toString()) as { id: number; result: { content: Array<{ text: string }> } };
     assert.equal(answer.id, 1);
     assert.equal(answer.result.content[0]!.text.length, 4 * MiB);
