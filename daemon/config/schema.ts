@@ -74,7 +74,7 @@ export const remoteServerSchema = z.strictObject({
   }),
   /** Sent to the server's own origin only; values may hold references, as env does. */
   headers: z.record(headerName, z.string()).default({}),
-  oauth: z.union([z.literal(false), oauthSchema]).optional(),
+  oauth: z.union([z.literal(false), oauthSchema], { errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_union' ? 'expected false (no OAuth) or an object of OAuth settings such as {"clientId": "mcpd"}' : ctx.defaultError }) }).optional(),
   /** How long one set of header values lives before the daemon rolls the session onto fresh ones. */
   ttl: duration.optional(),
   rollover: z.boolean().default(true),
