@@ -34,13 +34,18 @@ export async function runRemote(name: string, server: RemoteServerConfig, loaded
   }
   const pending = new Set<string>();
   let idle: (() => void) | undefined;
+  let drain: NodeJS.Timeout | undefined;
+  /** A request answered (by the server, or with an error): once none is pending after EOF, the run ends. */
+  const answered = (key: string) => {
+    if (pending.delete(key) && pending.size === 0) idle?.();
+  };
   const out = (line: string) => process.stdout.write(`${line}\n`);
   let fatal: (error: McpdError) => void = () => {};
   const failed = new Promise<never>((_, reject) => { fatal = reject; });
   const link = new RemoteLink(spec, {
     message: (message) => {
-      if ('id' in message && !('method' in message) && message.id !== undefined && pending.delete(idKey(message.id)) && pending.size === 0) idle?.();
       out(JSON.stringify(message));
+      if ('id' in message && !('method' in message) && message.id !== undefined) answered(idKey(message.id));
     },
     warning: (error) => process.stderr.write(`mcpd: ${error.message}\n`),
   });
@@ -49,12 +54,11 @@ export async function runRemote(name: string, server: RemoteServerConfig, loaded
     if (request) pending.add(idKey(message.id));
     link.send(message).catch((error: unknown) => {
       const problem = error instanceof McpdError ? error : new McpdError('REMOTE_FAILED', String(error));
-      if (request) {
-        pending.delete(idKey(message.id));
-        out(errorResponse(message.id, -32000, problem.format()));
-      }
+      if (request) out(errorResponse(message.id, -32000, problem.format()));
+      // Before the answer counts: the run must end with this error, not as a drained EOF.
       if (!link.connected) fatal(problem);
       else process.stderr.write(`mcpd: ${problem.message}\n`);
+      if (request) answered(idKey(message.id));
     });
   };
   const splitter = new LineSplitter({ maxBytes: DEFAULT_MAX_MESSAGE_BYTES }, {
@@ -77,16 +81,14 @@ export async function runRemote(name: string, server: RemoteServerConfig, loaded
     });
     process.stdin.once('end', () => {
       if (pending.size === 0) return resolve(0);
-      const timer = setTimeout(() => resolve(0), DRAIN_ON_EOF_MS);
-      idle = () => {
-        clearTimeout(timer);
-        resolve(0);
-      };
+      drain = setTimeout(() => resolve(0), DRAIN_ON_EOF_MS);
+      idle = () => resolve(0);
     });
   });
   try {
     return await Promise.race([ended, failed]);
   } finally {
+    clearTimeout(drain);
     process.stdin.destroy();
     await link.close();
   }
