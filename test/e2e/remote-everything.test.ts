@@ -4,7 +4,8 @@
  * `mcpd run remote` (through the daemon) and `mcpd run --no-daemon remote` on stdio and must
  * get the same answers as the SDK's own StreamableHTTPClientTransport talking to it directly;
  * the token appears in no file mcpd wrote. Policy, status and sessions apply as to a local
- * server; server-everything's legacy SSE mode works with `type: "sse"` and by fallback.
+ * server; a rotated header secret rolls the session onto a new remote session unnoticed;
+ * server-everything's legacy SSE mode works with `type: "sse"` and by fallback.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -47,10 +48,11 @@ describe('remote servers through mcpd, with server-everything over HTTP', () => 
   let sse: Running;
   let guard: Guard;
   const token = `rtok-${randomBytes(16).toString('hex')}`;
+  const rotated = `rtok2-${randomBytes(16).toString('hex')}`;
 
   before(async () => {
     [http, sse] = await Promise.all([startEverything('streamableHttp'), startEverything('sse')]);
-    guard = await authGuard(http.origin, token);
+    guard = await authGuard(http.origin, [token, rotated]);
     s = await sandbox();
     const headers = { Authorization: 'Bearer ${local:remote/token}' };
     await s.writeConfig({
@@ -125,6 +127,29 @@ describe('remote servers through mcpd, with server-everything over HTTP', () => 
       const { tools } = await client.listTools();
       assert.ok(tools.length > 0 && !tools.some((t) => t.name === 'echo'), tools.map((t) => t.name).join(', '));
       await assert.rejects(client.callTool({ name: 'echo', arguments: { message: 'x' } }), /echo/);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a new header secret and `restart --roll`: the same client session goes on, its requests now carry the new token', async () => {
+    const { client } = await viaMcpd(s, ['run', 'remote']);
+    try {
+      await client.listTools();
+      assert.equal(guard.seen.at(-1)!.authorization, `Bearer ${token}`);
+      const sessionsBefore = guard.seen.filter((h) => h['mcp-session-id'] !== undefined).at(-1)!['mcp-session-id'];
+      assert.equal((await s.cli(['secret', 'set', 'local:remote/token'], { input: rotated })).exitCode, 0);
+      const rolled = await s.cli(['restart', 'remote', '--roll']);
+      assert.equal(rolled.exitCode, 0, rolled.stderr);
+      assert.match(rolled.stdout, /rolled remote in 1 session/);
+      const echo = await client.callTool({ name: 'echo', arguments: { message: 'after the roll' } });
+      assert.match(JSON.stringify(echo.content), /after the roll/);
+      const last = guard.seen.at(-1)!;
+      assert.equal(last.authorization, `Bearer ${rotated}`);
+      assert.notEqual(last['mcp-session-id'], sessionsBefore, 'a new remote session, the handshake replayed to it');
+      assert.equal((await s.cli(['restart', 'remote', '--roll'])).exitCode, 0);
+      await client.ping();
+      assert.equal(guard.seen.at(-1)!['mcp-session-id'], last['mcp-session-id'], 'unchanged values: the remote session is kept');
     } finally {
       await client.close();
     }

@@ -55,13 +55,13 @@ export interface Guard extends Running {
   readonly seen: IncomingHttpHeaders[];
 }
 
-/** A proxy on `host` to `target` that answers 401 unless `Authorization: Bearer TOKEN`. */
-export async function authGuard(target: string, token: string, host = '127.0.0.1'): Promise<Guard> {
+/** A proxy on `host` to `target` that answers 401 unless `Authorization: Bearer TOKEN`, TOKEN one of `tokens`. */
+export async function authGuard(target: string, tokens: readonly string[], host = '127.0.0.1'): Promise<Guard> {
   const seen: IncomingHttpHeaders[] = [];
   const upstream = new URL(target);
   const server: Server = createServer((req, res) => {
     seen.push(req.headers);
-    if (req.headers.authorization !== `Bearer ${token}`) {
+    if (!tokens.some((token) => req.headers.authorization === `Bearer ${token}`)) {
       res.writeHead(401, { 'www-authenticate': 'Bearer', 'content-type': 'application/json' }).end('{"error":"unauthorized"}');
       return;
     }
