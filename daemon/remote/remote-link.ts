@@ -14,6 +14,7 @@ import { McpdError } from '../../core/errors.js';
 import { type FetchLike, originFetch } from './origin-fetch.js';
 import type { PreparedRemote } from './prepare-remote.js';
 import { networkError, notMcp, remoteError, type RemoteSubject } from './remote-errors.js';
+import { perRequestSignals } from './request-signals.js';
 import { staticHeaders, type TokenSource } from './token-source.js';
 
 export interface LinkEvents {
@@ -50,7 +51,7 @@ export class RemoteLink {
       if (network) this.#lastNetwork = network;
       throw network ?? error;
     });
-    this.#fetch = originFetch(spec.url, source, classified);
+    this.#fetch = originFetch(spec.url, source, perRequestSignals(classified));
   }
 
   /** Whether the first message went through: there is a remote session. */

@@ -155,6 +155,18 @@ describe('remote servers through mcpd, with server-everything over HTTP', () => 
     }
   });
 
+  it('a busy session (2,000 pings in bursts) is answered in full, and the daemon writes no warning', async () => {
+    const { client } = await viaMcpd(s, ['run', 'remote']);
+    try {
+      for (let round = 0; round < 4; round++) await Promise.all(Array.from({ length: 500 }, () => client.ping()));
+    } finally {
+      await client.close();
+    }
+    // Autostart sends the daemon's stderr (node's warnings among it) to this file.
+    const stderr = await readFile(join(s.env.XDG_STATE_HOME!, 'mcpd', 'daemon.stderr'), 'utf8');
+    assert.doesNotMatch(stderr, /Warning/, stderr.slice(0, 500));
+  });
+
   it('a legacy SSE server: with type "sse", and by fallback from Streamable HTTP', async () => {
     const direct = new Client({ name: 'direct', version: '1.0.0' });
     const { SSEClientTransport } = await import('@modelcontextprotocol/sdk/client/sse.js');
