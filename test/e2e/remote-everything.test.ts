@@ -155,6 +155,22 @@ describe('remote servers through mcpd, with server-everything over HTTP', () => 
     }
   });
 
+  it('`mcpd restart NAME` opens a new remote session under the same client session, the handshake replayed', async () => {
+    const { client } = await viaMcpd(s, ['run', 'remote']);
+    try {
+      await client.ping();
+      const before = guard.seen.at(-1)!['mcp-session-id'];
+      const restarted = await s.cli(['restart', 'remote']);
+      assert.equal(restarted.exitCode, 0, restarted.stderr);
+      const echo = await client.callTool({ name: 'echo', arguments: { message: 'after the restart' } });
+      assert.match(JSON.stringify(echo.content), /after the restart/);
+      assert.notEqual(guard.seen.at(-1)!['mcp-session-id'], before);
+      assert.ok(guard.seen.some((h) => h['mcp-session-id'] === before && h[':method'] === 'DELETE'), 'the old remote session was ended with DELETE');
+    } finally {
+      await client.close();
+    }
+  });
+
   it('a busy session (2,000 pings in bursts) is answered in full, and the daemon writes no warning', async () => {
     const { client } = await viaMcpd(s, ['run', 'remote']);
     try {

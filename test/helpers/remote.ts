@@ -51,7 +51,7 @@ export async function startEverything(mode: 'streamableHttp' | 'sse'): Promise<R
 }
 
 export interface Guard extends Running {
-  /** The headers of every request that reached the guard, in order. */
+  /** The headers of every request that reached the guard, in order, its method as `:method`. */
   readonly seen: IncomingHttpHeaders[];
 }
 
@@ -60,7 +60,7 @@ export async function authGuard(target: string, tokens: readonly string[], host 
   const seen: IncomingHttpHeaders[] = [];
   const upstream = new URL(target);
   const server: Server = createServer((req, res) => {
-    seen.push(req.headers);
+    seen.push({ ...req.headers, ':method': req.method });
     if (!tokens.some((token) => req.headers.authorization === `Bearer ${token}`)) {
       res.writeHead(401, { 'www-authenticate': 'Bearer', 'content-type': 'application/json' }).end('{"error":"unauthorized"}');
       return;
