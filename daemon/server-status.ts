@@ -4,7 +4,7 @@
  */
 import { showRef } from '../providers/provider.js';
 import { refsOf } from '../providers/reference.js';
-import type { ServerConfig } from './config/schema.js';
+import { isRemote, type ServerConfig } from './config/schema.js';
 import type { InstanceStatus, ServerState, ServerStatus } from './protocol.js';
 
 const PRECEDENCE: readonly ServerState[] = ['running', 'starting', 'restarting', 'failed', 'stopped'];
@@ -14,7 +14,7 @@ export function serverStatus(name: string, server: ServerConfig, instances: Inst
   // With no instance left, a server whose last one gave up stays 'failed' until a session starts it again.
   const state = PRECEDENCE.find((s) => instances.some((i) => i.state === s)) ?? (failure ? 'failed' : 'stopped');
   const lastError = instances.map((i) => i.lastError).find((e) => e !== undefined) ?? failure;
-  const texts = [server.command, ...server.args, server.cwd ?? '', ...Object.values(server.env)];
+  const texts = isRemote(server) ? Object.values(server.headers) : [server.command, ...server.args, server.cwd ?? '', ...Object.values(server.env)];
   const refs = [...new Set(texts.flatMap((text) => refsOf(text, `mcpServers.${name}`).map(showRef)))];
-  return { name, state, command: server.command, refs, sessions: instances.length, instances, restarts: instances.reduce((n, i) => n + i.restarts, 0), lastError };
+  return { name, state, command: isRemote(server) ? server.url : server.command, refs, sessions: instances.length, instances, restarts: instances.reduce((n, i) => n + i.restarts, 0), lastError };
 }

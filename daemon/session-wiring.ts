@@ -9,10 +9,13 @@ import { systemClock } from '../core/clock.js';
 import { refsOf } from '../providers/reference.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { AuditLog } from './audit/audit.js';
-import type { Config, ServerConfig } from './config/schema.js';
+import { type Config, isRemote, type ServerConfig } from './config/schema.js';
 import type { DaemonOptions } from './daemon.js';
 import { startChild } from './launcher/child.js';
 import { type PreparedLaunch, prepareLaunch } from './launcher/launch-spec.js';
+import { prepareRemote, type PreparedRemote } from './remote/prepare-remote.js';
+import { RemoteInstance } from './remote/remote-instance.js';
+import type { Prepared, ServerInstance } from './supervisor/server-instance.js';
 import { PolicyGate } from './policy/gate.js';
 import { compilePolicy, type Policy } from './policy/policy.js';
 import type { RollDeps } from './session/rollover.js';
@@ -39,14 +42,14 @@ export class SessionWiring {
   }
 
   /** How session `id` of `name` rolls onto fresh values; `prepare` resolves a launch afresh. */
-  roll(id: string, name: string, server: ServerConfig, prepare: () => Promise<PreparedLaunch>): RollDeps {
+  roll(id: string, name: string, server: ServerConfig, prepare: () => Promise<Prepared>): RollDeps {
     return {
       prepare,
       // A launch a roll does not use: its leases go back at once.
       discard: (launch) => this.#keepLeases(id, name)(launch.leases, () => {}).revokeAll(),
       // Its first start uses the values the roll resolved; a later restart resolves afresh.
       newInstance: (launch) => {
-        let first: PreparedLaunch | undefined = launch;
+        let first: Prepared | undefined = launch;
         return this.instance(id, name, () => {
           const given = first;
           first = undefined;
@@ -67,12 +70,22 @@ export class SessionWiring {
     return new PolicyGate({ policy: () => this.#policy(name), audit: this.#deps.audit, session: id, server: name, now: () => clock.now() });
   }
 
-  /** One supervised process of `name` for session `id`. */
-  instance(id: string, name: string, prepare: () => Promise<PreparedLaunch>): Instance {
+  /** One supervised process of `name` for session `id`, or the connection to it when it is a url server. */
+  instance(id: string, name: string, prepare: () => Promise<Prepared>): ServerInstance {
+    const server = own(this.#deps.config().mcpServers, name);
+    if (server && isRemote(server)) {
+      return new RemoteInstance({
+        session: id,
+        prepare: prepare as () => Promise<PreparedRemote>,
+        keepLeases: this.#keepLeases(id, name),
+        clock: this.#deps.options.clock ?? systemClock,
+        maxMessageBytes: this.#deps.config().daemon.maxMessageBytes,
+      });
+    }
     return new Instance({
       session: id,
       // Read at each start, so a restart after a reload uses the new definition and fresh values.
-      prepare,
+      prepare: prepare as () => Promise<PreparedLaunch>,
       start: this.#deps.options.start ?? startChild,
       keepLeases: this.#keepLeases(id, name),
       clock: this.#deps.options.clock ?? systemClock,
@@ -82,9 +95,12 @@ export class SessionWiring {
   }
 
   /** Resolves a launch of `name` (read at each start, so a restart after a reload uses the new definition) and audits each reference. */
-  async prepare(session: string, name: string, fallback: ServerConfig, note: (message: string) => void) {
+  async prepare(session: string, name: string, fallback: ServerConfig, note: (message: string) => void): Promise<Prepared> {
     const where = `mcpServers.${name}`;
-    const launch = await prepareLaunch({ name, server: own(this.#deps.config().mcpServers, name) ?? fallback, where }, this.#deps.registry(), this.#deps.options.env, note);
+    const server = own(this.#deps.config().mcpServers, name) ?? fallback;
+    const launch = isRemote(server)
+      ? await prepareRemote(name, server, where, this.#deps.registry(), note)
+      : await prepareLaunch({ name, server, where }, this.#deps.registry(), this.#deps.options.env, note);
     for (const ref of launch.refs) {
       this.#deps.audit.record({ event: 'secret.resolved', session, server: name, ref, provider: refsOf(ref, where)[0]?.provider ?? 'unknown' });
     }

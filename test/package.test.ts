@@ -1,7 +1,8 @@
 /**
- * What a production install of mcpd brings: the MCP SDK (and through it express, hono, jose…)
- * only for host apps that import `mcpd/client`, which have it already. The CLI and the daemon
- * must never need it at run time, or an install without it breaks.
+ * What a production install of mcpd brings. The MCP SDK is a dependency: the daemon and
+ * `mcpd run --no-daemon` bridge url servers with its client transports (daemon/remote/), and
+ * `mcpd/client` imports it. It stays off the start-up path of `mcpd run` for a local server:
+ * the bundles load it only when a url server is run.
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -15,8 +16,6 @@ const SDK = '@modelcontextprotocol/sdk';
 interface PackageJson {
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
-  peerDependencies?: Record<string, string>;
-  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
 }
 
 /** A package loaded at first use with `createRequire(import.meta.url)('NAME')`, which esbuild does not follow. */
@@ -38,12 +37,13 @@ async function packagesReached(entries: readonly string[]): Promise<Set<string>>
 }
 
 describe('the published package', () => {
-  it('has the MCP SDK as an optional peer dependency (and a dev one), not a dependency', async () => {
+  it('has the MCP SDK as a dependency: the daemon connects to url servers with it', async () => {
     const pkg = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as PackageJson;
-    assert.equal(pkg.dependencies[SDK], undefined, 'a dependency would put it in every production install');
-    assert.ok(pkg.peerDependencies?.[SDK], 'mcpd/client states the SDK it works with');
-    assert.equal(pkg.peerDependenciesMeta?.[SDK]?.optional, true, 'the CLI alone does not need it');
-    assert.equal(pkg.devDependencies[SDK], pkg.peerDependencies[SDK], 'the tests and the demo use the range host apps are promised');
+    assert.ok(pkg.dependencies[SDK], 'a url server needs it at run time');
+    assert.equal(pkg.devDependencies[SDK], undefined, 'listed once');
+    const lock = JSON.parse(await readFile(join(repoRoot, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dependencies?: Record<string, string>; dev?: boolean }> };
+    assert.equal(lock.packages['']?.dependencies?.[SDK], pkg.dependencies[SDK], 'the lock agrees with package.json');
+    assert.notEqual(lock.packages[`node_modules/${SDK}`]?.dev, true, 'the lock installs it in production');
   });
 
   it('the CLI and the daemon reach no package outside "dependencies"; mcpd/client reaches the SDK', async () => {
@@ -52,14 +52,20 @@ describe('the published package', () => {
     const cli = await packagesReached(['cli/bin.ts', 'cli/run-daemon.ts', 'cli/run-local.ts']);
     assert.ok(cli.has('node-vault') && cli.has('commander'), `the check sees the CLI's packages: ${[...cli].join(', ')}`);
     assert.deepEqual([...cli].filter((name) => !Object.hasOwn(pkg.dependencies, name)), []);
+    assert.ok(cli.has(SDK), `the url servers' bridge reaches the SDK: ${[...cli].join(', ')}`);
     const client = await packagesReached(['client/index.ts']);
     assert.ok(client.has(SDK), `mcpd/client imports the SDK: ${[...client].join(', ')}`);
   });
 
-  it('the built CLI bundles do not require the SDK', async () => {
-    for (const file of ['mcpd.cjs', 'run-daemon.cjs', 'run-local.cjs']) {
+  it('the built CLI bundles load the SDK only lazily, so a local server\'s start-up never pays for it', async () => {
+    for (const file of ['mcpd.cjs', 'run-daemon.cjs']) {
       const text = await readFile(join(repoRoot, 'dist', 'cli', file), 'utf8');
       assert.ok(!text.includes(SDK), `dist/cli/${file} mentions ${SDK}`);
     }
+    // --no-daemon bridges a url server in-process: there the SDK is required inside import(), at first use.
+    const local = await readFile(join(repoRoot, 'dist', 'cli', 'run-local.cjs'), 'utf8');
+    const uses = [...local.matchAll(new RegExp(`.{0,60}require\\("${SDK}[^"]*"\\)`, 'g'))].map((m) => m[0]);
+    assert.ok(uses.length > 0, 'run-local.cjs reaches the SDK for url servers');
+    for (const use of uses) assert.match(use, /Promise\.resolve\(\)\.then\(\(\) => __toESM\(require\(/, `loaded lazily: ${use}`);
   });
 });

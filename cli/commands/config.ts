@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { McpdError } from '../../core/errors.js';
 import { configWarnings } from '../../daemon/policy/check.js';
+import { isRemote } from '../../daemon/config/schema.js';
 import { refsOf } from '../../providers/reference.js';
 import { type GlobalOptions, openConfig, output, resolveConfigPath } from '../context.js';
 
@@ -21,8 +22,8 @@ export async function check(options: GlobalOptions): Promise<void> {
   const { path: file, config } = await openConfig(options, true);
   const servers = Object.entries(config.mcpServers).map(([name, server]) => ({
     name,
-    command: server.command,
-    references: Object.entries(server.env).flatMap(([key, value]) => refsOf(value, `mcpServers.${name}.env.${key}`).map((r) => `\${${r.raw}}`)),
+    command: isRemote(server) ? server.url : server.command,
+    references: Object.entries(isRemote(server) ? server.headers : server.env).flatMap(([key, value]) => refsOf(value, `mcpServers.${name}.${key}`).map((r) => `\${${r.raw}}`)),
   }));
   const warnings = [...referenceWarnings(config), ...configWarnings(config)];
   output(options, { path: file, ok: true, servers, providers: Object.keys(config.providers), warnings }, () => {

@@ -8,7 +8,7 @@
  */
 import { McpdError } from '../../core/errors.js';
 import { isOwnCredential, ownCredentialRefused } from '../../core/own-credentials.js';
-import type { ServerConfig } from '../../daemon/config/schema.js';
+import { isRemote, type LocalServerConfig, type ServerConfig } from '../../daemon/config/schema.js';
 import { runForeground } from '../../daemon/launcher/foreground.js';
 import { type LaunchSource, type PreparedLaunch, prepareLaunch } from '../../daemon/launcher/launch-spec.js';
 import { refsOf } from '../../providers/reference.js';
@@ -21,6 +21,13 @@ import { own } from '../../core/own.js';
 
 export async function run(options: RunOptions): Promise<void> {
   const loaded = await openConfig(options, !options.adhoc);
+  const remote = options.adhoc ? undefined : own(loaded.config.mcpServers, serverName(options));
+  if (remote && isRemote(remote)) {
+    refuseUnenforcedPolicy(serverName(options), remote);
+    if (options.env.length > 0) throw new McpdError('USAGE', `mcpd run --no-daemon ${serverName(options)} -e …: "${serverName(options)}" is a url server, which has no environment`, { hint: 'put credentials in its "headers" in the config' });
+    const { runRemote } = await import('./run-remote.js');
+    process.exit(await runRemote(serverName(options), remote, loaded, options));
+  }
   const registry = openRegistry(loaded, options);
   let spec: PreparedLaunch;
   try {
@@ -58,7 +65,7 @@ function pickServer(options: RunOptions, servers: Record<string, ServerConfig>, 
   if (options.adhoc) {
     const [command, ...args] = options.target;
     if (!command) throw new McpdError('USAGE', 'mcpd run: no command after --', { hint: "mcpd run -e TOKEN='${secret:x}' -- COMMAND ARGS…" });
-    const server: ServerConfig = { command, args, env: overrides, inheritEnv: false, optional: [], rollover: false };
+    const server: LocalServerConfig = { command, args, env: overrides, inheritEnv: false, optional: [], rollover: false };
     return { name: command, server, where: '-e' };
   }
   const name = serverName(options);
@@ -70,6 +77,7 @@ function pickServer(options: RunOptions, servers: Record<string, ServerConfig>, 
     });
   }
   refuseUnenforcedPolicy(name, server);
+  if (isRemote(server)) throw new McpdError('INTERNAL', `server "${name}" is a url server`);
   return { name, server: { ...server, env: { ...server.env, ...overrides } }, where: `mcpServers.${name}` };
 }
 

@@ -5,7 +5,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { refsOf } from '../../providers/reference.js';
-import type { Config, ServerConfig } from './schema.js';
+import { type Config, isRemote, type ServerConfig } from './schema.js';
 
 export interface ConfigDiff {
   readonly added: string[];
@@ -46,6 +46,6 @@ export function changedAtNextStart(before: Config, after: Config): string[] {
 
 function usesAny(server: ServerConfig, providers: ReadonlySet<string>): boolean {
   if (providers.size === 0) return false;
-  const texts = [server.command, ...server.args, server.cwd ?? '', ...Object.values(server.env)];
+  const texts = isRemote(server) ? Object.values(server.headers) : [server.command, ...server.args, server.cwd ?? '', ...Object.values(server.env)];
   return texts.some((text) => refsOf(text, 'reload').some((ref) => providers.has(ref.provider)));
 }

@@ -13,7 +13,7 @@ import type { Ref } from '../../providers/provider.js';
 import { optionLikePath, parseRefBody, refsOf } from '../../providers/reference.js';
 import { builtinProviders, unknownProvider } from '../../providers/registry.js';
 import { isDuration } from '../../core/duration.js';
-import { type Config, configSchema, emptyConfig, type ServerConfig } from './schema.js';
+import { type Config, configSchema, emptyConfig, isRemote, type LocalServerConfig, type RemoteServerConfig, type ServerConfig } from './schema.js';
 import { own } from '../../core/own.js';
 
 export interface LoadedConfig {
@@ -209,34 +209,54 @@ function withFile(error: McpdError, file: string): McpdError {
 type RefCheck = (ref: Ref, where: string) => McpdError | undefined;
 
 function checkServer(name: string, server: ServerConfig, refCheck: RefCheck, file: string): void {
-  const base = `mcpServers.${name}`;
   const fail = (error: McpdError) => new McpdError(error.code, `${file}: ${error.message}`, { hint: error.hint });
   try {
-    for (const [key, value] of Object.entries(server.env)) {
-      for (const ref of refsOf(value, `${base}.env.${key}`)) {
-        const problem = refCheck(ref, `${base}.env.${key}`);
-        if (problem) throw problem;
-      }
-    }
-    const argvLike: Array<[string, string]> = [[`${base}.command`, server.command], ...server.args.map((a, i): [string, string] => [`${base}.args[${i}]`, a])];
-    if (server.cwd !== undefined) argvLike.push([`${base}.cwd`, server.cwd]);
-    for (const [where, value] of argvLike) {
-      const secretRef = refsOf(value, where).find((ref) => ref.provider !== 'env');
-      if (secretRef) {
-        throw new McpdError('CONFIG_INVALID', `${where}: \${${secretRef.raw}} would put a secret on the command line, where any local user can read it`, {
-          hint: `move it into "env" (e.g. "env": {"TOKEN": "\${${secretRef.raw}}"}) and have the server read it from there`,
-        });
-      }
-    }
-    for (const variable of server.optional) {
-      if (!Object.hasOwn(server.env, variable)) {
-        throw new McpdError('CONFIG_INVALID', `${base}.optional: "${variable}" is not a key of ${base}.env`, {
-          hint: 'list only variables the server defines in "env"',
-        });
-      }
-    }
+    if (isRemote(server)) checkRemote(`mcpServers.${name}`, server, refCheck);
+    else checkLocal(`mcpServers.${name}`, server, refCheck);
   } catch (error) {
     throw error instanceof McpdError ? fail(error) : error;
+  }
+}
+
+function checkRefs(values: Readonly<Record<string, string>>, where: string, refCheck: RefCheck): void {
+  for (const [key, value] of Object.entries(values)) {
+    for (const ref of refsOf(value, `${where}.${key}`)) {
+      const problem = refCheck(ref, `${where}.${key}`);
+      if (problem) throw problem;
+    }
+  }
+}
+
+function checkLocal(base: string, server: LocalServerConfig, refCheck: RefCheck): void {
+  checkRefs(server.env, `${base}.env`, refCheck);
+  const argvLike: Array<[string, string]> = [[`${base}.command`, server.command], ...server.args.map((a, i): [string, string] => [`${base}.args[${i}]`, a])];
+  if (server.cwd !== undefined) argvLike.push([`${base}.cwd`, server.cwd]);
+  for (const [where, value] of argvLike) {
+    const secretRef = refsOf(value, where).find((ref) => ref.provider !== 'env');
+    if (secretRef) {
+      throw new McpdError('CONFIG_INVALID', `${where}: \${${secretRef.raw}} would put a secret on the command line, where any local user can read it`, {
+        hint: `move it into "env" (e.g. "env": {"TOKEN": "\${${secretRef.raw}}"}) and have the server read it from there`,
+      });
+    }
+  }
+  for (const variable of server.optional) {
+    if (!Object.hasOwn(server.env, variable)) {
+      throw new McpdError('CONFIG_INVALID', `${base}.optional: "${variable}" is not a key of ${base}.env`, {
+        hint: 'list only variables the server defines in "env"',
+      });
+    }
+  }
+}
+
+/** A URL is written to logs, status and the audit log: it takes no reference at all; headers do. */
+function checkRemote(base: string, server: RemoteServerConfig, refCheck: RefCheck): void {
+  checkRefs(server.headers, `${base}.headers`, refCheck);
+  if (server.oauth && server.oauth.clientSecret !== undefined) checkRefs({ clientSecret: server.oauth.clientSecret }, `${base}.oauth`, refCheck);
+  const ref = refsOf(server.url, `${base}.url`)[0];
+  if (ref) {
+    throw new McpdError('CONFIG_INVALID', `${base}.url: \${${ref.raw}} in a URL would be written to logs and status`, {
+      hint: `put the credential in a header instead, e.g. "headers": {"Authorization": "Bearer \${${ref.raw}}"}`,
+    });
   }
 }
 
@@ -248,17 +268,19 @@ function checkServer(name: string, server: ServerConfig, refCheck: RefCheck, fil
 function checkOwnCredentials(name: string, server: ServerConfig, isEnv: (provider: string) => boolean, file: string): void {
   const base = `mcpServers.${name}`;
   const refuse = (variable: string, where: string, how: string) => ownCredentialRefused(variable, `${file}: ${where}`, how, 'CONFIG_INVALID');
-  if (Array.isArray(server.inheritEnv)) {
+  if (!isRemote(server) && Array.isArray(server.inheritEnv)) {
     server.inheritEnv.forEach((variable, i) => {
       if (isOwnCredential(variable)) throw refuse(variable, `${base}.inheritEnv[${i}]`, `"${variable}"`);
     });
   }
-  const texts: Array<[string, string]> = [
-    [`${base}.command`, server.command],
-    ...server.args.map((arg, i): [string, string] => [`${base}.args[${i}]`, arg]),
-    ...(server.cwd === undefined ? [] : [[`${base}.cwd`, server.cwd] as [string, string]]),
-    ...Object.entries(server.env).map(([key, value]): [string, string] => [`${base}.env.${key}`, value]),
-  ];
+  const texts: Array<[string, string]> = isRemote(server)
+    ? Object.entries(server.headers).map(([key, value]): [string, string] => [`${base}.headers.${key}`, value])
+    : [
+      [`${base}.command`, server.command],
+      ...server.args.map((arg, i): [string, string] => [`${base}.args[${i}]`, arg]),
+      ...(server.cwd === undefined ? [] : [[`${base}.cwd`, server.cwd] as [string, string]]),
+      ...Object.entries(server.env).map(([key, value]): [string, string] => [`${base}.env.${key}`, value]),
+    ];
   for (const [where, text] of texts) {
     const ref = refsOf(text, where).find((r) => isEnv(r.provider) && isOwnCredential(r.path));
     if (ref) throw refuse(ref.path, where, `\${${ref.raw}}`);

@@ -6,7 +6,7 @@
 import { refsOf } from '../../providers/reference.js';
 import { builtinProviders } from '../../providers/registry.js';
 import { strings } from './load.js';
-import type { Config } from './schema.js';
+import { type Config, isRemote } from './schema.js';
 
 /** A warning, starting with its JSON path, for each `${NAME:-default}` whose NAME is also a provider's name. */
 export function referenceWarnings(config: Config): string[] {
@@ -27,6 +27,10 @@ function valuesOf(config: Config): Array<[string, string]> {
   const values: Array<[string, string]> = [];
   for (const [name, server] of Object.entries(config.mcpServers)) {
     const base = `mcpServers.${name}`;
+    if (isRemote(server)) {
+      values.push([`${base}.url`, server.url], ...Object.entries(server.headers).map(([key, value]): [string, string] => [`${base}.headers.${key}`, value]));
+      continue;
+    }
     values.push([`${base}.command`, server.command], ...server.args.map((arg, i): [string, string] => [`${base}.args[${i}]`, arg]));
     if (server.cwd !== undefined) values.push([`${base}.cwd`, server.cwd]);
     values.push(...Object.entries(server.env).map(([key, value]): [string, string] => [`${base}.env.${key}`, value]));

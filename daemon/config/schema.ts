@@ -22,8 +22,19 @@ const glob = z.string().superRefine((text, ctx) => {
 });
 const rules = { allow: z.array(glob).optional(), deny: z.array(glob).optional() };
 
-export const serverSchema = z.strictObject({
-  /** Accepted so a block pasted from Claude Code or VS Code parses; stdio is the only kind for now. */
+/** What a server exposes to the host app: the same policy keys for a command and a url server. */
+const exposure = {
+  /** Globs (deny wins); `readOnly` also hides every tool not annotated readOnlyHint. */
+  tools: z.strictObject({ ...rules, readOnly: z.boolean().optional() }).optional(),
+  prompts: z.strictObject(rules).optional(),
+  /** Globs over a resource's URI (or name; a template's uriTemplate). */
+  resources: z.strictObject(rules).optional(),
+  description: z.string().optional(),
+};
+
+/** A server mcpd starts itself, on stdio. */
+export const localServerSchema = z.strictObject({
+  /** Accepted so a block pasted from Claude Code or VS Code parses. */
   type: z.literal('stdio').optional(),
   command: z.string().min(1, 'expected the command that starts the server'),
   args: z.array(z.string()).default([]),
@@ -37,12 +48,87 @@ export const serverSchema = z.strictObject({
   ttl: duration.optional(),
   /** false: fresh values restart the server and close its sessions (the host app reconnects) instead of a seamless roll. */
   rollover: z.boolean().default(true),
-  /** Globs (deny wins); `readOnly` also hides every tool not annotated readOnlyHint. */
-  tools: z.strictObject({ ...rules, readOnly: z.boolean().optional() }).optional(),
-  prompts: z.strictObject(rules).optional(),
-  /** Globs over a resource's URI (or name; a template's uriTemplate). */
-  resources: z.strictObject(rules).optional(),
-  description: z.string().optional(),
+  ...exposure,
+});
+
+/** An HTTP header's name (RFC 9110 token). */
+const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP header name such as "Authorization"');
+
+/** OAuth 2.1 settings: accepted so a config can be written now; mcpd does not do OAuth yet (README "Remote servers"). */
+const oauthSchema = z.strictObject({
+  clientId: z.string().min(1).optional(),
+  clientSecret: z.string().min(1).optional(),
+  scopes: z.array(z.string().min(1)).optional(),
+  callbackPort: z.number().int().min(1).max(65535).optional(),
+  clientMetadataUrl: z.string().url().optional(),
+  tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post', 'none', 'private_key_jwt']).optional(),
+  grant: z.literal('client_credentials').optional(),
+});
+
+/** A server mcpd reaches over HTTP: Streamable HTTP (`http`, falling back to legacy SSE) or legacy SSE alone. */
+export const remoteServerSchema = z.strictObject({
+  type: z.enum(['http', 'sse'], { errorMap: () => ({ message: 'expected "http" (Streamable HTTP, the default) or "sse" (the legacy SSE transport)' }) }).default('http'),
+  url: z.string().superRefine((text, ctx) => {
+    const problem = urlProblem(text);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+  /** Sent to the server's own origin only; values may hold references, as env does. */
+  headers: z.record(headerName, z.string()).default({}),
+  oauth: z.union([z.literal(false), oauthSchema], { errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_union' ? 'expected false (no OAuth) or an object of OAuth settings such as {"clientId": "mcpd"}' : ctx.defaultError }) }).optional(),
+  /** How long one set of header values lives before the daemon rolls the session onto fresh ones. */
+  ttl: duration.optional(),
+  rollover: z.boolean().default(true),
+  ...exposure,
+});
+
+function urlProblem(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `expected an http or https URL such as "https://mcp.example.com/mcp", got "${text.slice(0, 80)}"`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `expected an http or https URL, got a ${url.protocol} one`;
+  if (url.username || url.password) return 'a URL must not carry a user name or password: URLs end up in logs; put the credential in "headers"';
+  return undefined;
+}
+
+/** Keys only one kind of server takes, with what the other kind uses instead. */
+const LOCAL_ONLY = ['command', 'args', 'env', 'cwd', 'inheritEnv', 'optional'];
+const REMOTE_ONLY = ['url', 'headers', 'oauth'];
+
+/**
+ * A server is a command or a url, never both: `url` picks the remote shape. Read in two steps
+ * (like providerSchema) so a mixed entry gets one message naming the key, not a union's noise.
+ */
+export const serverSchema = z.object({}).passthrough().transform((value: Record<string, unknown>, ctx) => {
+  const has = (key: string) => Object.hasOwn(value, key);
+  if (has('command') && has('url')) {
+    ctx.addIssue({ code: 'custom', message: 'has both "command" and "url"; a server is either a command mcpd starts or a URL it connects to', path: [] });
+    return z.NEVER;
+  }
+  const remote = has('url') || value.type === 'http' || value.type === 'sse';
+  const foreign = (remote ? LOCAL_ONLY : REMOTE_ONLY).filter(has);
+  for (const key of foreign) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [key],
+      message: remote
+        ? `"${key}" is for a command server; a url server takes "url", "headers" and "oauth"`
+        : `"${key}" is for a url server; a command server takes "command", "args" and "env"`,
+    });
+  }
+  if (foreign.length > 0) return z.NEVER;
+  if (!remote && !has('command')) {
+    ctx.addIssue({ code: 'custom', message: 'expected "command" (a server mcpd starts) or "url" (a server it connects to)', path: [] });
+    return z.NEVER;
+  }
+  const parsed = (remote ? remoteServerSchema : localServerSchema).safeParse(value);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) ctx.addIssue(issue);
+    return z.NEVER;
+  }
+  return parsed.data as ServerConfig;
 });
 
 /** Each backend's `providers.NAME` block, by type: the schemas live with the backends (providers/backends.ts); scripts/config-schema.ts shows them as one union in the JSON Schema. */
@@ -168,11 +254,18 @@ export const configSchema = z.strictObject({
   socket: socketSchema,
 });
 
-export type ServerConfig = z.output<typeof serverSchema>;
+export type LocalServerConfig = z.output<typeof localServerSchema>;
+export type RemoteServerConfig = z.output<typeof remoteServerSchema>;
+export type ServerConfig = LocalServerConfig | RemoteServerConfig;
 export type Config = z.output<typeof configSchema>;
 export type SocketSettings = z.output<typeof socketSchema>;
 export type ListenSpec = SocketSettings['listen'][number];
 export type DaemonSettings = z.output<typeof daemonSchema>;
 export type RotationConfig = z.output<typeof rotationSchema>;
+
+/** Whether `server` is reached over HTTP rather than started. */
+export function isRemote(server: ServerConfig): server is RemoteServerConfig {
+  return 'url' in server;
+}
 
 export const emptyConfig: Config = configSchema.parse({});

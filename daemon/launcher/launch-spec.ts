@@ -4,7 +4,7 @@
  * Nothing is spawned here, and nothing is spawned by anyone until this has fully succeeded.
  */
 import type { Env } from '../../core/paths.js';
-import type { ServerConfig } from '../config/schema.js';
+import type { LocalServerConfig } from '../config/schema.js';
 import { showRef } from '../../providers/provider.js';
 import type { ProviderRegistry } from '../../providers/registry.js';
 import { refsOf } from '../../providers/reference.js';
@@ -16,7 +16,7 @@ import { type InjectedValue, MIN_MASKED_LENGTH } from './masker.js';
 
 export interface LaunchSource {
   readonly name: string;
-  readonly server: ServerConfig;
+  readonly server: LocalServerConfig;
   /** The server's JSON path (`mcpServers.github`), or '-e' for an ad-hoc command whose only references are in -e flags. */
   readonly where: string;
 }

@@ -14,7 +14,7 @@ import { McpdError } from '../../core/errors.js';
 import type { Ref } from '../../providers/provider.js';
 import { parseRefBody, refsOf } from '../../providers/reference.js';
 import { isDuration } from '../../core/duration.js';
-import { type RotationConfig, type ServerConfig } from '../config/schema.js';
+import { isRemote, type RotationConfig, type ServerConfig } from '../config/schema.js';
 import { type Journal, RotationBook, type SecretState } from './journal.js';
 import { Rotator, type RotatorDeps, versionNow } from './rotator.js';
 import { own } from '../../core/own.js';
@@ -261,12 +261,12 @@ function stores(config: RotationConfig): boolean {
 
 
 /**
- * Whether a server's env uses the secret `ref` names: the same reference, or a field of it
+ * Whether a server's env (a url server's headers) uses the secret `ref` names: the same reference, or a field of it
  * (`vault:database/creds/ro` is used by `${vault:database/creds/ro#password}`).
  */
 export function serverUses(server: ServerConfig | undefined, ref: Ref): boolean {
   if (!server) return false;
-  return Object.entries(server.env).some(([variable, text]) => refsOf(text, variable).some((used) =>
+  return Object.entries(isRemote(server) ? server.headers : server.env).some(([variable, text]) => refsOf(text, variable).some((used) =>
     used.provider === ref.provider && (used.path === ref.path || used.path.startsWith(`${ref.path}#`) || used.path.startsWith(`${ref.path}?`))));
 }
 

@@ -2,27 +2,27 @@
  * The session's side of a roll (rollover.ts decides when): the new instance while it warms up
  * beside the current one, new client requests held while the old instance drains, and the switch.
  */
-import type { Instance } from '../supervisor/instance.js';
+import type { ServerInstance } from '../supervisor/server-instance.js';
 import type { RollHost } from './rollover.js';
 
 /** What the roll host needs of its session. */
 export interface RollSession extends Pick<RollHost, 'server' | 'current' | 'note' | 'close'> {
   /** Starts `instance` with the session listening to it. */
-  start(instance: Instance): Promise<void>;
+  start(instance: ServerInstance): Promise<void>;
   /** Writes the client's handshake to `instance`; returns the key of the replayed initialize. */
-  replay(instance: Instance): string | undefined;
+  replay(instance: ServerInstance): string | undefined;
   /** Whether anything is in flight on the current instance, either way (held requests never reached it). */
   busy(): boolean;
   /** Forgets the server's requests and answers the client's in flight on the current instance (not the held ones) with errors. */
   failInflight(message: string): void;
   /** Makes `next` current, forgets the server's requests, and sends `next` the held messages if it runs; returns the old instance. */
-  switchTo(next: Instance): Instance;
+  switchTo(next: ServerInstance): ServerInstance;
 }
 
 export class SessionRollHost implements RollHost {
   readonly #session: RollSession;
   /** A roll's new instance while it warms up, and what it reports to. */
-  #next: { instance: Instance; answered: () => void; failed: (error: Error) => void } | undefined;
+  #next: { instance: ServerInstance; answered: () => void; failed: (error: Error) => void } | undefined;
   /** While a roll drains the old instance: new client requests are held. */
   #holding = false;
   /** Replayed requests whose answer a roll waits for, by id key. */
@@ -38,7 +38,7 @@ export class SessionRollHost implements RollHost {
     return this.#session.server;
   }
 
-  current(): Instance {
+  current(): ServerInstance {
     return this.#session.current();
   }
 
@@ -50,7 +50,7 @@ export class SessionRollHost implements RollHost {
     return this.#session.close(reason);
   }
 
-  warmUp(next: Instance): Promise<void> {
+  warmUp(next: ServerInstance): Promise<void> {
     return new Promise<void>((answered, failed) => {
       this.#next = { instance: next, answered, failed };
       this.#session.start(next).catch(failed);
@@ -70,14 +70,14 @@ export class SessionRollHost implements RollHost {
     this.#session.failInflight(message);
   }
 
-  switchTo(next: Instance): Instance {
+  switchTo(next: ServerInstance): ServerInstance {
     this.#next = undefined;
     this.#holding = false;
     this.#idle = undefined;
     return this.#session.switchTo(next);
   }
 
-  abandon(next: Instance): void {
+  abandon(next: ServerInstance): void {
     if (this.#next?.instance === next) this.#next = undefined;
   }
 
@@ -87,12 +87,12 @@ export class SessionRollHost implements RollHost {
   }
 
   /** Whether `instance` is a roll's new instance, warming up. */
-  warming(instance: Instance): boolean {
+  warming(instance: ServerInstance): boolean {
     return this.#next?.instance === instance;
   }
 
   /** The warming instance has started: it is told the handshake, and is ready once its initialize is answered. */
-  started(instance: Instance): void {
+  started(instance: ServerInstance): void {
     const key = this.#session.replay(instance);
     if (key === undefined) this.#next!.answered();
     else this.#replayWaiters.set(key, this.#next!.answered);
@@ -110,7 +110,7 @@ export class SessionRollHost implements RollHost {
   }
 
   /** The session is over: the warming instance, if any, for the session to stop, and forgotten. */
-  takeNext(): Instance | undefined {
+  takeNext(): ServerInstance | undefined {
     const next = this.#next?.instance;
     this.#next = undefined;
     return next;

@@ -18,16 +18,15 @@
  */
 import type { Clock, ClockTimer } from '../../core/clock.js';
 import { McpdError } from '../../core/errors.js';
-import type { PreparedLaunch } from '../launcher/launch-spec.js';
-import type { Instance } from '../supervisor/instance.js';
+import type { Prepared, ServerInstance } from '../supervisor/server-instance.js';
 
 export interface RollDeps {
   /** Resolves the server's references afresh. */
-  readonly prepare: () => Promise<PreparedLaunch>;
+  readonly prepare: () => Promise<Prepared>;
   /** Gives back what an unused launch holds (its leases). */
-  readonly discard: (launch: PreparedLaunch) => Promise<void>;
+  readonly discard: (launch: Prepared) => Promise<void>;
   /** A new instance of the server whose first start uses `launch`. */
-  readonly newInstance: (launch: PreparedLaunch) => Instance;
+  readonly newInstance: (launch: Prepared) => ServerInstance;
   readonly clock: Clock;
   /** Retries after a failed roll: initialMs doubling up to maxMs. */
   readonly backoff: { readonly initialMs: number; readonly maxMs: number };
@@ -43,18 +42,18 @@ export interface RollDeps {
 export interface RollHost {
   readonly server: string;
   /** The instance serving the client now. */
-  current(): Instance;
+  current(): ServerInstance;
   note(message: string): void;
   /** Starts `next` beside the current instance, replays the client's handshake; resolves on its initialize answer. */
-  warmUp(next: Instance): Promise<void>;
+  warmUp(next: ServerInstance): Promise<void>;
   /** From now on new client requests wait; resolves once the current instance has nothing in flight either way. */
   hold(): Promise<void>;
   /** Answers every request still in flight on the current instance with a JSON-RPC error. */
   failInflight(message: string): void;
   /** Makes `next` current and sends it the held messages; returns the old instance. */
-  switchTo(next: Instance): Instance;
+  switchTo(next: ServerInstance): ServerInstance;
   /** Warming failed: forget `next` (the caller stops it). */
-  abandon(next: Instance): void;
+  abandon(next: ServerInstance): void;
   /** The `rollover: false` path: the session closes with this reason. */
   close(reason: string): Promise<void>;
 }
@@ -112,7 +111,7 @@ export class Rollover {
       await host.close(`server "${host.server}" needs fresh values (${reason}) and is configured "rollover": false; reconnect to get a new process`);
       return 'closed';
     }
-    let next: Instance | undefined;
+    let next: ServerInstance | undefined;
     try {
       const launch = await this.#deps.prepare();
       if (this.#stopped) return this.#discard(launch);
@@ -166,7 +165,7 @@ export class Rollover {
     return outcome;
   }
 
-  async #discard(launch: PreparedLaunch): Promise<RollOutcome> {
+  async #discard(launch: Prepared): Promise<RollOutcome> {
     await this.#deps.discard(launch);
     return 'unchanged';
   }
@@ -195,8 +194,9 @@ export class Rollover {
   }
 }
 
-/** Whether two launches would give the server the same process: command, args, cwd and the env, compared sorted. */
-export function sameValues(a: PreparedLaunch, b: PreparedLaunch): boolean {
-  const env = (launch: PreparedLaunch) => JSON.stringify(Object.entries(launch.env).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
-  return a.command === b.command && a.cwd === b.cwd && JSON.stringify(a.args) === JSON.stringify(b.args) && env(a) === env(b);
+/** Whether two launches would give the server the same process (command, args, cwd and the env, compared sorted), or a remote server the same URL and headers. */
+export function sameValues(a: Prepared, b: Prepared): boolean {
+  const sorted = (values: Readonly<Record<string, string>>) => JSON.stringify(Object.entries(values).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
+  if ('kind' in a || 'kind' in b) return 'kind' in a && 'kind' in b && a.url === b.url && a.transport === b.transport && sorted(a.headers) === sorted(b.headers);
+  return a.command === b.command && a.cwd === b.cwd && JSON.stringify(a.args) === JSON.stringify(b.args) && sorted(a.env) === sorted(b.env);
 }

@@ -5,7 +5,7 @@
  * server's stdout.
  */
 import type { GateMessage } from '../policy/gate.js';
-import type { Instance } from '../supervisor/instance.js';
+import type { ServerInstance } from '../supervisor/server-instance.js';
 import { type Envelope, envelopeOf, idKey, isRequest, isResponse, readHead } from './envelope.js';
 import { type LongLine, Utf8Parts, wellFormed } from './framing.js';
 import { PartsEnvelope } from './parts-envelope.js';
@@ -24,7 +24,7 @@ export interface OutputState {
   /** Requests from the server to the client not yet answered, by id key: one that reached the client is added. */
   readonly serverRequests: Set<string>;
   /** The instance serving the client. */
-  current(): Instance;
+  current(): ServerInstance;
   /** Told when a replayed request is answered (a warming roll waits for its initialize's) and when a client request is (a draining roll may switch). */
   readonly roll: Pick<SessionRollHost, 'replayAnswered' | 'checkIdle'>;
 }

@@ -17,7 +17,8 @@ import type { ExitInfo } from '../launcher/child.js';
 import type { MessageGate } from '../policy/gate.js';
 import { CLOSE, closeCodeForExit } from '../protocol.js';
 import type { InstanceStatus } from '../protocol.js';
-import type { Instance, InstanceListener } from '../supervisor/instance.js';
+import type { InstanceListener } from '../supervisor/instance.js';
+import type { ServerInstance } from '../supervisor/server-instance.js';
 import { type RollDeps, type RollOutcome, Rollover } from './rollover.js';
 import { errorResponse, readClientMessage } from './client-message.js';
 import { type Envelope, type Id, idKey, isRequest, isResponse } from './envelope.js';
@@ -45,7 +46,7 @@ export interface ClientLink {
 export interface SessionDeps {
   readonly id: string;
   readonly server: string;
-  readonly instance: Instance;
+  readonly instance: ServerInstance;
   readonly link: ClientLink;
   /** What the client said it is (its User-Agent), for status. */
   readonly client: string | undefined;
@@ -76,7 +77,7 @@ export class Session {
   #ended = false;
   #failure: string | undefined;
   /** The instance serving the client; a roll replaces it. */
-  #instance: Instance;
+  #instance: ServerInstance;
   /** Requests from the server to the client not yet answered, by id key. */
   readonly #serverRequests = new Set<string>();
   readonly #rollHost: SessionRollHost;
@@ -133,7 +134,7 @@ export class Session {
     return this.#deps.client;
   }
 
-  get instance(): Instance {
+  get instance(): ServerInstance {
     return this.#instance;
   }
 
@@ -227,7 +228,7 @@ export class Session {
   }
 
   /** What `instance` reports: heard while it is current; while it warms up for a roll, only its handshake's answer counts. */
-  #listener(instance: Instance): InstanceListener {
+  #listener(instance: ServerInstance): InstanceListener {
     const current = () => instance === this.#instance;
     const warming = () => this.#rollHost.warming(instance);
     return {
@@ -277,7 +278,7 @@ export class Session {
   }
 
   /** Brings a new process to where the client believes the server is; returns the key of the replayed initialize. */
-  #replay(to: Instance): string | undefined {
+  #replay(to: ServerInstance): string | undefined {
     const { lines, initializeKey } = this.#handshake.replay();
     for (const line of lines) this.#write(line, to);
     return initializeKey;

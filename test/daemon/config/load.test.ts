@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { McpdError } from '../../../core/errors.js';
 import { loadConfig, parseConfig } from '../../../daemon/config/load.js';
+import type { LocalServerConfig } from '../../../daemon/config/schema.js';
 
 const FILE = '/home/u/.config/mcpd/config.json';
 
@@ -29,7 +30,7 @@ const server = (body: object) => JSON.stringify({ mcpServers: { github: { comman
 describe('config loading', () => {
   it('accepts the mcpServers shape and fills defaults', () => {
     const config = parseConfig(server({ args: ['-y', 'x'], env: { T: '${secret:github/pat}' } }), FILE);
-    const github = config.mcpServers.github!;
+    const github = config.mcpServers.github as LocalServerConfig;
     assert.deepEqual(github.args, ['-y', 'x']);
     assert.equal(github.inheritEnv, false);
     assert.deepEqual(github.optional, []);
@@ -207,7 +208,7 @@ describe('config loading', () => {
       await assert.rejects(loadConfig(missing, { required: true }), (e: unknown) => e instanceof McpdError && e.code === 'CONFIG_NOT_FOUND' && e.message === `no config file at ${missing}`);
       const present = join(dir, 'config.json');
       await writeFile(present, server({}));
-      assert.equal((await loadConfig(present, { required: true })).config.mcpServers.github?.command, 'npx');
+      assert.equal(((await loadConfig(present, { required: true })).config.mcpServers.github as LocalServerConfig).command, 'npx');
     });
   });
 });

@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { McpdError } from '../../../core/errors.js';
 import { OWN_CREDENTIALS } from '../../../core/own-credentials.js';
 import { parseConfig } from '../../../daemon/config/load.js';
-import { configSchema, type ServerConfig } from '../../../daemon/config/schema.js';
+import { configSchema, type LocalServerConfig } from '../../../daemon/config/schema.js';
 import { prepareLaunch } from '../../../daemon/launcher/launch-spec.js';
 import { ProviderRegistry } from '../../../providers/registry.js';
 
@@ -45,7 +45,7 @@ const server = fc.record({
 });
 
 /** Everything the launched server would be given: its argv, cwd and environment. */
-async function launched(definition: ServerConfig): Promise<string> {
+async function launched(definition: LocalServerConfig): Promise<string> {
   const registry = new ProviderRegistry({}, { env: parent });
   try {
     const spec = await prepareLaunch({ name: 'srv', server: definition, where: 'mcpServers.srv' }, registry, parent, () => {});
@@ -72,11 +72,11 @@ describe('refusing mcpd\'s own credentials in a server\'s definition', () => {
         refusal = error;
       }
       if (refusal === undefined) {
-        const given = await launched(configSchema.parse(JSON.parse(json)).mcpServers.srv!);
+        const given = await launched(configSchema.parse(JSON.parse(json)).mcpServers.srv as LocalServerConfig);
         assert.ok(!leaks(given), `accepted, yet the server would be given a credential of mcpd's: ${json}`);
       } else if (refusal.message.includes('one of mcpd\'s own credentials')) {
         assert.equal(refusal.code, 'CONFIG_INVALID');
-        const given = await launched(configSchema.parse(JSON.parse(json)).mcpServers.srv!);
+        const given = await launched(configSchema.parse(JSON.parse(json)).mcpServers.srv as LocalServerConfig);
         assert.ok(leaks(given), `refused, yet nothing of mcpd's would have reached the server: ${refusal.message}`);
       }
     }), { numRuns: 500 }); // about a third accepted, a third refused for a credential, the rest malformed

@@ -8,6 +8,7 @@ import { setImmediate as turn } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { McpdError } from '../../../core/errors.js';
 import type { PreparedLaunch } from '../../../daemon/launcher/launch-spec.js';
+import type { Prepared } from '../../../daemon/supervisor/server-instance.js';
 import { CLOSE } from '../../../daemon/protocol.js';
 import { Session, type ClientLink } from '../../../daemon/session/session.js';
 import { DEFAULT_BACKOFF, Instance } from '../../../daemon/supervisor/instance.js';
@@ -48,17 +49,17 @@ async function setup(options: { enabled?: boolean; ttlMs?: number } = {}) {
   const start = fakeStarter();
   const state = { token: 'v1' };
   const prepare = async (): Promise<PreparedLaunch> => ({ command: 'fake', args: [], env: { TOKEN: state.token, PATH: '/bin' }, secrets: [], refs: [], leases: [] });
-  const newInstance = (launch: PreparedLaunch | undefined) => new Instance({
+  const newInstance = (given: Prepared | undefined) => new Instance({
     session: 's1', start, clock, keepLeases: leaseRecorder().keep, backoff: DEFAULT_BACKOFF, maxMessageBytes: 1 << 20,
     prepare: () => {
-      const given = launch;
-      launch = undefined;
-      return given ? Promise.resolve(given) : prepare();
+      const launch = given as PreparedLaunch | undefined;
+      given = undefined;
+      return launch ? Promise.resolve(launch) : prepare();
     },
   });
   const link = new Link();
   const notes: string[] = [];
-  const discarded: PreparedLaunch[] = [];
+  const discarded: Prepared[] = [];
   let onEnd!: (failure: string | undefined) => void;
   const ended = new Promise<string | undefined>((resolve) => { onEnd = resolve; });
   const session = new Session({

@@ -1,0 +1,105 @@
+/**
+ * `npm run bench:remote`: a remote server through mcpd against the SDK's own HTTP client, side
+ * by side in one run. The server is server-everything in its Streamable HTTP mode on loopback;
+ * mcpd runs it as a url server whose Authorization header comes from the local store.
+ *
+ * - ping p50 (one at a time) and pipelined pings/s (a burst written at once), through
+ *   `mcpd run remote` (the daemon, started once before any timing) and through
+ *   StreamableHTTPClientTransport in this process;
+ * - time to the first tools/list answer: spawn of `mcpd run remote` (or a new transport, for
+ *   direct) → initialize → tools/list, with the stored token resolved on the way.
+ *
+ * Targets (issue 14): ping p50 within direct + 400 µs; pipelined at least 0.8× direct.
+ *
+ *   node dist/bench/remote.js [--rounds 3] [--pings 1000] [--burst 500]
+ */
+import { writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { startEverything } from '../test/helpers/remote.js';
+import { BenchDaemon, cli } from './daemon.js';
+import { pings, type Sample } from './measure.js';
+import { Calls, INIT_PARAMS, session, type Variant } from './rpc.js';
+import { prepareHome, TOKEN } from './setup.js';
+import { count, f, median, msSince } from './stats.js';
+
+const { values: flags } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, pings: { type: 'string', default: '1000' }, burst: { type: 'string', default: '500' } } });
+const ROUNDS = count(flags.rounds, '--rounds', 1);
+const PLAN = { warmup: 100, pings: count(flags.pings, '--pings', 10), burst: count(flags.burst, '--burst', 10) };
+
+/** The same calls as the stdio variants make, over the SDK's transport in this process. */
+class DirectCalls extends Calls {
+  constructor(readonly transport: StreamableHTTPClientTransport) {
+    super();
+    transport.onmessage = (message) => this.onMessage(JSON.stringify(message), process.hrtime.bigint());
+  }
+
+  protected write(messages: string[]): void {
+    for (const text of messages) void this.transport.send(JSON.parse(text) as JSONRPCMessage);
+  }
+}
+
+/** A connected direct client; resolves after initialize (its time in ms). */
+async function direct(url: string): Promise<{ rpc: DirectCalls; initMs: number }> {
+  const t0 = process.hrtime.bigint();
+  const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } } });
+  await transport.start();
+  const rpc = new DirectCalls(transport);
+  const init = await rpc.call('initialize', INIT_PARAMS);
+  rpc.notify('notifications/initialized');
+  return { rpc, initMs: Number(init.at - t0) / 1e6 };
+}
+
+async function closeDirect(rpc: DirectCalls): Promise<void> {
+  await rpc.transport.terminateSession().catch(() => {});
+  await rpc.transport.close();
+}
+
+async function main(): Promise<void> {
+  const server = await startEverything('streamableHttp');
+  const url = `${server.origin}/mcp`;
+  const bench = await prepareHome();
+  const config = JSON.stringify({ mcpServers: { remote: { url, headers: { Authorization: 'Bearer ${local:bench/token}' } } }, providers: { local: { type: 'local', key: 'file' } } });
+  await writeFile(bench.env.MCPD_CONFIG, config);
+  const daemon = await BenchDaemon.start(bench.env);
+  const viaMcpd: Variant = { name: 'mcpd run (daemon)', command: process.execPath, args: [cli, 'run', 'remote'] };
+  const samples: Record<'direct' | 'mcpd', Sample[]> = { direct: [], mcpd: [] };
+  const firstList: Record<'direct' | 'mcpd', number[]> = { direct: [], mcpd: [] };
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      // Alternated, so a slow spell of the shared machine falls on both.
+      const d = await direct(url);
+      samples.direct.push(await pings(d.rpc, d.initMs, PLAN));
+      await closeDirect(d.rpc);
+      samples.mcpd.push(await session(viaMcpd, bench.env, (rpc, initMs) => pings(rpc, initMs, PLAN)));
+
+      const t0 = process.hrtime.bigint();
+      const fresh = await direct(url);
+      firstList.direct.push(msSince(t0, (await fresh.rpc.call('tools/list')).at));
+      await closeDirect(fresh.rpc);
+      const t1 = process.hrtime.bigint();
+      firstList.mcpd.push(await session(viaMcpd, bench.env, async (rpc) => msSince(t1, (await rpc.call('tools/list')).at)));
+    }
+  } finally {
+    await daemon.stop();
+    await server.stop();
+  }
+  const p50 = (s: Sample[]) => median(s.map((x) => median(x.pingsUs)));
+  const rate = (s: Sample[]) => median(s.map((x) => x.pingsPerSec));
+  const rows = [
+    ['ping p50 (µs)', p50(samples.direct), p50(samples.mcpd), `${f(p50(samples.mcpd) - p50(samples.direct), 0)} µs over (target ≤ 400)`],
+    ['pipelined pings/s', rate(samples.direct), rate(samples.mcpd), `${f(rate(samples.mcpd) / rate(samples.direct), 2)}× (target ≥ 0.8)`],
+    ['first tools/list (ms)', median(firstList.direct), median(firstList.mcpd), `${f(median(firstList.mcpd) / median(firstList.direct), 2)}×`],
+  ] as const;
+  console.log(`server-everything ${bench.version} (streamableHttp) on loopback; ${ROUNDS} rounds, medians; ${PLAN.pings} pings, bursts of ${PLAN.burst}; load average ${loadavg().map((l) => f(l, 2)).join(' ')}`);
+  console.log('');
+  console.log('| | SDK HTTP client direct | mcpd run (daemon) | mcpd vs direct |');
+  console.log('| --- | --- | --- | --- |');
+  for (const [what, d, m, ratio] of rows) console.log(`| ${what} | ${f(d, what.includes('ms') ? 1 : 0)} | ${f(m, what.includes('ms') ? 1 : 0)} | ${ratio} |`);
+  console.log('');
+  console.log('Direct: the SDK\'s transport in this process; mcpd: a host app\'s path, stdio → mcpd run → daemon socket → HTTP. The first tools/list through mcpd includes spawning `mcpd run` (a local server\'s start-up, without the server\'s own).');
+}
+
+await main();

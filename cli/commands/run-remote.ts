@@ -1,0 +1,95 @@
+/**
+ * `mcpd run --no-daemon NAME` for a url server: our stdin and stdout speak newline-delimited
+ * JSON-RPC, bridged in this process to the remote server through the SDK's client transports
+ * (daemon/remote/remote-link.ts). Nothing is spawned. When the first message cannot be
+ * delivered (unreachable, TLS, not MCP, 401), the request is answered with the error and the
+ * run ends with its McpdError and exit code. EOF on stdin ends the remote session (DELETE)
+ * once the requests sent have their answers.
+ */
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { McpdError } from '../../core/errors.js';
+import type { LoadedConfig } from '../../daemon/config/load.js';
+import type { RemoteServerConfig } from '../../daemon/config/schema.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../../daemon/protocol.js';
+import { prepareRemote } from '../../daemon/remote/prepare-remote.js';
+import { RemoteLink } from '../../daemon/remote/remote-link.js';
+import { errorResponse, readClientMessage } from '../../daemon/session/client-message.js';
+import { idKey } from '../../daemon/session/envelope.js';
+import { LineSplitter, LineTooLong } from '../../daemon/session/framing.js';
+import { noter, openRegistry } from '../context.js';
+import type { RunOptions } from './run-target.js';
+
+const DRAIN_ON_EOF_MS = 30_000;
+const SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
+
+/** Bridges stdio to `name` until stdin ends or a signal; resolves to the exit code, rejects with the connection's McpdError. */
+export async function runRemote(name: string, server: RemoteServerConfig, loaded: LoadedConfig, options: RunOptions): Promise<number> {
+  const registry = openRegistry(loaded, options);
+  let spec;
+  try {
+    spec = await prepareRemote(name, server, `mcpServers.${name}`, registry, noter(options));
+  } finally {
+    // Header values are in hand: no backend is needed while the session runs.
+    await registry.close();
+  }
+  const pending = new Set<string>();
+  let idle: (() => void) | undefined;
+  let drain: NodeJS.Timeout | undefined;
+  /** A request answered (by the server, or with an error): once none is pending after EOF, the run ends. */
+  const answered = (key: string) => {
+    if (pending.delete(key) && pending.size === 0) idle?.();
+  };
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  let fatal: (error: McpdError) => void = () => {};
+  const failed = new Promise<never>((_, reject) => { fatal = reject; });
+  const link = new RemoteLink(spec, {
+    message: (message) => {
+      out(JSON.stringify(message));
+      if ('id' in message && !('method' in message) && message.id !== undefined) answered(idKey(message.id));
+    },
+    warning: (error) => process.stderr.write(`mcpd: ${error.message}\n`),
+  });
+  const send = (message: JSONRPCMessage) => {
+    const request = 'method' in message && 'id' in message;
+    if (request) pending.add(idKey(message.id));
+    link.send(message).catch((error: unknown) => {
+      const problem = error instanceof McpdError ? error : new McpdError('REMOTE_FAILED', String(error));
+      if (request) out(errorResponse(message.id, -32000, problem.format()));
+      // Before the answer counts: the run must end with this error, not as a drained EOF.
+      if (!link.connected) fatal(problem);
+      else process.stderr.write(`mcpd: ${problem.message}\n`);
+      if (request) answered(idKey(message.id));
+    });
+  };
+  const splitter = new LineSplitter({ maxBytes: DEFAULT_MAX_MESSAGE_BYTES }, {
+    line: (line) => {
+      const read = readClientMessage(line);
+      if (typeof read === 'string') out(read);
+      else send(read.message as JSONRPCMessage);
+    },
+  });
+  const ended = new Promise<number>((resolve) => {
+    for (const signal of Object.keys(SIGNALS) as Array<keyof typeof SIGNALS>) process.on(signal, () => resolve(128 + SIGNALS[signal]));
+    process.stdin.on('data', (chunk: Buffer) => {
+      try {
+        splitter.push(chunk);
+      } catch (error) {
+        if (!(error instanceof LineTooLong)) throw error;
+        process.stderr.write(`mcpd: a message on stdin is longer than ${error.maxBytes} bytes; closing the session\n`);
+        resolve(1);
+      }
+    });
+    process.stdin.once('end', () => {
+      if (pending.size === 0) return resolve(0);
+      drain = setTimeout(() => resolve(0), DRAIN_ON_EOF_MS);
+      idle = () => resolve(0);
+    });
+  });
+  try {
+    return await Promise.race([ended, failed]);
+  } finally {
+    clearTimeout(drain);
+    process.stdin.destroy();
+    await link.close();
+  }
+}
