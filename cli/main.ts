@@ -6,7 +6,7 @@
  * for everything else.
  */
 import { Argument, Command, CommanderError } from 'commander';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../core/exit-codes.js';
 import type { GlobalOptions } from './context.js';
 import { report } from './report.js';
 import { mcpdVersion } from './version.js';

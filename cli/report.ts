@@ -1,6 +1,6 @@
 /** How a failed command ends: its McpdError on stderr, and the exit code for it. */
 import { McpdError } from '../core/errors.js';
-import { EXIT, exitCodeFor } from './exit-codes.js';
+import { EXIT, exitCodeFor } from '../core/exit-codes.js';
 
 /** Prints `error` for the user and returns the exit code it maps to. */
 export function report(error: unknown): number {

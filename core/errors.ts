@@ -4,7 +4,7 @@
  * references are named by their text (`${secret:github/pat}`), never by what they resolve to.
  *
  * Codes are listed with their meaning in docs/errors.md; the CLI maps them to exit codes in
- * cli/exit-codes.ts and nowhere else.
+ * core/exit-codes.ts and nowhere else.
  */
 export type ErrorCode =
   | 'USAGE'

@@ -50,6 +50,10 @@ describe('layering', () => {
     assert.deepEqual(await importsInto('providers', ['daemon', 'cli']), [], 'a backend must not reach up: move what it needs into providers/ or core/');
   });
 
+  it('daemon/ imports nothing of the CLI, connect/ or the client library', async () => {
+    assert.deepEqual(await importsInto('daemon', ['cli', 'connect', 'client']), [], 'the daemon is below the CLI: move what both need into core/');
+  });
+
   it('core/ imports from none of the other folders', async () => {
     assert.deepEqual(await importsInto('core', ['cli', 'client', 'connect', 'daemon', 'providers']), [], 'core/ is the bottom layer: move what it needs into core/');
   });

@@ -14,7 +14,7 @@
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Clock } from '../../core/clock.js';
 import { McpdError } from '../../core/errors.js';
-import { exitCodeFor } from '../../cli/exit-codes.js';
+import { exitCodeFor } from '../../core/exit-codes.js';
 import type { InstanceStatus, ServerState } from '../protocol.js';
 import { errorResponse } from '../session/client-message.js';
 import type { InstanceListener, KeepLeases } from '../supervisor/instance.js';

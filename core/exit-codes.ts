@@ -3,7 +3,7 @@
  * 0 ok, 1 generic, 2 usage/config, 3 secret unresolved, 4 daemon unreachable, 5 refused;
  * `run` exits with the server's own code.
  */
-import type { ErrorCode } from '../core/errors.js';
+import type { ErrorCode } from './errors.js';
 
 export const EXIT = { ok: 0, generic: 1, usage: 2, unresolved: 3, unreachable: 4, refused: 5 } as const;
 
