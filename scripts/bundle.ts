@@ -29,7 +29,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 export const bundleFile = join(root, 'dist', 'cli', 'mcpd.cjs');
 
 /** Loaded from node_modules at run time: native addons, a WebAssembly core, files found by path; node-vault's axios with it. */
-const EXTERNAL = ['@napi-rs/keyring', '@1password/sdk', 'node-vault', 'axios', '@modelcontextprotocol/sdk'];
+const EXTERNAL = ['@napi-rs/keyring', '@1password/sdk', 'node-vault', 'axios'];
 
 /**
  * Builtins the daemon path's bundle requires at load time but uses only now and then: `ws`
@@ -103,10 +103,26 @@ const common: BuildOptions = {
   logLevel: 'warning',
 };
 
+/**
+ * daemon/remote/sdk-transports.ts with the SDK code it reaches: the SDK is a dev dependency, so
+ * the compiled re-export would find nothing in a production install. The daemon's ES modules
+ * import the ES module, which replaces tsc's output; `--no-daemon` (run-local.cjs, where import()
+ * is require()) requires the CommonJS twin beside it.
+ */
+const SDK_TRANSPORTS = join(root, 'daemon', 'remote', 'sdk-transports.ts');
+const vendoredSdk: Plugin = {
+  name: 'vendored-sdk',
+  setup(b) {
+    b.onResolve({ filter: /\/sdk-transports\.js$/ }, () => ({ path: './sdk-transports.cjs', external: true }));
+  },
+};
+
 const dir = dirname(bundleFile);
 await Promise.all([
+  build({ ...common, entryPoints: [SDK_TRANSPORTS], outfile: join(root, 'dist', 'daemon', 'remote', 'sdk-transports.js'), format: 'esm', external: [], allowOverwrite: true, banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" } }),
+  build({ ...common, entryPoints: [SDK_TRANSPORTS], outfile: join(dir, 'sdk-transports.cjs'), external: [] }),
   build({ ...common, entryPoints: [join(root, 'cli', 'bin.ts')], outfile: bundleFile, plugins: [ownImportMeta, restOfCli] }),
   // Loaded through cli/cached-require.ts, where import() has no loader: externals (CommonJS packages) are required.
   build({ ...common, entryPoints: [join(root, 'cli', 'run-daemon.ts')], outfile: join(dir, 'run-daemon.cjs'), plugins: [ownImportMeta], supported: { 'dynamic-import': false }, banner: { js: lazyRequireBanner(LAZY_BUILTINS) }, define: WS_WITHOUT_ADDONS }),
-  build({ ...common, entryPoints: [join(root, 'cli', 'run-local.ts')], outfile: join(dir, 'run-local.cjs'), plugins: [ownImportMeta], supported: { 'dynamic-import': false } }),
+  build({ ...common, entryPoints: [join(root, 'cli', 'run-local.ts')], outfile: join(dir, 'run-local.cjs'), plugins: [ownImportMeta, vendoredSdk], supported: { 'dynamic-import': false } }),
 ]);

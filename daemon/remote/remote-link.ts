@@ -98,7 +98,7 @@ export class RemoteLink {
 
   async #connect(first: JSONRPCMessage): Promise<Transport> {
     if (this.#spec.transport === 'sse') return this.#sse(first, undefined);
-    const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
+    const { StreamableHTTPClientTransport } = await import('./sdk-transports.js');
     const transport = this.#wire(new StreamableHTTPClientTransport(new URL(this.#spec.url), { fetch: this.#fetch }));
     await transport.start();
     try {
@@ -116,7 +116,7 @@ export class RemoteLink {
 
   /** The legacy transport: a GET that must open an event stream and name the endpoint to POST to. */
   async #sse(first: JSONRPCMessage, httpTried: string | undefined): Promise<Transport> {
-    const { SSEClientTransport } = await import('@modelcontextprotocol/sdk/client/sse.js');
+    const { SSEClientTransport } = await import('./sdk-transports.js');
     const transport = this.#wire(new SSEClientTransport(new URL(this.#spec.url), { fetch: this.#fetch }));
     try {
       await transport.start();
