@@ -18,7 +18,7 @@ import { exitCodeFor } from '../../core/exit-codes.js';
 import type { InstanceStatus, ServerState } from '../protocol.js';
 import { errorResponse } from '../session/client-message.js';
 import type { InstanceListener, KeepLeases } from '../supervisor/instance.js';
-import type { ServerInstance } from '../supervisor/server-instance.js';
+import { prepareStart, type ServerInstance } from '../supervisor/server-instance.js';
 import type { PreparedRemote } from './prepare-remote.js';
 import { type LinkEvents, RemoteLink } from './remote-link.js';
 
@@ -134,15 +134,10 @@ export class RemoteInstance implements ServerInstance {
 
   async #open(restart: boolean): Promise<void> {
     const generation = ++this.#generation;
-    const spec = await this.#deps.prepare();
     const current = () => generation === this.#generation;
-    const leases = this.#deps.keepLeases(spec.leases, (ref, at, why) => {
-      if (current() && this.#state === 'running') this.#listener?.expiring(`the lease of ${ref} ends at ${new Date(at).toISOString()} (${why})`);
-    });
-    if (!current()) {
-      await leases.revokeAll(); // stopped while resolving
-      return;
-    }
+    const started = await prepareStart(this.#deps, current, (reason) => this.#state === 'running' && this.#listener?.expiring(reason));
+    if (!started) return;
+    const { spec, leases } = started;
     const events: LinkEvents = {
       message: (message) => current() && this.#fromServer(Buffer.from(JSON.stringify(message))),
       warning: (error) => current() && this.#listener?.stderr(`mcpd: ${error.message}`),

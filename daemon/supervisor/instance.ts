@@ -16,6 +16,7 @@ import type { Clock, ClockTimer } from '../../core/clock.js';
 import type { ExitInfo, ServerProcess, StartChild, StopOptions } from '../launcher/child.js';
 import type { PreparedLaunch } from '../launcher/launch-spec.js';
 import type { HeldLease, LeaseKeeper } from './leases.js';
+import { prepareStart } from './server-instance.js';
 import type { InstanceStatus, ServerState } from '../protocol.js';
 import { LineSplitter, LineTooLong, type LongLine } from '../session/framing.js';
 import { corkedPerTick } from '../session/tick-cork.js';
@@ -183,15 +184,10 @@ export class Instance {
 
   async #spawn(restart: boolean): Promise<void> {
     const generation = ++this.#generation;
-    const spec = await this.#deps.prepare();
     const current = () => generation === this.#generation;
-    const leases = this.#deps.keepLeases(spec.leases, (ref, at, why) => {
-      if (current() && this.#state === 'running') this.#listener?.expiring(`the lease of ${ref} ends at ${new Date(at).toISOString()} (${why})`);
-    });
-    if (!current()) {
-      await leases.revokeAll(); // stopped while resolving
-      return;
-    }
+    const started = await prepareStart(this.#deps, current, (reason) => this.#state === 'running' && this.#listener?.expiring(reason));
+    if (!started) return;
+    const { spec, leases } = started;
     let child: ServerProcess;
     try {
       child = await this.#deps.start(spec, { stdin: 'pipe', stdout: 'pipe', stop: this.#deps.stop });
