@@ -25,6 +25,11 @@ const SCENARIOS: Record<string, (client: Client) => Promise<void>> = {
   // reconnect by GET with Last-Event-ID after that delay, where the server sends the answer.
   'sse-retry': async (client) => {
     await client.listTools();
+    // After notifications/initialized the SDK's transport in the daemon opens its standalone GET
+    // stream. Should that GET land after the tool call's POST, the runner takes it for the
+    // reconnection and times the retry from it (0 ms: a failure, seen on a loaded CI machine).
+    // Nothing of the runner's is visible from here, so the call waits for that GET to be made.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
     const result = await client.callTool({ name: 'test_reconnection', arguments: {} });
     expectText(result, 'Reconnection test completed successfully');
   },
