@@ -13,6 +13,10 @@ import { isRemote, type RemoteServerConfig } from '../../daemon/config/schema.js
 import { type PreparedRemote, prepareRemote } from '../../daemon/remote/prepare-remote.js';
 import type { FetchLike } from '../../daemon/remote/origin-fetch.js';
 import { RemoteLink } from '../../daemon/remote/remote-link.js';
+import { showRef } from '../../providers/provider.js';
+import { refsOf } from '../../providers/reference.js';
+import { CREDENTIAL_HEADERS } from '../migrate/remote-plan.js';
+import { judge } from '../migrate/detect.js';
 import type { GlobalOptions } from '../context.js';
 import { openRegistry } from '../context.js';
 import { mcpdVersion } from '../version.js';
@@ -40,13 +44,23 @@ export async function remoteChecks(loaded: LoadedConfig, options: GlobalOptions)
   return Promise.all(prepared.map(([, server, spec]) => 'kind' in spec ? probe(server, spec) : spec));
 }
 
-/** Which headers carry credentials and where they come from; names and references only. */
-function authState(server: RemoteServerConfig, spec: PreparedRemote): string {
+/**
+ * Which headers are sent and where each comes from; names and references only. A literal
+ * credential in mcpd's config is a secret in a file: it is a warning, with the way out.
+ */
+function authState(name: string, server: RemoteServerConfig, spec: PreparedRemote): { text: string; literal: string[] } {
   const names = Object.keys(server.headers);
-  if (names.length === 0) return 'no headers configured (mcpd does not do OAuth yet)';
-  const sent = names.filter((n) => n in spec.headers);
-  const refs = spec.refs.length ? ` from ${spec.refs.join(', ')}` : ' written literally in the config';
-  return `header(s) ${sent.join(', ') || 'none'}${refs}`;
+  if (names.length === 0) return { text: 'no headers configured (mcpd does not do OAuth yet)', literal: [] };
+  const literal: string[] = [];
+  const parts = names.map((header) => {
+    const refs = refsOf(server.headers[header]!, `mcpServers.${name}.headers.${header}`);
+    if (refs.length === 0) {
+      if (CREDENTIAL_HEADERS.has(header.toLowerCase()) || judge(header, server.headers[header]!).secret) literal.push(header);
+      return `${header} (written in the config)`;
+    }
+    return `${header} from ${refs.map(showRef).join(', ')}${header in spec.headers ? '' : ' (empty, so not sent)'}`;
+  });
+  return { text: `header(s) ${parts.join('; ')}`, literal };
 }
 
 /** `initialize`, its answer, then the session closed; the result as one check. */
@@ -54,8 +68,9 @@ async function probe(server: RemoteServerConfig, spec: PreparedRemote): Promise<
   const subject = `remote ${spec.name}`;
   let answer: (message: JSONRPCMessage) => void = () => {};
   const answered = new Promise<JSONRPCMessage>((resolve) => { answer = resolve; });
-  const timeout = AbortSignal.timeout(REMOTE_TIMEOUT_MS);
-  const bounded: FetchLike = (url, init = {}) => fetch(url, { ...init, signal: init.signal ? AbortSignal.any([init.signal, timeout]) : timeout });
+  // Aborted once the check gives up, so a black hole's connection does not keep doctor waiting.
+  const giveUp = new AbortController();
+  const bounded: FetchLike = (url, init = {}) => fetch(url, { ...init, signal: init.signal ? AbortSignal.any([init.signal, giveUp.signal]) : giveUp.signal });
   const link = new RemoteLink(spec, { message: (m) => { if ('id' in m && m.id === 1) answer(m); }, warning: () => {} }, undefined, bounded);
   const initialize: JSONRPCMessage = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'mcpd-doctor', version: mcpdVersion() } } };
   let timer: NodeJS.Timeout | undefined;
@@ -63,6 +78,7 @@ async function probe(server: RemoteServerConfig, spec: PreparedRemote): Promise<
   try {
     const reply = await Promise.race([link.send(initialize).then(() => answered), late]);
     if (reply === 'late') {
+      giveUp.abort();
       return { subject, status: 'fail', message: `${spec.url} did not answer initialize within ${REMOTE_TIMEOUT_MS / 1000} s`, fix: `check that the server is up and that mcpServers.${spec.name}.url is right (and your network or proxy lets it through)` };
     }
     if ('error' in reply) {
@@ -71,7 +87,14 @@ async function probe(server: RemoteServerConfig, spec: PreparedRemote): Promise<
     const info = ('result' in reply ? (reply.result as { serverInfo?: { name?: unknown; version?: unknown } }).serverInfo : undefined) ?? {};
     const who = typeof info.name === 'string' ? `${info.name}${typeof info.version === 'string' ? ` ${info.version}` : ''}` : 'it';
     const over = link.transport === 'sse' ? 'the legacy SSE transport' : 'Streamable HTTP';
-    return { subject, status: 'ok', message: `${spec.url} answers as MCP (${who}, over ${over}); auth: ${authState(server, spec)}` };
+    const auth = authState(spec.name, server, spec);
+    const message = `${spec.url} answers as MCP (${who}, over ${over}); auth: ${auth.text}`;
+    if (auth.literal.length === 0) return { subject, status: 'ok', message };
+    const header = auth.literal[0]!;
+    return {
+      subject, status: 'warn', message: `${message}; ${auth.literal.join(', ')} hold(s) a credential written in mcpd's config file`,
+      fix: `mcpd secret set ${spec.name}/${header.toLowerCase()} (the token alone), then write "${header}": "\${secret:${spec.name}/${header.toLowerCase()}}" (after "Bearer " if it has one)`,
+    };
   } catch (error) {
     const e = asMcpdError(error, `asking ${spec.name}`);
     return { subject, status: 'fail', message: `${e.code}: ${e.message}`, ...(e.hint ? { fix: e.hint } : {}) };

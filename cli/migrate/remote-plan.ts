@@ -25,7 +25,7 @@ export function isRemoteEntry(server: Record<string, unknown>): boolean {
 }
 
 /** Header names whose value is a credential whatever it looks like. */
-const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie']);
+export const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie']);
 /** An authorization scheme: kept literal, so the stored secret is the token alone. */
 const SCHEME = /^(Bearer|Basic|Token|Bot|ApiKey)\s+(?=\S)/i;
 

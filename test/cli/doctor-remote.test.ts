@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Check } from '../../cli/commands/doctor.js';
 import { authGuard, freePort, type Guard, type Running, startEverything } from '../helpers/remote.js';
@@ -23,6 +23,8 @@ describe('mcpd doctor: remote servers', () => {
   const webSeen: IncomingHttpHeaders[] = [];
   let webOrigin: string;
   let deadPort: number;
+  let hole: TcpServer;
+  const held: Socket[] = [];
 
   before(async () => {
     everything = await startEverything('streamableHttp');
@@ -36,6 +38,11 @@ describe('mcpd doctor: remote servers', () => {
     await once(web, 'listening');
     webOrigin = `http://127.0.0.1:${(web.address() as AddressInfo).port}`;
     deadPort = await freePort();
+    // Takes connections and never answers.
+    hole = createTcpServer((socket) => held.push(socket));
+    hole.listen(0, '127.0.0.1');
+    await once(hole, 'listening');
+    const holeUrl = `http://127.0.0.1:${(hole.address() as AddressInfo).port}/mcp`;
     s = await sandbox();
     const auth = { Authorization: 'Bearer ${local:remote/token}' };
     await s.writeConfig({
@@ -45,6 +52,8 @@ describe('mcpd doctor: remote servers', () => {
         unreachable: { url: `http://127.0.0.1:${deadPort}/mcp`, headers: auth },
         unauthorized: { url: `${guard.origin}/mcp` },
         web: { url: `${webOrigin}/mcp`, headers: auth },
+        literal: { url: `${guard.origin}/mcp`, headers: { Authorization: `Bearer ${token}` } },
+        silent: { url: holeUrl },
         unresolved: { url: `${guard.origin}/mcp`, headers: { Authorization: 'Bearer ${local:remote/missing}' } },
       },
     });
@@ -54,6 +63,8 @@ describe('mcpd doctor: remote servers', () => {
     await s.cleanup();
     await guard.stop();
     await everything.stop();
+    for (const socket of held) socket.destroy();
+    hole.close();
     web.closeAllConnections();
     await new Promise((resolve) => web.close(resolve));
   });
@@ -85,6 +96,16 @@ describe('mcpd doctor: remote servers', () => {
     assert.equal(notMcp.status, 'fail');
     assert.match(notMcp.message, new RegExp(`^REMOTE_NOT_MCP: server "web": ${webOrigin}/mcp does not speak MCP: its POST was answered 404 .*and its GET for an event stream was answered 404`));
     assert.match(notMcp.fix ?? '', /^set mcpServers\.web\.url to the server's MCP endpoint/);
+
+    const literal = one('literal');
+    assert.equal(literal.status, 'warn');
+    assert.match(literal.message, /answers as MCP .*; auth: header\(s\) Authorization \(written in the config\); Authorization hold\(s\) a credential written in mcpd's config file$/);
+    assert.equal(literal.fix, 'mcpd secret set literal/authorization (the token alone), then write "Authorization": "${secret:literal/authorization}" (after "Bearer " if it has one)');
+
+    const silent = one('silent');
+    assert.equal(silent.status, 'fail');
+    assert.match(silent.message, /^http:\/\/127\.0\.0\.1:\d+\/mcp did not answer initialize within 5 s$/);
+    assert.match(silent.fix ?? '', /^check that the server is up/);
 
     const unresolved = one('unresolved');
     assert.equal(unresolved.status, 'fail');
