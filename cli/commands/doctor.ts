@@ -2,7 +2,8 @@
  * `mcpd doctor [--json]`: is everything mcpd needs in order, and what to do where it is not.
  * It checks the config, that every reference resolves (grouped by provider, so an unreachable
  * or unauthenticated backend shows once), the OS keychain, that host apps can find `mcpd`, the
- * daemon (its version, a refused config edit, listeners, failed servers), rotation (overdue
+ * daemon (its version, a refused config edit, listeners, failed servers), that each url server
+ * answers as MCP (doctor-remote.ts), rotation (overdue
  * secrets), and the service units. It prints names and references, never a value, and exits 1
  * when a check fails.
  */
@@ -21,6 +22,7 @@ import { answers } from '../../core/socket-probe.js';
 import { type GlobalOptions, openConfig, openRegistry, output, type DaemonOptions } from '../context.js';
 import { control, daemonSocket } from '../../connect/daemon.js';
 import { planService } from './service.js';
+import { remoteChecks } from './doctor-remote.js';
 import { mcpdVersion as version } from '../version.js';
 
 export interface Check {
@@ -39,6 +41,7 @@ export async function doctor(options: DaemonOptions): Promise<void> {
   const checks: Check[] = [];
   const loaded = await configCheck(options, checks);
   if (loaded) checks.push(...await failsAs('references', referenceChecks(loaded, options)));
+  if (loaded) checks.push(...await failsAs('remote servers', remoteChecks(loaded, options)));
   checks.push(await keychainCheck());
   checks.push(await commandCheck(process.env.PATH ?? ''));
   const failingHere = loaded ? new Set(checks.filter((c) => c.status === 'fail' && c.reference).map((c) => c.reference!)) : undefined;

@@ -1,8 +1,8 @@
 /**
  * `mcpd migrate [--from HOST | --file PATH] [--dry-run]` and `mcpd migrate --undo …`: takes the
  * servers out of a host app's MCP config into mcpd's, moves each literal secret of their
- * environment into the default store (a reference takes its place), and points the host's entry
- * at `mcpd run NAME`.
+ * environment (or a remote server's headers) into the default store (a reference takes its
+ * place), and points the host's entry at `mcpd run NAME`.
  *
  * Nothing is lost on the way. Every write comes after its input is known good, in this order:
  * the host file's old text, kept encrypted in the local store (a plain backup would leave the

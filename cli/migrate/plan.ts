@@ -1,12 +1,13 @@
 /**
  * What `mcpd migrate` does with each server of a host app's config, decided before anything is
- * written: move it into mcpd's config, with every literal secret of its environment moved into
- * the default store and replaced by a reference, or leave it as it is and say why. Pure: no
- * file is read or written here.
+ * written: move it into mcpd's config, with every literal secret of its environment (or, for a
+ * remote server, of its headers: remote-plan.ts) moved into the default store and replaced by a
+ * reference, or leave it as it is and say why. Pure: no file is read or written here.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { judge, SECRET_SHAPES } from './detect.js';
 import { own } from '../../core/own.js';
+import { isRemoteEntry, planRemote, type RemoteDefinition, remoteWithDefaults } from './remote-plan.js';
 
 /** A secret found in a server's environment; `value` is stored, never printed. */
 export interface SecretMove {
@@ -32,7 +33,7 @@ export interface Definition {
 }
 
 export type ServerPlan =
-  | { readonly name: string; readonly action: 'migrate'; readonly definition: Definition; readonly secrets: readonly SecretMove[]; readonly kept: readonly KeptLiteral[]; readonly alreadyInMcpd: boolean }
+  | { readonly name: string; readonly action: 'migrate'; readonly definition: Definition | RemoteDefinition; readonly secrets: readonly SecretMove[]; readonly kept: readonly KeptLiteral[]; readonly alreadyInMcpd: boolean }
   | { readonly name: string; readonly action: 'skip'; readonly reason: string };
 
 const SECRET_FLAG = /^--?[\w-]*(token|key|secret|password|passwd)[\w-]*$/i;
@@ -53,8 +54,13 @@ function planServer(name: string, entry: unknown, existing: unknown): ServerPlan
   if (!MCPD_NAME.test(name)) return skip('its name is not one mcpd takes (letters, digits, _ . -): rename it in the host\'s config, then migrate again');
   if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return skip('it is not a server definition (an object)');
   const server = entry as Record<string, unknown>;
-  if ('url' in server || ['http', 'sse', 'streamable-http'].includes(String(server.type))) {
-    return skip('a remote (HTTP) server: mcpd launches stdio servers, so it is left to the host app');
+  if (isRemoteEntry(server)) {
+    const remote = planRemote(name, server);
+    if ('skip' in remote) return skip(remote.skip);
+    if (existing !== undefined && !isDeepStrictEqual(typeof existing === 'object' && existing !== null ? remoteWithDefaults(existing as Record<string, unknown>) : existing, remote.definition)) {
+      return skip(differs(name));
+    }
+    return { name, action: 'migrate', ...remote, alreadyInMcpd: existing !== undefined };
   }
   const { command, args = [], env = {}, cwd } = server;
   if (typeof command !== 'string' || command === '') return skip('it has no "command"');
@@ -85,9 +91,13 @@ function planServer(name: string, entry: unknown, existing: unknown): ServerPlan
   }
   const definition: Definition = { command: literal(command), args: args.map(literal), env: newEnv, ...(cwd ? { cwd: literal(cwd) } : {}) };
   if (existing !== undefined && !isDeepStrictEqual(withDefaults(existing), definition)) {
-    return skip(`mcpd's config already has a server named "${name}" that differs: rename one of them, then migrate again`);
+    return skip(differs(name));
   }
   return { name, action: 'migrate', definition, secrets, kept, alreadyInMcpd: existing !== undefined };
+}
+
+function differs(name: string): string {
+  return `mcpd's config already has a server named "${name}" that differs: rename one of them, then migrate again`;
 }
 
 /** A host's literal as mcpd reads it back unchanged: `$` is mcpd's reference character. */

@@ -25,7 +25,7 @@ const hostConfig = (mini: string) => `{
   "mcpServers": {
     "mini": { "command": ${JSON.stringify(process.execPath)}, "args": [${JSON.stringify(mini)}], "env": { "MINI_SECRET": "${token}", "CURRENCY": "US$", "LOG_LEVEL": "debug", "PG": "${dsn}", "BEARER": "${jwt}", "NOTIFY": "${webhook}" } },
     "search": { "command": "npx", "args": ["-y", "search-mcp", "--api-key", "sk-argsecret-1234567"] },
-    "remote": { "url": "https://mcp.example.invalid/mcp" }
+    "remote": { "url": "https://mcp.example.invalid/mcp?api_key=remote-url-key-5e6f" }
   },
   "globalShortcut": "Ctrl+Space"
 }
@@ -60,7 +60,7 @@ describe('mcpd migrate', () => {
       '    CURRENCY kept as written: looks like a setting, not a secret',
       '    LOG_LEVEL kept as written: looks like a setting, not a secret',
       '  search: left as it is: args[3] looks like a secret, and mcpd puts secrets only in a server\'s environment, never its argv: if the server reads it from an environment variable, pass it that way, then migrate again',
-      '  remote: left as it is: a remote (HTTP) server: mcpd launches stdio servers, so it is left to the host app',
+      '  remote: left as it is: its URL carries a credential, and mcpd keeps URLs out of the store (they are logged): if the server takes it in a header, put it there, then migrate again',
       '(dry run: nothing was written)',
       '',
     ].join('\n'));
