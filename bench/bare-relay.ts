@@ -9,18 +9,11 @@
  *                                                             socket to our stdout (mcpd run's hop)
  *   node dist/bench/bare-relay.js spawn -- CMD ARGS…           spawns CMD and pipes our stdin and
  *                                                             stdout through this process (one hop)
- *   node dist/bench/bare-relay.js listen-http SOCKET URL       for each connection, POSTs each line to
- *                                                             the Streamable HTTP server at URL and
- *                                                             writes its answers back (bare-post.ts), with
- *                                                             $BENCH_AUTHORIZATION as the Authorization header
- *
- * listen-http is the one mode that reads what passes: it must, to cut lines into POSTs.
  */
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import type { Duplex, Readable, Writable } from 'node:stream';
-import { BarePost } from './bare-post.js';
 
 const [mode, ...rest] = process.argv.slice(2);
 const dash = rest.indexOf('--');
@@ -43,29 +36,6 @@ if (mode === 'listen') {
     socket.on('error', () => {});
     child(socket, socket);
   }).listen(path, () => process.stdout.write('listening\n'));
-} else if (mode === 'listen-http') {
-  const [path, url] = rest as [string, string];
-  rmSync(path, { force: true });
-  const authorization = process.env.BENCH_AUTHORIZATION;
-  createServer((socket) => {
-    socket.on('error', () => {});
-    const client = new BarePost(url, authorization === undefined ? {} : { authorization });
-    let partial = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      const lines = (partial + chunk).split('\n');
-      partial = lines.pop()!;
-      for (const line of lines) {
-        if (!line) continue;
-        // A failed POST ends the connection: the bench's client then fails its pending calls instead of waiting.
-        client.post(line, (answer) => socket.write(`${answer}\n`)).catch((error: unknown) => {
-          process.stderr.write(`bare-relay: ${String(error)}\n`);
-          socket.destroy();
-        });
-      }
-    });
-    socket.on('end', () => void client.end().finally(() => socket.end()));
-  }).listen(path, () => process.stdout.write('listening\n'));
 } else if (mode === 'connect') {
   const socket = connect(rest[0]!);
   process.stdin.pipe(socket);
@@ -74,6 +44,6 @@ if (mode === 'listen') {
 } else if (mode === 'spawn') {
   child(process.stdin, process.stdout);
 } else {
-  process.stderr.write('usage: bare-relay.js listen SOCKET -- CMD… | listen-http SOCKET URL | connect SOCKET | spawn -- CMD…\n');
+  process.stderr.write('usage: bare-relay.js listen SOCKET -- CMD… | connect SOCKET | spawn -- CMD…\n');
   process.exit(2);
 }

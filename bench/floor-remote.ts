@@ -5,12 +5,14 @@
  *
  *   (a) SDK direct       StreamableHTTPClientTransport in this process (bench/remote's baseline)
  *   (d) fetch direct     plain fetch POSTs from this process (bare-post.ts): the HTTP leg alone
- *   (b) two bare relays  stdio → bare-relay connect → Unix socket → bare-relay listen-http, which
+ *   (b) two bare relays  stdio → bare-relay connect → Unix socket → bare-http-relay, which
  *                        POSTs each line with plain fetch: the least a bridge of mcpd's shape can do
+ *   (e) bare relays+SDK  the same, the daemon end sending through the SDK's transport, as mcpd's does
  *   (c) mcpd run         the real thing, against a running daemon (as bench/remote)
  *
  * (b) − (a) is the floor of any stdio bridge to this server; (c) − (b) is mcpd's own cost over
- * it; (a) − (d) is what the SDK's transport costs per request over a bare POST.
+ * it, of which (e) − (b) is the SDK transport's in the daemon and (c) − (e) the rest of mcpd;
+ * (a) − (d) is what the SDK's transport costs per request over a bare POST.
  *
  *   node dist/bench/floor-remote.js [--rounds 3] [--pings 1000] [--burst 500]
  */
@@ -33,11 +35,12 @@ const { values: flags } = parseArgs({ options: { rounds: { type: 'string', defau
 const ROUNDS = count(flags.rounds, '--rounds', 1);
 const PLAN = { warmup: 100, pings: count(flags.pings, '--pings', 10), burst: count(flags.burst, '--burst', 10) };
 const relay = fileURLToPath(new URL('./bare-relay.js', import.meta.url));
+const httpRelay = fileURLToPath(new URL('./bare-http-relay.js', import.meta.url));
 /** A variant that neither answers nor fails within this long fails the run (in-process clients have no process to kill). */
 const WATCHDOG_MS = 120_000;
 
-type Key = 'sdk' | 'fetch' | 'bare' | 'mcpd';
-const NAMES: Record<Key, string> = { sdk: '(a) SDK direct', fetch: '(d) fetch direct', bare: '(b) two bare relays', mcpd: '(c) mcpd run (daemon)' };
+type Key = 'sdk' | 'fetch' | 'bare' | 'bareSdk' | 'mcpd';
+const NAMES: Record<Key, string> = { sdk: '(a) SDK direct', fetch: '(d) fetch direct', bare: '(b) two bare relays', bareSdk: '(e) bare relays + SDK', mcpd: '(c) mcpd run (daemon)' };
 
 async function within<T>(label: string, work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -55,9 +58,11 @@ async function main(): Promise<void> {
   const bench = await prepareHome();
   const config = JSON.stringify({ mcpServers: { remote: { url, headers: { Authorization: 'Bearer ${local:bench/token}' } } }, providers: { local: { type: 'local', key: 'file' } } });
   await writeFile(bench.env.MCPD_CONFIG, config);
-  const relaySocket = join(bench.home, 'bare.sock');
+  const sockets = { bare: join(bench.home, 'bare.sock'), bareSdk: join(bench.home, 'sdk.sock') };
   // The token in the environment, as the daemon has it, not in argv.
-  const listener = spawn(process.execPath, [relay, 'listen-http', relaySocket, url], { env: { ...bench.env, BENCH_AUTHORIZATION: AUTHORIZATION }, detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
+  const listen = (socket: string, ...more: string[]) => spawn(process.execPath, [httpRelay, socket, url, ...more], { env: { ...bench.env, BENCH_AUTHORIZATION: AUTHORIZATION }, detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
+  const listeners = [listen(sockets.bare), listen(sockets.bareSdk, '--sdk')];
+  const connect = (key: 'bare' | 'bareSdk') => () => session({ name: NAMES[key], command: process.execPath, args: [relay, 'connect', sockets[key]] }, bench.env, (rpc, initMs) => pings(rpc, initMs, PLAN));
   let daemon: BenchDaemon | undefined;
   const runs: Record<Key, () => Promise<Sample>> = {
     sdk: async () => {
@@ -68,12 +73,13 @@ async function main(): Promise<void> {
       const { rpc, initMs } = await fetchDirect(url);
       try { return await pings(rpc, initMs, PLAN); } finally { await rpc.client.end(); }
     },
-    bare: () => session({ name: NAMES.bare, command: process.execPath, args: [relay, 'connect', relaySocket] }, bench.env, (rpc, initMs) => pings(rpc, initMs, PLAN)),
+    bare: connect('bare'),
+    bareSdk: connect('bareSdk'),
     mcpd: () => session({ name: NAMES.mcpd, command: process.execPath, args: [cli, 'run', 'remote'] }, bench.env, (rpc, initMs) => pings(rpc, initMs, PLAN)),
   };
-  const samples: Record<Key, Sample[]> = { sdk: [], fetch: [], bare: [], mcpd: [] };
+  const samples: Record<Key, Sample[]> = { sdk: [], fetch: [], bare: [], bareSdk: [], mcpd: [] };
   try {
-    await once(listener.stdout, 'data');
+    await within('bare-http-relay', Promise.all(listeners.map((l) => once(l.stdout, 'data'))));
     daemon = await BenchDaemon.start(bench.env);
     const loadBefore = loadavg()[0] ?? NaN;
     for (let round = 0; round < ROUNDS; round++) {
@@ -84,7 +90,7 @@ async function main(): Promise<void> {
     print(samples, bench.version, loadBefore);
   } finally {
     await daemon?.stop();
-    killGroup(listener.pid);
+    for (const l of listeners) killGroup(l.pid);
     await server.stop();
     await rm(bench.home, { recursive: true, force: true });
   }
@@ -109,6 +115,7 @@ function print(samples: Record<Key, Sample[]>, version: string, loadBefore: numb
     `mcpd over the SDK direct, (c) − (a): ${gap('mcpd', 'sdk')} (target ≤ +400 µs)`,
     `  the floor of any stdio bridge, (b) − (a): ${gap('bare', 'sdk')}`,
     `  mcpd's own cost over that floor, (c) − (b): ${gap('mcpd', 'bare')}`,
+    `    of which the SDK transport in the daemon, (e) − (b): ${gap('bareSdk', 'bare')}, and the rest of mcpd, (c) − (e): ${gap('mcpd', 'bareSdk')}`,
     `the SDK transport's cost per request over a bare POST, (a) − (d): ${gap('sdk', 'fetch')}`,
     `the two bare hops alone, (b) − (d): ${gap('bare', 'fetch')}`);
   process.stdout.write(`${out.join('\n')}\n`);
