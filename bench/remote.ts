@@ -16,46 +16,17 @@
 import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { startEverything } from '../test/helpers/remote.js';
 import { BenchDaemon, cli } from './daemon.js';
+import { closeDirect, direct } from './http-direct.js';
 import { pings, type Sample } from './measure.js';
-import { Calls, INIT_PARAMS, session, type Variant } from './rpc.js';
-import { prepareHome, TOKEN } from './setup.js';
+import { session, type Variant } from './rpc.js';
+import { prepareHome } from './setup.js';
 import { count, f, median, msSince } from './stats.js';
 
 const { values: flags } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, pings: { type: 'string', default: '1000' }, burst: { type: 'string', default: '500' } } });
 const ROUNDS = count(flags.rounds, '--rounds', 1);
 const PLAN = { warmup: 100, pings: count(flags.pings, '--pings', 10), burst: count(flags.burst, '--burst', 10) };
-
-/** The same calls as the stdio variants make, over the SDK's transport in this process. */
-class DirectCalls extends Calls {
-  constructor(readonly transport: StreamableHTTPClientTransport) {
-    super();
-    transport.onmessage = (message) => this.onMessage(JSON.stringify(message), process.hrtime.bigint());
-  }
-
-  protected write(messages: string[]): void {
-    for (const text of messages) void this.transport.send(JSON.parse(text) as JSONRPCMessage);
-  }
-}
-
-/** A connected direct client; resolves after initialize (its time in ms). */
-async function direct(url: string): Promise<{ rpc: DirectCalls; initMs: number }> {
-  const t0 = process.hrtime.bigint();
-  const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } } });
-  await transport.start();
-  const rpc = new DirectCalls(transport);
-  const init = await rpc.call('initialize', INIT_PARAMS);
-  rpc.notify('notifications/initialized');
-  return { rpc, initMs: Number(init.at - t0) / 1e6 };
-}
-
-async function closeDirect(rpc: DirectCalls): Promise<void> {
-  await rpc.transport.terminateSession().catch(() => {});
-  await rpc.transport.close();
-}
 
 async function main(): Promise<void> {
   const server = await startEverything('streamableHttp');
