@@ -18,17 +18,15 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startEverything } from '../test/helpers/remote.js';
 import { BenchDaemon, cli } from './daemon.js';
-import { AUTHORIZATION, closeDirect, direct, fetchDirect } from './http-direct.js';
+import { AUTHORIZATION, closeDirect, direct, fetchDirect, remoteBench } from './http-direct.js';
 import { pings, type Sample } from './measure.js';
 import { killGroup, session } from './rpc.js';
-import { prepareHome } from './setup.js';
 import { count, f, median, quantile, signed } from './stats.js';
 
 const { values: flags } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, pings: { type: 'string', default: '1000' }, burst: { type: 'string', default: '500' } } });
@@ -53,11 +51,7 @@ async function within<T>(label: string, work: Promise<T>): Promise<T> {
 }
 
 async function main(): Promise<void> {
-  const server = await startEverything('streamableHttp');
-  const url = `${server.origin}/mcp`;
-  const bench = await prepareHome();
-  const config = JSON.stringify({ mcpServers: { remote: { url, headers: { Authorization: 'Bearer ${local:bench/token}' } } }, providers: { local: { type: 'local', key: 'file' } } });
-  await writeFile(bench.env.MCPD_CONFIG, config);
+  const { server, url, bench } = await remoteBench();
   const sockets = { bare: join(bench.home, 'bare.sock'), bareSdk: join(bench.home, 'sdk.sock') };
   // The token in the environment, as the daemon has it, not in argv.
   const listen = (socket: string, ...more: string[]) => spawn(process.execPath, [httpRelay, socket, url, ...more], { env: { ...bench.env, BENCH_AUTHORIZATION: AUTHORIZATION }, detached: true, stdio: ['ignore', 'pipe', 'inherit'] });

@@ -7,7 +7,9 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { BarePost } from './bare-post.js';
 import { Calls, INIT_PARAMS } from './rpc.js';
-import { TOKEN } from './setup.js';
+import { writeFile } from 'node:fs/promises';
+import { startEverything } from '../test/helpers/remote.js';
+import { prepareHome, TOKEN } from './setup.js';
 
 export const AUTHORIZATION = `Bearer ${TOKEN}`;
 
@@ -62,4 +64,18 @@ export async function fetchDirect(url: string): Promise<{ rpc: FetchCalls; initM
   const t0 = process.hrtime.bigint();
   const rpc = new FetchCalls(new BarePost(url, { authorization: AUTHORIZATION }));
   return { rpc, initMs: await initialize(rpc, t0) };
+}
+
+/**
+ * What the remote benches start from: server-everything in its Streamable HTTP mode on loopback,
+ * and a throwaway home whose config has it as url server `remote`, its Authorization header from
+ * the local store.
+ */
+export async function remoteBench() {
+  const server = await startEverything('streamableHttp');
+  const url = `${server.origin}/mcp`;
+  const bench = await prepareHome();
+  const config = { mcpServers: { remote: { url, headers: { Authorization: 'Bearer ${local:bench/token}' } } }, providers: { local: { type: 'local', key: 'file' } } };
+  await writeFile(bench.env.MCPD_CONFIG, JSON.stringify(config));
+  return { server, url, bench };
 }

@@ -13,15 +13,12 @@
  *
  *   node dist/bench/remote.js [--rounds 3] [--pings 1000] [--burst 500]
  */
-import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { startEverything } from '../test/helpers/remote.js';
 import { BenchDaemon, cli } from './daemon.js';
-import { closeDirect, direct } from './http-direct.js';
+import { closeDirect, direct, remoteBench } from './http-direct.js';
 import { pings, type Sample } from './measure.js';
 import { session, type Variant } from './rpc.js';
-import { prepareHome } from './setup.js';
 import { count, f, median, msSince } from './stats.js';
 
 const { values: flags } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, pings: { type: 'string', default: '1000' }, burst: { type: 'string', default: '500' } } });
@@ -29,11 +26,7 @@ const ROUNDS = count(flags.rounds, '--rounds', 1);
 const PLAN = { warmup: 100, pings: count(flags.pings, '--pings', 10), burst: count(flags.burst, '--burst', 10) };
 
 async function main(): Promise<void> {
-  const server = await startEverything('streamableHttp');
-  const url = `${server.origin}/mcp`;
-  const bench = await prepareHome();
-  const config = JSON.stringify({ mcpServers: { remote: { url, headers: { Authorization: 'Bearer ${local:bench/token}' } } }, providers: { local: { type: 'local', key: 'file' } } });
-  await writeFile(bench.env.MCPD_CONFIG, config);
+  const { server, url, bench } = await remoteBench();
   const daemon = await BenchDaemon.start(bench.env);
   const viaMcpd: Variant = { name: 'mcpd run (daemon)', command: process.execPath, args: [cli, 'run', 'remote'] };
   const samples: Record<'direct' | 'mcpd', Sample[]> = { direct: [], mcpd: [] };
