@@ -6,7 +6,7 @@ import type { WebSocket } from 'ws';
 import { McpdError } from '../core/errors.js';
 import { type Principal, requireScope } from './auth/scopes.js';
 import type { Daemon } from './daemon.js';
-import { CLOSE, CONTROL_SCOPES, type ControlMethod, type ControlMethods, EVENT_NOTIFICATION, LOG_NOTIFICATION } from './protocol.js';
+import { AUTH_OPEN_NOTIFICATION, CLOSE, CONTROL_SCOPES, type ControlMethod, type ControlMethods, EVENT_NOTIFICATION, LOG_NOTIFICATION } from './protocol.js';
 
 type Handler<M extends ControlMethod> = (params: Partial<ControlMethods[M]['params']>, ws: WebSocket) => Promise<ControlMethods[M]['result']> | ControlMethods[M]['result'];
 
@@ -45,6 +45,29 @@ function handlers(daemon: Daemon): { [M in ControlMethod]: Handler<M> } {
     'token.revoke': async ({ name }) => {
       const info = await daemon.access.revoke(requireName(name, 'token'));
       return { info, sessionsClosed: await daemon.dropRevoked() };
+    },
+    'auth.status': () => daemon.authStatus(),
+    'auth.login': ({ name }, ws) => daemon.signInOf(requireName(name)).login({
+      login: true,
+      // The CLI opens the browser, or prints the URL with --no-browser: either way it is shown.
+      open: (notice) => ws.readyState === ws.OPEN && (push(ws, AUTH_OPEN_NOTIFICATION, notice, daemon), true),
+      say: () => {},
+    }),
+    'auth.token': async ({ name, token }) => {
+      const server = requireName(name);
+      if (typeof token !== 'string' || token.trim() === '') throw new McpdError('USAGE', `no token given for server "${server}"; nothing was stored`, { hint: `run mcpd auth login ${server} and paste the token when asked` });
+      await daemon.signInOf(server).storeToken(token.trim());
+      return { server, stored: true };
+    },
+    'auth.complete': ({ name, url }) => {
+      const server = requireName(name);
+      if (typeof url !== 'string') throw new McpdError('USAGE', `the request needs the redirected URL in params.url`, { hint: 'paste the whole address your browser was sent to after signing in' });
+      daemon.signInOf(server).complete(url);
+      return { server, completed: true };
+    },
+    'auth.logout': async ({ name }) => {
+      const server = requireName(name);
+      return { server, ...(await daemon.signInOf(server).logout()) };
     },
   };
 }

@@ -23,7 +23,9 @@ import { TokenStore } from './auth/store.js';
 import { changedAtNextStart, diffConfig } from './config/diff.js';
 import { loadConfig } from './config/load.js';
 import { referenceUses } from './config/references.js';
-import type { Config } from './config/schema.js';
+import { type Config, isRemote } from './config/schema.js';
+import { signsIn } from './remote/prepare-remote.js';
+import type { AuthStatus } from './remote/oauth/auth-status.js';
 import { serveControl } from './control.js';
 import type { StartChild } from './launcher/child.js';
 import type { Logger } from './log.js';
@@ -39,6 +41,9 @@ import type { WebSocketLink } from './server/ws-link.js';
 import { Session } from './session/session.js';
 import { SessionTable } from './session-table.js';
 import { SessionWiring } from './session-wiring.js';
+import { SignIns } from './remote/oauth/sign-ins.js';
+import type { ServerAuth } from './remote/oauth/server-auth.js';
+import { resolveEnv } from '../providers/resolver.js';
 import { daemonRotation } from './rotation/daemon-scheduler.js';
 import type { RotationScheduler } from './rotation/scheduler.js';
 import { serverStatus } from './server-status.js';
@@ -72,6 +77,8 @@ export class Daemon {
   readonly refusals: RefusalTally;
   /** What the daemon logs, as it happens, for `mcpd events`. */
   readonly events = new EventFeed();
+  /** Every url server's sign-in (OAuth, or a token given to `mcpd auth login`), shared by its sessions. */
+  readonly signIns: SignIns;
   readonly #options: DaemonOptions;
   readonly #sessions = new SessionTable();
   /** Open control connections and who opened them: a revoked token's `logs -f` or event subscription must end too. */
@@ -106,8 +113,16 @@ export class Daemon {
       stateDir: options.stateDir, clock: options.clock ?? systemClock, env: options.env, log: options.log, audit: this.audit,
       config: () => this.#config, sessions: () => this.#sessions.all(), registry: () => this.#registry,
     });
+    this.signIns = new SignIns({
+      store: () => this.#registry.get('secret'),
+      clock: options.clock ?? systemClock,
+      env: options.env,
+      log: options.log,
+      // A lease on an OAuth client secret is not kept: the secret is read at each sign-in.
+      resolve: async (name, values) => (await resolveEnv({ env: values }, this.#registry, (key) => `mcpServers.${name}.oauth.${key}`)).env,
+    });
     this.#wiring = new SessionWiring({
-      options, audit: this.audit, config: () => this.#config, registry: () => this.#registry,
+      options, audit: this.audit, config: () => this.#config, registry: () => this.#registry, signIns: this.signIns,
     });
     this.#expiry = new ExpiryWatch(options.clock ?? systemClock, () => void this.dropRevoked());
     this.#stopped = new Promise((resolve) => { this.#resolveStopped = resolve; });
@@ -148,6 +163,24 @@ export class Daemon {
   }
 
   /** A line in the daemon's log (and to `mcpd events`); fields are names and codes, never values. */
+  /** The sign-in of url server `name`, for `mcpd auth`; an error naming the server when it has none. */
+  signInOf(name: string): ServerAuth {
+    const server = own(this.#config.mcpServers, name);
+    if (!server) throw new McpdError('SERVER_UNKNOWN', `no server named "${name}" in the daemon's config`, { hint: 'mcpd ls lists the servers' });
+    if (!isRemote(server)) throw new McpdError('USAGE', `server "${name}" is a command server: mcpd signs in only to url servers`, { hint: `mcpd auth status lists the url servers` });
+    if (!signsIn({ headers: server.headers, oauth: server.oauth })) {
+      throw new McpdError('USAGE', `server "${name}" does not sign in: ${server.oauth === false ? '"oauth": false' : 'its config sends an Authorization header'} (mcpServers.${name})`, {
+        hint: server.oauth === false ? `remove "oauth": false from mcpServers.${name} to let mcpd sign in` : `remove the Authorization header from mcpServers.${name}.headers to let mcpd sign in instead`,
+      });
+    }
+    return this.signIns.of(name, server);
+  }
+
+  /** `mcpd auth status`: the sign-in of every url server. */
+  authStatus(): Promise<AuthStatus[]> {
+    return this.signIns.status(this.#config.mcpServers);
+  }
+
   log(event: string, fields: Record<string, unknown> = {}): void {
     this.#options.log(event, fields);
   }
@@ -245,6 +278,7 @@ export class Daemon {
       this.#options.log('daemon.stopping', { reason, sessions: this.#sessions.size });
       await this.#watcher?.close();
       this.#expiry.stop();
+      this.signIns.abandonAll(reason);
       await this.#rotation.stop();
       await Promise.all(this.#sessions.all().map((s) => s.end(CLOSE.goingAway, `the daemon is stopping (${reason})`)));
       await Promise.all([closeServer(this.#server), this.#extra?.close()]);

@@ -7,7 +7,8 @@
  *                          binary messages (what `mcpd run` prints); plain clients never see them.
  *   GET /v1/control        JSON-RPC 2.0: status, servers.list, sessions.list, server.restart,
  *                          config.reload, logs.tail, daemon.stop, token.create,
- *                          token.list, token.revoke, rotation.status, rotation.run, secrets.check;
+ *                          token.list, token.revoke, rotation.status, rotation.run, secrets.check,
+ *                          auth.status, auth.login, auth.token, auth.complete, auth.logout;
  *                          each needs a scope (CONTROL_SCOPES).
  *
  * Refusals come before the upgrade, as an HTTP status and an ErrorBody.
@@ -17,6 +18,7 @@ import type { RotationStatus } from './rotation/scheduler.js';
 import type { LeaseStatus } from './supervisor/leases.js';
 import type { ErrorCode } from '../core/errors.js';
 import type { TokenInfo } from './auth/access.js';
+import type { AuthStatus } from './remote/oauth/auth-status.js';
 
 export type { TokenInfo };
 
@@ -143,6 +145,12 @@ export interface ControlMethods {
   'token.create': { params: { name: string; scopes: string[]; expires?: string }; result: { token: string; info: TokenInfo } };
   'token.list': { params: Record<string, never>; result: TokenInfo[] };
   'token.revoke': { params: { name: string }; result: { info: TokenInfo; sessionsClosed: number } };
+  'auth.status': { params: Record<string, never>; result: AuthStatus[] };
+  /** Signs in (or joins the sign-in under way); the connection is sent AUTH_OPEN_NOTIFICATION with the URL to open. */
+  'auth.login': { params: { name: string; browser?: boolean }; result: AuthStatus };
+  'auth.token': { params: { name: string; token: string }; result: { server: string; stored: true } };
+  'auth.complete': { params: { name: string; url: string }; result: { server: string; completed: true } };
+  'auth.logout': { params: { name: string }; result: { server: string; revoked: boolean; forgot: boolean } };
 }
 
 /** The scope each control method needs (README "The daemon"); admin holds them all. */
@@ -163,11 +171,18 @@ export const CONTROL_SCOPES: Record<ControlMethod, string> = {
   // It asks every backend: not for a client that may only read status.
   'secrets.check': 'admin',
   'rotation.run': 'rotate',
+  'auth.status': 'status:read',
+  'auth.login': 'admin',
+  'auth.token': 'admin',
+  'auth.complete': 'admin',
+  'auth.logout': 'admin',
 };
 
 export type ControlMethod = keyof ControlMethods;
 
 /** The notification a `logs.tail` with `follow` streams, one per new line. */
 export const LOG_NOTIFICATION = 'logs.line';
+/** The notification that carries a sign-in URL (a ClientNotice) to an `auth.login` connection. */
+export const AUTH_OPEN_NOTIFICATION = 'auth.open';
 /** The notification that carries a DaemonEvent to an `events.subscribe` connection. */
 export const EVENT_NOTIFICATION = 'events.event';

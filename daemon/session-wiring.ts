@@ -13,7 +13,8 @@ import { type Config, isRemote, type ServerConfig } from './config/schema.js';
 import type { DaemonOptions } from './daemon.js';
 import { startChild } from './launcher/child.js';
 import { type PreparedLaunch, prepareLaunch } from './launcher/launch-spec.js';
-import { prepareRemote, type PreparedRemote } from './remote/prepare-remote.js';
+import { prepareRemote, type PreparedRemote, signsIn } from './remote/prepare-remote.js';
+import type { SignIns } from './remote/oauth/sign-ins.js';
 import { RemoteInstance } from './remote/remote-instance.js';
 import type { Prepared, ServerInstance } from './supervisor/server-instance.js';
 import { PolicyGate } from './policy/gate.js';
@@ -30,6 +31,7 @@ export interface WiringDeps {
   config(): Config;
   /** The provider registry now: a reload replaces it. */
   registry(): ProviderRegistry;
+  readonly signIns: SignIns;
 }
 
 export class SessionWiring {
@@ -80,6 +82,11 @@ export class SessionWiring {
         keepLeases: this.#keepLeases(id, name),
         clock: this.#deps.options.clock ?? systemClock,
         maxMessageBytes: this.#deps.config().daemon.maxMessageBytes,
+        // The definition at this start: a reload that changed the URL or the OAuth settings gets a new sign-in.
+        signIn: (spec) => {
+          const now = own(this.#deps.config().mcpServers, name);
+          return now && isRemote(now) && signsIn(spec) ? this.#deps.signIns.of(name, now) : undefined;
+        },
       });
     }
     return new Instance({

@@ -3,14 +3,19 @@
  * `initialize` through the link the daemon uses (daemon/remote/remote-link.ts, the same
  * origin-bound fetch, so the headers go to the server's own origin only) is answered as MCP;
  * the remote session is then closed (DELETE). A failure is classified as the bridge does
- * (REMOTE_UNREACHABLE, REMOTE_TLS, REMOTE_NOT_MCP, REMOTE_UNAUTHORIZED). Header names and
- * references are printed, never a value.
+ * (REMOTE_UNREACHABLE, REMOTE_TLS, REMOTE_NOT_MCP, REMOTE_UNAUTHORIZED). A server mcpd signs
+ * in to is asked with the stored token as it is: doctor looks, it never refreshes or opens a
+ * sign-in. Header names and references are printed, never a value.
  */
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { asMcpdError } from '../../core/errors.js';
 import type { LoadedConfig } from '../../daemon/config/load.js';
 import { isRemote, type RemoteServerConfig } from '../../daemon/config/schema.js';
-import { type PreparedRemote, prepareRemote } from '../../daemon/remote/prepare-remote.js';
+import { type PreparedRemote, prepareRemote, signsIn } from '../../daemon/remote/prepare-remote.js';
+import type { AuthStatus } from '../../daemon/remote/oauth/auth-status.js';
+import { SignIns } from '../../daemon/remote/oauth/sign-ins.js';
+import { staticHeaders } from '../../daemon/remote/token-source.js';
+import { systemClock } from '../../core/clock.js';
 import type { FetchLike } from '../../daemon/remote/origin-fetch.js';
 import { RemoteLink } from '../../daemon/remote/remote-link.js';
 import { showRef } from '../../providers/provider.js';
@@ -31,17 +36,42 @@ export async function remoteChecks(loaded: LoadedConfig, options: GlobalOptions)
   const remotes = Object.entries(loaded.config.mcpServers).filter((entry): entry is [string, RemoteServerConfig] => isRemote(entry[1]));
   if (remotes.length === 0) return [];
   const registry = openRegistry(loaded, options);
-  let prepared: Array<[string, RemoteServerConfig, PreparedRemote | Check]>;
+  const signIns = new SignIns({ store: () => registry.get('secret'), clock: systemClock, env: process.env, log: () => {}, resolve: () => Promise.resolve({}) });
+  let prepared: Array<[RemoteServerConfig, PreparedRemote | Check, SignIn | undefined]>;
   try {
-    prepared = await Promise.all(remotes.map(async ([name, server]) => [name, server, await prepareRemote(name, server, `mcpServers.${name}`, registry, () => {}).catch((error: unknown): Check => {
-      const e = asMcpdError(error, `the headers of ${name}`);
-      return { subject: `remote ${name}`, status: 'fail', message: `its headers do not resolve, so it was not asked: ${e.message}`, ...(e.hint ? { fix: e.hint } : {}) };
-    })] as [string, RemoteServerConfig, PreparedRemote | Check]));
+    prepared = await Promise.all(remotes.map(async ([name, server]): Promise<[RemoteServerConfig, PreparedRemote | Check, SignIn | undefined]> => {
+      const spec = await prepareRemote(name, server, `mcpServers.${name}`, registry, () => {}).catch((error: unknown): Check => {
+        const e = asMcpdError(error, `the headers of ${name}`);
+        return { subject: `remote ${name}`, status: 'fail', message: `its headers do not resolve, so it was not asked: ${e.message}`, ...(e.hint ? { fix: e.hint } : {}) };
+      });
+      if (!('kind' in spec) || !signsIn(spec)) return [server, spec, undefined];
+      const auth = signIns.of(name, server);
+      try {
+        await auth.load();
+        return [server, spec, { status: auth.status(), headers: auth.storedHeaders() }];
+      } catch (error) {
+        const e = asMcpdError(error, `the sign-in of ${name}`);
+        return [server, { subject: `remote ${name}`, status: 'fail', message: `its sign-in record cannot be read: ${e.message}`, ...(e.hint ? { fix: e.hint } : {}) }, undefined];
+      }
+    }));
   } finally {
-    // Header values are in hand: the connections need no backend.
+    // Header values and stored tokens are in hand: the connections need no backend.
     await registry.close();
   }
-  return Promise.all(prepared.map(([, server, spec]) => 'kind' in spec ? probe(server, spec) : spec));
+  return Promise.all(prepared.map(([server, spec, signIn]) => 'kind' in spec ? probe(server, spec, signIn) : spec));
+}
+
+/** What doctor knows of a server's sign-in: its state, and the Authorization it gives now. */
+interface SignIn {
+  readonly status: AuthStatus;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+function describeSignIn({ status }: SignIn): string {
+  if (status.method === 'token') return 'a token given to mcpd auth login';
+  if (status.state !== 'signed-in') return `OAuth, ${status.state}`;
+  const scopes = status.scopes?.length ? `, scopes ${status.scopes.join(' ')}` : '';
+  return `OAuth, signed in with ${status.issuer ?? 'its authorization server'}${scopes}${status.expiresAt ? `, token expires ${status.expiresAt}` : ''}`;
 }
 
 /**
@@ -50,7 +80,7 @@ export async function remoteChecks(loaded: LoadedConfig, options: GlobalOptions)
  */
 function authState(name: string, server: RemoteServerConfig, spec: PreparedRemote): { text: string; literal: string[] } {
   const names = Object.keys(server.headers);
-  if (names.length === 0) return { text: 'no headers configured (mcpd does not do OAuth yet)', literal: [] };
+  if (names.length === 0) return { text: 'none ("oauth": false, no headers)', literal: [] };
   const literal: string[] = [];
   const parts = names.map((header) => {
     const refs = refsOf(server.headers[header]!, `mcpServers.${name}.headers.${header}`);
@@ -64,14 +94,14 @@ function authState(name: string, server: RemoteServerConfig, spec: PreparedRemot
 }
 
 /** `initialize`, its answer, then the session closed; the result as one check. */
-async function probe(server: RemoteServerConfig, spec: PreparedRemote): Promise<Check> {
+async function probe(server: RemoteServerConfig, spec: PreparedRemote, signIn: SignIn | undefined): Promise<Check> {
   const subject = `remote ${spec.name}`;
   let answer: (message: JSONRPCMessage) => void = () => {};
   const answered = new Promise<JSONRPCMessage>((resolve) => { answer = resolve; });
   // Aborted once the check gives up, so a black hole's connection does not keep doctor waiting.
   const giveUp = new AbortController();
   const bounded: FetchLike = (url, init = {}) => fetch(url, { ...init, signal: init.signal ? AbortSignal.any([init.signal, giveUp.signal]) : giveUp.signal });
-  const link = new RemoteLink(spec, { message: (m) => { if ('id' in m && m.id === 1) answer(m); }, warning: () => {} }, undefined, bounded);
+  const link = new RemoteLink(spec, { message: (m) => { if ('id' in m && m.id === 1) answer(m); }, warning: () => {} }, staticHeaders({ ...spec.headers, ...signIn?.headers }), bounded);
   const initialize: JSONRPCMessage = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'mcpd-doctor', version: mcpdVersion() } } };
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), REMOTE_TIMEOUT_MS); });
@@ -87,7 +117,7 @@ async function probe(server: RemoteServerConfig, spec: PreparedRemote): Promise<
     const info = ('result' in reply ? (reply.result as { serverInfo?: { name?: unknown; version?: unknown } }).serverInfo : undefined) ?? {};
     const who = typeof info.name === 'string' ? `${info.name}${typeof info.version === 'string' ? ` ${info.version}` : ''}` : 'it';
     const over = link.transport === 'sse' ? 'the legacy SSE transport' : 'Streamable HTTP';
-    const auth = authState(spec.name, server, spec);
+    const auth = signIn ? { text: describeSignIn(signIn), literal: [] } : authState(spec.name, server, spec);
     const message = `${spec.url} answers as MCP (${who}, over ${over}); auth: ${auth.text}`;
     if (auth.literal.length === 0) return { subject, status: 'ok', message };
     const header = auth.literal[0]!;
@@ -97,6 +127,9 @@ async function probe(server: RemoteServerConfig, spec: PreparedRemote): Promise<
     };
   } catch (error) {
     const e = asMcpdError(error, `asking ${spec.name}`);
+    if (signIn && e.code === 'REMOTE_UNAUTHORIZED') {
+      return { subject, status: 'fail', message: `${spec.url} wants mcpd to sign in (auth: ${describeSignIn(signIn)})`, fix: `mcpd auth login ${spec.name}` };
+    }
     return { subject, status: 'fail', message: `${e.code}: ${e.message}`, ...(e.hint ? { fix: e.hint } : {}) };
   } finally {
     clearTimeout(timer);

@@ -11,7 +11,13 @@ import { McpdError } from '../../core/errors.js';
 import type { LoadedConfig } from '../../daemon/config/load.js';
 import type { RemoteServerConfig } from '../../daemon/config/schema.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../../daemon/protocol.js';
-import { prepareRemote } from '../../daemon/remote/prepare-remote.js';
+import { prepareRemote, signsIn } from '../../daemon/remote/prepare-remote.js';
+import type { ServerAuth } from '../../daemon/remote/oauth/server-auth.js';
+import { SignIns } from '../../daemon/remote/oauth/sign-ins.js';
+import { staticHeaders, withSignIn } from '../../daemon/remote/token-source.js';
+import { systemClock } from '../../core/clock.js';
+import type { ProviderRegistry } from '../../providers/registry.js';
+import { resolveEnv } from '../../providers/resolver.js';
 import { RemoteLink } from '../../daemon/remote/remote-link.js';
 import { errorResponse, readClientMessage } from '../../daemon/session/client-message.js';
 import { idKey } from '../../daemon/session/envelope.js';
@@ -28,10 +34,13 @@ export async function runRemote(name: string, server: RemoteServerConfig, loaded
   let spec;
   try {
     spec = await prepareRemote(name, server, `mcpServers.${name}`, registry, noter(options));
-  } finally {
-    // Header values are in hand: no backend is needed while the session runs.
+  } catch (error) {
     await registry.close();
+    throw error;
   }
+  // Without a sign-in, header values are in hand and no backend is needed while the session runs.
+  const signIn = signsIn(spec) ? localSignIn(name, server, registry) : undefined;
+  if (!signIn) await registry.close();
   const pending = new Set<string>();
   let idle: (() => void) | undefined;
   let drain: NodeJS.Timeout | undefined;
@@ -48,7 +57,7 @@ export async function runRemote(name: string, server: RemoteServerConfig, loaded
       if ('id' in message && !('method' in message) && message.id !== undefined) answered(idKey(message.id));
     },
     warning: (error) => process.stderr.write(`mcpd: ${error.message}\n`),
-  });
+  }, signIn ? withSignIn(spec.headers, signIn) : staticHeaders(spec.headers));
   const send = (message: JSONRPCMessage) => {
     const request = 'method' in message && 'id' in message;
     if (request) pending.add(idKey(message.id));
@@ -91,5 +100,30 @@ export async function runRemote(name: string, server: RemoteServerConfig, loaded
     clearTimeout(drain);
     process.stdin.destroy();
     await link.close();
+    if (signIn) {
+      signIn.abandon('mcpd run ended');
+      await registry.close();
+    }
   }
+}
+
+/**
+ * The server's sign-in in this process: without a daemon there is nobody to share it with, so
+ * two `--no-daemon` runs of one server renew its token each on its own (README "Remote servers").
+ */
+function localSignIn(name: string, server: RemoteServerConfig, registry: ProviderRegistry): ServerAuth {
+  const signIns = new SignIns({
+    store: () => registry.get('secret'),
+    clock: systemClock,
+    env: process.env,
+    log: () => {},
+    resolve: async (_name, values) => (await resolveEnv({ env: values }, registry, (key) => `mcpServers.${name}.oauth.${key}`)).env,
+  });
+  const auth = signIns.of(name, server);
+  auth.attach({
+    login: false,
+    open: () => false,
+    say: (line) => process.stderr.write(`${line}\n`),
+  });
+  return auth;
 }

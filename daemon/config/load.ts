@@ -251,7 +251,10 @@ function checkLocal(base: string, server: LocalServerConfig, refCheck: RefCheck)
 /** A URL is written to logs, status and the audit log: it takes no reference at all; headers do. */
 function checkRemote(base: string, server: RemoteServerConfig, refCheck: RefCheck): void {
   checkRefs(server.headers, `${base}.headers`, refCheck);
-  if (server.oauth && server.oauth.clientSecret !== undefined) checkRefs({ clientSecret: server.oauth.clientSecret }, `${base}.oauth`, refCheck);
+  if (server.oauth) {
+    const { clientSecret, privateKey } = server.oauth;
+    checkRefs({ ...(clientSecret === undefined ? {} : { clientSecret }), ...(privateKey === undefined ? {} : { privateKey }) }, `${base}.oauth`, refCheck);
+  }
   const ref = refsOf(server.url, `${base}.url`)[0];
   if (ref) {
     throw new McpdError('CONFIG_INVALID', `${base}.url: \${${ref.raw}} in a URL would be written to logs and status`, {

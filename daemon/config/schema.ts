@@ -54,16 +54,25 @@ export const localServerSchema = z.strictObject({
 /** An HTTP header's name (RFC 9110 token). */
 const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP header name such as "Authorization"');
 
-/** OAuth 2.1 settings: accepted so a config can be written now; mcpd does not do OAuth yet (README "Remote servers"). */
+/** OAuth 2.1 settings of a url server (README "Remote servers"); every key is optional. */
 const oauthSchema = z.strictObject({
   clientId: z.string().min(1).optional(),
+  /** A reference, as env values are. */
   clientSecret: z.string().min(1).optional(),
   scopes: z.array(z.string().min(1)).optional(),
   callbackPort: z.number().int().min(1).max(65535).optional(),
   clientMetadataUrl: z.string().url().optional(),
   tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post', 'none', 'private_key_jwt']).optional(),
   grant: z.literal('client_credentials').optional(),
+  /** For private_key_jwt: a reference to the client's private key (PEM, or a JWK as JSON). */
+  privateKey: z.string().min(1).optional(),
+  /** The JWS algorithm of `privateKey` (RS256, ES256…). */
+  privateKeyAlgorithm: z.string().min(1).default('RS256'),
+  /** How long a sign-in may wait for the user before it fails. */
+  timeout: duration.default('5m'),
 });
+
+export type OAuthSettings = z.infer<typeof oauthSchema>;
 
 /** A server mcpd reaches over HTTP: Streamable HTTP (`http`, falling back to legacy SSE) or legacy SSE alone. */
 export const remoteServerSchema = z.strictObject({

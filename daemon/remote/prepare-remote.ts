@@ -3,7 +3,7 @@
  * with the rules env follows (a header whose references all come out empty is left out), for
  * the daemon and `mcpd run --no-daemon` alike. Nothing is sent anywhere here.
  */
-import type { RemoteServerConfig } from '../config/schema.js';
+import type { OAuthSettings, RemoteServerConfig } from '../config/schema.js';
 import { showRef } from '../../providers/provider.js';
 import type { ProviderRegistry } from '../../providers/registry.js';
 import { resolveEnv } from '../../providers/resolver.js';
@@ -20,6 +20,18 @@ export interface PreparedRemote {
   readonly refs: readonly string[];
   /** Leases of the header values, kept while the connection lives. */
   readonly leases: readonly HeldLease[];
+  /** The server's OAuth settings; `false` turns signing in off. */
+  readonly oauth: OAuthSettings | false | undefined;
+}
+
+/** Whether `headers` carry an Authorization of their own. */
+export function hasAuthorization(headers: Readonly<Record<string, string>>): boolean {
+  return Object.keys(headers).some((name) => name.toLowerCase() === 'authorization');
+}
+
+/** Whether mcpd signs in to the server (OAuth, or a token given to `mcpd auth login`): not when the config sends an Authorization header, or says `"oauth": false`. */
+export function signsIn(spec: Pick<PreparedRemote, 'headers' | 'oauth'>): boolean {
+  return spec.oauth !== false && !hasAuthorization(spec.headers);
 }
 
 /** Resolves the headers of `server` (at `where`, `mcpServers.NAME`); `note` gets --verbose lines (never values). */
@@ -34,5 +46,6 @@ export async function prepareRemote(name: string, server: RemoteServerConfig, wh
     headers: resolved.env,
     refs: resolved.refs.map(showRef),
     leases: resolved.leases.map(({ ref, lease }) => ({ ref: showRef(ref), provider: ref.provider, lease })),
+    oauth: server.oauth,
   };
 }

@@ -57,15 +57,22 @@ export function networkError(error: unknown, subject: RemoteSubject): McpdError 
   });
 }
 
+/** What a request to the server carried: the config's Authorization header, a sign-in's token (OAuth, or one given to `mcpd auth login`), or nothing. */
+export type Credentials = 'header' | 'sign-in' | 'none';
+
+const REFUSED: Record<Credentials, (name: string) => [sent: string, hint: string]> = {
+  header: (name) => ['to the Authorization header mcpd sent', `the token mcpServers.${name}.headers.Authorization resolves to was refused (expired, revoked, or short of a scope): store a fresh one where its reference points (mcpd secret set …)`],
+  'sign-in': (name) => ['to the token mcpd signed in for', `sign in again: mcpd auth logout ${name} && mcpd auth login ${name}`],
+  none: (name) => ['and mcpServers.' + name + ' sends no credentials ("oauth": false, no Authorization header)', `store the server's token (mcpd secret set ${name}/token) and send it: "headers": {"Authorization": "Bearer \${secret:${name}/token}"}, or drop "oauth": false`],
+};
+
 /** An HTTP status a transport reported for the URL. */
-export function statusError(status: number, subject: RemoteSubject, authorization: boolean): McpdError {
+export function statusError(status: number, subject: RemoteSubject, credentials: Credentials): McpdError {
   const who = `server "${subject.name}"`;
   const text = `${status} ${STATUS_CODES[status] ?? ''}`.trim();
   if (status === 401 || status === 403) {
-    const sent = authorization ? 'to the Authorization header mcpd sent' : 'and no Authorization header was configured';
-    return new McpdError('REMOTE_UNAUTHORIZED', `${who}: ${subject.url} answered ${text} ${sent}; mcpd does not do OAuth yet, so it cannot sign in for you`, {
-      hint: `store the server's API token (mcpd secret set ${subject.name}/token) and send it from the config: "headers": {"Authorization": "Bearer \${secret:${subject.name}/token}"}`,
-    });
+    const [sent, hint] = REFUSED[credentials](subject.name);
+    return new McpdError('REMOTE_UNAUTHORIZED', `${who}: ${subject.url} answered ${text} ${sent}`, { hint });
   }
   return new McpdError('REMOTE_FAILED', `${who}: ${subject.url} answered ${text}`, {
     hint: `mcpd logs ${subject.name} may say more; check the server's status page`,
@@ -80,13 +87,13 @@ export function notMcp(subject: RemoteSubject, tried: string): McpdError {
 }
 
 /** What `error` (from a transport) means for the user, naming the server and URL. */
-export function remoteError(error: unknown, subject: RemoteSubject, authorization: boolean): McpdError {
+export function remoteError(error: unknown, subject: RemoteSubject, credentials: Credentials): McpdError {
   if (error instanceof McpdError) return error;
   const network = networkError(error, subject);
   if (network) return network;
   const status = (error as { code?: unknown }).code;
-  if (typeof status === 'number' && status >= 400) return statusError(status, subject, authorization);
-  if (error instanceof Error && error.constructor.name === 'UnauthorizedError') return statusError(401, subject, authorization);
+  if (typeof status === 'number' && status >= 400) return statusError(status, subject, credentials);
+  if (error instanceof Error && error.constructor.name === 'UnauthorizedError') return statusError(401, subject, credentials);
   const message = error instanceof Error ? error.message : String(error);
   return new McpdError('REMOTE_FAILED', `server "${subject.name}": a request to ${subject.url} failed: ${message.slice(0, 200)}`, {
     hint: `mcpd logs ${subject.name} may say more; check that mcpServers.${subject.name}.url is the server's MCP endpoint`,

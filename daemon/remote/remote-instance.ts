@@ -21,6 +21,8 @@ import type { InstanceListener, KeepLeases } from '../supervisor/instance.js';
 import { prepareStart, type ServerInstance } from '../supervisor/server-instance.js';
 import type { PreparedRemote } from './prepare-remote.js';
 import { type LinkEvents, RemoteLink } from './remote-link.js';
+import type { ServerAuth } from './oauth/server-auth.js';
+import { staticHeaders, type TokenSource, withSignIn } from './token-source.js';
 
 export interface RemoteInstanceDeps {
   readonly session: string;
@@ -28,8 +30,10 @@ export interface RemoteInstanceDeps {
   readonly keepLeases: KeepLeases;
   readonly clock: Clock;
   readonly maxMessageBytes: number;
+  /** The server's sign-in, for a server mcpd signs in to (signsIn()); undefined otherwise. */
+  readonly signIn?: (spec: PreparedRemote) => ServerAuth | undefined;
   /** Makes the connection for a start (tests give it their own fetch). */
-  readonly link?: (spec: PreparedRemote, events: LinkEvents) => RemoteLink;
+  readonly link?: (spec: PreparedRemote, events: LinkEvents, source: TokenSource) => RemoteLink;
 }
 
 /** Messages sent and not yet delivered beyond which the session stops reading its client. */
@@ -38,6 +42,8 @@ const HIGH_WATER = 256;
 export class RemoteInstance implements ServerInstance {
   #state: ServerState = 'stopped';
   #link: RemoteLink | undefined;
+  /** Takes this session off its server's sign-in openers. */
+  #detach: (() => void) | undefined;
   #spec: PreparedRemote | undefined;
   #leases: ReturnType<KeepLeases> | undefined;
   #listener: InstanceListener | undefined;
@@ -142,7 +148,15 @@ export class RemoteInstance implements ServerInstance {
       message: (message) => current() && this.#fromServer(Buffer.from(JSON.stringify(message))),
       warning: (error) => current() && this.#listener?.stderr(`mcpd: ${error.message}`),
     };
-    this.#link = (this.#deps.link ?? ((s, e) => new RemoteLink(s, e)))(spec, events);
+    const signIn = this.#deps.signIn?.(spec);
+    // This session's client is one that can show the user a sign-in (mcpd run opens the browser).
+    this.#detach = signIn?.attach({
+      login: false,
+      open: (notice) => current() && (this.#listener?.notice?.(notice) ?? false),
+      say: (line) => current() && this.#listener?.stderr(line),
+    });
+    const source = signIn ? withSignIn(spec.headers, signIn) : staticHeaders(spec.headers);
+    this.#link = (this.#deps.link ?? ((s, e, t) => new RemoteLink(s, e, t)))(spec, events, source);
     this.#spec = spec;
     this.#leases = leases;
     this.#startedAt = this.#deps.clock.now();
@@ -195,6 +209,8 @@ export class RemoteInstance implements ServerInstance {
     this.#generation += 1;
     const link = this.#link;
     const leases = this.#leases;
+    this.#detach?.();
+    this.#detach = undefined;
     this.#link = undefined;
     this.#leases = undefined;
     this.#sending = 0;

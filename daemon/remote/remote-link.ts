@@ -12,8 +12,8 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { McpdError } from '../../core/errors.js';
 import { type FetchLike, originFetch } from './origin-fetch.js';
-import type { PreparedRemote } from './prepare-remote.js';
-import { networkError, notMcp, remoteError, type RemoteSubject } from './remote-errors.js';
+import { hasAuthorization, type PreparedRemote } from './prepare-remote.js';
+import { type Credentials, networkError, notMcp, remoteError, type RemoteSubject } from './remote-errors.js';
 import { perRequestSignals } from './request-signals.js';
 import { staticHeaders, type TokenSource } from './token-source.js';
 
@@ -32,6 +32,7 @@ export class RemoteLink {
   readonly #events: LinkEvents;
   readonly #subject: RemoteSubject;
   readonly #fetch: FetchLike;
+  readonly #credentials: Credentials;
   /** The transport once the first message found one that works. */
   #ready: Promise<Transport> | undefined;
   #transport: Transport | undefined;
@@ -45,6 +46,7 @@ export class RemoteLink {
     this.#spec = spec;
     this.#events = events;
     this.#subject = { name: spec.name, url: spec.url };
+    this.#credentials = hasAuthorization(spec.headers) ? 'header' : source.refused ? 'sign-in' : 'none';
     // Network failures become McpdErrors where fetch throws them: EventSource would keep only their text.
     const classified: FetchLike = (url, init) => base(url, init).catch((error: unknown) => {
       const network = networkError(error, { name: spec.name, url: String(url) });
@@ -151,6 +153,6 @@ export class RemoteLink {
   }
 
   #explain(error: unknown): McpdError {
-    return remoteError(error, this.#subject, Object.keys(this.#spec.headers).some((name) => name.toLowerCase() === 'authorization'));
+    return remoteError(error, this.#subject, this.#credentials);
   }
 }

@@ -88,7 +88,7 @@ export function createSocketServer(handlers: SocketHandlers, options: ListenerOp
     if (!url.pathname.startsWith(SESSION_PATH)) throw notFound(req);
     const name = serverName(req, url.pathname.slice(SESSION_PATH.length));
     requireScope(principal, `launch:${name}`, `a session to "${name}"`);
-    const link = new WebSocketLink(url.searchParams.get('stderr') === '1');
+    const link = new WebSocketLink(url.searchParams.get('stderr') === '1', url.searchParams.get('notices') === '1');
     const client = typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'].slice(0, 80) : undefined;
     const session = await handlers.openSession(name, link, client, principal);
     let attached = false;

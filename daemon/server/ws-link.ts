@@ -1,11 +1,18 @@
 /**
  * A session's client side over a WebSocket: text messages are JSON-RPC; binary messages from
- * the daemon carry the server's stderr, for clients that asked for it (`?stderr=1`).
+ * the daemon carry the server's stderr, for clients that asked for it (`?stderr=1`). A client
+ * that also asked for notices (`&notices=1`, `mcpd run`) gets every binary message with a kind
+ * byte first: 0x00 stderr, 0x01 a JSON notice (a sign-in URL to open). Without the kind byte a
+ * server's stderr could pose as a notice.
  */
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
+import type { ClientNotice } from '../supervisor/instance.js';
 import type { ClientLink } from '../session/session.js';
 import { corkedPerTick } from '../session/tick-cork.js';
+
+/** The first byte of a binary message on a session that asked for notices. */
+export const NOTICE_KIND = { stderr: 0x00, notice: 0x01 } as const;
 
 /** WebSocket close reasons are limited to 123 bytes. */
 export function closeReason(text: string): string {
@@ -29,9 +36,12 @@ export class WebSocketLink implements ClientLink {
   /** The connection under the WebSocket, corked per tick. */
   #socketCork: { cork(): void } | undefined;
   readonly sendStderr: ((line: string) => void) | undefined;
+  readonly sendNotice: ((notice: ClientNotice) => boolean) | undefined;
 
-  constructor(withStderr: boolean) {
-    this.sendStderr = withStderr ? (line) => this.#do((ws) => ws.send(Buffer.from(`${line}\n`), { binary: true })) : undefined;
+  constructor(withStderr: boolean, withNotices = false) {
+    const binary = (kind: number | undefined, text: string) => this.#do((ws) => ws.send(kind === undefined ? Buffer.from(text) : Buffer.concat([Buffer.of(kind), Buffer.from(text)]), { binary: true }));
+    this.sendStderr = withStderr ? (line) => binary(withNotices ? NOTICE_KIND.stderr : undefined, `${line}\n`) : undefined;
+    this.sendNotice = withStderr && withNotices ? (notice) => (binary(NOTICE_KIND.notice, JSON.stringify(notice)), true) : undefined;
   }
 
   /** `socket` is the connection under `ws`: corked, the frames of one tick leave in one write. */

@@ -17,7 +17,7 @@ import type { ExitInfo } from '../launcher/child.js';
 import type { MessageGate } from '../policy/gate.js';
 import { CLOSE, closeCodeForExit } from '../protocol.js';
 import type { InstanceStatus } from '../protocol.js';
-import type { InstanceListener } from '../supervisor/instance.js';
+import type { ClientNotice, InstanceListener } from '../supervisor/instance.js';
 import type { ServerInstance } from '../supervisor/server-instance.js';
 import { type RollDeps, type RollOutcome, Rollover } from './rollover.js';
 import { errorResponse, readClientMessage } from './client-message.js';
@@ -34,6 +34,8 @@ export interface ClientLink {
   sendPart(part: Buffer, last: boolean): void;
   /** Masked server stderr, for clients that asked for it. */
   sendStderr?(line: string): void;
+  /** A notice for the client's process, for clients that asked for notices; false (or absent) when it cannot take one. */
+  sendNotice?(notice: ClientNotice): boolean;
   /** Bytes queued toward the client and not yet written. */
   readonly bufferedAmount: number;
   /** Calls back once the queued bytes have been written. */
@@ -256,6 +258,7 @@ export class Session {
         else if (current()) void this.#failed(reason, info);
       },
       drain: () => current() && this.#deps.link.resume(),
+      notice: (notice) => current() && (this.#deps.link.sendNotice?.(notice) ?? false),
       // Fresh values before the old ones stop working; the client keeps its session through the roll.
       expiring: (reason) => {
         if (!current()) return;

@@ -50,6 +50,16 @@ export interface InstanceListener {
   drain(): void;
   /** A lease of the running process ends soon and cannot be renewed: it should get fresh values. */
   expiring(reason: string): void;
+  /** Something for the user's process to act on (a sign-in URL to open); false when the client cannot take notices. */
+  notice?(notice: ClientNotice): boolean;
+}
+
+/** A notice to the process a session's client runs in (`mcpd run`): today, a sign-in to open in the browser. */
+export interface ClientNotice {
+  readonly type: 'authorize';
+  readonly server: string;
+  readonly url: string;
+  readonly reason?: string;
 }
 
 /** Keeps one process's leases: made for each process started, revoked once it has ended. */

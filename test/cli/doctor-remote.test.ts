@@ -89,8 +89,9 @@ describe('mcpd doctor: remote servers', () => {
 
     const unauthorized = one('unauthorized');
     assert.equal(unauthorized.status, 'fail');
-    assert.match(unauthorized.message, new RegExp(`^REMOTE_UNAUTHORIZED: server "unauthorized": ${guard.origin}/mcp answered 401 Unauthorized and no Authorization header was configured`));
-    assert.match(unauthorized.fix ?? '', /mcpd secret set unauthorized\/token/);
+    // No header, so mcpd signs in to it, and it holds no sign-in yet: doctor says how, and opens nothing.
+    assert.equal(unauthorized.message, `${guard.origin}/mcp wants mcpd to sign in (auth: OAuth, signed-out)`);
+    assert.equal(unauthorized.fix, 'mcpd auth login unauthorized');
 
     const notMcp = one('web');
     assert.equal(notMcp.status, 'fail');

@@ -49,6 +49,7 @@ describe('mcpd run for a url server that cannot be used', () => {
         web: { url: urls.web },
         locked: { url: urls.locked },
         lockedWithToken: { url: urls.locked, headers: { Authorization: 'Bearer ${env:REMOTE_TEST_TOKEN}' } },
+        lockedNoOAuth: { url: urls.locked, oauth: false },
       },
     });
   });
@@ -61,8 +62,10 @@ describe('mcpd run for a url server that cannot be used', () => {
     { name: 'refused', code: 'REMOTE_UNREACHABLE', exit: 1, message: () => `server "refused": cannot reach ${urls.refused}: connection refused (ECONNREFUSED)`, hint: 'check that the server is up and that mcpServers.refused.url is right' },
     { name: 'tls', code: 'REMOTE_TLS', exit: 1, message: () => `server "tls": the TLS certificate of ${urls.tls} is not trusted (DEPTH_ZERO_SELF_SIGNED_CERT)`, hint: 'point NODE_EXTRA_CA_CERTS at that CA\'s certificate' },
     { name: 'web', code: 'REMOTE_NOT_MCP', exit: 2, message: () => `server "web": ${urls.web} does not speak MCP: its POST was answered 404 (not Streamable HTTP) and its GET for an event stream was answered 404 (not the legacy SSE transport)`, hint: 'set mcpServers.web.url to the server\'s MCP endpoint' },
-    { name: 'locked', code: 'REMOTE_UNAUTHORIZED', exit: 5, message: () => `server "locked": ${urls.locked} answered 401 Unauthorized and no Authorization header was configured; mcpd does not do OAuth yet, so it cannot sign in for you`, hint: '"headers": {"Authorization": "Bearer ${secret:locked/token}"}' },
-    { name: 'lockedWithToken', code: 'REMOTE_UNAUTHORIZED', exit: 5, message: () => `server "lockedWithToken": ${urls.locked} answered 401 Unauthorized to the Authorization header mcpd sent; mcpd does not do OAuth yet`, hint: 'mcpd secret set lockedWithToken/token' },
+    // 401 and no OAuth metadata to discover: a token the user makes, given to mcpd auth login.
+    { name: 'locked', code: 'AUTH_TOKEN_NEEDED', exit: 5, message: () => `server "locked": ${urls.locked} wants a token and offers no OAuth sign-in`, hint: 'run mcpd auth login locked to give mcpd the token' },
+    { name: 'lockedNoOAuth', code: 'REMOTE_UNAUTHORIZED', exit: 5, message: () => `server "lockedNoOAuth": ${urls.locked} answered 401 Unauthorized and mcpServers.lockedNoOAuth sends no credentials ("oauth": false, no Authorization header)`, hint: '"headers": {"Authorization": "Bearer ${secret:lockedNoOAuth/token}"}, or drop "oauth": false' },
+    { name: 'lockedWithToken', code: 'REMOTE_UNAUTHORIZED', exit: 5, message: () => `server "lockedWithToken": ${urls.locked} answered 401 Unauthorized to the Authorization header mcpd sent`, hint: 'mcpServers.lockedWithToken.headers.Authorization resolves to was refused' },
   ];
 
   for (const mode of [['run'], ['run', '--no-daemon']]) {
