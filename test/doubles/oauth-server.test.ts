@@ -8,7 +8,7 @@ import { afterEach, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
-  auth, discoverAuthorizationServerMetadata, exchangeAuthorization, extractWWWAuthenticateParams, refreshAuthorization,
+  auth, discoverAuthorizationServerMetadata, UnauthorizedError, exchangeAuthorization, extractWWWAuthenticateParams, refreshAuthorization,
   registerClient, startAuthorization, type OAuthClientProvider,
 } from '@modelcontextprotocol/sdk/client/auth.js';
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
@@ -119,11 +119,32 @@ describe('OAuth double', () => {
     assert.ok(double.requestsTo(double.resourceOrigin).some((r) => r.headers.authorization === `Bearer ${token}`));
   });
 
+  it('serves the SDK\'s own transport with an auth provider: sign-in, then a refresh on each expiry in one session', async () => {
+    // Lifetimes of a second: long enough for a loaded machine to use a fresh token, short for a test.
+    await start({ accessTokenSeconds: 1 });
+    const provider = new MemoryClient();
+    const first = new Client({ name: 'self-check', version: '1.0.0' });
+    await assert.rejects(first.connect(new StreamableHTTPClientTransport(new URL(double.mcpUrl), { authProvider: provider })), UnauthorizedError);
+    const pending = new StreamableHTTPClientTransport(new URL(double.mcpUrl), { authProvider: provider });
+    await pending.finishAuth(provider.landed!.searchParams.get('code')!);
+    const client = new Client({ name: 'self-check', version: '1.0.0' });
+    clients.push(client);
+    await client.connect(new StreamableHTTPClientTransport(new URL(double.mcpUrl), { authProvider: provider }));
+    assert.equal((await whoami(client)).serial, 1);
+    for (const serial of [2, 3]) {
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      assert.equal((await whoami(client)).serial, serial, 'the expired token was refreshed, and the call retried');
+    }
+    assert.equal(double.counts().sessions, 1);
+    assert.equal(double.counts().refreshes, 2);
+    assert.equal(double.counts().refreshReuse, 0);
+  });
+
   it('refuses a token once it has expired', async () => {
-    await start({ accessTokenSeconds: 0.3 });
+    await start({ accessTokenSeconds: 1 });
     const token = (await signIn(double)).saved!.access_token;
     assert.notEqual((await challenge(double, token)).status, 401, 'valid at first');
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    await new Promise((resolve) => setTimeout(resolve, 1100));
     const late = await challenge(double, token);
     assert.equal(late.status, 401);
     assert.equal(late.params.error, 'invalid_token');
@@ -165,6 +186,17 @@ describe('OAuth double', () => {
     assert.equal(double.violations[0]!.kind, 'refresh-reuse');
     assert.equal((await challenge(double, second.access_token)).status, 401, 'a reuse ends the grant');
     await assert.rejects(refreshAuthorization(double.asOrigin, { metadata, clientInformation: signedIn.info!, refreshToken: second.refresh_token! }), /no longer valid/);
+  });
+
+  it('lets one of two concurrent refreshes with the same token through, and counts the other', async () => {
+    await start();
+    const signedIn = await signIn(double);
+    const metadata = await discoverAuthorizationServerMetadata(double.asOrigin);
+    const refresh = () => refreshAuthorization(double.asOrigin, { metadata, clientInformation: signedIn.info!, refreshToken: signedIn.saved!.refresh_token! });
+    const outcomes = await Promise.allSettled([refresh(), refresh()]);
+    assert.deepEqual(outcomes.map((o) => o.status).sort(), ['fulfilled', 'rejected']);
+    assert.equal(double.counts().refreshReuse, 1);
+    assert.deepEqual(double.requestsTo(double.asOrigin).filter((r) => r.path === '/token').map((r) => r.status).sort(), [200, 200, 400]);
   });
 
   it('answers admin-only with 403 insufficient_scope to a token without admin, before the transport', async () => {

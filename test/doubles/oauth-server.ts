@@ -72,6 +72,8 @@ export interface RecordedRequest {
   readonly path: string;
   readonly headers: IncomingHttpHeaders;
   readonly at: number;
+  /** The status answered, once the answer is sent (undefined while a stream is open). */
+  status: number | undefined;
 }
 
 async function listen(app: App): Promise<{ server: Server; origin: string }> {
@@ -82,8 +84,10 @@ async function listen(app: App): Promise<{ server: Server; origin: string }> {
 }
 
 function recorder(origin: string, requests: RecordedRequest[]): Middleware {
-  return (req, _res, next) => {
-    requests.push({ origin, method: req.method ?? '', path: req.url ?? '', headers: { ...req.headers }, at: Date.now() });
+  return (req, res, next) => {
+    const record: RecordedRequest = { origin, method: req.method ?? '', path: req.url ?? '', headers: { ...req.headers }, at: Date.now(), status: undefined };
+    requests.push(record);
+    res.once('finish', () => (record.status = res.statusCode));
     next();
   };
 }
