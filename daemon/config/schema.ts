@@ -63,6 +63,10 @@ const oauthSchema = z.strictObject({
   clientMetadataUrl: z.string().url().optional(),
   tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post', 'none', 'private_key_jwt']).optional(),
   grant: z.literal('client_credentials').optional(),
+  /** A reference to the PEM (PKCS#8) key that signs the client assertion of private_key_jwt (RFC 7523). */
+  privateKey: z.string().min(1).optional(),
+  /** The JWS algorithm of that assertion: the key's type alone leaves it open (an RSA key signs RS256 or PS256). */
+  signingAlgorithm: z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']).optional(),
 });
 
 /** A server mcpd reaches over HTTP: Streamable HTTP (`http`, falling back to legacy SSE) or legacy SSE alone. */
