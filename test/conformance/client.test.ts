@@ -17,7 +17,7 @@ import { repoRoot } from '../helpers/repo.js';
 interface Scenario {
   /** What the runner is asked to run. */
   readonly args: readonly ['--scenario' | '--suite', string];
-  /** Why it cannot pass yet: the test is skipped saying so, never dropped. */
+  /** Why it cannot pass (by design, or not yet): the test is skipped saying so, never dropped. */
   readonly skip?: string;
   /** Why the runner's warnings (not failures) are accepted here. */
   readonly warningsAllowed?: string;
@@ -37,7 +37,9 @@ interface Scenario {
  * refresh_token, unless a row says otherwise. Every authorization-code flow is also checked for
  * PKCE (challenge sent, S256, verifier matches: FAILURE otherwise) and a token the MCP server
  * does not know is a FAILURE. The PRM (RFC 9728) is at /.well-known/oauth-protected-resource/mcp
- * and in the 401's WWW-Authenticate, resource `<origin>/mcp`, unless a row says otherwise.
+ * and in the 401's WWW-Authenticate, resource `<origin>/mcp`, unless a row says otherwise. The
+ * MCP server is stateless and answers the standalone GET stream with 404; its one tool is
+ * `test-tool` (answers "test").
  * A run passes with no FAILURE and no WARNING (INFO does not count); "missing" checks are
  * FAILUREs, and a client exiting non-zero fails it unless the row says "client error allowed".
  *
@@ -46,12 +48,12 @@ interface Scenario {
  * | metadata-var1                           | —                                | PRM not in WWW-Authenticate; AS metadata only at OIDC /.well-known/openid-configuration |
  * | metadata-var2                           | —                                | PRM only at the root well-known; AS issuer <as>/tenant1, metadata at /.well-known/oauth-authorization-server/tenant1 (root AS metadata: FAIL) |
  * | metadata-var3                           | —                                | PRM at /custom/metadata/location.json, named only in WWW-Authenticate; AS /tenant1 via /tenant1/.well-known/openid-configuration |
- * | basic-cimd                              | — (URL is a constant of its)     | AS has client_id_metadata_document_supported; client_id must be https://conformance-test.local/client-metadata.json (WARN), never fetched: config oauth.clientMetadataUrl |
+ * | basic-cimd                              | — (the URL is its constant)      | AS has client_id_metadata_document_supported; client_id must be https://conformance-test.local/client-metadata.json (WARN), never fetched: config oauth.clientMetadataUrl |
  * | scope-from-www-authenticate             | —                                | 401 has scope="mcp:basic": authorize with it (WARN) |
  * | scope-from-scopes-supported             | —                                | PRM scopes_supported mcp:basic mcp:read mcp:write, none in the 401: ask for all three (WARN) |
  * | scope-omitted-when-undefined            | —                                | no scopes anywhere: no scope parameter (WARN), so no oauth.scopes in the config |
  * | scope-step-up                           | —                                | initialize unauthenticated; tools/list 401 scope mcp:basic; tools/call 403 insufficient_scope "mcp:basic mcp:write": 1st authorize has mcp:basic, 2nd both (WARN; missing: FAIL); host calls test-tool |
- * | scope-retry-limit (client error allowed)| —                                | initialize unauthenticated; then 401 scope mcp:admin, then 403 insufficient_scope mcp:admin ×3, then 410: 1–3 authorization requests in all (0 or more: FAIL) |
+ * | scope-retry-limit (client error allowed)| —                                | initialize unauthenticated; then 401 scope mcp:admin, then 403 insufficient_scope mcp:admin ×3, then 410: 1 to 3 authorization requests in all (none, or more than 3: FAIL) |
  * | token-endpoint-auth-basic/post/none (2025-06-18 too) | —                   | DCR answers token_endpoint_auth_method basic/post/none, the only one the AS has: use it (FAIL); RFC 8707 resource in authorize and token requests, equal, no fragment (FAIL each) |
  * | pre-registration                        | client_id, client_secret         | AS without registration_endpoint, token auth client_secret_basic only: Basic with exactly those (FAIL): config clientId + clientSecret ${secret:…} |
  * | 2025-03-26-oauth-metadata-backcompat    | —                                | no PRM (404); AS metadata at the MCP server's root well-known, endpoints under /oauth: metadata, register, authorize, token (missing: FAIL) |
