@@ -64,10 +64,10 @@ const oauthSchema = z.strictObject({
   clientMetadataUrl: z.string().url().optional(),
   tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post', 'none', 'private_key_jwt']).optional(),
   grant: z.literal('client_credentials').optional(),
-  /** For private_key_jwt: a reference to the client's private key (PEM, or a JWK as JSON). */
+  /** For private_key_jwt (RFC 7523): a reference to the PEM (PKCS#8) key, or a JWK as JSON, that signs the client assertion. */
   privateKey: z.string().min(1).optional(),
-  /** The JWS algorithm of `privateKey` (RS256, ES256…). */
-  privateKeyAlgorithm: z.string().min(1).default('RS256'),
+  /** The JWS algorithm of that assertion: the key's type alone leaves it open (an RSA key signs RS256 or PS256). */
+  signingAlgorithm: z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']).default('RS256'),
   /** How long a sign-in may wait for the user before it fails. */
   timeout: duration.default('5m'),
 });

@@ -368,7 +368,7 @@ export class ServerAuth implements TokenSource {
     if (settings?.privateKey === undefined || !client) return undefined;
     const { privateKey } = await this.#deps.resolve({ privateKey: settings.privateKey });
     const key = privateKey!.trim().startsWith('{') ? (JSON.parse(privateKey!) as Record<string, unknown>) : privateKey!;
-    return sdk.createPrivateKeyJwtAuth({ issuer: client.client_id, subject: client.client_id, privateKey: key, alg: settings.privateKeyAlgorithm });
+    return sdk.createPrivateKeyJwtAuth({ issuer: client.client_id, subject: client.client_id, privateKey: key, alg: settings.signingAlgorithm });
   }
 }
 
