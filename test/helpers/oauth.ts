@@ -1,0 +1,47 @@
+/** What the OAuth end-to-end tests share: a free callback port, the host app's session on `mcpd run`, a search of mcpd's files. */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { cliMain } from './repo.js';
+import type { Sandbox } from './sandbox.js';
+
+/** Every file under `dir`, recursively. */
+export async function files(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const nested = await Promise.all(entries.map((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)])));
+  return nested.flat();
+}
+
+/** Files under `dir` that hold any of `values`, with the value's kind. */
+export async function filesHolding(dir: string, values: readonly string[]): Promise<string[]> {
+  const found: string[] = [];
+  for (const file of await files(dir)) {
+    const text = await readFile(file, 'latin1').catch(() => '');
+    if (values.some((v) => text.includes(v))) found.push(file);
+  }
+  return found;
+}
+
+export interface Session {
+  readonly client: Client;
+  stderr(): string;
+  close(): Promise<void>;
+}
+
+/** The SDK's Client on `mcpd run NAME`, as a host app runs it, with the browser stand-in. */
+export async function open(s: Sandbox, name: string, env: Record<string, string>): Promise<Session> {
+  const transport = new StdioClientTransport({ command: process.execPath, args: [cliMain, 'run', name], env: { ...s.env, ...env }, stderr: 'pipe' });
+  let stderr = '';
+  transport.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  const client = new Client({ name: 'mcpd-oauth-e2e', version: '1.0.0' });
+  await client.connect(transport, { timeout: 60_000 });
+  return { client, stderr: () => stderr, close: () => client.close() };
+}
+
+export async function whoami(client: Client): Promise<{ scopes: string[]; serial: number }> {
+  const result = await client.callTool({ name: 'whoami', arguments: {} });
+  const text = (result.content as Array<{ type: string; text: string }>)[0]!.text;
+  return JSON.parse(text) as { scopes: string[]; serial: number };
+}
+
