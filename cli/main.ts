@@ -34,7 +34,8 @@ program
   .option('-e, --env <KEY=VALUE>', 'set a variable for the server; the value may hold references (repeatable)', collect, [])
   .option('--no-daemon', 'resolve and spawn in this process, with the server\'s stdio wired straight through')
   .option('--no-autostart', 'do not start a daemon when none answers (exit 4 instead)')
-  .action(async (target: string[], options: { env: string[]; daemon: boolean; autostart: boolean }, command: Command) => {
+  .option('--no-browser', 'when a remote server needs you to sign in, print the address instead of opening the browser')
+  .action(async (target: string[], options: { env: string[]; daemon: boolean; autostart: boolean; browser: boolean }, command: Command) => {
     const adhoc = process.argv.includes('--');
     const run = { ...globals(command), ...options, target, adhoc };
     const { serverName, viaDaemon } = await import('./commands/run-target.js');
