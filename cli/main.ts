@@ -187,6 +187,26 @@ token
   .option('--json', 'output JSON')
   .action(async (name: string, _options: unknown, command: Command) => (await tokenCommands()).revoke(name, globals(command)));
 
+const auth = program.command('auth').description('sign in to url servers: OAuth in your browser, or a token for a server without OAuth; the daemon keeps the tokens in the default store');
+const authCommands = () => import('./commands/auth.js');
+auth
+  .command('login')
+  .description('sign in to a url server: opens your browser at its sign-in page, or asks for a token when the server offers no OAuth')
+  .argument('<name>')
+  .option('--no-browser', 'print the sign-in address instead of opening it, then read from stdin the address your browser was sent to after signing in')
+  .action(async (name: string, options: { browser: boolean }, command: Command) => (await authCommands()).login(name, { ...globals(command), ...options }));
+auth
+  .command('status')
+  .description('each url server: how it signs in, state, scopes, expiry, last refresh (never a token)')
+  .option('--json', 'output JSON')
+  .action(async (_options: unknown, command: Command) => (await authCommands()).status(globals(command)));
+auth
+  .command('logout')
+  .description('sign out of a url server: its tokens are revoked where the server offers it, then forgotten')
+  .argument('<name>')
+  .option('--json', 'output JSON')
+  .action(async (name: string, _options: unknown, command: Command) => (await authCommands()).logout(name, globals(command)));
+
 program
   .command('audit')
   .description('the audit log: sessions, tool calls, denied calls, references resolved, token use (never values or arguments)')

@@ -36,6 +36,7 @@ const byCode: Record<ErrorCode, number> = {
   REMOTE_NOT_MCP: EXIT.usage,
   REMOTE_UNAUTHORIZED: EXIT.refused,
   REMOTE_FAILED: EXIT.generic,
+  AUTH_TOKEN_NEEDED: EXIT.refused,
   DAEMON_UNREACHABLE: EXIT.unreachable,
   DAEMON_RUNNING: EXIT.generic,
   DAEMON_STOPPING: EXIT.unreachable,
