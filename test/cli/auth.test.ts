@@ -145,6 +145,14 @@ describe('mcpd auth', () => {
     assert.deepEqual(JSON.parse(json.stdout), answer);
   });
 
+  it('a daemon started by an older mcpd, which does not know auth.*, is named as such', async () => {
+    // What daemon/control.ts answers for a method it does not know.
+    await serve(({ method }) => { throw new McpdError('INTERNAL', `Method not found: ${method}; known: status, servers.list`); });
+    const result = await auth(['status']);
+    assert.equal(result.exitCode, 1);
+    assert.equal(result.stderr, 'mcpd: the running daemon does not know auth.status: it was started by an older mcpd\n  hint: restart it: mcpd stop (its sessions end), then run the command again\n');
+  });
+
   it('logout says whether the tokens were revoked, and forgotten', async () => {
     const answers = [{ server: 'linear', revoked: true, forgot: true }, { server: 'linear', revoked: false, forgot: true }, { server: 'linear', revoked: false, forgot: false }];
     await serve(({ method, params }) => {
