@@ -102,7 +102,8 @@ class PasteBack {
   }
 
   start(): void {
-    if (this.#reader) return;
+    // A notice handled after the login ended must not leave stdin read, keeping the process alive.
+    if (this.#reader || this.#stopped) return;
     process.stderr.write('then paste here the address your browser was sent to after signing in (it fails to load; that is expected), and press Enter:\n');
     this.#reader = createInterface({ input: process.stdin, terminal: false });
     this.#reader.on('line', (line) => {
