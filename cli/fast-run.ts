@@ -11,7 +11,7 @@ const VALUED = { '-c': 'config', '--config': 'config', '-s': 'socket', '--socket
 
 /** The options commander would give `mcpd run` for `argv` (without node and the script), or undefined. */
 export function fastRun(argv: readonly string[]): RunOptions | undefined {
-  const run: RunOptions = { target: [], env: [], daemon: true, autostart: true, adhoc: false };
+  const run: RunOptions = { target: [], env: [], daemon: true, autostart: true, browser: true, adhoc: false };
   let verb = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -29,6 +29,8 @@ export function fastRun(argv: readonly string[]): RunOptions | undefined {
       run.daemon = false;
     } else if (verb && arg === '--no-autostart') {
       run.autostart = false;
+    } else if (verb && arg === '--no-browser') {
+      run.browser = false;
     } else if (arg.startsWith('-')) {
       return undefined;
     } else if (!verb) {

@@ -34,7 +34,8 @@ program
   .option('-e, --env <KEY=VALUE>', 'set a variable for the server; the value may hold references (repeatable)', collect, [])
   .option('--no-daemon', 'resolve and spawn in this process, with the server\'s stdio wired straight through')
   .option('--no-autostart', 'do not start a daemon when none answers (exit 4 instead)')
-  .action(async (target: string[], options: { env: string[]; daemon: boolean; autostart: boolean }, command: Command) => {
+  .option('--no-browser', 'when a remote server needs you to sign in, print the address instead of opening the browser')
+  .action(async (target: string[], options: { env: string[]; daemon: boolean; autostart: boolean; browser: boolean }, command: Command) => {
     const adhoc = process.argv.includes('--');
     const run = { ...globals(command), ...options, target, adhoc };
     const { serverName, viaDaemon } = await import('./commands/run-target.js');
@@ -185,6 +186,26 @@ token
   .argument('<name>')
   .option('--json', 'output JSON')
   .action(async (name: string, _options: unknown, command: Command) => (await tokenCommands()).revoke(name, globals(command)));
+
+const auth = program.command('auth').description('sign in to url servers: OAuth in your browser, or a token for a server without OAuth; the daemon keeps the tokens in the default store');
+const authCommands = () => import('./commands/auth.js');
+auth
+  .command('login')
+  .description('sign in to a url server: opens your browser at its sign-in page, or asks for a token when the server offers no OAuth')
+  .argument('<name>')
+  .option('--no-browser', 'print the sign-in address instead of opening it, then read from stdin the address your browser was sent to after signing in')
+  .action(async (name: string, options: { browser: boolean }, command: Command) => (await authCommands()).login(name, { ...globals(command), ...options }));
+auth
+  .command('status')
+  .description('each url server: how it signs in, state, scopes, expiry, last refresh (never a token)')
+  .option('--json', 'output JSON')
+  .action(async (_options: unknown, command: Command) => (await authCommands()).status(globals(command)));
+auth
+  .command('logout')
+  .description('sign out of a url server: its tokens are revoked where the server offers it, then forgotten')
+  .argument('<name>')
+  .option('--json', 'output JSON')
+  .action(async (name: string, _options: unknown, command: Command) => (await authCommands()).logout(name, globals(command)));
 
 program
   .command('audit')

@@ -1,7 +1,8 @@
 /**
  * `mcpd run NAME` through the daemon: our stdin and stdout speak newline-delimited JSON-RPC,
- * one line per WebSocket text message, and the server's masked stderr arrives as binary
- * messages that go to our stderr. Backpressure is honoured both ways. We exit with the
+ * one line per WebSocket text message, and binary messages carry the server's masked stderr,
+ * which goes to our stderr, and the daemon's notices (a server that needs the user to sign in:
+ * session-notices.ts). Backpressure is honoured both ways. We exit with the
  * server's status when the daemon reports it (close code 4000 + status).
  */
 import { once } from 'node:events';
@@ -15,14 +16,20 @@ import { LineSplitter, LineTooLong, wellFormed } from '../../daemon/session/fram
 import { corkedPerTick } from '../../daemon/session/tick-cork.js';
 import { openDaemonSocket } from '../../connect/daemon.js';
 import type { DaemonOptions } from '../context.js';
+import { binaryMessages } from './session-notices.js';
 import { readFramesOf } from './session-frames.js';
 
 const HIGH_WATER = 1024 * 1024;
 const NEWLINE = Buffer.from('\n');
 const SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
 
-export async function runSession(name: string, options: DaemonOptions): Promise<number> {
-  const { path, ws } = await openDaemonSocket(options, `${SESSION_PATH}${encodeURIComponent(name)}?stderr=1`);
+/** How a session is run: through the daemon, and whether a sign-in page may be opened in the browser (--no-browser). */
+export interface SessionOptions extends DaemonOptions {
+  browser?: boolean;
+}
+
+export async function runSession(name: string, options: SessionOptions): Promise<number> {
+  const { path, ws } = await openDaemonSocket(options, `${SESSION_PATH}${encodeURIComponent(name)}?stderr=1&notices=1`);
   let signalled: number | undefined;
   const onSignal = (signal: keyof typeof SIGNALS) => {
     signalled ??= 128 + SIGNALS[signal];
@@ -33,7 +40,7 @@ export async function runSession(name: string, options: DaemonOptions): Promise<
   const closed = once(ws, 'close') as Promise<[number, Buffer]>;
   const pending = new PendingRequests();
   relayStdin(ws, pending);
-  relayToStdout(ws, pending);
+  relayToStdout(ws, pending, binaryMessages({ name, browser: options.browser !== false, env: process.env, stderr: process.stderr }));
   ws.on('error', () => {}); // the close that follows says what happened
   ws.resume();
   const [code, reason] = await closed;
@@ -105,7 +112,7 @@ const STREAM_FROM = 64 * 1024;
  * head does not give its id (the MCP SDK writes it after the result), the id is read from the
  * pieces as they go by (parts-envelope.ts).
  */
-function relayToStdout(ws: WebSocket, pending: PendingRequests): void {
+function relayToStdout(ws: WebSocket, pending: PendingRequests, binary: (message: Buffer) => void): void {
   const stdout = corkedPerTick(process.stdout);
   let waiting = false;
   const write = (bytes: Buffer, last: boolean) => {
@@ -151,7 +158,6 @@ function relayToStdout(ws: WebSocket, pending: PendingRequests): void {
       write(bytes, false);
     }
   };
-  const binary = (message: Buffer) => process.stderr.write(message);
   // Frames read here as they arrive; if ws cannot be taken over, its whole messages.
   if (readFramesOf(ws, { text, binary })) return;
   ws.on('message', (data: Buffer, isBinary) => (isBinary ? binary(data) : text(data, true, true)));

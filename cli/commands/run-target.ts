@@ -11,6 +11,8 @@ export interface RunOptions extends DaemonOptions {
   daemon: boolean;
   /** The command line had `--`: target is an ad-hoc command, not a server name. */
   adhoc: boolean;
+  /** false with --no-browser: a server's sign-in address is printed, not opened. */
+  browser?: boolean;
 }
 
 /** Whether this run goes through the daemon. */

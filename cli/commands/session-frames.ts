@@ -13,7 +13,7 @@ import type { WebSocket } from 'ws';
 export interface FrameHandler {
   /** The next bytes of a text message; `last` on its final piece (which may be empty). */
   text(part: Buffer, first: boolean, last: boolean): void;
-  /** A whole binary message (the server's stderr). */
+  /** A whole binary message (the server's stderr, or a notice: session-notices.ts). */
   binary(message: Buffer): void;
 }
 

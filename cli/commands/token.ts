@@ -6,6 +6,7 @@
 import type { TokenInfo } from '../../daemon/protocol.js';
 import { output, type DaemonOptions } from '../context.js';
 import { control, ensureDaemon } from '../../connect/daemon.js';
+import { table } from '../table.js';
 
 export async function create(name: string, options: DaemonOptions & { scope: string[]; expires?: string }): Promise<void> {
   await ensureDaemon(options);
@@ -38,9 +39,4 @@ function state(t: TokenInfo): string {
 
 function day(iso: string | undefined): string {
   return iso ? iso.slice(0, 16).replace('T', ' ') : '';
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }

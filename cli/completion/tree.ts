@@ -42,6 +42,8 @@ export const ARGUMENT_KINDS: Readonly<Record<string, DynamicKind>> = {
   'secret get': 'secrets',
   'secret rm': 'secrets',
   'secret ls': 'secrets',
+  'auth login': 'servers',
+  'auth logout': 'servers',
 };
 
 /** Option values that name a file or something mcpd can list, by long flag. */

@@ -8,16 +8,17 @@ import { after, before, describe, it } from 'node:test';
 import { fastRun } from '../../cli/fast-run.js';
 import { type Sandbox, sandbox } from '../helpers/sandbox.js';
 
-const base = { env: [], daemon: true, autostart: true, adhoc: false };
+const base = { env: [], daemon: true, autostart: true, browser: true, adhoc: false };
 
 describe('fastRun', () => {
   it('reads mcpd run NAME', () => {
     assert.deepEqual(fastRun(['run', 'github']), { ...base, target: ['github'] });
   });
 
-  it('reads --no-daemon and --no-autostart after run', () => {
+  it('reads --no-daemon, --no-autostart and --no-browser after run', () => {
     assert.deepEqual(fastRun(['run', '--no-daemon', 'github']), { ...base, daemon: false, target: ['github'] });
     assert.deepEqual(fastRun(['run', 'github', '--no-autostart']), { ...base, autostart: false, target: ['github'] });
+    assert.deepEqual(fastRun(['run', '--no-browser', 'linear']), { ...base, browser: false, target: ['linear'] });
   });
 
   it('reads the global options before and after run, spaced or with =', () => {
@@ -42,6 +43,7 @@ describe('fastRun', () => {
       ['run', '--unknown', 'a'],
       ['run', '-vc', '/c.json', 'a'],
       ['--no-daemon', 'run', 'a'],
+      ['--no-browser', 'run', 'a'],
       ['status'],
       ['secret', 'run', 'a'],
     ]) {
@@ -65,6 +67,7 @@ describe('the installed command', () => {
     const help = await s.cli(['run', '--help']);
     assert.equal(help.exitCode, 0);
     assert.match(help.stdout, /--no-daemon/);
+    assert.match(help.stdout, /--no-browser +when a remote server needs you to sign in, print the\n/);
   });
 
   it('runs mcpd run --no-daemon NAME from its own bundle and reports its errors', async () => {
