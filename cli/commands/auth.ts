@@ -10,34 +10,14 @@ import { createInterface } from 'node:readline';
 import type { WebSocket } from 'ws';
 import { daemonSocket, ensureDaemon, openSocket, request } from '../../connect/daemon.js';
 import { McpdError } from '../../core/errors.js';
-import { CONTROL_PATH } from '../../daemon/protocol.js';
+import { AUTH_OPEN_NOTIFICATION, CONTROL_PATH } from '../../daemon/protocol.js';
+import type { AuthStatus } from '../../daemon/remote/oauth/auth-status.js';
 import { browsableUrl, openBrowser } from '../browser.js';
 import { type DaemonOptions, output } from '../context.js';
 import { table } from '../table.js';
 
-/** `auth.status`'s answer for one url server (the daemon's ControlMethods): never a token. */
-export interface AuthStatus {
-  server: string;
-  url: string;
-  method: 'oauth' | 'token' | 'headers' | 'none';
-  state: 'signed-in' | 'signed-out' | 'expired' | 'pending';
-  issuer?: string;
-  scopes?: string[];
-  expiresAt?: string;
-  lastRefresh?: string;
-  client?: 'registered' | 'metadata-document' | 'configured';
-}
-
-/** `auth.login`'s answer once the flow is done. */
-export interface LoginResult {
-  server: string;
-  method: AuthStatus['method'];
-  scopes?: string[];
-  expiresAt?: string;
-}
-
-/** The notification the daemon sends on the login's connection when the user has to sign in. */
-export const AUTH_OPEN_NOTIFICATION = 'auth.open';
+/** `auth.login`'s answer once the flow is done: the server's sign-in as `auth.status` shows it. */
+type LoginResult = AuthStatus;
 
 /** Signs in to `name`: opens the browser on the daemon's notification (or takes the address pasted back), or stores a token the user types. */
 export async function login(name: string, options: DaemonOptions & { browser: boolean }): Promise<void> {

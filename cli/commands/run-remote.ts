@@ -15,6 +15,7 @@ import { prepareRemote, signsIn } from '../../daemon/remote/prepare-remote.js';
 import type { ServerAuth } from '../../daemon/remote/oauth/server-auth.js';
 import { SignIns } from '../../daemon/remote/oauth/sign-ins.js';
 import { staticHeaders, withSignIn } from '../../daemon/remote/token-source.js';
+import { showSignIn } from './session-notices.js';
 import { systemClock } from '../../core/clock.js';
 import type { ProviderRegistry } from '../../providers/registry.js';
 import { resolveEnv } from '../../providers/resolver.js';
@@ -39,7 +40,7 @@ export async function runRemote(name: string, server: RemoteServerConfig, loaded
     throw error;
   }
   // Without a sign-in, header values are in hand and no backend is needed while the session runs.
-  const signIn = signsIn(spec) ? localSignIn(name, server, registry) : undefined;
+  const signIn = signsIn(spec) ? localSignIn(name, server, registry, options.browser) : undefined;
   if (!signIn) await registry.close();
   const pending = new Set<string>();
   let idle: (() => void) | undefined;
@@ -111,7 +112,7 @@ export async function runRemote(name: string, server: RemoteServerConfig, loaded
  * The server's sign-in in this process: without a daemon there is nobody to share it with, so
  * two `--no-daemon` runs of one server renew its token each on its own (README "Remote servers").
  */
-function localSignIn(name: string, server: RemoteServerConfig, registry: ProviderRegistry): ServerAuth {
+function localSignIn(name: string, server: RemoteServerConfig, registry: ProviderRegistry, browser: boolean | undefined): ServerAuth {
   const signIns = new SignIns({
     store: () => registry.get('secret'),
     clock: systemClock,
@@ -120,9 +121,10 @@ function localSignIn(name: string, server: RemoteServerConfig, registry: Provide
     resolve: async (_name, values) => (await resolveEnv({ env: values }, registry, (key) => `mcpServers.${name}.oauth.${key}`)).env,
   });
   const auth = signIns.of(name, server);
+  const opened = new Set<string>();
   auth.attach({
     login: false,
-    open: () => false,
+    open: (notice) => (showSignIn(notice.url, notice.reason, { name, browser: browser !== false, env: process.env, stderr: process.stderr }, opened), true),
     say: (line) => process.stderr.write(`${line}\n`),
   });
   return auth;

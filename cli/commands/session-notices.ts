@@ -37,16 +37,14 @@ export function binaryMessages(options: NoticeOptions): (message: Buffer) => voi
       options.stderr.write(message.subarray(1));
     } else if (message[0] === KIND.notice) {
       const notice = parseNotice(message.subarray(1));
-      if (notice?.type === 'authorize' && typeof notice.url === 'string') {
-        authorize(notice.url, options, opened).catch((error: unknown) => say(options, `could not open a browser: ${error instanceof Error ? error.message : String(error)}`));
-      }
+      if (notice?.type === 'authorize' && typeof notice.url === 'string') showSignIn(notice.url, typeof notice.reason === 'string' ? notice.reason : undefined, options, opened);
     } else {
       options.stderr.write(message);
     }
   };
 }
 
-function parseNotice(bytes: Buffer): { type?: unknown; url?: unknown } | undefined {
+function parseNotice(bytes: Buffer): { type?: unknown; url?: unknown; reason?: unknown } | undefined {
   try {
     const notice: unknown = JSON.parse(bytes.toString('utf8'));
     return typeof notice === 'object' && notice !== null ? notice : undefined;
@@ -55,7 +53,12 @@ function parseNotice(bytes: Buffer): { type?: unknown; url?: unknown } | undefin
   }
 }
 
-/** Tells the user the server needs them to sign in, and opens the browser unless told not to (or there is none). */
+/** Tells the user the server needs them to sign in (and why, when it is again), and opens the browser unless told not to (or there is none); `opened` keeps it to once per URL. */
+export function showSignIn(url: string, reason: string | undefined, options: NoticeOptions, opened: Set<string>): void {
+  if (reason) say(options, `server "${options.name}": ${reason.slice(0, 200)}; signing in again`);
+  authorize(url, options, opened).catch((error: unknown) => say(options, `could not open a browser: ${error instanceof Error ? error.message : String(error)}`));
+}
+
 async function authorize(url: string, options: NoticeOptions, opened: Set<string>): Promise<void> {
   const { name } = options;
   const href = browsableUrl(url);

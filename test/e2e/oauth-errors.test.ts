@@ -40,10 +40,11 @@ describe('signing in that cannot work', () => {
     s = await sandbox();
     await s.writeConfig({
       mcpServers: {
-        nopkce: { url: noPkce.mcpUrl },
-        refusing: { url: refusing.mcpUrl },
-        denying: { url: denying.mcpUrl },
-        slow: { url: slow.mcpUrl, oauth: { timeout: '2s' } },
+        // A port each: a sign-in nobody finishes keeps its callback open until oauth.timeout.
+        nopkce: { url: noPkce.mcpUrl, oauth: { callbackPort: await freePort() } },
+        refusing: { url: refusing.mcpUrl, oauth: { callbackPort: await freePort() } },
+        denying: { url: denying.mcpUrl, oauth: { callbackPort: await freePort() } },
+        slow: { url: slow.mcpUrl, oauth: { timeout: '2s', callbackPort: await freePort() } },
         busy: { url: slow.mcpUrl, oauth: { callbackPort: heldPort } },
         manual: { url: `${guard.origin}/mcp` },
       },
@@ -70,7 +71,7 @@ describe('signing in that cannot work', () => {
 
   for (const c of cases) {
     it(`${c.name}: ${c.code}, exit ${c.exit}`, async () => {
-      const result = await s.cli(['run', c.name], { input: INITIALIZE, env: { BROWSER: c.browser, MCPD_OAUTH_CALLBACK_PORT: String(await freePort()) } });
+      const result = await s.cli(['run', c.name], { input: INITIALIZE, env: { BROWSER: c.browser } });
       assert.equal(result.exitCode, c.exit, result.stderr);
       assert.match(result.stderr, c.message);
       if (c.hint) assert.ok(result.stderr.includes(c.hint), result.stderr);
