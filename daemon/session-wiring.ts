@@ -80,6 +80,7 @@ export class SessionWiring {
         keepLeases: this.#keepLeases(id, name),
         clock: this.#deps.options.clock ?? systemClock,
         maxMessageBytes: this.#deps.config().daemon.maxMessageBytes,
+        log: (event, fields) => this.#deps.options.log(event, { session: id, server: name, ...fields }),
       });
     }
     return new Instance({

@@ -57,18 +57,33 @@ export function networkError(error: unknown, subject: RemoteSubject): McpdError 
   });
 }
 
+/** The `cause` of an McpdError for an HTTP status: the status alone, never the server's body. */
+export interface HttpStatus {
+  readonly status: number;
+}
+
+/** The HTTP status an McpdError was made from (statusError), if it was made from one. */
+export function httpStatusOf(error: unknown): number | undefined {
+  const cause = error instanceof McpdError ? (error.cause as Partial<HttpStatus> | undefined) : undefined;
+  return typeof cause?.status === 'number' ? cause.status : undefined;
+}
+
 /** An HTTP status a transport reported for the URL. */
 export function statusError(status: number, subject: RemoteSubject, authorization: boolean): McpdError {
   const who = `server "${subject.name}"`;
+  // What the server answered, for a caller that acts on it (a 404 to a session's request: remote-instance.ts).
+  const cause: HttpStatus = { status };
   const text = `${status} ${STATUS_CODES[status] ?? ''}`.trim();
   if (status === 401 || status === 403) {
     const sent = authorization ? 'to the Authorization header mcpd sent' : 'and no Authorization header was configured';
     return new McpdError('REMOTE_UNAUTHORIZED', `${who}: ${subject.url} answered ${text} ${sent}; mcpd does not do OAuth yet, so it cannot sign in for you`, {
       hint: `store the server's API token (mcpd secret set ${subject.name}/token) and send it from the config: "headers": {"Authorization": "Bearer \${secret:${subject.name}/token}"}`,
+      cause,
     });
   }
   return new McpdError('REMOTE_FAILED', `${who}: ${subject.url} answered ${text}`, {
     hint: `mcpd logs ${subject.name} may say more; check the server's status page`,
+    cause,
   });
 }
 
