@@ -119,6 +119,25 @@ describe('a remote server that ends its session', () => {
     }
   });
 
+  it('requests in flight together when the session ends: each is answered, all on one new session', async () => {
+    const { client, errors, stderr } = await host(s, ['run', 'forgetful']);
+    try {
+      await client.ping();
+      const initializes = double.initializes;
+      await double.forget();
+      const words = ['alpha', 'beta', 'gamma', 'delta', 'epsilon'];
+      const answers = await Promise.all(words.map((word) => echo(client, word)));
+      answers.forEach((answer, i) => assert.match(answer, new RegExp(`echo: ${words[i]}`), stderr()));
+      assert.equal(double.initializes, initializes + 1, 'one new session for all of them');
+      const calls = double.seen.filter((r) => r.rpc === 'tools/call').slice(-2 * words.length);
+      assert.equal(calls.filter((r) => r.status === 404).length, words.length, 'each was refused once by the ended session');
+      assert.equal(new Set(calls.filter((r) => r.status === 200).map((r) => r.session)).size, 1);
+      assert.deepEqual(errors, []);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('a server that refuses the new session\'s initialize too: REMOTE_FAILED, "keeps ending its sessions"', async () => {
     const { client, stderr } = await host(s, ['run', 'forgetful']);
     try {
