@@ -11,12 +11,9 @@
  * ends the session with its McpdError on the client's stderr and its exit code. A restart or a
  * roll opens a new remote session, and the session replays the client's handshake to it.
  *
- * A server that ends its session (a 404 to a request carrying the session id: session-loss.ts)
- * gets a new one the same way, still running: a new link, the handshake replayed, then what the
- * 404 refused sent again, so the client sees its answers as if nothing happened. The old link's
- * other sends settle first (a 404 among them is sent again too), then it closes. A server that
- * refuses the new session's initialize, or ends more sessions than REOPEN_LIMIT allows, fails
- * the session with REMOTE_FAILED.
+ * A server that ends its session (a 404 to the session id) gets a new one the same way while the
+ * instance stays running (kept-session.ts): the session replays the handshake (`started(true)`),
+ * then what the 404 refused is sent again, and the client sees its answers as if nothing happened.
  */
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Clock } from '../../core/clock.js';
@@ -27,9 +24,8 @@ import { errorResponse } from '../session/client-message.js';
 import type { InstanceListener, KeepLeases } from '../supervisor/instance.js';
 import { prepareStart, type ServerInstance } from '../supervisor/server-instance.js';
 import type { PreparedRemote } from './prepare-remote.js';
-import { httpStatusOf } from './remote-errors.js';
-import { type LinkEvents, RemoteLink } from './remote-link.js';
-import { keepsEndingSessions, ReopenBudget, sessionLost } from './session-loss.js';
+import { KeptSession, type MakeLink } from './kept-session.js';
+import { reopenNote } from './session-loss.js';
 
 export interface RemoteInstanceDeps {
   readonly session: string;
@@ -38,7 +34,7 @@ export interface RemoteInstanceDeps {
   readonly clock: Clock;
   readonly maxMessageBytes: number;
   /** Makes the connection for a start (tests give it their own fetch). */
-  readonly link?: (spec: PreparedRemote, events: LinkEvents) => RemoteLink;
+  readonly link?: MakeLink;
   /** The daemon log, told when the server ended a session (names only: the wiring adds session and server). */
   readonly log?: (event: 'remote.session_lost', fields: { reopened: boolean }) => void;
 }
@@ -48,7 +44,7 @@ const HIGH_WATER = 256;
 
 export class RemoteInstance implements ServerInstance {
   #state: ServerState = 'stopped';
-  #link: RemoteLink | undefined;
+  #link: KeptSession | undefined;
   #spec: PreparedRemote | undefined;
   #leases: ReturnType<KeepLeases> | undefined;
   #listener: InstanceListener | undefined;
@@ -60,22 +56,14 @@ export class RemoteInstance implements ServerInstance {
   /** Sends under way; above HIGH_WATER the client waits for drain(). */
   #sending = 0;
   #full = false;
+  /** Messages whose send has not settled yet. */
+  readonly #unsettled = new Set<JSONRPCMessage>();
   /** Server messages held while the client reads slowly (pauseOutput). */
   #held: Buffer[] | undefined;
-  /** Links whose session the server ended, until their last send settles and they close. */
-  readonly #retired = new Set<RemoteLink>();
-  /** Links the server answered 404 to their session id (a request or the SDK's event stream): their warnings are that same end. */
-  readonly #ended = new WeakSet<RemoteLink>();
-  /** Sends not settled yet, per link. */
-  readonly #pendingOn = new Map<RemoteLink, number>();
-  /** The link opened for an ended session, and the messages sent again on it: all refused if its initialize is. */
-  #reopened: { link: RemoteLink; resent: JSONRPCMessage[] } | undefined;
-  readonly #budget: ReopenBudget;
   readonly #deps: RemoteInstanceDeps;
 
   constructor(deps: RemoteInstanceDeps) {
     this.#deps = deps;
-    this.#budget = new ReopenBudget(deps.clock);
   }
 
   get state(): ServerState {
@@ -112,7 +100,17 @@ export class RemoteInstance implements ServerInstance {
     if (this.#state !== 'running' || !link) return true;
     // The session has parsed and judged these very bytes; the SDK sends what they parse to.
     const message = JSON.parse(typeof line === 'string' ? line : line.toString('utf8')) as JSONRPCMessage;
-    this.#send(link, message);
+    const generation = this.#generation;
+    this.#sending += 1;
+    this.#unsettled.add(message);
+    link.send(message).then(
+      () => this.#sent(generation, message),
+      (error: unknown) => {
+        this.#sent(generation, message);
+        this.#undelivered(message, error, generation);
+      },
+    );
+    if (this.#sending >= HIGH_WATER) this.#full = true;
     return !this.#full;
   }
 
@@ -150,47 +148,22 @@ export class RemoteInstance implements ServerInstance {
     const started = await prepareStart(this.#deps, current, (reason) => this.#state === 'running' && this.#listener?.expiring(reason));
     if (!started) return;
     const { spec, leases } = started;
-    this.#link = this.#newLink(spec);
+    this.#link = new KeptSession(spec, this.#deps.clock, {
+      message: (message) => current() && this.#fromServer(Buffer.from(JSON.stringify(message))),
+      warning: (error) => current() && this.#listener?.stderr(`mcpd: ${error.message}`),
+      lost: (reopened) => current() && this.#deps.log?.('remote.session_lost', { reopened }),
+      reopened: () => {
+        if (!current()) return;
+        this.#lastError = 'the server ended its session; mcpd opened a new one';
+        this.#listener?.stderr(`mcpd: ${reopenNote(spec)}`);
+        this.#listener?.started(true);
+      },
+    }, this.#deps.link);
     this.#spec = spec;
     this.#leases = leases;
     this.#startedAt = this.#deps.clock.now();
     this.#state = 'running';
     this.#listener?.started(restart);
-  }
-
-  /**
-   * A link to `spec` heard while this connection lasts. Once the server ended its session, its
-   * warnings (the 404s, the SDK's failed reconnections of its event stream) say nothing more:
-   * the next send opens a new session, and says so.
-   */
-  #newLink(spec: PreparedRemote): RemoteLink {
-    const generation = this.#generation;
-    const current = () => generation === this.#generation;
-    const events: LinkEvents = {
-      message: (message) => current() && this.#fromServer(Buffer.from(JSON.stringify(message))),
-      warning: (error) => {
-        if (!current()) return;
-        if (sessionLost(error, link)) this.#ended.add(link);
-        if (!this.#ended.has(link)) this.#listener?.stderr(`mcpd: ${error.message}`);
-      },
-    };
-    const link = (this.#deps.link ?? ((s, e) => new RemoteLink(s, e)))(spec, events);
-    return link;
-  }
-
-  #send(link: RemoteLink, message: JSONRPCMessage): void {
-    const generation = this.#generation;
-    this.#sending += 1;
-    this.#pendingOn.set(link, (this.#pendingOn.get(link) ?? 0) + 1);
-    link.send(message).then(
-      () => this.#sent(generation, link),
-      (error: unknown) => {
-        // Judged before #sent, which closes a retired link once its last send settled.
-        this.#undelivered(message, error, generation, link);
-        this.#sent(generation, link);
-      },
-    );
-    if (this.#sending >= HIGH_WATER) this.#full = true;
   }
 
   #fromServer(line: Buffer): void {
@@ -202,11 +175,9 @@ export class RemoteInstance implements ServerInstance {
     else this.#listener?.message(line);
   }
 
-  #sent(generation: number, link: RemoteLink): void {
-    const left = (this.#pendingOn.get(link) ?? 1) - 1;
-    if (left > 0) this.#pendingOn.set(link, left);
-    else if (this.#pendingOn.delete(link) && this.#retired.delete(link)) void link.close();
+  #sent(generation: number, message: JSONRPCMessage): void {
     if (generation !== this.#generation) return;
+    this.#unsettled.delete(message);
     this.#sending -= 1;
     if (this.#full && this.#sending < HIGH_WATER / 2) {
       this.#full = false;
@@ -215,61 +186,18 @@ export class RemoteInstance implements ServerInstance {
   }
 
   /**
-   * A message the server did not take (on `link`): a request is answered with the error, so the
-   * client never waits on silence. The first message of a connection failing means there is no
-   * connection at all: the session ends, with the error on the client's stderr. A message the
-   * server refused because it ended the session goes to a new one.
+   * A message the server did not take: a request is answered with the error, so the client
+   * never waits on silence. The first message of a connection failing means there is no
+   * connection at all (or mcpd gave up on a server that ends its sessions): the session ends,
+   * with the error on the client's stderr, and the requests whose sends were waiting on that
+   * connection get the same answer rather than the session's bare "closed".
    */
-  #undelivered(message: JSONRPCMessage, error: unknown, generation: number, link: RemoteLink): void {
+  #undelivered(message: JSONRPCMessage, error: unknown, generation: number): void {
     if (generation !== this.#generation || this.#state !== 'running') return;
     const problem = error instanceof McpdError ? error : new McpdError('REMOTE_FAILED', String(error));
-    const reopened = this.#reopened;
-    if (reopened?.link === link && !link.connected) return this.#giveUp(this.#refusedAtOnce(problem), reopened.resent);
-    if (sessionLost(problem, link) && (link === this.#link || this.#retired.has(link))) return this.#resend(message, link);
     if ('method' in message && 'id' in message) this.#listener?.message(Buffer.from(errorResponse(message.id, -32000, problem.format())));
-    if (link === this.#link && !link.connected) this.#fail(problem);
-    else this.#listener?.stderr(`mcpd: ${problem.message}`);
-  }
-
-  /** Sends `message`, refused by `from`'s ended session, to a new session (opened now if `from` is the current link). */
-  #resend(message: JSONRPCMessage, from: RemoteLink): void {
-    if (from === this.#link && !this.#reopen(from, message)) return;
-    // An answer to a request of the ended session has no one to take it; the replayed handshake has its initialized.
-    if (!('method' in message) || message.method === 'notifications/initialized') return;
-    const link = this.#link!;
-    if (this.#reopened?.link === link) this.#reopened.resent.push(message);
-    this.#send(link, message);
-  }
-
-  /** The server ended `old`'s session: a new link, to which the session replays the client's handshake; false when mcpd gave up instead. */
-  #reopen(old: RemoteLink, lost: JSONRPCMessage): boolean {
-    const spec = this.#spec!;
-    const reopen = this.#budget.take();
-    this.#deps.log?.('remote.session_lost', { reopened: reopen });
-    if (!reopen) {
-      this.#giveUp(keepsEndingSessions(spec, 'too-often'), [lost]);
-      return false;
-    }
-    this.#lastError = 'the server ended its session (404 to its session id); mcpd opened a new one';
-    this.#listener?.stderr(`mcpd: server "${spec.name}" ended its session (404 to its session id); opening a new one and sending the client's handshake and the refused messages again`);
-    // Its other sends settle first (a 404 among them comes here too), then it closes (#sent).
-    this.#retired.add(old);
-    this.#ended.add(old);
-    this.#link = this.#newLink(spec);
-    this.#reopened = { link: this.#link, resent: [] };
-    this.#listener?.started(true);
-    return true;
-  }
-
-  /** Why the new session's first message failed: a 404 (or, after the SDK's SSE fallback, "not MCP") means the server ends sessions at once. */
-  #refusedAtOnce(problem: McpdError): McpdError {
-    if (httpStatusOf(problem) === 404 || problem.code === 'REMOTE_NOT_MCP') return keepsEndingSessions(this.#spec!, 'at-once');
-    return problem;
-  }
-
-  /** Ends the session with `problem`, each request among `lost` answered with it first. */
-  #giveUp(problem: McpdError, lost: readonly JSONRPCMessage[]): void {
-    for (const message of lost) if ('method' in message && 'id' in message) this.#listener?.message(Buffer.from(errorResponse(message.id, -32000, problem.format())));
+    if (!this.#link?.ends(problem)) return this.#listener?.stderr(`mcpd: ${problem.message}`);
+    for (const waiting of this.#unsettled) if ('method' in waiting && 'id' in waiting) this.#listener?.message(Buffer.from(errorResponse(waiting.id, -32000, problem.format())));
     this.#fail(problem);
   }
 
@@ -287,15 +215,12 @@ export class RemoteInstance implements ServerInstance {
     this.#generation += 1;
     const link = this.#link;
     const leases = this.#leases;
-    const retired = [...this.#retired];
     this.#link = undefined;
     this.#leases = undefined;
-    this.#reopened = undefined;
-    this.#retired.clear();
-    this.#pendingOn.clear();
     this.#sending = 0;
+    this.#unsettled.clear();
     this.#full = false;
-    await Promise.all([link?.close(), ...retired.map((r) => r.close())]);
+    await link?.close();
     await leases?.revokeAll();
   }
 }

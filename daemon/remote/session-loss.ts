@@ -48,3 +48,8 @@ export function keepsEndingSessions(subject: RemoteSubject, why: 'at-once' | 'to
     hint: `the server may be restarting in a loop or expiring sessions at once: check its logs or status page (mcpd logs ${subject.name} has mcpd's side), then run the host app's session again`,
   });
 }
+
+/** What the client's stderr and the server's log are told when mcpd opens a new session for an ended one. */
+export function reopenNote(subject: Pick<RemoteSubject, 'name'>): string {
+  return `server "${subject.name}" ended its session (404 to its session id); opening a new one and sending the client's handshake and the refused messages again`;
+}

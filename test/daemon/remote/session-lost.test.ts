@@ -1,7 +1,7 @@
 /**
  * A remote server that ends its session (issue 14), end to end: the SDK's Client runs
- * `mcpd run forgetful` (through the daemon) against a Streamable HTTP double that forgets its
- * sessions when told. The host's next message is answered on a new remote session, the
+ * `mcpd run forgetful` (through the daemon) and `mcpd run --no-daemon forgetful` against a
+ * Streamable HTTP double that forgets its sessions when told. The host's next message is answered on a new remote session, the
  * handshake replayed to it with the stored token, and the Client never sees an error; a server
  * that refuses the new session, or ends sessions faster than mcpd opens them, ends the session
  * with REMOTE_FAILED saying so.
@@ -73,104 +73,110 @@ describe('a remote server that ends its session', () => {
     await double.stop();
   });
 
-  it('the host\'s next call is answered on a new remote session, the handshake replayed; the Client sees no error', async () => {
-    const { client, errors, stderr } = await host(s, ['run', 'forgetful']);
-    try {
-      assert.match(await echo(client, 'one'), /echo: one/);
-      const initializes = double.initializes;
-      const old = double.seen.findLast((r) => r.rpc === 'tools/call')!.session;
-      assert.ok(old, 'the call carried a session id');
-      await double.forget();
+  for (const args of [['run', 'forgetful'], ['run', '--no-daemon', 'forgetful']]) {
+    const daemon = !args.includes('--no-daemon');
 
-      assert.match(await echo(client, 'two'), /echo: two/, stderr());
-      assert.equal(double.initializes, initializes + 1, 'the double saw a second initialize');
-      const calls = double.seen.filter((r) => r.rpc === 'tools/call').slice(-2);
-      assert.deepEqual(calls.map((r) => [r.session === old, r.status]), [[true, 404], [false, 200]], 'refused on the old session, sent again on the new one');
-      const init = double.seen.findLast((r) => r.rpc === 'initialize')!;
-      assert.equal(init.session, undefined, 'the new initialize carries no session id');
-      assert.equal(init.authorization, `Bearer ${token}`, 'the new session gets the stored token');
-      const fresh = calls[1]!.session;
-      assert.ok(double.seen.some((r) => r.rpc === 'notifications/initialized' && r.session === fresh), 'the handshake was replayed to the new session');
-
-      // A notification refused the same way is sent again too; first the SDK's event stream finds the session gone, as quiet.
-      await double.forget();
-      await until('the event stream\'s reconnection refused', () => double.seen.some((r) => r.http === 'GET' && r.session === fresh && r.status === 404));
-      await client.sendRootsListChanged();
-      assert.match(await echo(client, 'three'), /echo: three/);
-      const note = double.seen.filter((r) => r.rpc === 'notifications/roots/list_changed');
-      assert.deepEqual(note.map((r) => r.status), [404, 202], 'the notification reached the new session');
-      assert.equal(note[1]!.session, double.seen.findLast((r) => r.rpc === 'tools/call')!.session);
-      assert.equal(double.initializes, initializes + 2);
-      assert.deepEqual(errors, [], 'the host\'s Client saw no error');
-      // stderr is another pipe than the answers: its lines may come a moment later.
-      await until('two notes on stderr', () => stderr().match(/mcpd: server "forgetful" ended its session \(404 to its session id\); opening a new one/g)?.length === 2);
-      assert.doesNotMatch(stderr(), /Not Found|reconnect/, 'the 404s themselves are not reported');
-    } finally {
-      await client.close();
-    }
-    const log = await readFile(join(s.env.XDG_STATE_HOME!, 'mcpd', 'daemon.log'), 'utf8');
-    const lost = log.split('\n').filter((l) => l.includes('"remote.session_lost"')).map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.equal(lost.length, 2, log);
-    assert.deepEqual(Object.keys(lost[0]!).sort(), ['event', 'reopened', 'server', 'session', 'time']);
-    assert.equal(lost[0]!.server, 'forgetful');
-    for (const file of await files(s.dir)) {
-      if (!(await stat(file)).isFile() || file.endsWith('.sock')) continue;
-      assert.ok(!(await readFile(file)).includes(token), `${file} holds the token in plaintext`);
-    }
-  });
-
-  it('requests in flight together when the session ends: each is answered, all on one new session', async () => {
-    const { client, errors, stderr } = await host(s, ['run', 'forgetful']);
-    try {
-      await client.ping();
-      const initializes = double.initializes;
-      await double.forget();
-      const words = ['alpha', 'beta', 'gamma', 'delta', 'epsilon'];
-      const answers = await Promise.all(words.map((word) => echo(client, word)));
-      answers.forEach((answer, i) => assert.match(answer, new RegExp(`echo: ${words[i]}`), stderr()));
-      assert.equal(double.initializes, initializes + 1, 'one new session for all of them');
-      const calls = double.seen.filter((r) => r.rpc === 'tools/call').slice(-2 * words.length);
-      assert.equal(calls.filter((r) => r.status === 404).length, words.length, 'each was refused once by the ended session');
-      assert.equal(new Set(calls.filter((r) => r.status === 200).map((r) => r.session)).size, 1);
-      assert.deepEqual(errors, []);
-    } finally {
-      await client.close();
-    }
-  });
-
-  it('a server that refuses the new session\'s initialize too: REMOTE_FAILED, "keeps ending its sessions"', async () => {
-    const { client, stderr } = await host(s, ['run', 'forgetful']);
-    try {
-      assert.match(await echo(client, 'before'), /echo: before/);
-      double.refuseAll = true;
-      await double.forget();
-      await assert.rejects(echo(client, 'after'), (error: Error) => {
-        assert.match(error.message, new RegExp(`server "forgetful": ${double.url} keeps ending its sessions: it answered 404 to the new session's initialize right after ending the previous session`));
-        assert.match(error.message, /hint: the server may be restarting in a loop/);
-        return true;
-      });
-      assert.match(double.seen.findLast((r) => r.http === 'POST')!.rpc ?? '', /initialize/);
-    } finally {
-      double.refuseAll = false;
-      await client.close();
-    }
-    assert.match(stderr(), /REMOTE_FAILED|keeps ending its sessions/);
-  });
-
-  it('a server that ends a fourth session within a minute: REMOTE_FAILED, "keeps ending its sessions"', async () => {
-    const { client, stderr } = await host(s, ['run', 'forgetful']);
-    try {
-      const initializes = double.initializes;
-      for (const round of [1, 2, 3]) {
+    it(`the host's next call is answered on a new remote session, the handshake replayed; the Client sees no error (mcpd ${args.join(' ')})`, async () => {
+      const { client, errors, stderr } = await host(s, args);
+      try {
+        assert.match(await echo(client, 'one'), /echo: one/);
+        const initializes = double.initializes;
+        const old = double.seen.findLast((r) => r.rpc === 'tools/call')!.session;
+        assert.ok(old, 'the call carried a session id');
         await double.forget();
-        assert.match(await echo(client, `round ${round}`), new RegExp(`echo: round ${round}`), stderr());
+
+        assert.match(await echo(client, 'two'), /echo: two/, stderr());
+        assert.equal(double.initializes, initializes + 1, 'the double saw a second initialize');
+        const calls = double.seen.filter((r) => r.rpc === 'tools/call').slice(-2);
+        assert.deepEqual(calls.map((r) => [r.session === old, r.status]), [[true, 404], [false, 200]], 'refused on the old session, sent again on the new one');
+        const init = double.seen.findLast((r) => r.rpc === 'initialize')!;
+        assert.equal(init.session, undefined, 'the new initialize carries no session id');
+        assert.equal(init.authorization, `Bearer ${token}`, 'the new session gets the stored token');
+        const fresh = calls[1]!.session;
+        assert.ok(double.seen.some((r) => r.rpc === 'notifications/initialized' && r.session === fresh), 'the handshake was replayed to the new session');
+
+        // A notification refused the same way is sent again too; first the SDK's event stream finds the session gone, as quiet.
+        await double.forget();
+        await until('the event stream\'s reconnection refused', () => double.seen.some((r) => r.http === 'GET' && r.session === fresh && r.status === 404));
+        await client.sendRootsListChanged();
+        assert.match(await echo(client, 'three'), /echo: three/);
+        const note = double.seen.filter((r) => r.rpc === 'notifications/roots/list_changed').slice(-2);
+        assert.deepEqual(note.map((r) => r.status), [404, 202], 'the notification reached the new session');
+        assert.equal(note[1]!.session, double.seen.findLast((r) => r.rpc === 'tools/call')!.session);
+        assert.equal(double.initializes, initializes + 2);
+        assert.deepEqual(errors, [], 'the host\'s Client saw no error');
+        // stderr is another pipe than the answers: its lines may come a moment later.
+        await until('two notes on stderr', () => stderr().match(/mcpd: server "forgetful" ended its session \(404 to its session id\); opening a new one/g)?.length === 2);
+        assert.doesNotMatch(stderr(), /Not Found|reconnect/, 'the 404s themselves are not reported');
+      } finally {
+        await client.close();
       }
-      assert.equal(double.initializes, initializes + 3, 'three new sessions');
-      await double.forget();
-      await assert.rejects(echo(client, 'round 4'), /server "forgetful": .* keeps ending its sessions: it ended 4 sessions within 60 s \(mcpd opens a new one at most 3 times a minute\)/);
-      assert.equal(double.initializes, initializes + 3, 'no fourth new session');
-    } finally {
-      await client.close();
-    }
-  });
+      if (daemon) {
+        const log = await readFile(join(s.env.XDG_STATE_HOME!, 'mcpd', 'daemon.log'), 'utf8');
+        const lost = log.split('\n').filter((l) => l.includes('"remote.session_lost"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+        assert.equal(lost.length, 2, log);
+        assert.deepEqual(Object.keys(lost[0]!).sort(), ['event', 'reopened', 'server', 'session', 'time']);
+        assert.deepEqual([lost[0]!.server, lost[0]!.reopened], ['forgetful', true]);
+      }
+      for (const file of await files(s.dir)) {
+        if (!(await stat(file)).isFile() || file.endsWith('.sock')) continue;
+        assert.ok(!(await readFile(file)).includes(token), `${file} holds the token in plaintext`);
+      }
+    });
+
+    it(`requests in flight together when the session ends: each is answered, all on one new session (mcpd ${args.join(' ')})`, async () => {
+      const { client, errors, stderr } = await host(s, args);
+      try {
+        await client.ping();
+        const initializes = double.initializes;
+        await double.forget();
+        const words = ['alpha', 'beta', 'gamma', 'delta', 'epsilon'];
+        const answers = await Promise.all(words.map((word) => echo(client, word)));
+        answers.forEach((answer, i) => assert.match(answer, new RegExp(`echo: ${words[i]}`), stderr()));
+        assert.equal(double.initializes, initializes + 1, 'one new session for all of them');
+        const calls = double.seen.filter((r) => r.rpc === 'tools/call').slice(-2 * words.length);
+        assert.equal(calls.filter((r) => r.status === 404).length, words.length, 'each was refused once by the ended session');
+        assert.equal(new Set(calls.filter((r) => r.status === 200).map((r) => r.session)).size, 1);
+        assert.deepEqual(errors, []);
+      } finally {
+        await client.close();
+      }
+    });
+
+    it(`a server that refuses the new session's initialize too: REMOTE_FAILED, "keeps ending its sessions" (mcpd ${args.join(' ')})`, async () => {
+      const { client, stderr } = await host(s, args);
+      try {
+        assert.match(await echo(client, 'before'), /echo: before/);
+        double.refuseAll = true;
+        await double.forget();
+        await assert.rejects(echo(client, 'after'), (error: Error) => {
+          assert.match(error.message, new RegExp(`server "forgetful": ${double.url} keeps ending its sessions: it answered 404 to the new session's initialize right after ending the previous session`));
+          assert.match(error.message, /hint: the server may be restarting in a loop/);
+          return true;
+        });
+        assert.match(double.seen.findLast((r) => r.http === 'POST')!.rpc ?? '', /initialize/);
+      } finally {
+        double.refuseAll = false;
+        await client.close();
+      }
+      assert.match(stderr(), /keeps ending its sessions: it answered 404 to the new session's initialize/);
+    });
+
+    it(`a server that ends a fourth session within a minute: REMOTE_FAILED, "keeps ending its sessions" (mcpd ${args.join(' ')})`, async () => {
+      const { client, stderr } = await host(s, args);
+      try {
+        const initializes = double.initializes;
+        for (const round of [1, 2, 3]) {
+          await double.forget();
+          assert.match(await echo(client, `round ${round}`), new RegExp(`echo: round ${round}`), stderr());
+        }
+        assert.equal(double.initializes, initializes + 3, 'three new sessions');
+        await double.forget();
+        await assert.rejects(echo(client, 'round 4'), /server "forgetful": .* keeps ending its sessions: it ended 4 sessions within 60 s \(mcpd opens a new one at most 3 times a minute\)/);
+        assert.equal(double.initializes, initializes + 3, 'no fourth new session');
+      } finally {
+        await client.close();
+      }
+    });
+  }
 });
