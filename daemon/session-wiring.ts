@@ -87,6 +87,7 @@ export class SessionWiring {
           const now = own(this.#deps.config().mcpServers, name);
           return now && isRemote(now) && signsIn(spec) ? this.#deps.signIns.of(name, now) : undefined;
         },
+        log: (event, fields) => this.#deps.options.log(event, { session: id, server: name, ...fields }),
       });
     }
     return new Instance({

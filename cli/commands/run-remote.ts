@@ -4,9 +4,12 @@
  * (daemon/remote/remote-link.ts). Nothing is spawned. When the first message cannot be
  * delivered (unreachable, TLS, not MCP, 401), the request is answered with the error and the
  * run ends with its McpdError and exit code. EOF on stdin ends the remote session (DELETE)
- * once the requests sent have their answers.
+ * once the requests sent have their answers. A server that ends its session gets a new one
+ * (daemon/remote/kept-session.ts), to which the client's handshake, recorded here as the
+ * daemon's session records it, is replayed; the answers to the replay are kept from the client.
  */
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { systemClock } from '../../core/clock.js';
 import { McpdError } from '../../core/errors.js';
 import type { LoadedConfig } from '../../daemon/config/load.js';
 import type { RemoteServerConfig } from '../../daemon/config/schema.js';
@@ -15,14 +18,15 @@ import { prepareRemote, signsIn } from '../../daemon/remote/prepare-remote.js';
 import type { ServerAuth } from '../../daemon/remote/oauth/server-auth.js';
 import { SignIns } from '../../daemon/remote/oauth/sign-ins.js';
 import { staticHeaders, withSignIn } from '../../daemon/remote/token-source.js';
+import { KeptSession } from '../../daemon/remote/kept-session.js';
+import { reopenNote } from '../../daemon/remote/session-loss.js';
 import { showSignIn } from './session-notices.js';
-import { systemClock } from '../../core/clock.js';
 import type { ProviderRegistry } from '../../providers/registry.js';
 import { resolveEnv } from '../../providers/resolver.js';
-import { RemoteLink } from '../../daemon/remote/remote-link.js';
 import { errorResponse, readClientMessage } from '../../daemon/session/client-message.js';
 import { idKey } from '../../daemon/session/envelope.js';
 import { LineSplitter, LineTooLong } from '../../daemon/session/framing.js';
+import { Handshake } from '../../daemon/session/handshake.js';
 import { noter, openRegistry } from '../context.js';
 import type { RunOptions } from './run-target.js';
 
@@ -52,30 +56,41 @@ export async function runRemote(name: string, server: RemoteServerConfig, loaded
   const out = (line: string) => process.stdout.write(`${line}\n`);
   let fatal: (error: McpdError) => void = () => {};
   const failed = new Promise<never>((_, reject) => { fatal = reject; });
-  const link = new RemoteLink(spec, {
+  const handshake = new Handshake();
+  const link: KeptSession = new KeptSession(spec, systemClock, {
     message: (message) => {
+      const answer = 'id' in message && !('method' in message) ? message.id : undefined;
+      // The answer to a replayed request: the client had its own.
+      if (answer !== undefined && handshake.answered(idKey(answer))) return;
       out(JSON.stringify(message));
-      if ('id' in message && !('method' in message) && message.id !== undefined) answered(idKey(message.id));
+      if (answer !== undefined) answered(idKey(answer));
     },
     warning: (error) => process.stderr.write(`mcpd: ${error.message}\n`),
+    lost: () => {},
+    reopened: () => {
+      process.stderr.write(`mcpd: ${reopenNote(spec)}\n`);
+      for (const line of handshake.replay().lines) send(JSON.parse(line.toString()) as JSONRPCMessage, false);
+    },
   }, signIn ? withSignIn(spec.headers, signIn) : staticHeaders(spec.headers));
-  const send = (message: JSONRPCMessage) => {
-    const request = 'method' in message && 'id' in message;
+  /** Sends a message of the client's (or, `client` false, of its replayed handshake, which nobody waits on). */
+  const send = (message: JSONRPCMessage, client = true) => {
+    const request = client && 'method' in message && 'id' in message;
     if (request) pending.add(idKey(message.id));
     link.send(message).catch((error: unknown) => {
       const problem = error instanceof McpdError ? error : new McpdError('REMOTE_FAILED', String(error));
       if (request) out(errorResponse(message.id, -32000, problem.format()));
       // Before the answer counts: the run must end with this error, not as a drained EOF.
-      if (!link.connected) fatal(problem);
-      else process.stderr.write(`mcpd: ${problem.message}\n`);
+      if (link.ends(problem)) fatal(problem);
+      else if (client) process.stderr.write(`mcpd: ${problem.message}\n`);
       if (request) answered(idKey(message.id));
     });
   };
   const splitter = new LineSplitter({ maxBytes: DEFAULT_MAX_MESSAGE_BYTES }, {
     line: (line) => {
       const read = readClientMessage(line);
-      if (typeof read === 'string') out(read);
-      else send(read.message as JSONRPCMessage);
+      if (typeof read === 'string') return out(read);
+      handshake.record(read.envelope, read.line);
+      send(read.message as JSONRPCMessage);
     },
   });
   const ended = new Promise<number>((resolve) => {

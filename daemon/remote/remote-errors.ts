@@ -66,16 +66,30 @@ const REFUSED: Record<Credentials, (name: string) => [sent: string, hint: string
   none: (name) => ['and mcpServers.' + name + ' sends no credentials ("oauth": false, no Authorization header)', `store the server's token (mcpd secret set ${name}/token) and send it: "headers": {"Authorization": "Bearer \${secret:${name}/token}"}, or drop "oauth": false`],
 };
 
+/** The `cause` of an McpdError for an HTTP status: the status alone, never the server's body. */
+export interface HttpStatus {
+  readonly status: number;
+}
+
+/** The HTTP status an McpdError was made from (statusError), if it was made from one. */
+export function httpStatusOf(error: unknown): number | undefined {
+  const cause = error instanceof McpdError ? (error.cause as Partial<HttpStatus> | undefined) : undefined;
+  return typeof cause?.status === 'number' ? cause.status : undefined;
+}
+
 /** An HTTP status a transport reported for the URL. */
 export function statusError(status: number, subject: RemoteSubject, credentials: Credentials): McpdError {
   const who = `server "${subject.name}"`;
+  // What the server answered, for a caller that acts on it (a 404 to a session's request: remote-instance.ts).
+  const cause: HttpStatus = { status };
   const text = `${status} ${STATUS_CODES[status] ?? ''}`.trim();
   if (status === 401 || status === 403) {
     const [sent, hint] = REFUSED[credentials](subject.name);
-    return new McpdError('REMOTE_UNAUTHORIZED', `${who}: ${subject.url} answered ${text} ${sent}`, { hint });
+    return new McpdError('REMOTE_UNAUTHORIZED', `${who}: ${subject.url} answered ${text} ${sent}`, { hint, cause });
   }
   return new McpdError('REMOTE_FAILED', `${who}: ${subject.url} answered ${text}`, {
     hint: `mcpd logs ${subject.name} may say more; check the server's status page`,
+    cause,
   });
 }
 

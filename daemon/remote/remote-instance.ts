@@ -10,6 +10,10 @@
  * the first message (the client's initialize), whose failure (unreachable, TLS, not MCP, 401)
  * ends the session with its McpdError on the client's stderr and its exit code. A restart or a
  * roll opens a new remote session, and the session replays the client's handshake to it.
+ *
+ * A server that ends its session (a 404 to the session id) gets a new one the same way while the
+ * instance stays running (kept-session.ts): the session replays the handshake (`started(true)`),
+ * then what the 404 refused is sent again, and the client sees its answers as if nothing happened.
  */
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Clock } from '../../core/clock.js';
@@ -20,9 +24,10 @@ import { errorResponse } from '../session/client-message.js';
 import type { InstanceListener, KeepLeases } from '../supervisor/instance.js';
 import { prepareStart, type ServerInstance } from '../supervisor/server-instance.js';
 import type { PreparedRemote } from './prepare-remote.js';
-import { type LinkEvents, RemoteLink } from './remote-link.js';
 import type { ServerAuth } from './oauth/server-auth.js';
-import { staticHeaders, type TokenSource, withSignIn } from './token-source.js';
+import { staticHeaders, withSignIn } from './token-source.js';
+import { KeptSession, type MakeLink } from './kept-session.js';
+import { reopenNote } from './session-loss.js';
 
 export interface RemoteInstanceDeps {
   readonly session: string;
@@ -33,7 +38,9 @@ export interface RemoteInstanceDeps {
   /** The server's sign-in, for a server mcpd signs in to (signsIn()); undefined otherwise. */
   readonly signIn?: (spec: PreparedRemote) => ServerAuth | undefined;
   /** Makes the connection for a start (tests give it their own fetch). */
-  readonly link?: (spec: PreparedRemote, events: LinkEvents, source: TokenSource) => RemoteLink;
+  readonly link?: MakeLink;
+  /** The daemon log, told when the server ended a session (names only: the wiring adds session and server). */
+  readonly log?: (event: 'remote.session_lost', fields: { reopened: boolean }) => void;
 }
 
 /** Messages sent and not yet delivered beyond which the session stops reading its client. */
@@ -41,7 +48,7 @@ const HIGH_WATER = 256;
 
 export class RemoteInstance implements ServerInstance {
   #state: ServerState = 'stopped';
-  #link: RemoteLink | undefined;
+  #link: KeptSession | undefined;
   /** Takes this session off its server's sign-in openers. */
   #detach: (() => void) | undefined;
   #spec: PreparedRemote | undefined;
@@ -55,6 +62,8 @@ export class RemoteInstance implements ServerInstance {
   /** Sends under way; above HIGH_WATER the client waits for drain(). */
   #sending = 0;
   #full = false;
+  /** Messages whose send has not settled yet. */
+  readonly #unsettled = new Set<JSONRPCMessage>();
   /** Server messages held while the client reads slowly (pauseOutput). */
   #held: Buffer[] | undefined;
   readonly #deps: RemoteInstanceDeps;
@@ -99,10 +108,11 @@ export class RemoteInstance implements ServerInstance {
     const message = JSON.parse(typeof line === 'string' ? line : line.toString('utf8')) as JSONRPCMessage;
     const generation = this.#generation;
     this.#sending += 1;
+    this.#unsettled.add(message);
     link.send(message).then(
-      () => this.#sent(generation),
+      () => this.#sent(generation, message),
       (error: unknown) => {
-        this.#sent(generation);
+        this.#sent(generation, message);
         this.#undelivered(message, error, generation);
       },
     );
@@ -144,10 +154,6 @@ export class RemoteInstance implements ServerInstance {
     const started = await prepareStart(this.#deps, current, (reason) => this.#state === 'running' && this.#listener?.expiring(reason));
     if (!started) return;
     const { spec, leases } = started;
-    const events: LinkEvents = {
-      message: (message) => current() && this.#fromServer(Buffer.from(JSON.stringify(message))),
-      warning: (error) => current() && this.#listener?.stderr(`mcpd: ${error.message}`),
-    };
     const signIn = this.#deps.signIn?.(spec);
     // This session's client is one that can show the user a sign-in (mcpd run opens the browser).
     this.#detach = signIn?.attach({
@@ -156,7 +162,17 @@ export class RemoteInstance implements ServerInstance {
       say: (line) => current() && this.#listener?.stderr(line),
     });
     const source = signIn ? withSignIn(spec.headers, signIn) : staticHeaders(spec.headers);
-    this.#link = (this.#deps.link ?? ((s, e, t) => new RemoteLink(s, e, t)))(spec, events, source);
+    this.#link = new KeptSession(spec, this.#deps.clock, {
+      message: (message) => current() && this.#fromServer(Buffer.from(JSON.stringify(message))),
+      warning: (error) => current() && this.#listener?.stderr(`mcpd: ${error.message}`),
+      lost: (reopened) => current() && this.#deps.log?.('remote.session_lost', { reopened }),
+      reopened: () => {
+        if (!current()) return;
+        this.#lastError = 'the server ended its session; mcpd opened a new one';
+        this.#listener?.stderr(`mcpd: ${reopenNote(spec)}`);
+        this.#listener?.started(true);
+      },
+    }, source, this.#deps.link);
     this.#spec = spec;
     this.#leases = leases;
     this.#startedAt = this.#deps.clock.now();
@@ -173,8 +189,9 @@ export class RemoteInstance implements ServerInstance {
     else this.#listener?.message(line);
   }
 
-  #sent(generation: number): void {
+  #sent(generation: number, message: JSONRPCMessage): void {
     if (generation !== this.#generation) return;
+    this.#unsettled.delete(message);
     this.#sending -= 1;
     if (this.#full && this.#sending < HIGH_WATER / 2) {
       this.#full = false;
@@ -185,14 +202,17 @@ export class RemoteInstance implements ServerInstance {
   /**
    * A message the server did not take: a request is answered with the error, so the client
    * never waits on silence. The first message of a connection failing means there is no
-   * connection at all: the session ends, with the error on the client's stderr.
+   * connection at all (or mcpd gave up on a server that ends its sessions): the session ends,
+   * with the error on the client's stderr, and the requests whose sends were waiting on that
+   * connection get the same answer rather than the session's bare "closed".
    */
   #undelivered(message: JSONRPCMessage, error: unknown, generation: number): void {
     if (generation !== this.#generation || this.#state !== 'running') return;
     const problem = error instanceof McpdError ? error : new McpdError('REMOTE_FAILED', String(error));
     if ('method' in message && 'id' in message) this.#listener?.message(Buffer.from(errorResponse(message.id, -32000, problem.format())));
-    if (this.#link?.connected === false) this.#fail(problem);
-    else this.#listener?.stderr(`mcpd: ${problem.message}`);
+    if (!this.#link?.ends(problem)) return this.#listener?.stderr(`mcpd: ${problem.message}`);
+    for (const waiting of this.#unsettled) if ('method' in waiting && 'id' in waiting) this.#listener?.message(Buffer.from(errorResponse(waiting.id, -32000, problem.format())));
+    this.#fail(problem);
   }
 
   #fail(problem: McpdError): void {
@@ -214,6 +234,7 @@ export class RemoteInstance implements ServerInstance {
     this.#link = undefined;
     this.#leases = undefined;
     this.#sending = 0;
+    this.#unsettled.clear();
     this.#full = false;
     await link?.close();
     await leases?.revokeAll();

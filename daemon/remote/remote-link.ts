@@ -67,6 +67,11 @@ export class RemoteLink {
     return t === undefined || !this.#connected ? undefined : t.constructor.name === 'SSEClientTransport' ? 'sse' : 'http';
   }
 
+  /** The Streamable HTTP session's id, once the server gave one: a 404 to a request carrying it means the server ended the session. */
+  get sessionId(): string | undefined {
+    return this.#connected ? (this.#transport as { sessionId?: string } | undefined)?.sessionId : undefined;
+  }
+
   /**
    * Sends one message; the first one picks the transport. Rejects with an McpdError naming the
    * server and URL when it could not be delivered (or, for a request, answered).
