@@ -13,7 +13,7 @@
  */
 import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { Readable } from 'node:stream';
+import { finished, type Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { FetchLike } from './origin-fetch.js';
 
@@ -104,5 +104,36 @@ function toResponse(res: IncomingMessage, method: string): Response {
   const decoder = coding ? DECODERS[coding] : undefined;
   const source: Readable = decoder ? res.pipe(decoder()) as unknown as Readable : res;
   if (decoder) res.once('error', (error) => source.destroy(error));
-  return new Response(Readable.toWeb(source) as ReadableStream<Uint8Array>, init);
+  return new Response(webStream(source), init);
+}
+
+/**
+ * `source` as a web stream, paused while the reader is behind. Readable.toWeb does the same
+ * with more machinery per stream (a queuing strategy, a transfer wrapper): a sixth of the
+ * daemon's CPU per request when measured.
+ */
+function webStream(source: Readable): ReadableStream<Uint8Array> {
+  let settled = false;
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      source.on('data', (chunk: Buffer) => {
+        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        if ((controller.desiredSize ?? 1) <= 0) source.pause();
+      });
+      // A body cut short (reset, abort) errors the stream, as fetch's does; one read to its end closes it.
+      finished(source, (error) => {
+        if (settled) return;
+        settled = true;
+        if (error) controller.error(error);
+        else controller.close();
+      });
+    },
+    pull() {
+      source.resume();
+    },
+    cancel(reason) {
+      settled = true;
+      source.destroy(reason instanceof Error ? reason : undefined);
+    },
+  });
 }
