@@ -6,7 +6,7 @@
  *
  *   node dist/bench/bare-http-relay.js SOCKET URL          each message one plain fetch POST (bare-post.ts)
  *   node dist/bench/bare-http-relay.js SOCKET URL --sdk    each message through the SDK's
- *                                                          StreamableHTTPClientTransport, as mcpd's daemon sends
+ *                                                          StreamableHTTPClientTransport, as mcpd's daemon sent before lean-http.ts
  *
  * $BENCH_AUTHORIZATION, when set, is the Authorization header (in the environment, as the
  * daemon holds its secrets, not in argv).

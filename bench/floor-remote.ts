@@ -7,7 +7,7 @@
  *   (d) fetch direct     plain fetch POSTs from this process (bare-post.ts): the HTTP leg alone
  *   (b) two bare relays  stdio → bare-relay connect → Unix socket → bare-http-relay, which
  *                        POSTs each line with plain fetch: the least a bridge of mcpd's shape can do
- *   (e) bare relays+SDK  the same, the daemon end sending through the SDK's transport, as mcpd's does
+ *   (e) bare relays+SDK  the same, the daemon end sending through the SDK's transport, as mcpd's did before lean-http.ts
  *   (c) mcpd run         the real thing, against a running daemon (as bench/remote)
  *
  * (b) − (a) is the floor of any stdio bridge to this server; (c) − (b) is mcpd's own cost over

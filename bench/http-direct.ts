@@ -21,7 +21,8 @@ export class DirectCalls extends Calls {
   }
 
   protected write(messages: string[]): void {
-    for (const text of messages) void this.transport.send(JSON.parse(text) as JSONRPCMessage);
+    // A send cut short by the session's close must not end the bench as an unhandled rejection.
+    for (const text of messages) this.transport.send(JSON.parse(text) as JSONRPCMessage).catch((error: unknown) => this.failAll(error as Error));
   }
 }
 

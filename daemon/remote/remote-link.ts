@@ -1,7 +1,7 @@
 /**
- * One MCP session with a remote server, through the SDK's client transports: Streamable HTTP
- * (session id, SSE streams, resumption with Last-Event-ID and the server's retry, DELETE on
- * close), or the legacy SSE transport for `type: "sse"`, or when a Streamable HTTP attempt is
+ * One MCP session with a remote server: Streamable HTTP (each message a POST through mcpd's own
+ * lean client, lean-http.ts, which leaves the GET streams and their resumption with Last-Event-ID
+ * and the server's retry to the SDK's transport; DELETE on close), or the SDK's legacy SSE transport for `type: "sse"`, or when a Streamable HTTP attempt is
  * answered as an SSE server would answer it (the SDK's documented fallback: a 4xx to the first
  * POST, then a GET that opens an event stream). Shared by the daemon (remote-instance.ts) and
  * `mcpd run --no-daemon` (cli/commands/run-remote.ts).
@@ -11,6 +11,8 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { McpdError } from '../../core/errors.js';
+import { httpFetch } from './http-fetch.js';
+import { LeanHttpTransport } from './lean-http.js';
 import { type FetchLike, originFetch } from './origin-fetch.js';
 import { hasAuthorization, type PreparedRemote } from './prepare-remote.js';
 import { type Credentials, networkError, notMcp, remoteError, type RemoteSubject } from './remote-errors.js';
@@ -42,7 +44,7 @@ export class RemoteLink {
   /** The last network failure: EventSource reports a failed GET by its text alone. */
   #lastNetwork: McpdError | undefined;
 
-  constructor(spec: PreparedRemote, events: LinkEvents, source: TokenSource = staticHeaders(spec.headers), base: FetchLike = fetch) {
+  constructor(spec: PreparedRemote, events: LinkEvents, source: TokenSource = staticHeaders(spec.headers), base: FetchLike = httpFetch) {
     this.#spec = spec;
     this.#events = events;
     this.#subject = { name: spec.name, url: spec.url };
@@ -53,7 +55,8 @@ export class RemoteLink {
       if (network) this.#lastNetwork = network;
       throw network ?? error;
     });
-    this.#fetch = originFetch(spec.url, source, perRequestSignals(classified));
+    // httpFetch takes its abort listener off a shared signal when a request ends; fetch does not.
+    this.#fetch = originFetch(spec.url, source, base === httpFetch ? classified : perRequestSignals(classified));
   }
 
   /** Whether the first message went through: there is a remote session. */
@@ -105,8 +108,7 @@ export class RemoteLink {
 
   async #connect(first: JSONRPCMessage): Promise<Transport> {
     if (this.#spec.transport === 'sse') return this.#sse(first, undefined);
-    const { StreamableHTTPClientTransport } = await import('./sdk-transports.js');
-    const transport = this.#wire(new StreamableHTTPClientTransport(new URL(this.#spec.url), { fetch: this.#fetch }));
+    const transport = this.#wire(new LeanHttpTransport(new URL(this.#spec.url), this.#fetch));
     await transport.start();
     try {
       await transport.send(first);

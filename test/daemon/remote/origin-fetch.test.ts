@@ -2,6 +2,7 @@
  * A url server's headers reach its own origin and no other: real recording servers on
  * 127.0.0.1 (the MCP server's origin, two ports) and 127.0.0.2 (another origin), with
  * redirects between them followed by the wrapper itself, judged by the URL each hop goes to.
+ * Each case runs over fetch and over http-fetch.ts, the node:http fetch the daemon sends with.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -9,7 +10,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { originFetch } from '../../../daemon/remote/origin-fetch.js';
+import { httpFetch } from '../../../daemon/remote/http-fetch.js';
+import { type FetchLike, originFetch } from '../../../daemon/remote/origin-fetch.js';
 import { staticHeaders } from '../../../daemon/remote/token-source.js';
 
 const SECRET = 'Bearer s3cret-origin-test';
@@ -35,7 +37,9 @@ async function recorder(host: string): Promise<Recorder> {
   return { origin: `http://${host}:${(server.address() as AddressInfo).port}`, seen, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
-describe('originFetch', () => {
+const BASES: ReadonlyArray<[string, FetchLike]> = [['fetch', fetch], ['httpFetch', httpFetch]];
+
+for (const [baseName, base] of BASES) describe(`originFetch over ${baseName}`, () => {
   let own: Recorder;
   let ownOtherPort: Recorder;
   let other: Recorder;
@@ -45,7 +49,7 @@ describe('originFetch', () => {
   after(() => Promise.all([own.close(), ownOtherPort.close(), other.close()]));
 
   const clear = () => [own, ownOtherPort, other].forEach((r) => r.seen.splice(0));
-  const fetchFor = () => originFetch(`${own.origin}/mcp`, staticHeaders({ Authorization: SECRET, 'X-Api-Key': 'k' }));
+  const fetchFor = () => originFetch(`${own.origin}/mcp`, staticHeaders({ Authorization: SECRET, 'X-Api-Key': 'k' }), base);
 
   it('adds the headers for the server\'s origin, and not for another host or another port', async () => {
     clear();
