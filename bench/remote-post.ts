@@ -57,7 +57,7 @@ const CLIENTS: Record<string, Make> = {
   'SDK + fetch, as mcpd was': (url, onMessage) => asClient(new StreamableHTTPClientTransport(new URL(url), { fetch: originFetch(url, staticHeaders(HEADERS), perRequestSignals(fetch)) }), onMessage),
   'SDK + fetch': (url, onMessage) => asClient(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: HEADERS } }), onMessage),
   'lean + fetch': (url, onMessage) => asClient(new LeanHttpTransport(new URL(url), originFetch(url, staticHeaders(HEADERS), fetch)), onMessage),
-  'lean + node:http (mcpd)': (url, onMessage) => new RemoteLink({ kind: 'remote', name: 'bench', url, transport: 'http', headers: HEADERS, refs: [], leases: [] }, { message: onMessage, warning: () => {} }),
+  'lean + node:http (mcpd)': (url, onMessage) => new RemoteLink({ kind: 'remote', name: 'bench', url, transport: 'http', headers: HEADERS, refs: [], leases: [], oauth: undefined }, { message: onMessage, warning: () => {} }),
   'bare fetch': (url, onMessage) => {
     const client = new BarePost(url, { authorization: 'Bearer bench' });
     return { send: (m) => client.post(JSON.stringify(m), (line) => onMessage(JSON.parse(line) as JSONRPCMessage)), close: () => client.end() };

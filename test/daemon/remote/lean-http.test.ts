@@ -190,7 +190,7 @@ describe('LeanHttpTransport', () => {
     ];
     for (const [fail, code] of failures) {
       handler = fail;
-      const link = new RemoteLink({ kind: 'remote', name: 'lean', url: `${origin}/mcp`, transport: 'http', headers: { Authorization: SECRET }, refs: [], leases: [] }, { message: () => {}, warning: () => {} });
+      const link = new RemoteLink({ kind: 'remote', name: 'lean', url: `${origin}/mcp`, transport: 'http', headers: { Authorization: SECRET }, refs: [], leases: [], oauth: undefined }, { message: () => {}, warning: () => {} });
       const error: unknown = await link.send(INITIALIZE).then(() => undefined, (e: unknown) => e);
       assert.ok(error instanceof McpdError, String(error));
       assert.equal(error.code, code);
