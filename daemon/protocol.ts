@@ -5,6 +5,8 @@
  *   GET /v1/session/NAME   one text message = one JSON-RPC message, both ways. With
  *                          `?stderr=1` the daemon also sends the server's masked stderr as
  *                          binary messages (what `mcpd run` prints); plain clients never see them.
+ *                          With `&notices=1` as well, each binary message starts with a kind
+ *                          byte: 0x00 stderr, 0x01 a JSON ClientNotice (a sign-in URL to open).
  *   GET /v1/control        JSON-RPC 2.0: status, servers.list, sessions.list, server.restart,
  *                          config.reload, logs.tail, daemon.stop, token.create,
  *                          token.list, token.revoke, rotation.status, rotation.run, secrets.check,

@@ -15,7 +15,6 @@
  *                                      idle (tokens, or the error for every waiting request)
  */
 import type { OAuthSettings } from '../../config/schema.js';
-import type { ClientNotice } from '../../supervisor/instance.js';
 import type { Clock } from '../../../core/clock.js';
 import ms from 'ms';
 import { McpdError } from '../../../core/errors.js';
@@ -23,24 +22,16 @@ import type { FetchLike } from '../origin-fetch.js';
 import type { TokenSource } from '../token-source.js';
 import type { AuthRecord, AuthRecords } from './auth-record.js';
 import { Callback } from './callback.js';
+import { Openers, type Opener } from './openers.js';
 import { StoredClientProvider } from './client-provider.js';
 import { explainAuthError, tokenNeeded } from './auth-errors.js';
 import type { AuthStatus } from './auth-status.js';
 import { revokeTokens } from './revoke.js';
+import { configuredClient, privateKeyJwt, requirePkce } from './client-settings.js';
 
 type Sdk = typeof import('../sdk-transports.js');
 
-/** What a sign-in asks of the process the user sees: `mcpd run` (a session notice) or `mcpd auth login`. */
-export type AuthNotice = ClientNotice;
-
-export interface Opener {
-  /** `mcpd auth login`: preferred over a session, since the user asked. */
-  readonly login: boolean;
-  /** Shows the user the URL (opens a browser); false when this one cannot. */
-  open(notice: AuthNotice): boolean;
-  /** A line for the user's stderr, when nobody could open the URL. */
-  say(line: string): void;
-}
+export type { AuthNotice, Opener } from './openers.js';
 
 export interface ServerAuthDeps {
   readonly name: string;
@@ -72,9 +63,9 @@ export class ServerAuth implements TokenSource {
   #record: AuthRecord | undefined;
   #loading: Promise<AuthRecord> | undefined;
   #flight: Promise<void> | undefined;
-  /** The sign-in waiting for the user: its URL, and whether someone was shown it. */
-  #waiting: { notice: AuthNotice; shown: boolean; callback: Callback } | undefined;
-  readonly #openers = new Set<Opener>();
+  /** The sign-in waiting for the user (its callback); the openers know its URL. */
+  #waiting: { callback: Callback } | undefined;
+  readonly #openers = new Openers();
   /** Why the stored credentials were dropped, told with the next sign-in. */
   #dropped: string | undefined;
 
@@ -88,9 +79,7 @@ export class ServerAuth implements TokenSource {
 
   /** Registers who can show the user a sign-in URL; returns the way to take it back. */
   attach(opener: Opener): () => void {
-    this.#openers.add(opener);
-    if (this.#waiting && (!this.#waiting.shown || opener.login)) this.#show();
-    return () => this.#openers.delete(opener);
+    return this.#openers.attach(opener);
   }
 
   async headers(): Promise<Readonly<Record<string, string>>> {
@@ -161,7 +150,7 @@ export class ServerAuth implements TokenSource {
   /** Revokes what the authorization server lets us revoke (RFC 7009), then forgets the record. */
   async logout(): Promise<{ revoked: boolean; forgot: boolean }> {
     const record = await this.#load().catch(() => ({}) as AuthRecord);
-    const revoked = await revokeTokens(record, this.#deps.fetch, await this.#configuredClient()).catch((error: unknown) => {
+    const revoked = await revokeTokens(record, this.#deps.fetch, await configuredClient(this.#deps.settings, this.#deps.resolve)).catch((error: unknown) => {
       this.#deps.log('auth.revoke_failed', { server: this.#deps.name, error: error instanceof Error ? error.message : String(error) });
       return false;
     });
@@ -248,7 +237,7 @@ export class ServerAuth implements TokenSource {
       record.discovery = { ...info, resourceMetadataUrl: 'resourceMetadataUrl' in renewal ? renewal.resourceMetadataUrl?.href : undefined };
     }
     if (!clientCredentials) requirePkce(record, this.#deps.name);
-    const secrets = await this.#configuredClient();
+    const secrets = await configuredClient(this.#deps.settings, this.#deps.resolve);
     let state: string | undefined;
     const callback: Callback | undefined = clientCredentials ? undefined : await Callback.listen(this.#ports(record), () => state, this.#deps.name);
     // A registration names its redirect URI: one made for another port cannot be used from this one.
@@ -265,7 +254,7 @@ export class ServerAuth implements TokenSource {
       clientMetadataUrl: settings?.clientMetadataUrl,
       tokenEndpointAuthMethod: settings?.tokenEndpointAuthMethod,
       clientCredentials,
-      addClientAuthentication: await this.#privateKeyJwt(sdk, secrets),
+      addClientAuthentication: await privateKeyJwt(sdk, this.#deps.settings, secrets, this.#deps.resolve),
       redirectUrl: (): string | undefined => callback?.redirectUrl,
       newState: (value) => { state = value; },
       redirect: async (url) => this.#waitFor(url, callback!),
@@ -294,6 +283,7 @@ export class ServerAuth implements TokenSource {
       throw explainAuthError(error, this.#deps.name, steps.last, this.#deps.url);
     } finally {
       this.#waiting = undefined;
+      this.#openers.done();
       provider.withholdRefresh = false;
       await callback?.close();
     }
@@ -316,23 +306,9 @@ export class ServerAuth implements TokenSource {
 
   /** auth() wants the user at `url`: the sign-in waits, shown to the best opener there is. */
   async #waitFor(url: URL, callback: Callback): Promise<void> {
-    this.#waiting = { notice: { type: 'authorize', server: this.#deps.name, url: url.href, ...(this.#dropped ? { reason: this.#dropped } : {}) }, shown: false, callback };
+    this.#waiting = { callback };
     this.#deps.log('auth.waiting', { server: this.#deps.name, port: callback.port });
-    this.#show();
-  }
-
-  /** Logins first (the newest), then sessions in the order they came; if none can open a browser, every one is told in words. */
-  #show(): void {
-    const waiting = this.#waiting;
-    if (!waiting) return;
-    const openers = [...this.#openers];
-    const ranked = [...openers.filter((o) => o.login).reverse(), ...openers.filter((o) => !o.login)];
-    if (ranked.some((opener) => opener.open(waiting.notice))) {
-      waiting.shown = true;
-      return;
-    }
-    const why = waiting.notice.reason ? ` (${waiting.notice.reason})` : '';
-    for (const opener of openers) opener.say(`mcpd: server "${this.#deps.name}" needs you to sign in${why}: open ${waiting.notice.url} — or run mcpd auth login ${this.#deps.name}`);
+    this.#openers.show({ type: 'authorize', server: this.#deps.name, url: url.href, ...(this.#dropped ? { reason: this.#dropped } : {}) });
   }
 
   /** The registered port first, so a stored registration stays usable. */
@@ -351,38 +327,4 @@ export class ServerAuth implements TokenSource {
       return this.#deps.fetch(url, init);
     };
   }
-
-  async #configuredClient(): Promise<{ client_id: string; client_secret?: string; token_endpoint_auth_method?: string } | undefined> {
-    const settings = this.#deps.settings;
-    if (!settings?.clientId) return undefined;
-    const { clientSecret } = settings.clientSecret === undefined ? { clientSecret: undefined } : await this.#deps.resolve({ clientSecret: settings.clientSecret });
-    return {
-      client_id: settings.clientId,
-      ...(clientSecret ? { client_secret: clientSecret } : {}),
-      ...(settings.tokenEndpointAuthMethod ? { token_endpoint_auth_method: settings.tokenEndpointAuthMethod } : {}),
-    };
-  }
-
-  async #privateKeyJwt(sdk: Sdk, client: { client_id: string } | undefined) {
-    const settings = this.#deps.settings;
-    if (settings?.privateKey === undefined || !client) return undefined;
-    const { privateKey } = await this.#deps.resolve({ privateKey: settings.privateKey });
-    const key = privateKey!.trim().startsWith('{') ? (JSON.parse(privateKey!) as Record<string, unknown>) : privateKey!;
-    return sdk.createPrivateKeyJwtAuth({ issuer: client.client_id, subject: client.client_id, privateKey: key, alg: settings.signingAlgorithm });
-  }
-}
-
-/** OAuth 2.1 and the MCP spec: no sign-in without PKCE S256, advertised. */
-function requirePkce(record: AuthRecord, name: string): void {
-  const metadata = record.discovery?.authorizationServerMetadata;
-  if (!metadata) {
-    throw new McpdError('OAUTH_FAILED', `server "${name}": its authorization server ${record.discovery?.authorizationServerUrl ?? ''} publishes no metadata (RFC 8414 or OpenID discovery), so mcpd cannot tell whether it does PKCE`, {
-      hint: 'give mcpd a token in a header instead ("headers": {"Authorization": "Bearer ${secret:…}"}), or ask the server\'s operator to publish authorization server metadata',
-    });
-  }
-  const methods = metadata.code_challenge_methods_supported;
-  if (methods?.includes('S256')) return;
-  throw new McpdError('OAUTH_NO_PKCE', `server "${name}": its authorization server ${metadata.issuer} does not advertise PKCE with S256 (code_challenge_methods_supported: ${methods ? JSON.stringify(methods) : 'absent'}), so mcpd will not sign in there`, {
-    hint: 'ask the server\'s operator to enable PKCE (S256), which OAuth 2.1 requires; or give mcpd a token in a header instead ("headers": {"Authorization": "Bearer ${secret:…}"})',
-  });
 }
