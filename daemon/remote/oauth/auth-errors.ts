@@ -5,6 +5,7 @@
  */
 import { McpdError } from '../../../core/errors.js';
 import { networkError } from '../remote-errors.js';
+import { tokenHint } from '../token-hints.js';
 
 const HINTS: Record<string, (name: string) => string> = {
   registration: (name) => `the authorization server does not let mcpd register itself: register a client there and set oauth.clientId (and oauth.clientSecret) in mcpServers.${name}`,
@@ -27,7 +28,8 @@ export function explainAuthError(error: unknown, name: string, step: string, url
 }
 
 /** A server that answers 401 but publishes no OAuth metadata: it wants a token the user makes. */
-export function tokenNeeded(name: string, url: string, where?: string): McpdError {
+export function tokenNeeded(name: string, url: string): McpdError {
+  const where = tokenHint(url);
   return new McpdError('AUTH_TOKEN_NEEDED', `server "${name}": ${url} wants a token and offers no OAuth sign-in`, {
     hint: `run mcpd auth login ${name} to give mcpd the token (kept in the default store)${where ? `; ${where}` : ''}`,
   });
