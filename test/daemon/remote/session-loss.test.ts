@@ -19,7 +19,7 @@ describe('sessionLost', () => {
     assert.equal(sessionLost(lost, { sessionId: 'abc' }), true);
     assert.equal(sessionLost(lost, { sessionId: undefined }), false, 'without a session, a 404 is a missing endpoint');
     for (const status of [400, 401, 403, 500, 502]) assert.equal(sessionLost(remoteError(sdkError(status), subject, 'header'), { sessionId: 'abc' }), false, String(status));
-    assert.equal(sessionLost(new McpdError('REMOTE_FAILED', 'server "linear": 404 in the text only'), { sessionId: 'abc' }), 'none');
+    assert.equal(sessionLost(new McpdError('REMOTE_FAILED', 'server "linear": 404 in the text only'), { sessionId: 'abc' }), false);
     assert.equal(sessionLost(sdkError(404), { sessionId: 'abc' }), false, 'only an explained error counts');
   });
 

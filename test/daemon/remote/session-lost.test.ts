@@ -130,13 +130,19 @@ describe('a remote server that ends its session', () => {
         await client.ping();
         const initializes = double.initializes;
         await double.forget();
+        const from = double.seen.length;
         const words = ['alpha', 'beta', 'gamma', 'delta', 'epsilon'];
         const answers = await Promise.all(words.map((word) => echo(client, word)));
         answers.forEach((answer, i) => assert.match(answer, new RegExp(`echo: ${words[i]}`), stderr()));
         assert.equal(double.initializes, initializes + 1, 'one new session for all of them');
-        const calls = double.seen.filter((r) => r.rpc === 'tools/call').slice(-2 * words.length);
-        assert.equal(calls.filter((r) => r.status === 404).length, words.length, 'each was refused once by the ended session');
-        assert.equal(new Set(calls.filter((r) => r.status === 200).map((r) => r.session)).size, 1);
+        const calls = double.seen.slice(from).filter((r) => r.rpc === 'tools/call');
+        // Those sent before the first 404 came back are refused by the ended session and sent again; a
+        // relay that is slower to pass them on (the daemon, under load) sends the later ones to the new session at once.
+        const refused = calls.filter((r) => r.status === 404).length;
+        assert.ok(refused >= 1 && refused <= words.length, `refused by the ended session: ${refused}`);
+        const answered = calls.filter((r) => r.status === 200);
+        assert.equal(answered.length, words.length, 'each answered once');
+        assert.equal(new Set(answered.map((r) => r.session)).size, 1);
         assert.deepEqual(errors, []);
       } finally {
         await client.close();
