@@ -94,7 +94,8 @@ export class ServerAuth implements TokenSource {
 
   /**
    * The server refused a request (`sent` is the Authorization it carried): true when a renewal
-   * means it is worth sending again. Step-up is tried once per challenge and token.
+   * means it is worth sending again. origin-fetch.ts asks once per request, so a server that
+   * keeps refusing gets one sign-in or step-up per request, not a loop.
    */
   async refused(response: Response, sent: string | undefined): Promise<boolean> {
     const sdk = await this.#deps.sdk();
