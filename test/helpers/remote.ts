@@ -65,7 +65,10 @@ export async function authGuard(target: string, tokens: readonly string[], host 
       res.writeHead(401, { 'www-authenticate': 'Bearer', 'content-type': 'application/json' }).end('{"error":"unauthorized"}');
       return;
     }
-    const forward = request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: { ...req.headers, host: upstream.host } }, (answer) => {
+    // A connection of its own per request: a kept-alive one that the upstream closes as the next
+    // request goes out (its keep-alive timeout) was reset, and this proxy, unlike a client, has
+    // nothing to retry with, so mcpd saw ECONNRESET now and then in the 2,000-ping burst.
+    const forward = request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: { ...req.headers, host: upstream.host }, agent: false }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
     });
