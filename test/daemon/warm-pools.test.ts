@@ -2,7 +2,7 @@
  * Warm pools in a real daemon, with real processes (the mini-mcp fixture): filled at start,
  * taken by a session whose initialize is then the first thing the process hears, refilled,
  * replaced when killed, rebuilt by a reload that changes the server, replaced by restart --roll,
- * stopped by `mcpd stop NAME` and by the daemon's stop; a pool that cannot fill says why, and a
+ * replaced by a rotation, stopped by `mcpd stop NAME` and by the daemon's stop; a pool that cannot fill says why, and a
  * server read through the 1Password desktop app is never pre-started. The injected value is
  * never in a pooled process's argv nor in any file of the sandbox.
  */
@@ -26,9 +26,14 @@ const config = (otherEnv: Record<string, string> = {}) => ({
     broken: { ...mini, env: { X: '${env:WARM_NOT_SET_ANYWHERE}' }, warm: 1 },
     desk: { ...mini, env: { T: '${op://Vault/Item/field}' }, warm: 1 },
     cold: mini,
+    rot: { ...mini, env: { R: '${local:warm/rotated}' }, warm: 1 },
   },
+  providers: { local: { type: 'local', key: 'file' } },
+  rotation: { 'local:warm/rotated': { strategy: 'generate', every: '90d' } },
   daemon: { restart: { initialDelay: '200ms', maxDelay: '1s' } },
 });
+const FIRST = 'first-rotated-value-0001';
+const environOf = async (pid: number) => (await readFile(`/proc/${pid}/environ`, 'latin1')).split('\0');
 
 /** Every file under `dir` (the socket and other non-files skipped). */
 async function filesUnder(dir: string): Promise<string[]> {
@@ -65,6 +70,8 @@ describe('warm pools in the daemon', () => {
   before(async () => {
     s = await sandbox();
     await s.writeConfig(config());
+    const stored = await s.cli(['secret', 'set', 'local:warm/rotated'], { input: FIRST });
+    assert.equal(stored.exitCode, 0, stored.stderr);
     await startDaemon(s, { WARM_SECRET: SECRET, OP_ACCOUNT: 'me.1password.com' });
   });
   after(() => s.cleanup());
@@ -79,7 +86,7 @@ describe('warm pools in the daemon', () => {
     }
     // Resolved ahead of need: the value is in the waiting process's environment, never in its argv.
     for (const pid of pids) {
-      assert.ok((await readFile(`/proc/${pid}/environ`, 'latin1')).split('\0').includes(`MINI_SECRET=${SECRET}`));
+      assert.ok((await environOf(pid)).includes(`MINI_SECRET=${SECRET}`));
       assert.ok(!(await cmdlineOf(pid)).includes(SECRET));
     }
     await waitFor(async () => /WARM_NOT_SET_ANYWHERE/.test((await pool('broken')).lastError ?? ''), 'the broken pool\'s reason');
@@ -135,7 +142,7 @@ describe('warm pools in the daemon', () => {
     await s.writeConfig(config({ EDITED: '1' }));
     assert.equal((await s.cli(['reload'])).exitCode, 0);
     const [rebuilt] = await running('other', 1, (pids) => pids[0] !== old);
-    assert.ok((await readFile(`/proc/${rebuilt}/environ`, 'latin1')).split('\0').includes('EDITED=1'));
+    assert.ok((await environOf(rebuilt!)).includes('EDITED=1'));
     await waitUntilGone([old!]);
     assert.deepEqual((await running('mini', 2)).sort(), minis.sort());
   });
@@ -145,6 +152,17 @@ describe('warm pools in the daemon', () => {
     assert.equal((await s.cli(['restart', 'mini', '--roll'])).exitCode, 0);
     await running('mini', 2, (pids) => pids.every((p) => !old.includes(p)));
     await waitUntilGone(old);
+  });
+
+  it('a rotation of a secret a pooled process holds replaces it with one started with the new value', async () => {
+    const [old] = await running('rot', 1);
+    assert.ok((await environOf(old!)).includes(`R=${FIRST}`));
+    const rotated = await s.cli(['rotate', 'local:warm/rotated', '--now']);
+    assert.equal(rotated.exitCode, 0, rotated.stderr);
+    const [fresh] = await running('rot', 1, (pids) => pids[0] !== old);
+    const value = (await environOf(fresh!)).find((v) => v.startsWith('R='));
+    assert.ok(value && value !== `R=${FIRST}` && value.length > 20, 'the new process has the generated value');
+    await waitUntilGone([old!]);
   });
 
   it('a pool that cannot fill leaves sessions as they were: refused, naming the reference', async () => {
