@@ -133,6 +133,8 @@ export class WarmPool {
       instance: new WarmInstance(this.#deps.create, {
         started: () => {
           if (!live()) return;
+          // Up again after a crash: the crash no longer says why the pool is short.
+          this.#lastError = undefined;
           this.#armTtl(slot);
           this.#settle();
         },
@@ -150,8 +152,8 @@ export class WarmPool {
     };
     this.#slots.push(slot);
     slot.instance.boot().then(() => {
+      if (!live()) return; // stopped while it resolved
       this.#failures = 0;
-      this.#lastError = undefined;
       this.#deps.log('pool.started', { server: name, pid: slot.instance.pid });
     }, (error: unknown) => live() && this.#failed(slot, error instanceof McpdError ? error.message : String(error)));
   }
