@@ -12,8 +12,9 @@
  * A take never waits: it returns a running instance or undefined. A pooled process that exits is
  * restarted by its Instance with the restart backoff; one that gives up, or whose references do
  * not resolve, makes the pool wait out the same backoff and says why in status. A pooled
- * instance is replaced before its leases end and after half its `ttl` (a session that takes it
- * counts a whole `ttl` from the take). Clock and instances are injected, as Instance's are.
+ * instance is replaced before its leases end and after half its `ttl`, so a session that takes
+ * one (and rolls once the `ttl` since the process started has passed) keeps it at least half the
+ * `ttl`. Clock and instances are injected, as Instance's are.
  */
 import type { Clock, ClockTimer } from '../../core/clock.js';
 import { McpdError } from '../../core/errors.js';
