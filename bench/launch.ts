@@ -4,10 +4,11 @@
  * against Node's own start-up (`node -e 0`), the floor every Node CLI pays. Variants run
  * interleaved round-robin so machine drift hits all of them alike. Also: a 10 MiB tool result
  * through each path, the daemon's memory per open session, and what `mcpd run` itself costs
- * before the daemon answers. The client is a raw JSON-RPC reader (bench/rpc.ts).
+ * before the daemon answers. The client is a raw JSON-RPC reader (bench/rpc.ts). Then the warm
+ * pool's lines (bench/warm.ts), against a daemon of their own; `--warm-only` runs just those.
  *
  *   node dist/bench/launch.js [--runs 10] [--pings 200] [--warmup 20] [--burst 2000]
- *                             [--bulk-mib 10] [--bulk-calls 5] [--sessions 20]
+ *                             [--bulk-mib 10] [--bulk-calls 5] [--sessions 20] [--warm-only]
  */
 import { rm } from 'node:fs/promises';
 import { loadavg } from 'node:os';
@@ -18,15 +19,21 @@ import { DAEMON, DIRECT, NO_DAEMON, report } from './report.js';
 import type { Variant } from './rpc.js';
 import { TOKEN, miniVariants, prepareHome } from './setup.js';
 import { count, f } from './stats.js';
+import { warmBench } from './warm.js';
 
-const { values: flags, runs: RUNS, latency: LATENCY, bulk: BULK } = benchFlags({ sessions: { type: 'string', default: '20' } });
+const { values: flags, runs: RUNS, latency: LATENCY, bulk: BULK } = benchFlags({ sessions: { type: 'string', default: '20' }, 'warm-only': { type: 'boolean', default: false } });
 const BULK_MIB = BULK.bytes / 2 ** 20;
 const SESSIONS = count(flags.sessions, '--sessions', 1);
 
 async function main(): Promise<void> {
-  const { home, env, entry, version } = await prepareHome();
+  const bench = await prepareHome();
+  const { home, env, entry, version } = bench;
   let daemon: BenchDaemon | undefined;
   try {
+    if (flags['warm-only']) {
+      process.stdout.write(await warmBench(bench, RUNS));
+      return;
+    }
     daemon = await BenchDaemon.start(env);
 
     const node = process.execPath;
@@ -79,6 +86,9 @@ async function main(): Promise<void> {
       `daemon: started once with \`mcpd start\` before timing (socket ${env.MCPD_SOCKET.length} bytes in the throwaway home)`,
     ];
     process.stdout.write(report({ facts, floor, refused, samples, bulk, bulkMiB: BULK_MIB, memory, after }));
+    await daemon.stop();
+    daemon = undefined;
+    process.stdout.write(`\n${await warmBench(bench, RUNS)}`);
   } finally {
     await daemon?.stop();
     // The daemon may still be writing its log as it goes: retry instead of failing the run.

@@ -122,10 +122,10 @@ daemonVerb('start', 'start a background daemon unless one answers')
   .option('--json', 'output JSON')
   .action(async (_options: unknown, command: Command) => (await commands()).start(globals(command)));
 daemonVerb('stop', 'stop the daemon: every server gets MCP\'s shutdown; with NAME, only that server\'s sessions end')
-  .argument('[name]', 'a server: end its open sessions, and leave the daemon running')
+  .argument('[name]', 'a server: end its open sessions and its warm pool, and leave the daemon running')
   .option('--json', 'output JSON')
   .action(async (name: string | undefined, _options: unknown, command: Command) => (name === undefined ? (await commands()).stop(globals(command)) : (await statusCommands()).stopServer(name, globals(command))));
-daemonVerb('status', 'the daemon and each server: state, sessions, pids, uptime, restarts, last error, references (never values)')
+daemonVerb('status', 'the daemon and each server: state, sessions, pids, uptime, restarts, last error, references (never values), warm pools')
   .option('--json', 'output JSON')
   .action(async (_options: unknown, command: Command) => (await statusCommands()).status(globals(command)));
 daemonVerb('ls', 'list the configured servers and their state')

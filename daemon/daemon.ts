@@ -48,6 +48,8 @@ import { daemonRotation } from './rotation/daemon-scheduler.js';
 import type { RotationScheduler } from './rotation/scheduler.js';
 import { serverStatus } from './server-status.js';
 import { own } from '../core/own.js';
+import { WarmPools } from './warm-pools.js';
+import { serverUses } from './rotation/scheduler.js';
 
 export interface DaemonOptions {
   readonly configPath: string;
@@ -94,6 +96,7 @@ export class Daemon {
   #watcher: FSWatcher | undefined;
   readonly #rotation: RotationScheduler;
   readonly #wiring: SessionWiring;
+  readonly #pools: WarmPools;
   #stopping: Promise<void> | undefined;
   readonly #stopped: Promise<void>;
   #resolveStopped!: () => void;
@@ -112,6 +115,7 @@ export class Daemon {
     this.#rotation = daemonRotation(config, {
       stateDir: options.stateDir, clock: options.clock ?? systemClock, env: options.env, log: options.log, audit: this.audit,
       config: () => this.#config, sessions: () => this.#sessions.all(), registry: () => this.#registry,
+      refreshPools: (ref, reason) => this.#pools.refresh((_name, server) => serverUses(server, ref), reason),
     });
     this.signIns = new SignIns({
       store: () => this.#registry.get('secret'),
@@ -124,6 +128,13 @@ export class Daemon {
     this.#wiring = new SessionWiring({
       options, audit: this.audit, config: () => this.#config, registry: () => this.#registry, signIns: this.signIns,
     });
+    this.#pools = new WarmPools((name) => ({
+      clock: options.clock ?? systemClock,
+      backoff: () => this.#wiring.backoff(),
+      create: (owner) => this.#wiring.pooled(name, owner),
+      log: options.log,
+      stderr: (line) => this.logs.add(name, 'pool', line),
+    }), options.env);
     this.#expiry = new ExpiryWatch(options.clock ?? systemClock, () => void this.dropRevoked());
     this.#stopped = new Promise((resolve) => { this.#resolveStopped = resolve; });
   }
@@ -157,6 +168,8 @@ export class Daemon {
     for (const warning of configWarnings(loaded.config)) log('config.warning', { config: options.configPath, warning });
     // Started once the socket is ours (a second daemon must not rotate), but made before: status asks it from the first connection on.
     await daemon.#rotation.start();
+    // Under socket activation too: the pools fill once the daemon serves, not when a first session asks.
+    await daemon.#pools.configure(loaded.config);
     log('daemon.started', { pid: process.pid, socket: options.socketPath, config: options.configPath, servers: Object.keys(loaded.config.mcpServers) });
     if (options.watch !== false) await daemon.#watch();
     return daemon;
@@ -201,7 +214,7 @@ export class Daemon {
 
   status(): DaemonStatus {
     const servers = Object.entries(this.#config.mcpServers).map(([name, server]) =>
-      serverStatus(name, server, this.#sessions.of(name).map((s) => s.status()), this.#sessions.failure(name)));
+      serverStatus(name, server, this.#sessions.of(name).map((s) => s.status()), this.#sessions.failure(name), this.#pools.status(name)));
     return {
       pid: process.pid, version: this.#options.version, socket: this.#options.socketPath, config: this.#options.configPath,
       startedAt: this.startedAt.toISOString(), configError: this.#configError, atNextStart: changedAtNextStart(this.#startConfig, this.#config),
@@ -220,12 +233,14 @@ export class Daemon {
   async restartServer(name: string, roll = false): Promise<number> {
     this.#definition(name);
     const sessions = this.#sessions.of(name);
+    // Pooled instances are replaced either way: none waits with the values being moved away from.
+    const pooled = this.#pools.refresh((pool) => pool === name, roll ? 'mcpd restart --roll' : 'mcpd restart');
     if (roll) {
-      const outcomes = await Promise.all(sessions.map((s) => s.roll('mcpd restart --roll')));
+      const [outcomes] = await Promise.all([Promise.all(sessions.map((s) => s.roll('mcpd restart --roll'))), pooled]);
       this.#options.log('server.rolled', { server: name, sessions: sessions.length, outcomes });
       return sessions.length;
     }
-    await Promise.all(sessions.map((s) => s.restart('mcpd restart')));
+    await Promise.all([...sessions.map((s) => s.restart('mcpd restart')), pooled]);
     this.#options.log('server.restarted', { server: name, sessions: sessions.length });
     return sessions.length;
   }
@@ -234,7 +249,7 @@ export class Daemon {
   async stopServer(name: string): Promise<number> {
     this.#definition(name);
     const sessions = this.#sessions.of(name);
-    await Promise.all(sessions.map((s) => s.end(CLOSE.goingAway, `server "${name}" was stopped (mcpd stop ${name})`)));
+    await Promise.all([...sessions.map((s) => s.end(CLOSE.goingAway, `server "${name}" was stopped (mcpd stop ${name})`)), this.#pools.stop(name)]);
     this.#options.log('server.stopped', { server: name, sessions: sessions.length });
     return sessions.length;
   }
@@ -267,6 +282,7 @@ export class Daemon {
     await Promise.all([
       ...diff.removed.flatMap((name) => this.#sessions.of(name).map((s) => s.end(CLOSE.goingAway, `server "${name}" was removed from the config`))),
       ...diff.changed.flatMap((name) => this.#sessions.of(name).map((s) => s.restart('its definition changed'))),
+      this.#pools.configure(next, diff.changed),
     ]);
     // What waits for the next start, this edit's or an earlier one's.
     return { ...diff, atNextStart: changedAtNextStart(this.#startConfig, next), listenerFailures };
@@ -280,7 +296,7 @@ export class Daemon {
       this.#expiry.stop();
       this.signIns.abandonAll(reason);
       await this.#rotation.stop();
-      await Promise.all(this.#sessions.all().map((s) => s.end(CLOSE.goingAway, `the daemon is stopping (${reason})`)));
+      await Promise.all([...this.#sessions.all().map((s) => s.end(CLOSE.goingAway, `the daemon is stopping (${reason})`)), this.#pools.close()]);
       await Promise.all([closeServer(this.#server), this.#extra?.close()]);
       if (this.#options.binding.kind === 'path') await rm(this.#options.binding.path, { force: true });
       await this.#registry.close();
@@ -312,7 +328,9 @@ export class Daemon {
     const id = randomBytes(4).toString('hex');
     const note = (message: string) => this.#options.log('session.note', { session: id, server: name, message });
     const prepare = () => this.#wiring.prepare(id, name, server, note);
-    const instance = this.#wiring.instance(id, name, prepare);
+    // A pooled instance when one is ready (never waited for), else one of the session's own, as without a pool.
+    const pooled = this.#pools.take(name, id);
+    const instance = pooled ?? this.#wiring.instance(id, name, prepare);
     const roll = this.#wiring.roll(id, name, server, prepare);
     const gate = this.#wiring.gate(id, name);
     const session = new Session({
@@ -335,7 +353,7 @@ export class Daemon {
       throw error;
     }
     this.#sessions.started(name);
-    this.#options.log('session.opened', { session: id, server: name, pid: instance.pid, client });
+    this.#options.log('session.opened', { session: id, server: name, pid: instance.pid, client, ...(pooled ? { warm: true } : {}) });
     const expires = this.access.expiresAt(principal);
     if (expires !== undefined) this.#expiry.watch(expires);
     this.audit.record({ event: 'session.open', session: id, server: name, client, token: principal.kind === 'token' ? principal.name : undefined, pid: instance.pid });

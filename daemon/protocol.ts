@@ -75,6 +75,30 @@ export interface InstanceStatus {
   readonly rollover?: string;
 }
 
+/** A warm pool's state (daemon/supervisor/warm-pool.ts): `waiting` is the backoff after a start failed. */
+export type PoolState = 'stopped' | 'filling' | 'ready' | 'waiting';
+
+/** One pooled process, started ahead of need and not yet taken by a session. */
+export interface PooledInstance {
+  readonly state: ServerState;
+  readonly pid: number | undefined;
+  readonly since: string | undefined;
+  /** Its resident memory (VmRSS, KiB) where /proc tells. */
+  readonly rssKiB: number | undefined;
+}
+
+/** A server's warm pool, for `mcpd status`. */
+export interface PoolStatus {
+  /** The `warm` it is configured with. */
+  readonly warm: number;
+  readonly state: PoolState;
+  readonly instances: readonly PooledInstance[];
+  /** Why the pool could not fill the last time it tried (a reference that does not resolve). */
+  readonly lastError: string | undefined;
+  /** Why the server is never pre-started although it has `warm` (its references need the user). */
+  readonly held?: string;
+}
+
 export interface ServerStatus {
   readonly name: string;
   /** The server's state: its most active instance's, or 'stopped' with none. */
@@ -86,6 +110,8 @@ export interface ServerStatus {
   readonly instances: readonly InstanceStatus[];
   readonly restarts: number;
   readonly lastError: string | undefined;
+  /** Its warm pool, when it has `warm`. */
+  readonly pool?: PoolStatus;
 }
 
 export interface DaemonStatus {

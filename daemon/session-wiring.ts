@@ -23,6 +23,8 @@ import type { RollDeps } from './session/rollover.js';
 import { type BackoffPolicy, Instance, type KeepLeases } from './supervisor/instance.js';
 import { LeaseKeeper } from './supervisor/leases.js';
 import { own } from '../core/own.js';
+import { McpdError } from '../core/errors.js';
+import type { Owner } from './supervisor/warm-instance.js';
 
 export interface WiringDeps {
   readonly options: Pick<DaemonOptions, 'env' | 'log' | 'clock' | 'start'>;
@@ -59,7 +61,7 @@ export class SessionWiring {
         });
       },
       clock: this.#deps.options.clock ?? systemClock,
-      backoff: this.#backoff(),
+      backoff: this.backoff(),
       drainMs: ms(this.#deps.config().daemon.rollover.drainTimeout as ms.StringValue),
       enabled: server.rollover,
       ttlMs: server.ttl === undefined ? undefined : ms(server.ttl as ms.StringValue),
@@ -97,9 +99,17 @@ export class SessionWiring {
       start: this.#deps.options.start ?? startChild,
       keepLeases: this.#keepLeases(id, name),
       clock: this.#deps.options.clock ?? systemClock,
-      backoff: this.#backoff(),
+      backoff: this.backoff(),
       maxMessageBytes: this.#deps.config().daemon.maxMessageBytes,
     });
+  }
+
+  /** A pooled process of command server `name` (supervisor/warm-pool.ts), built as a session's: its references audited as `owner.session` at each start. */
+  pooled(name: string, owner: Owner): Instance {
+    const fallback = own(this.#deps.config().mcpServers, name);
+    if (!fallback || isRemote(fallback)) throw new McpdError('INTERNAL', `a warm pool for "${name}", which is not a command server in the config`);
+    const note = (message: string) => this.#deps.options.log('session.note', { session: owner.session, server: name, message });
+    return this.instance('pool', name, () => this.prepare(owner.session, name, fallback, note)) as Instance;
   }
 
   /** Resolves a launch of `name` (read at each start, so a restart after a reload uses the new definition) and audits each reference. */
@@ -126,7 +136,8 @@ export class SessionWiring {
     });
   }
 
-  #backoff(): BackoffPolicy {
+  /** The daemon's restart backoff, as the config sets it now. */
+  backoff(): BackoffPolicy {
     const r = this.#deps.config().daemon.restart;
     const duration = (text: string) => ms(text as ms.StringValue);
     return { initialMs: duration(r.initialDelay), maxMs: duration(r.maxDelay), stableMs: duration(r.stableAfter), maxRestarts: r.maxRestarts };

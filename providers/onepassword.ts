@@ -43,6 +43,16 @@ export const settings = z.strictObject({
 });
 export type OnePasswordConfig = z.output<typeof settings>;
 
+/**
+ * Whether this provider signs in through the desktop app (which asks the user to approve, by
+ * biometrics or password) rather than a service account: the order #auth follows, without reading a value.
+ */
+export function usesDesktopApp(config: Pick<OnePasswordConfig, 'serviceAccountToken' | 'account'>, env: Readonly<Record<string, string | undefined>>): boolean {
+  if (config.serviceAccountToken !== undefined) return false;
+  if (config.account?.trim()) return true;
+  return !env.OP_SERVICE_ACCOUNT_TOKEN?.trim() && Boolean(env.OP_ACCOUNT?.trim());
+}
+
 /** What tests replace: the SDK's `createClient`, so a double stands in for 1Password. */
 export interface OnePasswordDeps {
   readonly createClient: CreateOpClient;

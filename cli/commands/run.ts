@@ -65,7 +65,7 @@ function pickServer(options: RunOptions, servers: Record<string, ServerConfig>, 
   if (options.adhoc) {
     const [command, ...args] = options.target;
     if (!command) throw new McpdError('USAGE', 'mcpd run: no command after --', { hint: "mcpd run -e TOKEN='${secret:x}' -- COMMAND ARGS…" });
-    const server: LocalServerConfig = { command, args, env: overrides, inheritEnv: false, optional: [], rollover: false };
+    const server: LocalServerConfig = { command, args, env: overrides, inheritEnv: false, optional: [], rollover: false, warm: 0 };
     return { name: command, server, where: '-e' };
   }
   const name = serverName(options);

@@ -2,7 +2,7 @@
  * The control verbs: `status`, `ls`, `sessions`, `restart NAME`, `stop NAME`, `reload`, `events`, `logs NAME [-f]`.
  * Each asks the running daemon; none starts one. `--json` prints the daemon's answer as is.
  */
-import { CONTROL_PATH, type DaemonEvent, EVENT_NOTIFICATION, LOG_NOTIFICATION, type LogLine, type ServerStatus } from '../../daemon/protocol.js';
+import { CONTROL_PATH, type DaemonEvent, EVENT_NOTIFICATION, LOG_NOTIFICATION, type LogLine, type PoolStatus, type ServerStatus } from '../../daemon/protocol.js';
 import type { WebSocket } from 'ws';
 import { control, daemonSocket, openSocket, request } from '../../connect/daemon.js';
 import { follow } from '../follow.js';
@@ -31,8 +31,20 @@ function describe(server: ServerStatus): string {
     for (const lease of i.leases) lines.push(`    lease of ${lease.ref} until ${lease.expiresAt}${lease.renewable ? ', renewed' : ', not renewable'}`);
   }
   if (server.lastError) lines.push(`  last error: ${server.lastError}`);
+  if (server.pool) lines.push(...describePool(server.pool));
   if (server.refs.length) lines.push(`  uses ${server.refs.join(' ')}`);
   return lines.join('\n');
+}
+
+function describePool(pool: PoolStatus): string[] {
+  if (pool.held) return [`  warm pool: not pre-started: ${pool.held}`];
+  const running = pool.instances.filter((i) => i.state === 'running').length;
+  const lines = [`  warm pool: ${pool.state}, ${running} of ${pool.warm} ready`];
+  for (const i of pool.instances) {
+    lines.push(`    pooled: ${i.state}${i.pid ? `, pid ${i.pid}` : ''}${i.since ? `, up ${age(i.since)}` : ''}${i.rssKiB === undefined ? '' : `, ${(i.rssKiB / 1024).toFixed(1)} MiB`}`);
+  }
+  if (pool.lastError) lines.push(`    pool error: ${pool.lastError}`);
+  return lines;
 }
 
 export async function list(options: DaemonOptions): Promise<void> {

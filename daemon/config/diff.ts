@@ -33,7 +33,7 @@ export function diffConfig(before: Config, after: Config): ConfigDiff {
     removed: names(before).filter((name) => !(name in after.mcpServers)).sort(),
     changed: names(after)
       .filter((name) => name in before.mcpServers)
-      .filter((name) => !isDeepStrictEqual(before.mcpServers[name], after.mcpServers[name]) || usesAny(after.mcpServers[name]!, changedProviders))
+      .filter((name) => !isDeepStrictEqual(launched(before.mcpServers[name]!), launched(after.mcpServers[name]!)) || usesAny(after.mcpServers[name]!, changedProviders))
       .sort(),
     atNextStart: changedAtNextStart(before, after),
   };
@@ -42,6 +42,13 @@ export function diffConfig(before: Config, after: Config): ConfigDiff {
 /** The settings read only at the daemon's start that differ between `before` and `after`. */
 export function changedAtNextStart(before: Config, after: Config): string[] {
   return READ_AT_START.filter(([, read]) => !isDeepStrictEqual(read(before), read(after))).map(([path]) => path);
+}
+
+/** What a running process was started from: `warm` only sizes the pool (supervisor/warm-pool.ts), so changing it restarts no session. */
+function launched(server: ServerConfig): object {
+  if (isRemote(server)) return server;
+  const { warm: _warm, ...rest } = server;
+  return rest;
 }
 
 function usesAny(server: ServerConfig, providers: ReadonlySet<string>): boolean {

@@ -48,6 +48,8 @@ export const localServerSchema = z.strictObject({
   ttl: duration.optional(),
   /** false: fresh values restart the server and close its sessions (the host app reconnects) instead of a seamless roll. */
   rollover: z.boolean().default(true),
+  /** Instances kept started ahead of need, references resolved and waiting for their initialize (README "Warm pool"). */
+  warm: z.number().int().min(0).max(16).default(0),
   ...exposure,
 });
 
@@ -103,7 +105,7 @@ function urlProblem(text: string): string | undefined {
 }
 
 /** Keys only one kind of server takes, with what the other kind uses instead. */
-const LOCAL_ONLY = ['command', 'args', 'env', 'cwd', 'inheritEnv', 'optional'];
+const LOCAL_ONLY = ['command', 'args', 'env', 'cwd', 'inheritEnv', 'optional', 'warm'];
 const REMOTE_ONLY = ['url', 'headers', 'oauth'];
 
 /**
@@ -122,7 +124,9 @@ export const serverSchema = z.object({}).passthrough().transform((value: Record<
     ctx.addIssue({
       code: 'custom',
       path: [key],
-      message: remote
+      message: remote && key === 'warm'
+        ? '"warm" keeps processes started ahead of need; a url server has no process to start (remove "warm")'
+        : remote
         ? `"${key}" is for a command server; a url server takes "url", "headers" and "oauth"`
         : `"${key}" is for a url server; a command server takes "command", "args" and "env"`,
     });

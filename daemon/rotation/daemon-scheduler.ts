@@ -24,6 +24,8 @@ export interface DaemonRotationDeps {
   readonly config: () => Config;
   readonly sessions: () => Iterable<Session>;
   readonly registry: () => ProviderRegistry;
+  /** Replaces the pooled instances of the servers using `ref` with fresh ones. */
+  readonly refreshPools?: (ref: Ref, reason: string) => Promise<void>;
 }
 
 export function daemonRotation(config: Config, deps: DaemonRotationDeps): RotationScheduler {
@@ -34,7 +36,7 @@ export function daemonRotation(config: Config, deps: DaemonRotationDeps): Rotati
     providerOf: (name) => deps.registry().get(name),
     roll: async (ref) => {
       const sessions = users(ref);
-      await Promise.all(sessions.map((s) => s.roll(`rotation of ${showRef(ref)}`)));
+      await Promise.all([...sessions.map((s) => s.roll(`rotation of ${showRef(ref)}`)), deps.refreshPools?.(ref, `rotation of ${showRef(ref)}`)]);
       return sessions.length;
     },
     holders: (ref, since) => users(ref).filter((s) => {

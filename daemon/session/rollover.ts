@@ -80,15 +80,19 @@ export class Rollover {
     return this.#problem;
   }
 
-  /** Starts the ttl countdown for the values the current instance runs with. */
-  arm(): void {
+  /**
+   * Starts the ttl countdown for the values the current instance runs with; `since` (ms), when the
+   * instance started before the session did (a warm pool's), counts the time it already ran.
+   */
+  arm(since?: number): void {
     this.#clear('ttl');
     const ttl = this.#deps.ttlMs;
     if (ttl === undefined || this.#stopped) return;
+    const ran = since === undefined ? 0 : Math.max(0, this.#deps.clock.now() - since);
     this.#ttl = this.#deps.clock.setTimeout(() => {
       this.#ttl = undefined;
       void this.roll(`its ttl of ${ttl / 1000} s has passed`);
-    }, ttl);
+    }, Math.max(0, ttl - ran));
   }
 
   /** Moves the session onto fresh values; a roll already under way is joined, a waiting retry runs now. */

@@ -149,7 +149,9 @@ export class Session {
   /** Starts the server; rejects when it cannot start (the connection is then refused). */
   async start(): Promise<void> {
     await this.#instance.start(this.#listener(this.#instance));
-    this.#rollover?.arm();
+    // A pooled process has held its values since it started, not since the session took it.
+    const since = this.#instance.status().since;
+    this.#rollover?.arm(since === undefined ? undefined : Date.parse(since));
   }
 
   /** A text message from the client (its UTF-8 bytes, as the WebSocket delivered them). */

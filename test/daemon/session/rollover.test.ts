@@ -8,7 +8,8 @@ import { setImmediate as turn } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { McpdError } from '../../../core/errors.js';
 import type { PreparedLaunch } from '../../../daemon/launcher/launch-spec.js';
-import type { Prepared } from '../../../daemon/supervisor/server-instance.js';
+import type { Prepared, ServerInstance } from '../../../daemon/supervisor/server-instance.js';
+import { WarmInstance } from '../../../daemon/supervisor/warm-instance.js';
 import { CLOSE } from '../../../daemon/protocol.js';
 import { Session, type ClientLink } from '../../../daemon/session/session.js';
 import { DEFAULT_BACKOFF, Instance } from '../../../daemon/supervisor/instance.js';
@@ -44,7 +45,7 @@ class Link implements ClientLink {
 const request = (id: number | string, method: string) => JSON.stringify({ jsonrpc: '2.0', id, method, params: {} });
 const ids = (lines: string[]) => lines.map((l) => (JSON.parse(l) as Wire).id ?? (JSON.parse(l) as Wire).method);
 
-async function setup(options: { enabled?: boolean; ttlMs?: number } = {}) {
+async function setup(options: { enabled?: boolean; ttlMs?: number; pooledForMs?: number } = {}) {
   const clock = new ManualClock();
   const start = fakeStarter();
   const state = { token: 'v1' };
@@ -62,8 +63,16 @@ async function setup(options: { enabled?: boolean; ttlMs?: number } = {}) {
   const discarded: Prepared[] = [];
   let onEnd!: (failure: string | undefined) => void;
   const ended = new Promise<string | undefined>((resolve) => { onEnd = resolve; });
+  // A warm pool's instance: started pooledForMs before the session takes it.
+  let instance: ServerInstance = newInstance(undefined);
+  if (options.pooledForMs !== undefined) {
+    const pooled = new WarmInstance(() => newInstance(undefined), { started() {}, stderr() {}, early() {}, crashed() {}, failed() {}, expiring() {} });
+    await pooled.boot();
+    clock.advance(options.pooledForMs);
+    instance = pooled.take('s1');
+  }
   const session = new Session({
-    id: 's1', server: 'srv', instance: newInstance(undefined), link, client: undefined, log: () => {}, note: (n) => notes.push(n), onEnd,
+    id: 's1', server: 'srv', instance, link, client: undefined, log: () => {}, note: (n) => notes.push(n), onEnd,
     roll: {
       prepare, newInstance, clock, backoff: { initialMs: 1000, maxMs: 8000 }, drainMs: 30_000, enabled: options.enabled ?? true, ttlMs: options.ttlMs,
       discard: async (launch) => { discarded.push(launch); },
@@ -93,6 +102,17 @@ async function answerReplay(next: FakeProcess): Promise<void> {
 }
 
 describe('session rollover', () => {
+  it('a ttl counts from when a pooled process started, not from when the session took it', async () => {
+    const t = await setup({ ttlMs: 8 * 3600_000, pooledForMs: 3 * 3600_000 });
+    t.state.token = 'v2';
+    t.clock.advance(5 * 3600_000 - 1);
+    await turn();
+    assert.equal(t.start.started.length, 1, 'nothing before the ttl');
+    const next = t.start.next();
+    t.clock.advance(1);
+    assert.equal((await next).spec.env.TOKEN, 'v2', 'rolled 5 h after the take: 8 h after the process started');
+  });
+
   it('a ttl rolls the session when it has passed, not before, and counts again from each roll', async () => {
     const t = await setup({ ttlMs: 8 * 3600_000 });
     t.state.token = 'v2';
