@@ -11,7 +11,7 @@
  * imports, connect, one refused upgrade), and the in-process path up to the spawn of a server
  * that exits at once (`/bin/true` with a secret from the local store: config, zod, the store,
  * execa), each with its code cache (the normal case) and without (the first run after an
- * install).
+ * install). It ends with the verdict on the `--no-daemon` start-up target (bench/targets.ts).
  *
  * `--cli PATH` times another build's command instead (a checkout's dist/cli/main.js, to compare
  * with what came before the bundles); the no-cache variants are then left out.
@@ -26,6 +26,7 @@ import { BenchDaemon, cli } from './daemon.js';
 import { timeToExit } from './measure.js';
 import { prepareHome } from './setup.js';
 import { count, f, median, signed } from './stats.js';
+import { MS, TARGETS, verdict } from './targets.js';
 
 const { values: flags } = parseArgs({ options: { runs: { type: 'string', default: '21' }, cli: { type: 'string' } } });
 const RUNS = count(flags.runs, '--runs', 1);
@@ -92,6 +93,13 @@ async function main(): Promise<void> {
         return `| ${v.name} | ${f(w, 1)} | ${v.name === 'node -e 0' ? '' : signed(w - floorWall, 1)} | ${f(c, 1)} | ${v.name === 'node -e 0' ? '' : signed(c - floorCpu, 1)} |`;
       }),
     ];
+    // What --no-daemon adds to a server's time-to-initialize is this process's life up to the spawn:
+    // the server's own start is the same either way, and /bin/true's is a millisecond.
+    const local = 'mcpd run --no-daemon → /bin/true';
+    if (wall.has(local)) {
+      lines.push('', verdict('a', `${local}, wall over node -e 0`, 'at most', median(wall.get(local)!) - floorWall, TARGETS.noDaemonStartMs, MS,
+        `CPU over node -e 0 ${signed(median(cpu.get(local)!) - floorCpu, 1)} ms; the target: --no-daemon adds at most node -e 0 + ${TARGETS.noDaemonStartMs} ms to time-to-initialize`));
+    }
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     await daemon?.stop();
