@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
+/** cli/cached-require.ts as built beside this file, the code `mcpd run` loads its bundle with. */
+const cachedRequire = fileURLToPath(new URL('../cli/cached-require.js', import.meta.url));
 
 /** The options daemon/launcher/child.ts spawns a server with, for a command that exits at once. */
 const SPAWN = `execa('/bin/true', [], { extendEnv: false, env: {}, shell: false, detached: true, stdin: 'inherit', stdout: 'inherit', stderr: 'pipe', buffer: false, reject: false, windowsHide: true }).then(() => {});`;
@@ -21,7 +23,7 @@ export async function execaFloor(dir: string): Promise<{ execa: string[]; spawn:
   const loader = join(dir, 'execa-floor.cjs');
   await build({ stdin: { contents: `import { execa } from 'execa';\n${SPAWN}`, resolveDir: root, loader: 'js' }, bundle: true, platform: 'node', format: 'cjs', outfile: spawner, logLevel: 'error' });
   await build({
-    stdin: { contents: `import { requireCached } from './cli/cached-require.ts';\nrequireCached(${JSON.stringify(spawner)});`, resolveDir: root, loader: 'ts' },
+    stdin: { contents: `import { requireCached } from ${JSON.stringify(cachedRequire)};\nrequireCached(${JSON.stringify(spawner)});`, resolveDir: root, loader: 'js' },
     bundle: true, platform: 'node', format: 'cjs', outfile: loader, logLevel: 'error',
   });
   const plain = join(dir, 'spawn-true.cjs');
