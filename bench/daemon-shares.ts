@@ -6,8 +6,9 @@
  * 2. Timeline: `mcpd run mini` with bench/probe-preload stamping Node's boot, the socket
  *    connects and the daemon's 101, against the spawn and the initialize result seen here.
  * 3. The daemon without `mcpd run`: this process opens the WebSocket session itself (as a host
- *    using the socket directly would), interleaved with `mini` direct and through `mcpd run`;
- *    the differences split the per-message cost between the daemon's hop and the CLI's.
+ *    using the socket directly would), and again through mcpd/client (the transport a host app
+ *    embeds), interleaved with `mini` direct and through `mcpd run`; the differences split the
+ *    per-message cost between the daemon's hop, the host's transport and the CLI's.
  *
  *   node dist/bench/daemon-shares.js [--runs 10] [--fresh 21] [--pings 200] [--warmup 20] [--burst 2000] [--bulk-mib 10] [--bulk-calls 5] [--per-message]
  *
@@ -21,7 +22,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { WebSocket } from 'ws';
 import { benchFlags } from './flags.js';
 import { BenchDaemon, cli } from './daemon.js';
-import { type BulkSample, type Sample, bulkCalls, nodeFloor, pings } from './measure.js';
+import { viaClient } from './in-process.js';
+import { type BulkSample, type Sample, bulkCalls, nodeFloor, pings, sessionOn } from './measure.js';
 import { Calls, INIT_PARAMS, type Reply, type Variant, root, session, start, stop } from './rpc.js';
 import { type BenchEnv, miniVariants, prepareHome } from './setup.js';
 import { count, f, median, msSince, quantile, signed } from './stats.js';
@@ -155,8 +157,10 @@ async function main(): Promise<void> {
     const [direct, , viaCli] = miniVariants({ direct: 'direct', noDaemon: '', daemon: 'mcpd run (daemon)' });
     const loadBefore = loadavg()[0] ?? NaN;
     // 3. Per message: direct, the daemon over this process's own WebSocket, the daemon through mcpd run.
+    // mcpd/client is the raw WebSocket's path plus what a host app's transport adds (client/index.ts).
+    const client = viaClient('mcpd/client (in process)', 'mini', env.MCPD_SOCKET);
     const rows = new Map<string, { open: number[]; latency: Sample[]; bulk: BulkSample[] }>(
-      ['direct', 'daemon, WebSocket in this process', 'mcpd run (daemon)'].map((name) => [name, { open: [], latency: [], bulk: [] }]));
+      ['direct', 'daemon, WebSocket in this process', client.name, 'mcpd run (daemon)'].map((name) => [name, { open: [], latency: [], bulk: [] }]));
     for (let round = 0; round <= RUNS; round++) {
       const keep = <T>(name: string, key: 'latency' | 'bulk', value: T) => { if (round > 0) (rows.get(name)![key] as T[]).push(value); };
       keep('direct', 'latency', await session(direct!, env, (rpc, initMs) => pings(rpc, initMs, LATENCY)));
@@ -165,6 +169,8 @@ async function main(): Promise<void> {
       keep('daemon, WebSocket in this process', 'latency', ws.result);
       if (round > 0) rows.get('daemon, WebSocket in this process')!.open.push(ws.openMs);
       keep('daemon, WebSocket in this process', 'bulk', (await overWebSocket(env, 'mini', (rpc, initMs) => bulkCalls(rpc, initMs, BULK))).result);
+      keep(client.name, 'latency', await sessionOn(client, env, (rpc, initMs) => pings(rpc, initMs, LATENCY)));
+      keep(client.name, 'bulk', await sessionOn(client, env, (rpc, initMs) => bulkCalls(rpc, initMs, BULK)));
       keep('mcpd run (daemon)', 'latency', await session(viaCli!, env, (rpc, initMs) => pings(rpc, initMs, LATENCY)));
       keep('mcpd run (daemon)', 'bulk', await session(viaCli!, env, (rpc, initMs) => bulkCalls(rpc, initMs, BULK)));
       process.stderr.write(`round ${round}/${RUNS} done\n`);

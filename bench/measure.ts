@@ -1,6 +1,7 @@
 /** What one run of one variant measures. */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { type InProcess, inProcessSession } from './in-process.js';
 import { type Calls, type Variant, root, session } from './rpc.js';
 import { median, msSince } from './stats.js';
 
@@ -10,9 +11,17 @@ export interface BulkSample { initMs: number; mibPerSec: number }
 export interface LatencyPlan { warmup: number; pings: number; burst: number }
 export interface BulkPlan { bytes: number; calls: number }
 
+/** A path a session can take: a command the bench spawns and talks to over stdio, or a client in the bench's own process. */
+export type Path = Variant | InProcess;
+
+/** One session on `path`: opened, initialized, `body` run on it, closed. */
+export function sessionOn<T>(path: Path, env: Record<string, string>, body: (rpc: Calls, initMs: number) => Promise<T>): Promise<T> {
+  return 'open' in path ? inProcessSession(path, body) : session(path, env, body);
+}
+
 /** spawn → initialize result; sequential pings after a warm-up; one pipelined burst. */
-export function measure(variant: Variant, env: Record<string, string>, plan: LatencyPlan): Promise<Sample> {
-  return session(variant, env, (rpc, initMs) => pings(rpc, initMs, plan));
+export function measure(path: Path, env: Record<string, string>, plan: LatencyPlan): Promise<Sample> {
+  return sessionOn(path, env, (rpc, initMs) => pings(rpc, initMs, plan));
 }
 
 /** Sequential pings after a warm-up (request written → response read), then one pipelined burst. */
@@ -30,8 +39,8 @@ export async function pings(rpc: Calls, initMs: number, plan: LatencyPlan): Prom
 }
 
 /** The `big` tool through `variant`, after spawn → initialize (see bulkCalls). */
-export function measureBulk(variant: Variant, env: Record<string, string>, plan: BulkPlan): Promise<BulkSample> {
-  return session(variant, env, (rpc, initMs) => bulkCalls(rpc, initMs, plan));
+export function measureBulk(path: Path, env: Record<string, string>, plan: BulkPlan): Promise<BulkSample> {
+  return sessionOn(path, env, (rpc, initMs) => bulkCalls(rpc, initMs, plan));
 }
 
 /**
@@ -65,11 +74,11 @@ export async function nodeFloor(env: Record<string, string>): Promise<number> {
 }
 
 /** Outside the timings: mcpd really injected the stored secret (get-env is server-everything's tool). */
-export async function checkInjection(variant: Variant, env: Record<string, string>, token: string): Promise<void> {
-  await session(variant, env, async (rpc) => {
+export async function checkInjection(path: Path, env: Record<string, string>, token: string): Promise<void> {
+  await sessionOn(path, env, async (rpc) => {
     let text = '';
-    rpc.child.stdout.on('data', (chunk: string) => { text += chunk; });
+    rpc.tap = (line) => { text += line; };
     await rpc.call('tools/call', { name: 'get-env', arguments: {} });
-    if (!text.includes(token)) throw new Error(`${variant.name}: BENCH_TOKEN did not reach the server`);
+    if (!text.includes(token)) throw new Error(`${path.name}: BENCH_TOKEN did not reach the server`);
   });
 }

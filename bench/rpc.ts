@@ -13,6 +13,8 @@ export interface Variant { name: string; command: string; args: string[] }
 /** A response: when its last byte arrived, and how long its line was (characters; ASCII here). */
 export interface Reply { at: bigint; chars: number }
 type Child = ChildProcessByStdio<Writable, Readable, Readable>;
+/** What the client reads of an answer. */
+type Answer = { id?: unknown; error?: { message?: string } };
 
 /** Lines longer than this are not parsed: their id is read from their head or tail (see idOfLong). */
 const PARSE_LIMIT = 64 * 1024;
@@ -21,6 +23,8 @@ const PARSE_LIMIT = 64 * 1024;
 export abstract class Calls {
   private nextId = 1;
   private readonly waiters = new Map<number, { resolve: (reply: Reply) => void; reject: (error: Error) => void }>();
+  /** Chunks of the line not yet complete (onText). */
+  private parts: string[] = [];
 
   /** Writes these messages, each a JSON-RPC message without its newline, in one go. */
   protected abstract write(messages: string[]): void;
@@ -48,34 +52,57 @@ export abstract class Calls {
   }
 
   /** Rejects every pending request. */
-  protected failAll(error: Error): void {
+  failAll(error: Error): void {
     for (const waiter of this.waiters.values()) waiter.reject(error);
     this.waiters.clear();
   }
 
+  /** Called with each message's text as it is read, when set (outside the timings: checks what a server said). */
+  tap?: (text: string) => void;
+
   protected onMessage(line: string, at: bigint): void {
-    let message: { id?: unknown; error?: { message?: string } };
+    this.tap?.(line);
+    let message: Answer;
     if (line.length > PARSE_LIMIT) message = idOfLong(line);
-    else try { message = JSON.parse(line) as typeof message; } catch { return; }
+    else try { message = JSON.parse(line) as Answer; } catch { return; }
+    this.settle(message, at, line.length);
+  }
+
+  /** Resolves (or rejects) the request `message` answers; `chars` is the answer's length. */
+  protected settle(message: Answer, at: bigint, chars: number): void {
     const waiter = typeof message.id === 'number' ? this.waiters.get(message.id) : undefined;
     if (!waiter) return; // server notifications and requests are not what we time
     this.waiters.delete(message.id as number);
     if (message.error) waiter.reject(new Error(`JSON-RPC error: ${message.error.message ?? '?'}`));
-    else waiter.resolve({ at, chars: line.length });
+    else waiter.resolve({ at, chars });
+  }
+
+  /** Newline-delimited text as it arrives: each complete line is a message. */
+  protected onText(chunk: string): void {
+    const at = process.hrtime.bigint();
+    // Only the new chunk is searched for a newline: a 10 MiB line arrives in ~160 chunks, and
+    // rescanning what came before at each one would make the client, not the path, the bottleneck.
+    let start = 0;
+    for (let nl = chunk.indexOf('\n'); nl !== -1; nl = chunk.indexOf('\n', start)) {
+      const tail = chunk.slice(start, nl);
+      const line = this.parts.length ? this.parts.join('') + tail : tail;
+      this.parts = [];
+      start = nl + 1;
+      this.onMessage(line, at);
+    }
+    if (start < chunk.length) this.parts.push(chunk.slice(start));
   }
 }
 
 /** Newline-delimited JSON-RPC over a child's stdio. */
 export class Rpc extends Calls {
-  /** Chunks of the line not yet complete. */
-  private parts: string[] = [];
   private stderr = '';
   readonly exited: Promise<void>;
 
   constructor(readonly child: Child, label: string) {
     super();
     child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => this.onData(chunk));
+    child.stdout.on('data', (chunk: string) => this.onText(chunk));
     // Drained so a chatty server never blocks on a full pipe; kept for the error message.
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => { this.stderr = (this.stderr + chunk).slice(-2000); });
@@ -94,27 +121,13 @@ export class Rpc extends Calls {
     this.child.stdin.write(`${messages.join('\n')}\n`);
   }
 
-  // Only the new chunk is searched for a newline: a 10 MiB line arrives in ~160 chunks, and
-  // rescanning what came before at each one would make the client, not the path, the bottleneck.
-  private onData(chunk: string): void {
-    const at = process.hrtime.bigint();
-    let start = 0;
-    for (let nl = chunk.indexOf('\n'); nl !== -1; nl = chunk.indexOf('\n', start)) {
-      const tail = chunk.slice(start, nl);
-      const line = this.parts.length ? this.parts.join('') + tail : tail;
-      this.parts = [];
-      start = nl + 1;
-      this.onMessage(line, at);
-    }
-    if (start < chunk.length) this.parts.push(chunk.slice(start));
-  }
 }
 
 /**
  * A bulk response is not parsed: a host would, but then the figure would be V8's JSON parser,
  * the same in every variant, diluting what the path costs. Servers write `"id"` near one end.
  */
-function idOfLong(line: string): { id?: unknown; error?: { message?: string } } {
+function idOfLong(line: string): Answer {
   const ends = `${line.slice(0, 256)} ${line.slice(-256)}`;
   const id = /"id":(\d+)[,}]/.exec(ends)?.[1];
   const error = /^\{[^{]*"error":\{/.test(line.slice(0, 256));

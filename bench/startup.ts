@@ -11,7 +11,8 @@
  * imports, connect, one refused upgrade), and the in-process path up to the spawn of a server
  * that exits at once (`/bin/true` with a secret from the local store: config, zod, the store,
  * execa), each with its code cache (the normal case) and without (the first run after an
- * install).
+ * install). Beside them the floor under `--no-daemon`: execa's spawn alone (execa-floor.ts). It
+ * ends with the verdict on the `--no-daemon` start-up target (bench/targets.ts).
  *
  * `--cli PATH` times another build's command instead (a checkout's dist/cli/main.js, to compare
  * with what came before the bundles); the no-cache variants are then left out.
@@ -23,14 +24,17 @@ import { loadavg } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BenchDaemon, cli } from './daemon.js';
+import { execaFloor } from './execa-floor.js';
 import { timeToExit } from './measure.js';
 import { prepareHome } from './setup.js';
 import { count, f, median, signed } from './stats.js';
+import { MS, TARGETS, verdict } from './targets.js';
 
 const { values: flags } = parseArgs({ options: { runs: { type: 'string', default: '21' }, cli: { type: 'string' } } });
 const RUNS = count(flags.runs, '--runs', 1);
 const command = flags.cli ?? cli;
 const bundle = (name: string) => join(cli, '..', name);
+const FLOOR_EXECA = 'floor: execa → /bin/true (bundled, code cache)';
 
 /** `uncached`: the bundle whose code cache is removed before each run of this variant. */
 interface Variant { name: string; args: string[]; uncached?: string }
@@ -49,6 +53,7 @@ async function main(): Promise<void> {
   const config = JSON.parse(await readFile(env.MCPD_CONFIG, 'utf8')) as { mcpServers: Record<string, object> };
   config.mcpServers.quick = { command: '/bin/true', args: [], env: { BENCH_TOKEN: '${local:bench/token}' } };
   await writeFile(env.MCPD_CONFIG, JSON.stringify(config));
+  const floors = await execaFloor(home);
   let daemon: BenchDaemon | undefined;
   try {
     daemon = await BenchDaemon.start(env);
@@ -58,6 +63,8 @@ async function main(): Promise<void> {
       { name: 'mcpd run (daemon) → 404, no code cache', args: [cli, 'run', '--no-autostart', 'nosuchserver'], uncached: bundle('run-daemon.cjs') },
       { name: 'mcpd run --no-daemon → /bin/true', args: [command, 'run', '--no-daemon', 'quick'] },
       { name: 'mcpd run --no-daemon → /bin/true, no code cache', args: [cli, 'run', '--no-daemon', 'quick'], uncached: bundle('run-local.cjs') },
+      { name: FLOOR_EXECA, args: floors.execa },
+      { name: 'floor: child_process.spawn → /bin/true', args: floors.spawn },
     ].filter((v) => !(flags.cli && v.uncached));
     const loadBefore = loadavg()[0] ?? NaN;
     const wall = new Map<string, number[]>(variants.map((v) => [v.name, []]));
@@ -92,6 +99,13 @@ async function main(): Promise<void> {
         return `| ${v.name} | ${f(w, 1)} | ${v.name === 'node -e 0' ? '' : signed(w - floorWall, 1)} | ${f(c, 1)} | ${v.name === 'node -e 0' ? '' : signed(c - floorCpu, 1)} |`;
       }),
     ];
+    // What --no-daemon adds to a server's time-to-initialize is this process's life up to the spawn:
+    // the server's own start is the same either way, and /bin/true's is a millisecond.
+    const local = 'mcpd run --no-daemon → /bin/true';
+    if (wall.has(local)) {
+      lines.push('', verdict('a', `${local}, wall over node -e 0`, 'at most', median(wall.get(local)!) - floorWall, TARGETS.noDaemonStartMs, MS,
+        `CPU over node -e 0 ${signed(median(cpu.get(local)!) - floorCpu, 1)} ms; execa's spawn alone ${signed(median(wall.get(FLOOR_EXECA)!) - floorWall, 1)} ms wall, ${signed(median(cpu.get(FLOOR_EXECA)!) - floorCpu, 1)} ms CPU`));
+    }
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     await daemon?.stop();

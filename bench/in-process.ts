@@ -1,0 +1,115 @@
+/**
+ * The paths whose client is the bench's own process, as a host app's would be:
+ *
+ * - `mcpd/client`: a session through `mcpdTransport` (client/index.ts), the transport a host app
+ *   written in TypeScript embeds. One hop: this process → the daemon's socket → the server.
+ * - a bare socket hop: this process → a Unix socket → bare-relay.ts `listen` → the server, the
+ *   least one hop can cost (the floor under mcpd/client's figures).
+ *
+ * Both make the same calls as the stdio variants (rpc.ts's Calls), so the figures compare.
+ */
+import { once } from 'node:events';
+import { type Socket, connect } from 'node:net';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { mcpdTransport } from '../client/index.js';
+import { Calls, INIT_PARAMS } from './rpc.js';
+
+/** A path opened by this process: the name the tables print, and how to open one session on it. */
+export interface InProcess { name: string; open: () => Promise<Closable> }
+type Closable = Calls & { close(): Promise<void> };
+
+/** The calls through an MCP SDK Transport: each answer is stamped when the transport hands it over, parsed, as a host app gets it. */
+class TransportCalls extends Calls {
+  constructor(readonly transport: Transport) {
+    super();
+    transport.onmessage = (message) => {
+      const at = process.hrtime.bigint();
+      this.tap?.(JSON.stringify(message));
+      this.settle(message as { id?: unknown }, at, textLength(message));
+    };
+    transport.onclose = () => this.failAll(new Error('the session closed'));
+    transport.onerror = (error) => this.failAll(error);
+  }
+
+  protected write(messages: string[]): void {
+    for (const text of messages) this.transport.send(JSON.parse(text) as JSONRPCMessage).catch((error: unknown) => this.failAll(error as Error));
+  }
+
+  close(): Promise<void> {
+    return this.transport.close();
+  }
+}
+
+/**
+ * The bulk check (measure.ts) asks for an answer at least as long as the text asked for; a
+ * transport hands over objects, so the length is the tool result's text (the line's ~100 bytes
+ * of JSON around it are not counted: 1e-5 of 10 MiB).
+ */
+function textLength(message: JSONRPCMessage): number {
+  const content = (message as { result?: { content?: Array<{ text?: unknown }> } }).result?.content;
+  const text = Array.isArray(content) ? content[0]?.text : undefined;
+  return typeof text === 'string' ? text.length : 0;
+}
+
+/** Newline-delimited JSON-RPC over a Unix socket, read as the stdio client reads a pipe. */
+class SocketCalls extends Calls {
+  constructor(readonly socket: Socket) {
+    super();
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => this.onText(chunk));
+    socket.on('close', () => this.failAll(new Error('the bare relay closed the socket')));
+    socket.on('error', (error) => this.failAll(error));
+  }
+
+  protected write(messages: string[]): void {
+    this.socket.write(`${messages.join('\n')}\n`);
+  }
+
+  async close(): Promise<void> {
+    if (this.socket.closed) return;
+    const closed = once(this.socket, 'close');
+    this.socket.end();
+    await closed;
+  }
+}
+
+/** Server `name` through mcpd/client, on the daemon at `socket` (never started here: the bench starts it). */
+export function viaClient(label: string, name: string, socket: string): InProcess {
+  return {
+    name: label,
+    open: async () => {
+      const transport = await mcpdTransport(name, { socket, autostart: false });
+      const rpc = new TransportCalls(transport);
+      await transport.start();
+      return rpc;
+    },
+  };
+}
+
+/** One bare hop: a connection to bare-relay.ts `listen` at `socket`, which spawns the server for it. */
+export function viaBareSocket(label: string, socket: string): InProcess {
+  return {
+    name: label,
+    open: async () => {
+      const connection = connect(socket);
+      await once(connection, 'connect');
+      return new SocketCalls(connection);
+    },
+  };
+}
+
+/** Opens, initializes and runs `body`, as rpc.ts's `session` does for a spawned client; a path that stops answering fails after `watchdogMs`. */
+export async function inProcessSession<T>(path: InProcess, body: (rpc: Calls, initMs: number) => Promise<T>, watchdogMs = 60_000): Promise<T> {
+  const t0 = process.hrtime.bigint();
+  const rpc = await path.open();
+  const watchdog = setTimeout(() => rpc.failAll(new Error(`${path.name} did not finish within ${watchdogMs} ms`)), watchdogMs);
+  try {
+    const init = await rpc.call('initialize', INIT_PARAMS);
+    rpc.notify('notifications/initialized');
+    return await body(rpc, Number(init.at - t0) / 1e6);
+  } finally {
+    clearTimeout(watchdog);
+    await rpc.close();
+  }
+}
