@@ -265,7 +265,10 @@ export class ServerAuth implements TokenSource {
       },
     });
     provider.withholdRefresh = renewal.kind === 'step-up' || renewal.kind === 'login';
-    const options = { serverUrl: this.#deps.url, scope: 'scope' in renewal ? renewal.scope : undefined, fetchFn };
+    // No challenge to name a scope (a refresh ahead of expiry, a login, a bare 401): ask again for
+    // what was granted, where the SDK would take all of scopes_supported and sign in wider than before.
+    const scope = ('scope' in renewal ? renewal.scope : undefined) ?? (record.tokens?.scope || undefined);
+    const options = { serverUrl: this.#deps.url, scope, fetchFn };
     const refreshing = Boolean(record.tokens?.refresh_token) && !provider.withholdRefresh;
     try {
       let result = await sdk.auth(provider, options);
