@@ -5,6 +5,7 @@
  * must not start two daemons: the start is done under a lock, and the second one finds the
  * first one's daemon answering.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -38,11 +39,12 @@ export function daemonSocket(options: ConnectOptions): string {
  * A client token (`token`, else $MCPD_TOKEN) goes in the Authorization header, never the URL,
  * and only to a socket on a path no other user can change (SOCKET_UNSAFE otherwise).
  */
-export async function openSocket(path: string, route: string, token = process.env.MCPD_TOKEN, options: { paused?: boolean } = {}): Promise<WebSocket> {
+export async function openSocket(path: string, route: string, token = process.env.MCPD_TOKEN, options: { paused?: boolean; upgraded?: (headers: IncomingHttpHeaders) => void } = {}): Promise<WebSocket> {
   // A socket that is not there yet is not connected to: someone else could make it in between.
   if (!(await checkSocketPath(path)).exists) throw unreachable(path, Object.assign(new Error(`${path} does not exist`), { code: 'ENOENT' }));
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws+unix://${path}:${route}`, { perMessageDeflate: false, headers: { 'user-agent': 'mcpd-cli', ...(token ? { authorization: `Bearer ${token}` } : {}) } });
+    if (options.upgraded) ws.once('upgrade', (res) => options.upgraded!(res.headers));
     ws.once('open', () => {
       // What the daemon sent along with its 101 (a session's first stderr line) would otherwise be
       // emitted before the caller, which only gets the socket a microtask later, could listen.
@@ -83,15 +85,15 @@ export function unreachable(path: string, cause?: NodeJS.ErrnoException): McpdEr
  * connect and no probe.
  */
 /** A session's socket, starting a daemon when nobody listens; paused: resume it once its listeners are on. */
-export async function openDaemonSocket(options: ConnectOptions, route: string): Promise<{ path: string; ws: WebSocket }> {
+export async function openDaemonSocket(options: ConnectOptions, route: string, upgraded?: (headers: IncomingHttpHeaders) => void): Promise<{ path: string; ws: WebSocket }> {
   const path = daemonSocket(options);
   try {
-    return { path, ws: await openSocket(path, route, undefined, { paused: true }) };
+    return { path, ws: await openSocket(path, route, undefined, { paused: true, upgraded }) };
   } catch (error) {
     if (!nobodyListens(error)) throw error;
   }
   await ensureDaemon(options);
-  return { path, ws: await openSocket(path, route, undefined, { paused: true }) };
+  return { path, ws: await openSocket(path, route, undefined, { paused: true, upgraded }) };
 }
 
 function nobodyListens(error: unknown): boolean {

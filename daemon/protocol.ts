@@ -25,6 +25,12 @@ import type { AuthStatus } from './remote/oauth/auth-status.js';
 export type { TokenInfo };
 
 export const SESSION_PATH = '/v1/session/';
+/**
+ * In the 101 of a session that asked for notices: the daemon sends kind bytes. A daemon from
+ * before notices sends raw stderr and no such header, and its client reads the bytes as stderr,
+ * so a server's stderr can never pass for a notice, whichever daemon answers.
+ */
+export const NOTICES_HEADER = 'mcpd-notices';
 export const CONTROL_PATH = '/v1/control';
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024;

@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { McpdError } from '../../core/errors.js';
-import { CLOSE, DEFAULT_MAX_MESSAGE_BYTES, SESSION_PATH, exitFromCloseCode } from '../../daemon/protocol.js';
+import { CLOSE, DEFAULT_MAX_MESSAGE_BYTES, NOTICES_HEADER, SESSION_PATH, exitFromCloseCode } from '../../daemon/protocol.js';
 import { type Envelope, envelopeOf, idKey, isRequest, readHead } from '../../daemon/session/envelope.js';
 import { PartsEnvelope } from '../../daemon/session/parts-envelope.js';
 import { LineSplitter, LineTooLong, wellFormed } from '../../daemon/session/framing.js';
@@ -29,7 +29,8 @@ export interface SessionOptions extends DaemonOptions {
 }
 
 export async function runSession(name: string, options: SessionOptions): Promise<number> {
-  const { path, ws } = await openDaemonSocket(options, `${SESSION_PATH}${encodeURIComponent(name)}?stderr=1&notices=1`);
+  let notices = false;
+  const { path, ws } = await openDaemonSocket(options, `${SESSION_PATH}${encodeURIComponent(name)}?stderr=1&notices=1`, (headers) => { notices = headers[NOTICES_HEADER] === '1'; });
   let signalled: number | undefined;
   const onSignal = (signal: keyof typeof SIGNALS) => {
     signalled ??= 128 + SIGNALS[signal];
@@ -40,7 +41,7 @@ export async function runSession(name: string, options: SessionOptions): Promise
   const closed = once(ws, 'close') as Promise<[number, Buffer]>;
   const pending = new PendingRequests();
   relayStdin(ws, pending);
-  relayToStdout(ws, pending, binaryMessages({ name, browser: options.browser !== false, env: process.env, stderr: process.stderr }));
+  relayToStdout(ws, pending, notices ? binaryMessages({ name, browser: options.browser !== false, env: process.env, stderr: process.stderr }) : (message) => process.stderr.write(message));
   ws.on('error', () => {}); // the close that follows says what happened
   ws.resume();
   const [code, reason] = await closed;

@@ -4,9 +4,10 @@
  * one JSON notice from the daemon. A server's stderr can never pass for a notice: whatever its
  * bytes, the daemon sends them after 0x00.
  *
- * A message with any other first byte is printed whole, as it came: a daemon started before
- * notices existed (still running after an upgrade) ignores `notices=1` and sends the stderr
- * raw, and its lines begin with text, not with 0x00 or 0x01.
+ * Only a daemon whose 101 answer carries `mcpd-notices: 1` sends kind bytes; with a daemon
+ * from before notices (still running after an upgrade), run-session.ts prints every binary
+ * message as raw stderr and never comes here, so its servers' stderr cannot pose as a notice.
+ * A message with another first byte is printed whole.
  *
  * The one notice today, `{"type":"authorize","server","url"}`: the server needs the user to sign
  * in, and the daemon, which may run under systemd with no display, asks this process (the one

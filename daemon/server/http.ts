@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { McpdError, type ErrorCode } from '../../core/errors.js';
 import { type Principal, requireScope } from '../auth/scopes.js';
-import { CLOSE, CONTROL_PATH, type ErrorBody, SESSION_PATH } from '../protocol.js';
+import { CLOSE, CONTROL_PATH, type ErrorBody, NOTICES_HEADER, SESSION_PATH } from '../protocol.js';
 import type { Session } from '../session/session.js';
 import type { Refusal } from './refusal-tally.js';
 import { checkHostAndOrigin } from './host-check.js';
@@ -48,10 +48,20 @@ export interface ListenerOptions {
   readonly tcp?: { readonly allowedHosts: readonly string[]; readonly where: string };
 }
 
+/** Whether a session asked for stderr with notices (`?stderr=1&notices=1`). */
+function wantsNotices(path: string | undefined): boolean {
+  const query = new URL(path ?? '/', 'http://mcpd').searchParams;
+  return query.get('stderr') === '1' && query.get('notices') === '1';
+}
+
 /** The socket's HTTP server; `options` for the extra listeners. */
 export function createSocketServer(handlers: SocketHandlers, options: ListenerOptions = {}): Server {
   const { requireToken = false, tcp } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload: handlers.maxMessageBytes, perMessageDeflate: false });
+  // The 101 says notices are on (NOTICES_HEADER): a client then reads each binary message's kind byte.
+  wss.on('headers', (headers, req) => {
+    if (wantsNotices(req.url)) headers.push(`${NOTICES_HEADER}: 1`);
+  });
   const server = createServer((req, res) => {
     let error: McpdError;
     try {
@@ -88,7 +98,7 @@ export function createSocketServer(handlers: SocketHandlers, options: ListenerOp
     if (!url.pathname.startsWith(SESSION_PATH)) throw notFound(req);
     const name = serverName(req, url.pathname.slice(SESSION_PATH.length));
     requireScope(principal, `launch:${name}`, `a session to "${name}"`);
-    const link = new WebSocketLink(url.searchParams.get('stderr') === '1', url.searchParams.get('notices') === '1');
+    const link = new WebSocketLink(url.searchParams.get('stderr') === '1', wantsNotices(req.url));
     const client = typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'].slice(0, 80) : undefined;
     const session = await handlers.openSession(name, link, client, principal);
     let attached = false;

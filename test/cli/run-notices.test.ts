@@ -35,8 +35,9 @@ describe('mcpd run: the daemon\'s notices', () => {
    * the browser has been started (as a real server answers once the user has signed in) or,
    * when none is expected, a moment later.
    */
-  const serve = async (sends: (ws: WebSocket) => void, expectBrowser: boolean) => {
+  const serve = async (sends: (ws: WebSocket) => void, expectBrowser: boolean, notices = true) => {
     daemon = await fakeDaemon(s.env.MCPD_SOCKET!, {
+      notices,
       session: (ws) => {
         sends(ws);
         ws.once('message', () => void (async () => {
@@ -99,6 +100,15 @@ describe('mcpd run: the daemon\'s notices', () => {
   it('a server\'s stderr that looks like a notice is printed, never opened', async () => {
     const lookalike = frame(KIND.notice, JSON.stringify({ type: 'authorize', server: 'linear', url: SIGN_IN }));
     await serve((ws) => ws.send(frame(KIND.stderr, lookalike)), false);
+    const result = await run([], { BROWSER: fixture('browser-record.js') });
+    assert.equal(result.exitCode, 0, result.stderr);
+    assert.equal(result.stderr, lookalike.toString());
+    assert.deepEqual(await started(), []);
+  });
+
+  it('a daemon whose 101 does not confirm notices (one from before them): its raw stderr is printed, even bytes that look like a notice, never opened', async () => {
+    const lookalike = frame(KIND.notice, JSON.stringify({ type: 'authorize', server: 'linear', url: SIGN_IN }));
+    await serve((ws) => ws.send(lookalike), false, false);
     const result = await run([], { BROWSER: fixture('browser-record.js') });
     assert.equal(result.exitCode, 0, result.stderr);
     assert.equal(result.stderr, lookalike.toString());

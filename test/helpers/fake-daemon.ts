@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import { rm } from 'node:fs/promises';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { McpdError } from '../../core/errors.js';
-import { CONTROL_PATH, SESSION_PATH } from '../../daemon/protocol.js';
+import { CONTROL_PATH, SESSION_PATH, NOTICES_HEADER } from '../../daemon/protocol.js';
 
 export interface ControlCall {
   readonly method: string;
@@ -24,6 +24,8 @@ export interface FakeDaemonHandlers {
    * daemon sends one. `notify` sends a JSON-RPC notification on the same connection.
    */
   control?(call: ControlCall, notify: (method: string, params: object) => void): unknown;
+  /** false: a daemon from before notices, whose 101 does not say it sends kind bytes. Default true, as mcpd's does. */
+  notices?: boolean;
 }
 
 export interface FakeDaemon {
@@ -43,6 +45,9 @@ export async function fakeDaemon(socketPath: string, handlers: FakeDaemonHandler
   const headers: IncomingMessage['headers'][] = [];
   const server = createServer((_req, res) => res.writeHead(404).end());
   const wss = new WebSocketServer({ server, perMessageDeflate: false });
+  wss.on('headers', (lines, req) => {
+    if (handlers.notices !== false && new URL(req.url ?? '/', 'http://daemon').searchParams.get('notices') === '1') lines.push(`${NOTICES_HEADER}: 1`);
+  });
   wss.on('connection', (ws, req) => {
     headers.push(req.headers);
     const url = new URL(req.url ?? '/', 'http://daemon');
