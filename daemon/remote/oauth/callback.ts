@@ -107,7 +107,7 @@ export class Callback {
     const error = params.get('error');
     const code = params.get('code');
     if (error !== null || !code) {
-      const described = error === 'access_denied' ? 'the sign-in was declined (access_denied)' : `the authorization server answered ${error === null ? 'without a code' : `error=${error.slice(0, 60)}`}`;
+      const described = error === 'access_denied' ? 'the sign-in was declined (access_denied)' : `the authorization server answered ${error === null ? 'without a code' : `error=${error.replace(/[^\w.-]/g, '?').slice(0, 60)}`}`;
       const problem = new McpdError('OAUTH_FAILED', `server "${this.#name}": ${described}`, { hint: `run mcpd auth login ${this.#name} to try again` });
       this.#finish(() => this.#settle.reject(problem));
       return problem;

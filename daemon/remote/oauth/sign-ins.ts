@@ -12,6 +12,7 @@ import { AuthRecords } from './auth-record.js';
 import type { AuthStatus } from './auth-status.js';
 import { callbackPorts } from './callback.js';
 import { ServerAuth } from './server-auth.js';
+import { hasAuthorization } from '../prepare-remote.js';
 
 export interface SignInDeps {
   /** The default store (`secret:`), asked at each use. */
@@ -60,7 +61,7 @@ export class SignIns {
     const out: AuthStatus[] = [];
     for (const [name, server] of Object.entries(servers)) {
       if (!isRemote(server)) continue;
-      const header = Object.keys(server.headers).some((h) => h.toLowerCase() === 'authorization');
+      const header = hasAuthorization(server.headers);
       if (header || server.oauth === false) {
         out.push({ server: name, url: server.url, method: header ? 'headers' : 'none', state: header ? 'signed-in' : 'signed-out' });
         continue;
