@@ -4,7 +4,7 @@
  * session failed, kept while no session of it runs.
  */
 import { McpdError } from '../core/errors.js';
-import type { Principal } from './auth/scopes.js';
+import { OWNER, type Principal } from './auth/scopes.js';
 import type { Session } from './session/session.js';
 
 export class SessionTable {
@@ -45,15 +45,16 @@ export class SessionTable {
   }
 
   /**
-   * Refuses (SESSION_LIMIT, HTTP 429) a client token's session beyond `max` open ones: each is a
+   * Refuses (SESSION_LIMIT, HTTP 429) a subject's session beyond `max` open ones: each is a
    * process with its leases. The owner has no cap: it can start any process itself.
    */
   admit(principal: Principal, max: number, configPath: string): void {
     if (principal.kind === 'owner') return;
     let held = 0;
-    for (const p of this.#principals.values()) if (p.kind === 'token' && p.name === principal.name && p.source === principal.source) held++;
+    for (const p of this.#principals.values()) if (p.subject === principal.subject) held++;
     if (held < max) return;
-    throw new McpdError('SESSION_LIMIT', `client token "${principal.name}" holds ${held} open sessions, the most daemon.maxSessionsPerToken (${max}) allows`, {
+    const who = principal.kind === 'token' ? `client token "${principal.name}"` : principal.subject;
+    throw new McpdError('SESSION_LIMIT', `${who} holds ${held} open sessions, the most daemon.maxSessionsPerToken (${max}) allows`, {
       hint: `close one of its sessions (mcpd sessions lists them), or raise daemon.maxSessionsPerToken in ${configPath}`,
     });
   }
@@ -65,6 +66,6 @@ export class SessionTable {
 
   /** The sessions whose opener `valid` no longer admits. */
   unwanted(valid: (principal: Principal) => boolean): Session[] {
-    return this.all().filter((s) => !valid(this.#principals.get(s.id) ?? { kind: 'owner' }));
+    return this.all().filter((s) => !valid(this.#principals.get(s.id) ?? OWNER));
   }
 }

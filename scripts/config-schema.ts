@@ -21,7 +21,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 /** Where cli/commands/config.ts reads it from. */
 export const schemaFile = join(root, 'dist', 'mcpd.schema.json');
 
-const DESCRIPTION = 'mcpd\'s config file (`mcpd config path`). This schema gives its shape; `mcpd config check` also checks durations, policy globs, scopes, cron expressions and references.';
+const DESCRIPTION = 'mcpd\'s config file (`mcpd config path`). This schema gives its shape; `mcpd config check` also checks durations, policy globs, scopes, cron expressions and references, and that a client has a scope or a role.';
 
 /**
  * providerSchema reads `type` first and then that type's settings, in a transform a JSON Schema

@@ -59,13 +59,14 @@ export class ClientAccess {
   /** Whether a principal admitted earlier still holds (not revoked, expired, or removed from the config). */
   stillValid(principal: Principal): boolean {
     if (principal.kind === 'owner') return true;
+    if (principal.kind !== 'token') return true; // judged by their providers at each request
     const entry = this.#entries().find((e) => e.name === principal.name && e.source === principal.source);
     return entry !== undefined && this.#problem(entry) === undefined;
   }
 
   /** When a principal's token expires (ms since the epoch), if it does. */
   expiresAt(principal: Principal): number | undefined {
-    if (principal.kind === 'owner') return undefined;
+    if (principal.kind !== 'token') return undefined;
     const at = this.#entries().find((e) => e.name === principal.name && e.source === principal.source)?.expiresAt;
     return at === undefined ? undefined : Date.parse(at);
   }
@@ -116,7 +117,7 @@ export class ClientAccess {
     if (entry.source === 'state') this.#store.touch(entry.name, at);
     else this.#configUse.set(entry.name, at);
     this.#audit.record({ event: 'token.used', token: entry.name, route });
-    return { kind: 'token', name: entry.name, source: entry.source, scopes: entry.scopes };
+    return { kind: 'token', subject: `token:${entry.name}`, name: entry.name, source: entry.source, scopes: entry.scopes, roles: [] };
   }
 
   #problem(entry: TokenRecord): string | undefined {

@@ -8,11 +8,21 @@ import { McpdError } from '../../core/errors.js';
 export const FIXED_SCOPES = ['status:read', 'logs:read', 'rotate', 'admin'] as const;
 const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
+/**
+ * Who a request is, as the listener's chain of client authentication providers found
+ * (daemon/auth/providers/): `subject` names it in the audit log, status and errors
+ * (`owner`, `token:NAME`, `user:NAME`, `anonymous`); `roles` are the names of the config's
+ * `roles` it holds (daemon/auth/roles.ts). Only the owner and tokens hold scopes.
+ */
 export type Principal =
-  | { readonly kind: 'owner' }
-  | { readonly kind: 'token'; readonly name: string; readonly source: 'state' | 'config'; readonly scopes: readonly string[] };
+  | { readonly kind: 'owner'; readonly subject: 'owner'; readonly roles: readonly string[] }
+  | { readonly kind: 'token'; readonly subject: string; readonly name: string; readonly source: 'state' | 'config'; readonly scopes: readonly string[]; readonly roles: readonly string[] }
+  /** A user a trusted reverse proxy vouched for (the `forwarded` provider). */
+  | { readonly kind: 'forwarded'; readonly subject: string; readonly user: string; readonly groups: readonly string[]; readonly roles: readonly string[] }
+  /** No credentials, on a loopback listener whose chain has `none`. */
+  | { readonly kind: 'anonymous'; readonly subject: 'anonymous'; readonly roles: readonly string[] };
 
-export const OWNER: Principal = { kind: 'owner' };
+export const OWNER: Principal = { kind: 'owner', subject: 'owner', roles: [] };
 
 /** Why `text` is not a scope, or undefined when it is one. */
 export function scopeProblem(text: string): string | undefined {
@@ -37,14 +47,15 @@ export function checkScopes(scopes: readonly string[]): void {
 /** Whether `principal` holds `needed`; admin holds everything, launch:* every launch. */
 export function holds(principal: Principal, needed: string): boolean {
   if (principal.kind === 'owner') return true;
+  if (principal.kind !== 'token') return false;
   return principal.scopes.some((scope) => scope === needed || scope === 'admin' || (scope === 'launch:*' && needed.startsWith('launch:')));
 }
 
 /** Refuses (SCOPE_MISSING, HTTP 403) unless `principal` holds `needed`; `what` names the request. */
 export function requireScope(principal: Principal, needed: string, what: string): void {
   if (holds(principal, needed)) return;
-  const name = principal.kind === 'token' ? principal.name : 'owner';
-  throw new McpdError('SCOPE_MISSING', `token "${name}" lacks the scope ${needed} needed for ${what}`, {
+  const name = principal.kind === 'token' ? `token "${principal.name}"` : principal.subject;
+  throw new McpdError('SCOPE_MISSING', `${name} lacks the scope ${needed} needed for ${what}`, {
     hint: `create a token with --scope ${needed} (mcpd token create NAME --scope ${needed}), or ask the owner to`,
   });
 }

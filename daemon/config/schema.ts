@@ -193,8 +193,10 @@ export const daemonSchema = z.strictObject({
   audit: fileLimits,
   /** `daemon.log` and each server's `logs/NAME.log`, capped and rotated as the audit log is. */
   log: fileLimits,
-  /** The most sessions (each a server process, with its leases) one client token may hold open at once; the owner has no cap. */
+  /** The most sessions (each a server process, with its leases) one subject (a client token, a forwarded user) may hold open at once, unless its roles' limits say more; the owner has no cap. */
   maxSessionsPerToken: z.number().int().min(1).default(32),
+  /** The most requests one subject may send a minute, over all its sessions, unless its roles' limits say more; unset: no limit. The owner has none. */
+  requestsPerMinute: z.number().int().min(1).optional(),
 }).default({});
 
 const scope = z.string().superRefine((text, ctx) => {
@@ -202,30 +204,109 @@ const scope = z.string().superRefine((text, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
+/** A name of the config's `roles`. */
+const roleName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'expected a role name of letters, digits, _ . -');
+
 /** A host app's token, declared in the config: only its SHA-256 (`mcpd token create` keeps its own in the state dir). */
 export const clientSchema = z.strictObject({
   tokenSha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'expected the token\'s SHA-256 as 64 hex digits'),
-  scopes: z.array(scope).min(1, 'expected at least one scope, e.g. ["launch:github"]'),
+  scopes: z.array(scope).default([]),
+  /** Names of the config's `roles`. */
+  roles: z.array(roleName).default([]),
   /** When the token stops working (ISO 8601 time). */
   expires: z.string().datetime({ offset: true, message: 'expected an ISO 8601 time such as "2026-01-31T00:00:00Z"' }).optional(),
-});
+}).refine((client) => client.scopes.length > 0 || client.roles.length > 0, { message: 'expected at least one scope or role, e.g. "scopes": ["launch:github"] or "roles": ["reader"]' });
 
-const loopback = z.string().refine((host) => ['127.0.0.1', '::1', 'localhost'].includes(host), { message: 'expected a loopback address (127.0.0.1, ::1 or localhost): a wider one would open the daemon to the network' });
+const LOOPBACK_HOSTS = ['127.0.0.1', '::1', 'localhost'];
 
-/** Who may connect (README "The daemon"). Extra listeners always require a token. */
+/** Whether a TCP listener's host is a loopback address (no one off this machine can connect). */
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK_HOSTS.includes(host);
+}
+
+/**
+ * One client authentication provider of a listener's chain (daemon/auth/providers/): the first
+ * that accepts a request wins; when all refuse, the answer is the first one's refusal.
+ */
+export const authProviderSchema = z.discriminatedUnion('type', [
+  /** mcpd's client tokens (`mcpd token create`, the config's `clients`), with their scopes and roles. */
+  z.strictObject({ type: z.literal('bearer') }),
+  /** The user and groups a trusted reverse proxy sets in headers; accepted only from `proxies`. */
+  z.strictObject({
+    type: z.literal('forwarded'),
+    /** The proxies' addresses: IPv4 or IPv6 addresses or CIDR ranges ("10.0.0.0/8"). */
+    proxies: z.array(z.string().min(1)).min(1, 'expected the reverse proxy\'s address, e.g. ["127.0.0.1"]'),
+    userHeader: headerName.default('X-Forwarded-User'),
+    groupsHeader: headerName.default('X-Forwarded-Groups'),
+    /** Roles each forwarded group grants; a group that names a role grants that role without an entry here. */
+    groupRoles: z.record(z.string().min(1), z.array(roleName)).default({}),
+  }),
+  /** No credentials: every request is `anonymous` with these roles. Loopback TCP listeners only. */
+  z.strictObject({ type: z.literal('none'), roles: z.array(roleName).default([]) }),
+], { errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_union_discriminator' ? 'unknown auth provider type; expected "bearer", "forwarded" or "none"' : ctx.defaultError }) });
+
+export type AuthProviderConfig = z.output<typeof authProviderSchema>;
+
+/** The chain of an extra listener; without `auth`, mcpd's client tokens alone. */
+const authChain = z.array(authProviderSchema).min(1, 'expected at least one provider, e.g. [{"type": "bearer"}]').default([{ type: 'bearer' }]);
+
+/** Who may connect (README "The daemon"). Extra listeners always authenticate each request. */
 export const socketSchema = z.strictObject({
   /** Refuse connections without a token even on the owner-only socket. */
   requireToken: z.boolean().default(false),
   listen: z.array(z.union([
-    z.strictObject({ path: z.string().min(1), group: z.union([z.string().min(1), z.number().int().min(0)]).optional(), mode: z.string().regex(/^0?[0-7]{3}$/, 'expected an octal mode such as "660"').default('660') }),
     z.strictObject({
-      host: loopback.default('127.0.0.1'),
+      path: z.string().min(1),
+      group: z.union([z.string().min(1), z.number().int().min(0)]).optional(),
+      mode: z.string().regex(/^0?[0-7]{3}$/, 'expected an octal mode such as "660"').default('660'),
+      auth: authChain,
+    }),
+    z.strictObject({
+      /** Beyond loopback only with `tls`, or behind a trusted reverse proxy (a `forwarded` provider in `auth`). */
+      host: z.string().min(1).default('127.0.0.1'),
       port: z.number().int().min(0).max(65535),
       /** Names besides loopback that requests may carry in Host and Origin (a container's host.docker.internal). */
       allowedHosts: z.array(z.string().regex(/^[A-Za-z0-9.-]+$/, 'expected a host name without a port, such as "host.docker.internal"')).optional(),
+      /** HTTPS: the PEM certificate chain's path and the private key's path or reference. */
+      tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+      auth: authChain,
     }),
   ])).default([]),
 }).default({});
+
+/** What a role grants on the servers its `server` glob matches; no `tools` (prompts, resources) list means all of them. */
+const grantSchema = z.strictObject({
+  server: glob,
+  tools: z.array(glob).optional(),
+  prompts: z.array(glob).optional(),
+  resources: z.array(glob).optional(),
+  /** read: only tools annotated readOnlyHint; write (the default): every tool the lists name. */
+  access: z.enum(['read', 'write']).default('write'),
+});
+
+/** What a role takes away; no list means the whole server. A deny wins over every grant. */
+const denySchema = z.strictObject({
+  server: glob,
+  tools: z.array(glob).optional(),
+  prompts: z.array(glob).optional(),
+  resources: z.array(glob).optional(),
+});
+
+/** Per-subject limits; a subject with several roles gets the highest of each. */
+const limitsSchema = z.strictObject({
+  requestsPerMinute: z.number().int().min(1).optional(),
+  sessions: z.number().int().min(1).optional(),
+});
+
+/** A named set of grants and denies (README "Roles"). */
+export const roleSchema = z.strictObject({
+  grants: z.array(grantSchema).default([]),
+  denies: z.array(denySchema).default([]),
+  limits: limitsSchema.optional(),
+});
+
+export type RoleConfig = z.output<typeof roleSchema>;
+export type GrantConfig = z.output<typeof grantSchema>;
 
 /** argv of a command mcpd runs without a shell. */
 const argv = z.array(z.string()).min(1, 'expected the command as a list, e.g. ["./register-key.sh"]');
@@ -264,6 +345,7 @@ export const configSchema = z.strictObject({
   daemon: daemonSchema,
   rotation: z.record(z.string().min(1), rotationSchema).default({}),
   clients: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'expected a client name of letters, digits, _ . -'), clientSchema).default({}),
+  roles: z.record(roleName, roleSchema).default({}),
   socket: socketSchema,
 });
 

@@ -113,7 +113,6 @@ describe('the config\'s JSON Schema', () => {
     ['a listener with both a path and a port', { socket: { listen: [{ path: '/x', port: 1 }] } }],
     ['a socket mode that is not octal', { socket: { listen: [{ path: '/x', mode: '999' }] } }],
     ['a token hash that is not SHA-256', { clients: { ide: { tokenSha256: 'abc', scopes: ['admin'] } } }],
-    ['no scopes', { clients: { ide: { tokenSha256: hash, scopes: [] } } }],
     ['an expiry that is not a time', { clients: { ide: { tokenSha256: hash, scopes: ['admin'], expires: 'tomorrow' } } }],
     ['maxMessageBytes as a string', { daemon: { maxMessageBytes: '1MB' } }],
     ['$schema as an object', { $schema: { url: 'x' } }],
@@ -125,11 +124,13 @@ describe('the config\'s JSON Schema', () => {
     });
   }
 
-  it('leaves refinements to the loader: a duration, a glob or a reference that does not parse validates', () => {
+  it('leaves refinements to the loader: a duration, a glob or a reference that does not parse, a client with neither scope nor role, validates', () => {
     const configs = [
       { mcpServers: { a: { command: 'x', ttl: 'soon' } } },
       { mcpServers: { a: { command: 'x', tools: { deny: [''] } } } },
       { mcpServers: { a: { command: 'x', env: { T: '${nope:x}' } } } },
+      // A client needs a scope or a role: one refinement over two keys.
+      { clients: { ide: { tokenSha256: '0'.repeat(64), scopes: [] } } },
     ];
     for (const config of configs) {
       assert.equal(loaderAccepts(config), false, JSON.stringify(config));

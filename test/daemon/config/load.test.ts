@@ -56,7 +56,7 @@ describe('config loading', () => {
 
   it('socket.listen: a TCP entry\'s allowedHosts are host names without a port', () => {
     const ok = parseConfig(JSON.stringify({ socket: { listen: [{ port: 7311, allowedHosts: ['host.docker.internal'] }] } }), FILE);
-    assert.deepEqual(ok.socket.listen, [{ host: '127.0.0.1', port: 7311, allowedHosts: ['host.docker.internal'] }]);
+    assert.deepEqual(ok.socket.listen, [{ host: '127.0.0.1', port: 7311, allowedHosts: ['host.docker.internal'], auth: [{ type: 'bearer' }] }]);
     fails(JSON.stringify({ socket: { listen: [{ port: 7311, allowedHosts: ['host.docker.internal:7311'] }] } }), 'CONFIG_INVALID', 'expected a host name without a port, such as "host.docker.internal"');
   });
 

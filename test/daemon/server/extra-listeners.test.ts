@@ -23,6 +23,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+const BEARER = [{ type: 'bearer' as const }];
 const portOf = (name: string) => Number(/:(\d+)$/.exec(name)![1]);
 
 describe('extra listeners', () => {
@@ -30,12 +31,12 @@ describe('extra listeners', () => {
   after(() => listeners.close());
 
   it('an entry equal to a bound one keeps it; a new one is bound; a removed one stops listening', async () => {
-    assert.deepEqual(await listeners.update([{ host: '127.0.0.1', port: 0 }]), []);
+    assert.deepEqual(await listeners.update([{ host: '127.0.0.1', port: 0, auth: BEARER }]), []);
     const [first] = listeners.names;
     const extra = await freePort();
-    assert.deepEqual(await listeners.update([{ host: '127.0.0.1', port: 0 }, { host: '127.0.0.1', port: extra }]), []);
+    assert.deepEqual(await listeners.update([{ host: '127.0.0.1', port: 0, auth: BEARER }, { host: '127.0.0.1', port: extra, auth: BEARER }]), []);
     assert.deepEqual(listeners.names, [first, `tcp:127.0.0.1:${extra}`], 'port 0 kept its port: not bound afresh');
-    await listeners.update([{ host: '127.0.0.1', port: extra }]);
+    await listeners.update([{ host: '127.0.0.1', port: extra, auth: BEARER }]);
     assert.deepEqual(listeners.names, [`tcp:127.0.0.1:${extra}`]);
     assert.equal(await answers(portOf(first!)), false, 'the removed listener is closed');
     assert.equal(await answers(extra), true);
@@ -45,7 +46,7 @@ describe('extra listeners', () => {
 
   it('two updates at once are taken one after the other: the second keeps what the first bound', async () => {
     const port = await freePort();
-    const spec = [{ host: '127.0.0.1', port }];
+    const spec = [{ host: '127.0.0.1', port, auth: BEARER }];
     const results = await Promise.all([listeners.update(spec), listeners.update(spec)]);
     assert.deepEqual(results, [[], []], 'neither met EADDRINUSE');
     assert.deepEqual(listeners.names, [`tcp:127.0.0.1:${port}`]);
@@ -57,7 +58,7 @@ describe('extra listeners', () => {
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     const busy = (taken.address() as AddressInfo).port;
     try {
-      const failures = await listeners.update([{ host: '127.0.0.1', port: 0 }, { host: '127.0.0.1', port: busy }]);
+      const failures = await listeners.update([{ host: '127.0.0.1', port: 0, auth: BEARER }, { host: '127.0.0.1', port: busy, auth: BEARER }]);
       assert.deepEqual(failures.map((f) => [f.code, f.message, f.hint]), [['USAGE', 'socket.listen[1]: cannot listen there: EADDRINUSE', 'fix or remove that entry of socket.listen']]);
       assert.deepEqual(listeners.failures, ['socket.listen[1]: cannot listen there: EADDRINUSE']);
       assert.equal(listeners.names.length, 1);
@@ -75,7 +76,7 @@ describe('extra listeners', () => {
     const starting = new ExtraListeners(() => createHttpServer());
     const port = await freePort();
     try {
-      await assert.rejects(starting.start([{ host: '127.0.0.1', port }, { host: '127.0.0.1', port: busy }]), {
+      await assert.rejects(starting.start([{ host: '127.0.0.1', port, auth: BEARER }, { host: '127.0.0.1', port: busy, auth: BEARER }]), {
         code: 'USAGE', message: 'socket.listen[1]: cannot listen there: EADDRINUSE',
       });
       assert.deepEqual(starting.names, []);
@@ -105,7 +106,7 @@ describe('a socket shared with a group', { skip: process.getuid?.() === 0 ? unde
     await new Promise<void>((resolve) => stale.listen(`${path}.first`, resolve));
     await link(`${path}.first`, path);
     await new Promise((resolve) => stale.close(resolve));
-    assert.deepEqual(await listeners.update([{ path, group: 'nogroup', mode: '660' }]), []);
+    assert.deepEqual(await listeners.update([{ path, group: 'nogroup', mode: '660', auth: BEARER }]), []);
     const info = await lstat(path);
     assert.ok(info.isSocket());
     assert.equal(info.mode & 0o777, 0o660);
@@ -118,7 +119,7 @@ describe('a socket shared with a group', { skip: process.getuid?.() === 0 ? unde
     await writeFile(target, 'keep me', { mode: 0o600 });
     const path = join(dir, 'planted.sock');
     await symlink(target, path);
-    const failures = await listeners.update([{ path, group: 'nogroup', mode: '666' }]);
+    const failures = await listeners.update([{ path, group: 'nogroup', mode: '666', auth: BEARER }]);
     assert.deepEqual(failures.map((f) => [f.code, f.message]), [['SOCKET_UNSAFE', `socket.listen[0]: refusing the socket ${path}: it is a symbolic link`]]);
     const after = await lstat(target);
     assert.deepEqual([after.mode & 0o777, after.uid, after.gid], [0o600, 0, 0]);
@@ -129,14 +130,14 @@ describe('a socket shared with a group', { skip: process.getuid?.() === 0 ? unde
   it('a file that is not a socket is not removed; a folder others can write is refused', async () => {
     const file = join(dir, 'notes.sock');
     await writeFile(file, 'mine');
-    assert.deepEqual((await listeners.update([{ path: file, mode: '660' }])).map((f) => f.message), [`socket.listen[0]: ${file} is not a socket`]);
+    assert.deepEqual((await listeners.update([{ path: file, mode: '660', auth: BEARER }])).map((f) => f.message), [`socket.listen[0]: ${file} is not a socket`]);
     assert.equal(await readFile(file, 'utf8'), 'mine');
 
     const open = join(dir, 'open');
     await mkdir(open);
     await chmod(open, 0o777);
     const path = join(open, 'group.sock');
-    const failures = await listeners.update([{ path, group: 'nogroup', mode: '660' }]);
+    const failures = await listeners.update([{ path, group: 'nogroup', mode: '660', auth: BEARER }]);
     assert.deepEqual(failures.map((f) => [f.code, f.message]), [['SOCKET_UNSAFE', `socket.listen[0]: refusing the socket ${path}: the folder ${open} is writable by others (mode 0777)`]]);
     assert.equal(failures[0]!.hint, 'put it in a folder only you (or root) can write, or fix or remove that entry of socket.listen');
     await assert.rejects(lstat(path), { code: 'ENOENT' });
