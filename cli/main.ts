@@ -165,19 +165,20 @@ program
   .description('each rotated secret: strategy, age, last and next rotation, state, overdue')
   .option('--json', 'output JSON')
   .action(async (_options: unknown, command: Command) => (await rotationCommands()).status(globals(command)));
-const token = program.command('token').description('client tokens for host apps: each gets exactly its scopes (launch:NAME, launch:*, status:read, logs:read, rotate, admin)');
+const token = program.command('token').description('client tokens for host apps: each gets exactly its scopes (launch:NAME, launch:*, status:read, logs:read, rotate, admin) and roles');
 const tokenCommands = () => import('./commands/token.js');
 token
   .command('create')
   .description('create a token and print it once; the daemon keeps only its SHA-256')
   .argument('<name>')
   .option('--scope <scope>', 'a scope the token gets (repeatable)', collect, [])
+  .option('--role <role>', 'a role of the config\'s "roles" the token gets (repeatable)', collect, [])
   .option('--expires <duration>', 'when it stops working, e.g. 30d (default: never)')
   .option('--json', 'output JSON')
-  .action(async (name: string, options: { scope: string[]; expires?: string }, command: Command) => (await tokenCommands()).create(name, { ...globals(command), ...options }));
+  .action(async (name: string, options: { scope: string[]; role: string[]; expires?: string }, command: Command) => (await tokenCommands()).create(name, { ...globals(command), ...options }));
 token
   .command('ls')
-  .description('list tokens: names, scopes, created, expires, last used (never tokens)')
+  .description('list tokens: names, scopes, roles, created, expires, last used (never tokens)')
   .option('--json', 'output JSON')
   .action(async (_options: unknown, command: Command) => (await tokenCommands()).list(globals(command)));
 token

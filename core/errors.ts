@@ -51,6 +51,8 @@ export type ErrorCode =
   | 'TOKEN_REQUIRED'
   | 'TOKEN_INVALID'
   | 'SCOPE_MISSING'
+  | 'PROXY_UNTRUSTED'
+  | 'USER_INVALID'
   | 'SESSION_LIMIT'
   | 'SCOPE_UNKNOWN'
   | 'TOKEN_EXISTS'

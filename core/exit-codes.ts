@@ -52,6 +52,8 @@ const byCode: Record<ErrorCode, number> = {
   TOKEN_REQUIRED: EXIT.refused,
   TOKEN_INVALID: EXIT.refused,
   SCOPE_MISSING: EXIT.refused,
+  PROXY_UNTRUSTED: EXIT.refused,
+  USER_INVALID: EXIT.refused,
   SESSION_LIMIT: EXIT.refused,
   SCOPE_UNKNOWN: EXIT.usage,
   TOKEN_EXISTS: EXIT.usage,

@@ -40,7 +40,7 @@ function handlers(daemon: Daemon): { [M in ControlMethod]: Handler<M> } {
       setImmediate(() => void daemon.stop('mcpd stop'));
       return { stopping: true };
     },
-    'token.create': ({ name, scopes, expires }) => daemon.access.create(requireName(name, 'token'), Array.isArray(scopes) ? scopes.map(String) : [], typeof expires === 'string' ? expires : undefined),
+    'token.create': ({ name, scopes, expires, roles }) => daemon.access.create(requireName(name, 'token'), Array.isArray(scopes) ? scopes.map(String) : [], typeof expires === 'string' ? expires : undefined, Array.isArray(roles) ? roles.map(String) : []),
     'token.list': () => daemon.access.list(),
     'token.revoke': async ({ name }) => {
       const info = await daemon.access.revoke(requireName(name, 'token'));

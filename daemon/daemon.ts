@@ -16,6 +16,7 @@ import { checkReferences, type Finding } from '../providers/check.js';
 import { ProviderRegistry } from '../providers/registry.js';
 import { AuditLog } from './audit/audit.js';
 import { ClientAccess } from './auth/access.js';
+import { AuthChain } from './auth/providers/chain.js';
 import type { Principal } from './auth/scopes.js';
 import { ExpiryWatch } from './auth/expiry.js';
 import { EventFeed } from './events.js';
@@ -144,7 +145,7 @@ export class Daemon {
     const loaded = await loadConfig(options.configPath, { required: false });
     const daemon = new Daemon(options, loaded.config, await TokenStore.open(join(options.stateDir, 'tokens.json')));
     const log = daemon.#options.log;
-    const handlers: SocketHandlers = {
+    const handlers: Omit<SocketHandlers, 'authenticate' | 'challenge'> = {
       maxMessageBytes: loaded.config.daemon.maxMessageBytes,
       openSession: (name, link, client, principal) => daemon.#openSession(name, link, client, principal),
       control: (ws, principal) => {
@@ -152,13 +153,16 @@ export class Daemon {
         ws.once('close', () => daemon.#controls.delete(ws));
         serveControl(ws, daemon, principal);
       },
-      authenticate: (req, url, requireToken) => daemon.access.authenticate(req, url, requireToken),
       note: (event, fields) => log(event, fields),
       refused: (refusal) => daemon.refusals.record(refusal),
     };
-    daemon.#server = createSocketServer(handlers);
+    const config = () => daemon.#config;
+    daemon.#server = createSocketServer({ ...handlers, ...authBy(AuthChain.forOwnerSocket(daemon.access, config)) });
     await bind(daemon.#server, options.binding);
-    daemon.#extra = new ExtraListeners((spec, index) => createSocketServer(handlers, { requireToken: true, ...('port' in spec ? { tcp: { allowedHosts: spec.allowedHosts ?? [], where: `socket.listen[${index}]` } } : {}) }));
+    daemon.#extra = new ExtraListeners((spec, index) => createSocketServer(
+      { ...handlers, ...authBy(AuthChain.forListener(spec.auth, index, daemon.access, config)) },
+      'port' in spec ? { tcp: { allowedHosts: spec.allowedHosts ?? [], where: `socket.listen[${index}]` } } : {},
+    ));
     try {
       await daemon.#extra.start(loaded.config.socket.listen);
     } catch (error) {
@@ -387,4 +391,9 @@ export class Daemon {
     const reload = () => void this.reload().catch(() => {});
     this.#watcher.on('add', reload).on('change', reload).on('unlink', reload);
   }
+}
+
+/** A listener's handlers for who a request is: its own chain of providers. */
+function authBy(chain: AuthChain): Pick<SocketHandlers, 'authenticate' | 'challenge'> {
+  return { authenticate: (req, url) => chain.authenticate(req, url), challenge: (refusal) => chain.challenge(refusal) };
 }

@@ -176,7 +176,7 @@ export interface ControlMethods {
   'rotation.status': { params: Record<string, never>; result: RotationStatus[] };
   'secrets.check': { params: Record<string, never>; result: Finding[] };
   'rotation.run': { params: { name: string }; result: RotationStatus };
-  'token.create': { params: { name: string; scopes: string[]; expires?: string }; result: { token: string; info: TokenInfo } };
+  'token.create': { params: { name: string; scopes: string[]; roles?: string[]; expires?: string }; result: { token: string; info: TokenInfo } };
   'token.list': { params: Record<string, never>; result: TokenInfo[] };
   'token.revoke': { params: { name: string }; result: { info: TokenInfo; sessionsClosed: number } };
   'auth.status': { params: Record<string, never>; result: AuthStatus[] };

@@ -1,5 +1,5 @@
 /**
- * `mcpd token create NAME --scope S… [--expires 30d]`, `mcpd token ls`, `mcpd token revoke NAME`.
+ * `mcpd token create NAME --scope S… --role R… [--expires 30d]`, `mcpd token ls`, `mcpd token revoke NAME`.
  * The daemon owns the token store (only SHA-256s); a new token is printed once, alone on
  * stdout so `TOKEN=$(mcpd token create …)` works, and never again.
  */
@@ -8,12 +8,13 @@ import { output, type DaemonOptions } from '../context.js';
 import { control, ensureDaemon } from '../../connect/daemon.js';
 import { table } from '../table.js';
 
-export async function create(name: string, options: DaemonOptions & { scope: string[]; expires?: string }): Promise<void> {
+export async function create(name: string, options: DaemonOptions & { scope: string[]; role: string[]; expires?: string }): Promise<void> {
   await ensureDaemon(options);
-  const params = { name, scopes: options.scope, ...(options.expires === undefined ? {} : { expires: options.expires }) };
+  const params = { name, scopes: options.scope, ...(options.role.length ? { roles: options.role } : {}), ...(options.expires === undefined ? {} : { expires: options.expires }) };
   const { token, info } = await control(options, 'token.create', params);
   if (options.json) return output(options, { token, ...info }, () => '');
-  process.stderr.write(`mcpd: created token "${info.name}" with ${info.scopes.join(', ')}${info.expiresAt ? `, expires ${info.expiresAt}` : ', no expiry'}; it is shown only this once\n`);
+  const grants = [...info.scopes, ...info.roles.map((role) => `role ${role}`)];
+  process.stderr.write(`mcpd: created token "${info.name}" with ${grants.join(', ')}${info.expiresAt ? `, expires ${info.expiresAt}` : ', no expiry'}; it is shown only this once\n`);
   process.stdout.write(`${token}\n`);
 }
 
@@ -21,8 +22,8 @@ export async function list(options: DaemonOptions): Promise<void> {
   const tokens = await control(options, 'token.list');
   output(options, tokens, () => {
     if (tokens.length === 0) return 'no client tokens (mcpd token create NAME --scope launch:SERVER makes one)';
-    const rows = tokens.map((t) => [t.name, t.scopes.join(','), day(t.createdAt), day(t.expiresAt) || 'never', t.lastUsedAt ?? 'never', state(t)]);
-    return table([['NAME', 'SCOPES', 'CREATED', 'EXPIRES', 'LAST USED', 'STATE'], ...rows]);
+    const rows = tokens.map((t) => [t.name, t.scopes.join(',') || '-', t.roles.join(',') || '-', day(t.createdAt), day(t.expiresAt) || 'never', t.lastUsedAt ?? 'never', state(t)]);
+    return table([['NAME', 'SCOPES', 'ROLES', 'CREATED', 'EXPIRES', 'LAST USED', 'STATE'], ...rows]);
   });
 }
 

@@ -16,7 +16,7 @@ export type AuditEvent =
   /** The first refusal from a peer on a listener; the rest of an interval's are one line with their `count` (see RefusalTally). */
   | { event: 'token.refused'; listener: string; peer: string; route: string; code: string; reason: string }
   | { event: 'token.refused'; listener: string; peer: string; count: number; seconds: number; codes: Record<string, number> }
-  | { event: 'token.created'; token: string; scopes: readonly string[]; expiresAt: string | undefined }
+  | { event: 'token.created'; token: string; scopes: readonly string[]; roles?: readonly string[]; expiresAt: string | undefined }
   | { event: 'token.revoked'; token: string; sessionsClosed?: number }
   | { event: 'rotation.step'; secret: string; step: RotationStep; detail?: string };
 

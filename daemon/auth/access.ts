@@ -1,26 +1,26 @@
 /**
- * Who a connection is: the owner (no token, on the owner-only socket, unless
- * `socket.requireToken`), or a client token with exactly its scopes. Tokens come from the token
- * store (`mcpd token create`) and from the config's `clients` (a SHA-256 and scopes). Every
- * refusal is a 401 McpdError; every use goes to the audit log, and refusals go there counted
- * (the socket's RefusalTally), as anyone who can connect can send them.
+ * mcpd's client tokens: a token holds exactly its scopes and roles. Tokens come from the token
+ * store (`mcpd token create`) and from the config's `clients` (a SHA-256, scopes and roles).
+ * The `bearer` provider (providers/bearer.ts) asks `verify` for each request that presents one.
+ * Every refusal is a 401 McpdError; every use goes to the audit log, and refusals go there
+ * counted (the socket's RefusalTally), as anyone who can connect can send them.
  */
-import type { IncomingMessage } from 'node:http';
 import ms from 'ms';
 import type { Clock } from '../../core/clock.js';
 import { McpdError } from '../../core/errors.js';
 import type { Audit } from '../audit/audit.js';
 import { isDuration } from '../../core/duration.js';
 import type { Config } from '../config/schema.js';
-import { checkScopes, OWNER, type Principal } from './scopes.js';
+import { type Principal, scopeProblem } from './scopes.js';
 import type { TokenRecord, TokenStore } from './store.js';
-import { findHash, invalid, newToken, presentedToken, sha256Hex } from './token.js';
+import { findHash, invalid, newToken, sha256Hex } from './token.js';
 import { own } from '../../core/own.js';
 
 export interface TokenInfo {
   readonly name: string;
   readonly source: 'state' | 'config';
   readonly scopes: readonly string[];
+  readonly roles: readonly string[];
   readonly createdAt: string | undefined;
   readonly expiresAt: string | undefined;
   readonly lastUsedAt: string | undefined;
@@ -44,17 +44,6 @@ export class ClientAccess {
     this.#audit = audit;
   }
 
-  /** The principal of a request; `requireToken` for listeners other than the owner-only socket. */
-  authenticate(req: IncomingMessage, url: URL, requireToken: boolean): Principal {
-    const token = presentedToken(req, url);
-    if (token === undefined) {
-      if (!requireToken && !this.#config().socket.requireToken) return OWNER;
-      throw new McpdError('TOKEN_REQUIRED', `${url.pathname} needs a client token on this listener`, {
-        hint: 'send "Authorization: Bearer TOKEN" (set $MCPD_TOKEN for the mcpd CLI); mcpd token create NAME --scope ... makes one',
-      });
-    }
-    return this.#principalOf(token, url.pathname);
-  }
 
   /** Whether a principal admitted earlier still holds (not revoked, expired, or removed from the config). */
   stillValid(principal: Principal): boolean {
@@ -71,9 +60,10 @@ export class ClientAccess {
     return at === undefined ? undefined : Date.parse(at);
   }
 
-  async create(name: string, scopes: readonly string[], expires: string | undefined): Promise<{ token: string; info: TokenInfo }> {
+  /** A new token with `scopes` and `roles` (at least one of either; each role one of the config's). */
+  async create(name: string, scopes: readonly string[], expires: string | undefined, roles: readonly string[] = []): Promise<{ token: string; info: TokenInfo }> {
     if (!TOKEN_NAME.test(name)) throw new McpdError('USAGE', `"${name}" is not a token name: use letters, digits, _ . - (up to 64)`, { hint: 'name it after the host app, e.g. mcpd token create ide-plugin ...' });
-    checkScopes(scopes);
+    checkGrants(scopes, roles, Object.keys(this.#config().roles));
     const existing = this.#entries().find((e) => e.name === name);
     if (existing && this.#problem(existing) === undefined) {
       throw new McpdError('TOKEN_EXISTS', `a token named "${name}" exists already${existing.source === 'config' ? ' in the config\'s clients' : ''}`, { hint: `revoke it first (mcpd token revoke ${name}) or choose another name` });
@@ -81,9 +71,9 @@ export class ClientAccess {
     const now = this.#clock.now();
     const expiresAt = expires === undefined ? undefined : new Date(now + lifetime(expires)).toISOString();
     const token = newToken();
-    const record: TokenRecord = { name, sha256: sha256Hex(token), scopes: [...new Set(scopes)], createdAt: new Date(now).toISOString(), ...(expiresAt ? { expiresAt } : {}) };
+    const record: TokenRecord = { name, sha256: sha256Hex(token), scopes: [...new Set(scopes)], ...(roles.length ? { roles: [...new Set(roles)] } : {}), createdAt: new Date(now).toISOString(), ...(expiresAt ? { expiresAt } : {}) };
     await this.#store.put(record);
-    this.#audit.record({ event: 'token.created', token: name, scopes: record.scopes, expiresAt });
+    this.#audit.record({ event: 'token.created', token: name, scopes: record.scopes, ...(record.roles ? { roles: record.roles } : {}), expiresAt });
     return { token, info: info(record, 'state') };
   }
 
@@ -106,7 +96,8 @@ export class ClientAccess {
     return this.#store.flush();
   }
 
-  #principalOf(token: string, route: string): Principal {
+  /** The principal of a presented token (TOKEN_INVALID when it is unknown, revoked or expired); `route` goes to the audit log. */
+  verify(token: string, route: string): Principal {
     const entries = this.#entries();
     const index = findHash(sha256Hex(token), entries.map((e) => e.sha256));
     const entry = entries[index];
@@ -117,7 +108,7 @@ export class ClientAccess {
     if (entry.source === 'state') this.#store.touch(entry.name, at);
     else this.#configUse.set(entry.name, at);
     this.#audit.record({ event: 'token.used', token: entry.name, route });
-    return { kind: 'token', subject: `token:${entry.name}`, name: entry.name, source: entry.source, scopes: entry.scopes, roles: [] };
+    return { kind: 'token', subject: `token:${entry.name}`, name: entry.name, source: entry.source, scopes: entry.scopes, roles: entry.roles ?? [] };
   }
 
   #problem(entry: TokenRecord): string | undefined {
@@ -127,13 +118,29 @@ export class ClientAccess {
   }
 
   #entries(): Array<TokenRecord & { source: 'state' | 'config' }> {
-    const fromConfig = Object.entries(this.#config().clients).map(([name, c]) => ({ name, sha256: c.tokenSha256.toLowerCase(), scopes: c.scopes, createdAt: '', expiresAt: c.expires, source: 'config' as const }));
+    const fromConfig = Object.entries(this.#config().clients).map(([name, c]) => ({ name, sha256: c.tokenSha256.toLowerCase(), scopes: c.scopes, roles: c.roles, createdAt: '', expiresAt: c.expires, source: 'config' as const }));
     return [...fromConfig, ...this.#store.records.map((r) => ({ ...r, source: 'state' as const }))];
   }
 }
 
+/** Checks what `mcpd token create` asks for: at least one scope or role, each scope known (SCOPE_UNKNOWN), each role one of the config's. */
+function checkGrants(scopes: readonly string[], roles: readonly string[], known: readonly string[]): void {
+  if (scopes.length === 0 && roles.length === 0) throw new McpdError('USAGE', 'a token needs at least one scope or role', { hint: 'add --scope or --role, e.g. --scope launch:github --scope status:read, or --role reader' });
+  for (const scope of scopes) {
+    const problem = scopeProblem(scope);
+    if (problem) throw new McpdError('SCOPE_UNKNOWN', problem, { hint: 'use launch:NAME, launch:*, status:read, logs:read, rotate or admin' });
+  }
+  for (const role of roles) {
+    if (!known.includes(role)) {
+      throw new McpdError('USAGE', `no role named "${role}" in the daemon's config; known roles: ${known.length ? [...known].sort().join(', ') : '(none)'}`, {
+        hint: `define it under "roles" in the config (README "Roles"), or give one of the known roles`,
+      });
+    }
+  }
+}
+
 function info(record: TokenRecord, source: 'state' | 'config'): TokenInfo {
-  return { name: record.name, source, scopes: record.scopes, createdAt: record.createdAt || undefined, expiresAt: record.expiresAt, lastUsedAt: record.lastUsedAt, revokedAt: record.revokedAt };
+  return { name: record.name, source, scopes: record.scopes, roles: record.roles ?? [], createdAt: record.createdAt || undefined, expiresAt: record.expiresAt, lastUsedAt: record.lastUsedAt, revokedAt: record.revokedAt };
 }
 
 function lifetime(text: string): number {

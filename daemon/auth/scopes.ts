@@ -35,15 +35,6 @@ export function scopeProblem(text: string): string | undefined {
   return `unknown scope "${text}"; known scopes: launch:NAME, launch:*, ${FIXED_SCOPES.join(', ')}`;
 }
 
-/** Checks every scope given on the command line or in a request (SCOPE_UNKNOWN otherwise). */
-export function checkScopes(scopes: readonly string[]): void {
-  if (scopes.length === 0) throw new McpdError('USAGE', 'a token needs at least one scope', { hint: 'add --scope, e.g. --scope launch:github --scope status:read' });
-  for (const scope of scopes) {
-    const problem = scopeProblem(scope);
-    if (problem) throw new McpdError('SCOPE_UNKNOWN', problem, { hint: 'use launch:NAME, launch:*, status:read, logs:read, rotate or admin' });
-  }
-}
-
 /** Whether `principal` holds `needed`; admin holds everything, launch:* every launch. */
 export function holds(principal: Principal, needed: string): boolean {
   if (principal.kind === 'owner') return true;

@@ -12,6 +12,8 @@ const recordSchema = z.strictObject({
   name: z.string(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   scopes: z.array(z.string()),
+  /** Names of the config's `roles` (absent in stores written before roles). */
+  roles: z.array(z.string()).optional(),
   createdAt: z.string(),
   expiresAt: z.string().optional(),
   lastUsedAt: z.string().optional(),

@@ -15,6 +15,7 @@ import { builtinProviders, unknownProvider } from '../../providers/registry.js';
 import { isDuration } from '../../core/duration.js';
 import { type Config, configSchema, emptyConfig, isRemote, type LocalServerConfig, type RemoteServerConfig, type ServerConfig } from './schema.js';
 import { own } from '../../core/own.js';
+import { checkListeners } from './listen-checks.js';
 
 export interface LoadedConfig {
   readonly path: string;
@@ -43,6 +44,7 @@ export function parseConfig(text: string, file: string): Config {
   const parsed = configSchema.safeParse(json);
   if (!parsed.success) throw invalid(file, parsed.error.issues);
   checkReferences(parsed.data, file);
+  checkListeners(parsed.data, file);
   return parsed.data;
 }
 

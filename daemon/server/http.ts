@@ -21,8 +21,10 @@ export interface SocketHandlers {
   openSession(name: string, link: WebSocketLink, client: string | undefined, principal: Principal): Promise<Session>;
   /** Serves one control connection; each method checks the principal's scopes. */
   control(ws: WebSocket, principal: Principal): void;
-  /** Who the request is (throws a 401 McpdError); `requireToken` on listeners other than the owner-only socket. */
-  authenticate(req: IncomingMessage, url: URL, requireToken: boolean): Principal;
+  /** Who the request is, by this listener's chain of providers (daemon/auth/providers/chain.ts); rejects with a 401 or 403 McpdError. */
+  authenticate(req: IncomingMessage, url: URL): Promise<Principal>;
+  /** The `WWW-Authenticate` value a 401 carrying `refusal` sends, if any (the chain's challenge). */
+  challenge(refusal: McpdError): string | undefined;
   /** Logs a protocol error (never a value). */
   note(event: string, fields: Record<string, unknown>): void;
   /** Counts a refusal before the upgrade (a RefusalTally: anyone who can connect can send them). */
@@ -37,13 +39,13 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   TOKEN_REQUIRED: 401,
   TOKEN_INVALID: 401,
   SCOPE_MISSING: 403,
+  PROXY_UNTRUSTED: 403,
+  USER_INVALID: 401,
   SESSION_LIMIT: 429,
   DAEMON_STOPPING: 503,
 };
 
 export interface ListenerOptions {
-  /** This listener admits no one without a token (a group socket, a TCP port). */
-  readonly requireToken?: boolean;
   /** A TCP listener: names besides loopback its requests' Host and Origin may carry, and how errors name it. */
   readonly tcp?: { readonly allowedHosts: readonly string[]; readonly where: string };
 }
@@ -54,9 +56,9 @@ function wantsNotices(path: string | undefined): boolean {
   return query.get('stderr') === '1' && query.get('notices') === '1';
 }
 
-/** The socket's HTTP server; `options` for the extra listeners. */
+/** The socket's HTTP server; `handlers.authenticate` is this listener's chain, `options` for the extra listeners. */
 export function createSocketServer(handlers: SocketHandlers, options: ListenerOptions = {}): Server {
-  const { requireToken = false, tcp } = options;
+  const { tcp } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload: handlers.maxMessageBytes, perMessageDeflate: false });
   // The 101 says notices are on (NOTICES_HEADER): a client then reads each binary message's kind byte.
   wss.on('headers', (headers, req) => {
@@ -78,14 +80,14 @@ export function createSocketServer(handlers: SocketHandlers, options: ListenerOp
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
-    void route(req, socket, head).catch((error: unknown) => refuse(socket, error, req, (refusal) => handlers.refused({ ...refusal, listener: listenerName(server) })));
+    void route(req, socket, head).catch((error: unknown) => refuse(socket, error, req, handlers, (refusal) => handlers.refused({ ...refusal, listener: listenerName(server) })));
   });
 
   async function route(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     if (tcp) checkHostAndOrigin(req, tcp.allowedHosts, tcp.where);
     const url = new URL(req.url ?? '/', 'http://mcpd');
     if (req.headers.upgrade?.toLowerCase() !== 'websocket' || !req.headers['sec-websocket-key']) throw notWebSocket(req);
-    const principal = handlers.authenticate(req, url, requireToken);
+    const principal = await handlers.authenticate(req, url);
     if (url.pathname === CONTROL_PATH) {
       wss.handleUpgrade(req, socket, head, (ws) => {
         // A frame ws cannot accept (bad RSV bits, an unmasked frame) is an 'error' on the socket,
@@ -178,13 +180,15 @@ function peerOf(req: IncomingMessage): string {
   return req.socket.remoteAddress ?? 'unix';
 }
 
-function refuse(socket: Duplex, error: unknown, req: IncomingMessage, record: (refusal: Omit<Refusal, 'listener'>) => void): void {
+function refuse(socket: Duplex, error: unknown, req: IncomingMessage, handlers: SocketHandlers, record: (refusal: Omit<Refusal, 'listener'>) => void): void {
   const body = errorBody(error);
   const status = statusOf(body);
   record({ peer: peerOf(req), route: pathOf(req), status, code: body.error.code, message: body.error.message });
   if (socket.destroyed) return;
   const text = JSON.stringify(body);
+  // A 401 says how to authenticate (RFC 9110 §11.6.1): the listener's chain knows.
+  const challenge = status === 401 && error instanceof McpdError ? handlers.challenge(error) : undefined;
   socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${challenge ? `WWW-Authenticate: ${challenge}\r\n` : ''}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
   );
 }

@@ -18,6 +18,7 @@ import { MiniSession, rawRequest, startDaemon } from '../../helpers/daemon.js';
 const everything = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js');
 const mini = { command: process.execPath, args: [fixture('mini-mcp.js')] };
 const pastToken = 'mcpd_expired-config-token-for-the-test';
+const kioskToken = 'mcpd_roles-only-config-token-for-the-test';
 
 /** One control request with a token; the JSON-RPC answer. */
 async function controlCall(socket: string, token: string, method: string): Promise<{ result?: unknown; error?: { message: string; data?: { code?: string } } }> {
@@ -38,7 +39,11 @@ describe('client tokens and scopes', () => {
     socket = s.env.MCPD_SOCKET!;
     await s.writeConfig({
       mcpServers: { everything: { command: process.execPath, args: [everything, 'stdio'] }, github: mini },
-      clients: { old: { tokenSha256: createHash('sha256').update(pastToken).digest('hex'), scopes: ['launch:*'], expires: '2020-01-01T00:00:00Z' } },
+      clients: {
+        old: { tokenSha256: createHash('sha256').update(pastToken).digest('hex'), scopes: ['launch:*'], expires: '2020-01-01T00:00:00Z' },
+        kiosk: { tokenSha256: createHash('sha256').update(kioskToken).digest('hex'), roles: ['reader'] },
+      },
+      roles: { reader: { grants: [{ server: 'everything', access: 'read' }] }, writer: { grants: [{ server: '*' }] } },
     });
     await startDaemon(s);
     const created = await s.cli(['token', 'create', 'ide', '--scope', 'launch:everything', '--expires', '30d']);
@@ -57,8 +62,8 @@ describe('client tokens and scopes', () => {
     assert.ok(text.includes(createHash('sha256').update(token).digest('hex')), 'its SHA-256 is');
     const ls = await s.cli(['token', 'ls']);
     assert.equal(ls.exitCode, 0, ls.stderr);
-    assert.match(ls.stdout, /^NAME +SCOPES +CREATED +EXPIRES +LAST USED +STATE\n/);
-    assert.match(ls.stdout, /\nide +launch:everything +\d{4}-\d\d-\d\d \d\d:\d\d +\d{4}-.* active\n/);
+    assert.match(ls.stdout, /^NAME +SCOPES +ROLES +CREATED +EXPIRES +LAST USED +STATE\n/);
+    assert.match(ls.stdout, /\nide +launch:everything +- +\d{4}-\d\d-\d\d \d\d:\d\d +\d{4}-.* active\n/);
     assert.match(ls.stdout, /\nold +launch:\* .* expired\n/);
     assert.ok(!ls.stdout.includes(token) && !(await s.cli(['token', 'ls', '--json'])).stdout.includes(token));
     const again = await s.cli(['token', 'create', 'ide', '--scope', 'admin']);
@@ -67,6 +72,36 @@ describe('client tokens and scopes', () => {
     const bad = await s.cli(['token', 'create', 'x', '--scope', 'launch-everything']);
     assert.equal(bad.exitCode, 2);
     assert.match(bad.stderr, /mcpd: unknown scope "launch-everything"; known scopes: launch:NAME, launch:\*, status:read, logs:read, rotate, admin/);
+  });
+
+  it('a token with roles and no scopes is valid: --role is repeatable, each must be a role of the config, token ls shows them', async () => {
+    const created = await s.cli(['token', 'create', 'viewer', '--role', 'reader', '--role', 'writer']);
+    assert.equal(created.exitCode, 0, created.stderr);
+    assert.match(created.stderr, /^mcpd: created token "viewer" with role reader, role writer, no expiry; it is shown only this once\n$/);
+    const viewer = created.stdout.trim();
+    const mixed = await s.cli(['token', 'create', 'mixed', '--scope', 'status:read', '--role', 'reader', '--json']);
+    assert.deepEqual((JSON.parse(mixed.stdout) as { scopes: string[]; roles: string[] }).roles, ['reader']);
+    const ls = (await s.cli(['token', 'ls'])).stdout;
+    assert.match(ls, /\nviewer +- +reader,writer +\d{4}-.* active\n/);
+    assert.match(ls, /\nmixed +status:read +reader +\d{4}-.* active\n/);
+    assert.match(ls, /\nkiosk +- +reader +.* active \(config\)\n/);
+    const text = await readFile(join(s.env.XDG_STATE_HOME!, 'mcpd', 'tokens.json'), 'utf8');
+    assert.ok(!text.includes(viewer) && text.includes('"reader"'), 'the store keeps the roles, not the token');
+
+    const unknown = await s.cli(['token', 'create', 'x', '--role', 'ghost']);
+    assert.equal(unknown.exitCode, 2);
+    assert.equal(unknown.stderr, 'mcpd: no role named "ghost" in the daemon\'s config; known roles: reader, writer\n  hint: define it under "roles" in the config (README "Roles"), or give one of the known roles\n');
+    const neither = await s.cli(['token', 'create', 'x']);
+    assert.equal(neither.exitCode, 2);
+    assert.match(neither.stderr, /^mcpd: a token needs at least one scope or role\n {2}hint: add --scope or --role/);
+
+    // Accepted (the 403 names the token), not refused as a credential (401): what it may launch is its roles' to say.
+    for (const [name, presented] of [['viewer', viewer], ['kiosk', kioskToken]] as const) {
+      const answer = await rawRequest(socket, '/v1/session/github', true, { authorization: `Bearer ${presented}` });
+      assert.equal(answer.status, 403, name);
+      assert.equal(answer.body.error.code, 'SCOPE_MISSING', name);
+      assert.ok(answer.body.error.message.includes(name), answer.body.error.message);
+    }
   });
 
   it('launch:everything opens a session to everything, and gets 403 for github and for admin control verbs', async () => {

@@ -1,0 +1,43 @@
+/**
+ * What the schema alone cannot judge about listeners, clients and roles, checked when the
+ * config is loaded: a listener beyond loopback needs TLS or a trusted reverse proxy in front,
+ * `none` only on a loopback TCP port, every role named exists, every proxy is an address or
+ * a CIDR range. Each message gives the JSON path and the fix.
+ */
+import { McpdError } from '../../core/errors.js';
+import { own } from '../../core/own.js';
+import { proxyProblem } from '../auth/providers/proxies.js';
+import { type Config, isLoopbackHost } from './schema.js';
+
+/** Throws CONFIG_INVALID naming `file` and the first entry at fault. */
+export function checkListeners(config: Config, file: string): void {
+  const fail = (where: string, message: string, hint: string) => new McpdError('CONFIG_INVALID', `${file}: ${where}: ${message}`, { hint });
+  const knownRoles = Object.keys(config.roles).sort();
+  const checkRoles = (roles: readonly string[], where: string) => roles.forEach((role, i) => {
+    if (own(config.roles, role)) return;
+    throw fail(`${where}[${i}]`, `no role named "${role}" in "roles"; known roles: ${knownRoles.length ? knownRoles.join(', ') : '(none)'}`, `define "${role}" under "roles" (README "Roles"), or name one of the known roles`);
+  });
+
+  for (const [name, client] of Object.entries(config.clients)) checkRoles(client.roles, `clients.${name}.roles`);
+  config.socket.listen.forEach((spec, n) => {
+    const base = `socket.listen[${n}]`;
+    spec.auth.forEach((entry, m) => {
+      const where = `${base}.auth[${m}]`;
+      if (entry.type === 'none') {
+        const place = 'port' in spec ? (isLoopbackHost(spec.host) ? undefined : `a TCP listener on "${spec.host}", which is not a loopback address`) : `a unix socket shared with others (${spec.path})`;
+        if (place) throw fail(where, `"none" admits every request without credentials, which only a TCP listener on a loopback host (127.0.0.1, ::1, localhost) may do; this is ${place}`, `remove this entry, or use {"type": "bearer"} (mcpd token create NAME --role ...) or a "forwarded" provider`);
+        checkRoles(entry.roles, `${where}.roles`);
+      }
+      if (entry.type === 'forwarded') {
+        entry.proxies.forEach((proxy, k) => {
+          const problem = proxyProblem(proxy);
+          if (problem) throw fail(`${where}.proxies[${k}]`, problem, 'give the reverse proxy\'s address or range as Node writes it, e.g. "127.0.0.1", "10.0.0.0/8", "::1" or "fd00::/8"');
+        });
+        for (const [group, roles] of Object.entries(entry.groupRoles)) checkRoles(roles, `${where}.groupRoles.${group}`);
+      }
+    });
+    if ('port' in spec && !isLoopbackHost(spec.host) && !spec.tls && !spec.auth.some((entry) => entry.type === 'forwarded')) {
+      throw fail(`${base}.host`, `"${spec.host}" is not a loopback address: a listener others can reach needs "tls" (its cert and key) or a "forwarded" provider in its "auth" (a reverse proxy that signs users in, in front)`, `add "tls": {"cert": "PATH", "key": "PATH"} or {"type": "forwarded", "proxies": [...]} to ${base}, or listen on 127.0.0.1`);
+    }
+  });
+}
