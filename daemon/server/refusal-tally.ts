@@ -46,8 +46,14 @@ export const REFUSAL_INTERVAL_MS = 60_000;
 /** How many (listener, peer) pairs are counted apart; the rest share one count per listener. */
 export const MAX_PEERS = 64;
 
-/** A refusal of a token (401) is an audit event; the others (403, 404, 429) are the daemon log's only. */
-const UNAUTHORIZED = 401;
+/**
+ * A refusal of credentials is an audit event: a 401, or forwarded headers from an address that
+ * is no trusted proxy (a claim to be a user, made where it cannot be believed). The others
+ * (403, 404, 429) are the daemon log's only.
+ */
+function audited(status: number, code: string): boolean {
+  return status === 401 || code === 'PROXY_UNTRUSTED';
+}
 
 export class RefusalTally {
   readonly #options: TallyOptions;
@@ -73,7 +79,7 @@ export class RefusalTally {
     const { listener, peer, route, status, code, message } = refusal;
     this.#windows.set(key, { listener, peer, since: clock.now(), counts: new Map(), timer: clock.setTimeout(() => this.#tick(key), intervalMs) });
     log('connection.refused', { listener, peer, url: route, status, code });
-    if (status === UNAUTHORIZED) audit.record({ event: 'token.refused', listener, peer, route, code, reason: message });
+    if (audited(status, code)) audit.record({ event: 'token.refused', listener, peer, route, code, reason: message });
   }
 
   /** Writes what is counted and forgets every peer (the daemon is stopping). */
@@ -106,7 +112,7 @@ export class RefusalTally {
     const count = sum(all);
     const summary = `${count} refused request${count === 1 ? '' : 's'} from ${peer} on ${listener} in the last ${seconds}s: ${all.map(([code, c]) => `${code}×${c.n}`).join(', ')}`;
     this.#options.log('connection.refused', { listener, peer, count, seconds, codes: Object.fromEntries(all.map(([code, c]) => [code, c.n])), summary });
-    const tokens = all.filter(([, c]) => c.status === UNAUTHORIZED);
+    const tokens = all.filter(([code, c]) => audited(c.status, code));
     if (tokens.length > 0) {
       this.#options.audit.record({ event: 'token.refused', listener, peer, count: sum(tokens), seconds, codes: Object.fromEntries(tokens.map(([code, c]) => [code, c.n])) });
     }

@@ -50,12 +50,12 @@ export type Answer =
   | { readonly status: number; readonly challenge: string | undefined; readonly error: { code: string; message: string; hint?: string } };
 
 /**
- * Upgrades to /v1/control on 127.0.0.1:`port` (or `host`) with `headers` written verbatim as
- * latin1 bytes, one line each; the principal accepted, or the refusal.
+ * Upgrades to `path` (/v1/control) on 127.0.0.1:`port` (or `host`) with `headers` written
+ * verbatim as latin1 bytes, one line each; the principal accepted, or the refusal.
  */
-export function ask(port: number, headers: readonly string[], host = '127.0.0.1'): Promise<Answer> {
+export function ask(port: number, headers: readonly string[], host = '127.0.0.1', path = '/v1/control'): Promise<Answer> {
   const head = [
-    'GET /v1/control HTTP/1.1', `Host: ${host.includes(':') ? `[${host}]` : host}:${port}`, 'Connection: Upgrade', 'Upgrade: websocket',
+    `GET ${path} HTTP/1.1`, `Host: ${host.includes(':') ? `[${host}]` : host}:${port}`, 'Connection: Upgrade', 'Upgrade: websocket',
     'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', ...headers,
   ].join('\r\n');
   return new Promise((resolve, reject) => {
