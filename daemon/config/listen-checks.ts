@@ -1,8 +1,8 @@
 /**
  * What the schema alone cannot judge about listeners, clients and roles, checked when the
  * config is loaded: a listener beyond loopback needs TLS or a trusted reverse proxy in front,
- * `none` only on a loopback TCP port, every role named exists, every proxy is an address or
- * a CIDR range. Each message gives the JSON path and the fix.
+ * `none` only on a loopback TCP port, `forwarded` only on a TCP port (a proxy is known by its
+ * address), every role named exists, every proxy is an address or a CIDR range. Each message gives the JSON path and the fix.
  */
 import { McpdError } from '../../core/errors.js';
 import { own } from '../../core/own.js';
@@ -29,6 +29,7 @@ export function checkListeners(config: Config, file: string): void {
         checkRoles(entry.roles, `${where}.roles`);
       }
       if (entry.type === 'forwarded') {
+        if (!('port' in spec)) throw fail(where, `"forwarded" trusts a reverse proxy by its address, and a connection on a unix socket (${spec.path}) has none: it would refuse every request`, 'put the reverse proxy in front of a TCP listener ({"host": ..., "port": ...}), or use {"type": "bearer"} here');
         entry.proxies.forEach((proxy, k) => {
           const problem = proxyProblem(proxy);
           if (problem) throw fail(`${where}.proxies[${k}]`, problem, 'give the reverse proxy\'s address or range as Node writes it, e.g. "127.0.0.1", "10.0.0.0/8", "::1" or "fd00::/8"');

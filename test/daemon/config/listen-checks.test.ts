@@ -74,7 +74,7 @@ describe('listener, auth chain and role checks at config load', () => {
     assert.equal(message, 'invalid config\nclients.ide: expected at least one scope or role, e.g. "scopes": ["launch:github"] or "roles": ["reader"]');
   });
 
-  it('a forwarded proxy that is not an address or a CIDR range names its entry', () => {
+  it('a forwarded proxy that is not an address or a CIDR range names its entry; forwarded on a unix socket is refused', () => {
     for (const bad of ['proxy.internal', '10.0.0.0/33', '10.0.0.0/8/8', '127.1', '010.0.0.1', '::1/129', '10.0.0.0/', '10.0.0.0/x8', ' 10.0.0.1']) {
       assert.deepEqual(refusal(listen({ port: 0, auth: [{ type: 'forwarded', proxies: ['127.0.0.1', bad] }] })), {
         code: 'CONFIG_INVALID',
@@ -82,6 +82,11 @@ describe('listener, auth chain and role checks at config load', () => {
         hint: 'give the reverse proxy\'s address or range as Node writes it, e.g. "127.0.0.1", "10.0.0.0/8", "::1" or "fd00::/8"',
       }, bad);
     }
+    assert.deepEqual(refusal(listen({ path: '/run/mcpd/shared.sock', auth: [{ type: 'bearer' }, { type: 'forwarded', proxies: ['127.0.0.1'] }] })), {
+      code: 'CONFIG_INVALID',
+      message: 'socket.listen[0].auth[1]: "forwarded" trusts a reverse proxy by its address, and a connection on a unix socket (/run/mcpd/shared.sock) has none: it would refuse every request',
+      hint: 'put the reverse proxy in front of a TCP listener ({"host": ..., "port": ...}), or use {"type": "bearer"} here',
+    });
     const ok = parseConfig(JSON.stringify(listen({ port: 0, auth: [{ type: 'forwarded', proxies: ['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8', '::ffff:10.0.0.1', '0.0.0.0/0'] }] })), FILE);
     assert.equal(ok.socket.listen[0]!.auth[0]!.type, 'forwarded');
   });
