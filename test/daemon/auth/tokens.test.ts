@@ -43,7 +43,7 @@ describe('client tokens and scopes', () => {
         old: { tokenSha256: createHash('sha256').update(pastToken).digest('hex'), scopes: ['launch:*'], expires: '2020-01-01T00:00:00Z' },
         kiosk: { tokenSha256: createHash('sha256').update(kioskToken).digest('hex'), roles: ['reader'] },
       },
-      roles: { reader: { grants: [{ server: 'everything', access: 'read' }] }, writer: { grants: [{ server: '*' }] } },
+      roles: { reader: { grants: [{ server: 'everything', access: 'read' }] }, writer: { grants: [{ server: 'everything' }] } },
     });
     await startDaemon(s);
     const created = await s.cli(['token', 'create', 'ide', '--scope', 'launch:everything', '--expires', '30d']);
@@ -95,7 +95,7 @@ describe('client tokens and scopes', () => {
     assert.equal(neither.exitCode, 2);
     assert.match(neither.stderr, /^mcpd: a token needs at least one scope or role\n {2}hint: add --scope or --role/);
 
-    // Accepted (the 403 names the token), not refused as a credential (401): what it may launch is its roles' to say.
+    // Accepted (the 403 names the token), not refused as a credential (401): what it may launch is its roles' to say, and none grants github.
     for (const [name, presented] of [['viewer', viewer], ['kiosk', kioskToken]] as const) {
       const answer = await rawRequest(socket, '/v1/session/github', true, { authorization: `Bearer ${presented}` });
       assert.equal(answer.status, 403, name);

@@ -15,6 +15,7 @@ import { McpdError } from '../../../../core/errors.js';
 import { ClientAccess } from '../../../../daemon/auth/access.js';
 import { AuthChain } from '../../../../daemon/auth/providers/chain.js';
 import { noneProvider } from '../../../../daemon/auth/providers/none.js';
+import type { Principal } from '../../../../daemon/auth/scopes.js';
 import { TokenStore } from '../../../../daemon/auth/store.js';
 import { type Config, configSchema } from '../../../../daemon/config/schema.js';
 import { type Answer, ask, type ChainServer, serveChain } from '../../../helpers/auth-chain.js';
@@ -89,6 +90,7 @@ describe('a listener\'s chain of providers', () => {
     await served(chainOf([{ type: 'bearer' }, { type: 'none', roles: ['reader'] }]), async ({ port }) => {
       const anonymous = { kind: 'anonymous', subject: 'anonymous', roles: ['reader'] };
       assert.deepEqual(principal(await ask(port, [])), anonymous);
+      assert.equal(access.stillValid(anonymous as Principal), true, 'judged again at each request, never dropped as a revoked token is');
       assert.deepEqual(principal(await ask(port, [bearer('mcpd_never-issued')])), anonymous);
       assert.equal(principal(await ask(port, [bearer(kiosk)])).subject, 'token:kiosk', 'a good token is bearer\'s: the first that accepts wins');
     });

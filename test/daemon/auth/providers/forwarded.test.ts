@@ -71,6 +71,7 @@ describe('the forwarded provider', () => {
         const principal = principalOf(await ask(server.port, ['X-Forwarded-User: alice@example.com', 'X-Forwarded-Groups: eng, ,reader,constructor', 'X-Forwarded-Groups: ops,toString']));
         // ops maps to no role by its groupRoles entry, though a role of that name exists; constructor and toString are no roles.
         assert.deepEqual(principal, { kind: 'forwarded', subject: 'user:alice@example.com', user: 'alice@example.com', groups: ['eng', 'reader', 'constructor', 'ops', 'toString'], roles: ['reader'] });
+        assert.equal(access.stillValid(principal), true, 'judged again at each request, never dropped as a revoked token is');
       } finally {
         await server.close();
       }
