@@ -32,11 +32,6 @@ export class AuthChain {
     return new AuthChain([bearerProvider(access), ownerProvider(config)]);
   }
 
-  /** The types of its providers, in order. */
-  get types(): string[] {
-    return this.#providers.map((p) => p.type);
-  }
-
   /** The principal of the first provider that accepts; else throws the first provider's refusal. */
   async authenticate(req: IncomingMessage, url: URL): Promise<Principal> {
     let first: McpdError | undefined;
