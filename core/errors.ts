@@ -52,6 +52,7 @@ export type ErrorCode =
   | 'TOKEN_INVALID'
   | 'SCOPE_MISSING'
   | 'SESSION_LIMIT'
+  | 'RATE_LIMITED'
   | 'SCOPE_UNKNOWN'
   | 'TOKEN_EXISTS'
   | 'TOKEN_UNKNOWN'

@@ -53,6 +53,7 @@ const byCode: Record<ErrorCode, number> = {
   TOKEN_INVALID: EXIT.refused,
   SCOPE_MISSING: EXIT.refused,
   SESSION_LIMIT: EXIT.refused,
+  RATE_LIMITED: EXIT.refused,
   SCOPE_UNKNOWN: EXIT.usage,
   TOKEN_EXISTS: EXIT.usage,
   TOKEN_UNKNOWN: EXIT.usage,

@@ -3,6 +3,12 @@
  * and durations only: never a secret value, never a token, never tool arguments or results.
  */
 
+/** Who a line is about: a Principal's subject and roles, or mcpd itself (audit.ts). */
+export interface Actor {
+  readonly subject: string;
+  readonly roles: readonly string[];
+}
+
 /** A step of a rotation's journal (README "Rotation"), or a failed attempt at one. */
 export type RotationStep = 'pending' | 'stored' | 'applied' | 'rolled' | 'old-revoked' | 'done' | 'failed';
 
@@ -22,5 +28,5 @@ export type AuditEvent =
 
 export type AuditEventName = AuditEvent['event'];
 
-/** One line of the file: the event with its time. */
-export type AuditLine = AuditEvent & { time: string };
+/** One line of the file: the event with its time and who it is about. */
+export type AuditLine = AuditEvent & { time: string; subject: string; roles: string[] };

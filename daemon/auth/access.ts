@@ -9,7 +9,8 @@ import type { IncomingMessage } from 'node:http';
 import ms from 'ms';
 import type { Clock } from '../../core/clock.js';
 import { McpdError } from '../../core/errors.js';
-import type { Audit } from '../audit/audit.js';
+import type { AuditSink } from '../audit/audit.js';
+import type { Actor } from '../audit/events.js';
 import { isDuration } from '../../core/duration.js';
 import type { Config } from '../config/schema.js';
 import { checkScopes, OWNER, type Principal } from './scopes.js';
@@ -33,11 +34,11 @@ export class ClientAccess {
   readonly #store: TokenStore;
   readonly #config: () => Config;
   readonly #clock: Clock;
-  readonly #audit: Audit;
+  readonly #audit: AuditSink;
   /** Last use of config-defined clients, kept in memory: the config file is the user's, not ours to write. */
   readonly #configUse = new Map<string, string>();
 
-  constructor(store: TokenStore, config: () => Config, clock: Clock, audit: Audit) {
+  constructor(store: TokenStore, config: () => Config, clock: Clock, audit: AuditSink) {
     this.#store = store;
     this.#config = config;
     this.#clock = clock;
@@ -71,7 +72,8 @@ export class ClientAccess {
     return at === undefined ? undefined : Date.parse(at);
   }
 
-  async create(name: string, scopes: readonly string[], expires: string | undefined): Promise<{ token: string; info: TokenInfo }> {
+  /** Makes a token; `by` is who asked, for the audit log. */
+  async create(name: string, scopes: readonly string[], expires: string | undefined, by: Actor): Promise<{ token: string; info: TokenInfo }> {
     if (!TOKEN_NAME.test(name)) throw new McpdError('USAGE', `"${name}" is not a token name: use letters, digits, _ . - (up to 64)`, { hint: 'name it after the host app, e.g. mcpd token create ide-plugin ...' });
     checkScopes(scopes);
     const existing = this.#entries().find((e) => e.name === name);
@@ -83,18 +85,19 @@ export class ClientAccess {
     const token = newToken();
     const record: TokenRecord = { name, sha256: sha256Hex(token), scopes: [...new Set(scopes)], createdAt: new Date(now).toISOString(), ...(expiresAt ? { expiresAt } : {}) };
     await this.#store.put(record);
-    this.#audit.record({ event: 'token.created', token: name, scopes: record.scopes, expiresAt });
+    this.#audit.by(by).record({ event: 'token.created', token: name, scopes: record.scopes, expiresAt });
     return { token, info: info(record, 'state') };
   }
 
-  async revoke(name: string): Promise<TokenInfo> {
+  /** Revokes a token; `by` is who asked, for the audit log. */
+  async revoke(name: string, by: Actor): Promise<TokenInfo> {
     const inConfig = own(this.#config().clients, name);
     const record = await this.#store.revoke(name, new Date(this.#clock.now()).toISOString());
     if (!record) {
       if (inConfig) throw new McpdError('TOKEN_UNKNOWN', `token "${name}" is defined in the config's clients, not by mcpd token create`, { hint: `remove clients.${name} from the config; the daemon picks up the edit` });
       throw new McpdError('TOKEN_UNKNOWN', `no active token named "${name}"`, { hint: 'mcpd token ls lists the tokens' });
     }
-    this.#audit.record({ event: 'token.revoked', token: name });
+    this.#audit.by(by).record({ event: 'token.revoked', token: name });
     return info(record, 'state');
   }
 
@@ -116,8 +119,9 @@ export class ClientAccess {
     const at = new Date(this.#clock.now()).toISOString();
     if (entry.source === 'state') this.#store.touch(entry.name, at);
     else this.#configUse.set(entry.name, at);
-    this.#audit.record({ event: 'token.used', token: entry.name, route });
-    return { kind: 'token', subject: `token:${entry.name}`, name: entry.name, source: entry.source, scopes: entry.scopes, roles: [] };
+    const principal: Principal = { kind: 'token', subject: `token:${entry.name}`, name: entry.name, source: entry.source, scopes: entry.scopes, roles: entry.roles ?? [] };
+    this.#audit.by(principal).record({ event: 'token.used', token: entry.name, route });
+    return principal;
   }
 
   #problem(entry: TokenRecord): string | undefined {
@@ -126,8 +130,8 @@ export class ClientAccess {
     return undefined;
   }
 
-  #entries(): Array<TokenRecord & { source: 'state' | 'config' }> {
-    const fromConfig = Object.entries(this.#config().clients).map(([name, c]) => ({ name, sha256: c.tokenSha256.toLowerCase(), scopes: c.scopes, createdAt: '', expiresAt: c.expires, source: 'config' as const }));
+  #entries(): Array<TokenRecord & { source: 'state' | 'config'; roles?: readonly string[] }> {
+    const fromConfig = Object.entries(this.#config().clients).map(([name, c]) => ({ name, sha256: c.tokenSha256.toLowerCase(), scopes: c.scopes, roles: c.roles, createdAt: '', expiresAt: c.expires, source: 'config' as const }));
     return [...fromConfig, ...this.#store.records.map((r) => ({ ...r, source: 'state' as const }))];
   }
 }

@@ -1,0 +1,128 @@
+/**
+ * Per-subject limits (README "Limits"): how many sessions a subject may hold open and how many
+ * requests it may send a minute, over all its sessions. Each comes from the highest of its
+ * roles' `limits`, else from `daemon.maxSessionsPerToken` / `daemon.requestsPerMinute`; the
+ * owner has none.
+ *
+ * The rate is a sliding window over the last minute: a ring of the times of the subject's last
+ * N requests, so the N+1th within any 60 s is refused, and the wait it is told is exact. It is
+ * written here rather than taken from a rate-limit library because the session's gate must
+ * decide synchronously, in message order, before the next message is read, and the well-kept
+ * libraries (rate-limiter-flexible's RateLimiterMemory) answer through a Promise; an injected
+ * Clock also lets tests move time without sleeping.
+ */
+import type { Clock } from '../../core/clock.js';
+import { McpdError } from '../../core/errors.js';
+import type { Config } from '../config/schema.js';
+import type { Id } from '../session/envelope.js';
+import { roleBook } from './roles.js';
+import type { Principal } from './scopes.js';
+
+export const WINDOW_MS = 60_000;
+
+/** A limit and the config path that sets it. */
+export interface Limit {
+  readonly max: number;
+  readonly where: string;
+}
+
+/** A request refused for the subject's rate: when the oldest request of the window leaves it. */
+export interface RateRefusal {
+  readonly subject: string;
+  readonly retryAfterMs: number;
+  readonly limit: Limit;
+}
+
+/** The JSON-RPC error code of a request refused for its subject's rate (implementation-defined server error range). */
+export const RATE_LIMIT_ERROR = -32029;
+
+/** The times of a subject's last `max` requests, oldest at `next`. */
+interface Window {
+  readonly times: Float64Array;
+  next: number;
+}
+
+export class SubjectLimits {
+  readonly #config: () => Config;
+  readonly #clock: Clock;
+  readonly #windows = new Map<string, Window>();
+  #swept = 0;
+
+  constructor(config: () => Config, clock: Clock) {
+    this.#config = config;
+    this.#clock = clock;
+  }
+
+  /** The most sessions `principal` may hold open at once; undefined for the owner. */
+  sessions(principal: Principal): Limit | undefined {
+    if (principal.kind === 'owner') return undefined;
+    const config = this.#config();
+    return this.#highest(principal, 'sessions') ?? { max: config.daemon.maxSessionsPerToken, where: 'daemon.maxSessionsPerToken' };
+  }
+
+  /** The most requests `principal` may send a minute; undefined when none is set (and for the owner). */
+  rate(principal: Principal): Limit | undefined {
+    if (principal.kind === 'owner') return undefined;
+    const daemon = this.#config().daemon.requestsPerMinute;
+    return this.#highest(principal, 'requestsPerMinute') ?? (daemon === undefined ? undefined : { max: daemon, where: 'daemon.requestsPerMinute' });
+  }
+
+  /**
+   * Counts one request of `principal` (the HTTP gateway calls this per request and answers 429
+   * with Retry-After; a WebSocket session's gate calls it per JSON-RPC request): undefined
+   * when it may go on, else when to retry. A refused request is not counted.
+   */
+  take(principal: Principal): RateRefusal | undefined {
+    const limit = this.rate(principal);
+    if (limit === undefined) return undefined;
+    const now = this.#clock.now();
+    this.#sweep(now);
+    let window = this.#windows.get(principal.subject);
+    if (window?.times.length !== limit.max) {
+      // A new subject, or its limit changed with a reload: counting starts afresh.
+      window = { times: new Float64Array(limit.max).fill(-Infinity), next: 0 };
+      this.#windows.set(principal.subject, window);
+    }
+    const oldest = window.times[window.next]!;
+    if (now - oldest < WINDOW_MS) return { subject: principal.subject, retryAfterMs: oldest + WINDOW_MS - now, limit };
+    window.times[window.next] = now;
+    window.next = (window.next + 1) % limit.max;
+    return undefined;
+  }
+
+  #highest(principal: Principal, key: 'sessions' | 'requestsPerMinute'): Limit | undefined {
+    let best: Limit | undefined;
+    for (const [name, role] of roleBook(this.#config()).held(principal)) {
+      const max = role.limits?.[key];
+      if (max !== undefined && (best === undefined || max > best.max)) best = { max, where: `roles.${name}.limits.${key}` };
+    }
+    return best;
+  }
+
+  /** Forgets subjects whose last request left the window, once a window: a forwarded user seen once is not kept for ever. */
+  #sweep(now: number): void {
+    if (now - this.#swept < WINDOW_MS) return;
+    this.#swept = now;
+    for (const [subject, window] of this.#windows) {
+      const newest = window.times[(window.next + window.times.length - 1) % window.times.length]!;
+      if (now - newest >= WINDOW_MS) this.#windows.delete(subject);
+    }
+  }
+}
+
+function describe(refusal: RateRefusal): string {
+  const seconds = Math.ceil(refusal.retryAfterMs / 1000);
+  return `${refusal.subject} sent ${refusal.limit.max} requests in the last minute, the most ${refusal.limit.where} (${refusal.limit.max}) allows; retry in ${seconds} s`;
+}
+
+/** The refusal as an McpdError (RATE_LIMITED, HTTP 429): the HTTP gateway's answer, with Retry-After. */
+export function rateLimitError(refusal: RateRefusal, configPath: string): McpdError {
+  return new McpdError('RATE_LIMITED', describe(refusal), { hint: `wait ${Math.ceil(refusal.retryAfterMs / 1000)} s, or raise ${refusal.limit.where} in ${configPath}` });
+}
+
+/** mcpd's JSON-RPC answer to a request refused inside a session; it never reached the server. */
+export function rateLimitAnswer(id: Id, refusal: RateRefusal): string {
+  const message = `mcpd: ${describe(refusal)}; the request was not passed to the server`;
+  const data = { code: 'RATE_LIMITED', retryAfterMs: refusal.retryAfterMs, limit: refusal.limit.max, setting: refusal.limit.where };
+  return JSON.stringify({ jsonrpc: '2.0', id, error: { code: RATE_LIMIT_ERROR, message, data } });
+}
