@@ -115,9 +115,14 @@ function describe(refusal: RateRefusal): string {
   return `${refusal.subject} sent ${refusal.limit.max} requests in the last minute, the most ${refusal.limit.where} (${refusal.limit.max}) allows; retry in ${seconds} s`;
 }
 
+/** The `Retry-After` header's value (whole seconds, rounded up) for a 429. */
+export function retryAfterHeader(refusal: RateRefusal): string {
+  return String(Math.ceil(refusal.retryAfterMs / 1000));
+}
+
 /** The refusal as an McpdError (RATE_LIMITED, HTTP 429): the HTTP gateway's answer, with Retry-After. */
 export function rateLimitError(refusal: RateRefusal, configPath: string): McpdError {
-  return new McpdError('RATE_LIMITED', describe(refusal), { hint: `wait ${Math.ceil(refusal.retryAfterMs / 1000)} s, or raise ${refusal.limit.where} in ${configPath}` });
+  return new McpdError('RATE_LIMITED', describe(refusal), { hint: `wait ${retryAfterHeader(refusal)} s, or raise ${refusal.limit.where} in ${configPath}` });
 }
 
 /** mcpd's JSON-RPC answer to a request refused inside a session; it never reached the server. */

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { RATE_LIMIT_ERROR, rateLimitAnswer, rateLimitError, SubjectLimits, WINDOW_MS } from '../../../daemon/auth/limits.js';
+import { RATE_LIMIT_ERROR, rateLimitAnswer, rateLimitError, retryAfterHeader, SubjectLimits, WINDOW_MS } from '../../../daemon/auth/limits.js';
 import { OWNER, type Principal } from '../../../daemon/auth/scopes.js';
 import { type Config, configSchema } from '../../../daemon/config/schema.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
@@ -77,6 +77,7 @@ describe('SubjectLimits', () => {
     assert.equal(error.code, 'RATE_LIMITED');
     assert.equal(error.message, 'user:ann sent 3 requests in the last minute, the most roles.guest.limits.requestsPerMinute (3) allows; retry in 42 s');
     assert.equal(error.hint, 'wait 42 s, or raise roles.guest.limits.requestsPerMinute in /c.json');
+    assert.equal(retryAfterHeader(refusal), '42');
     assert.deepEqual(JSON.parse(rateLimitAnswer(9, refusal)), {
       jsonrpc: '2.0', id: 9,
       error: {
