@@ -4,12 +4,13 @@
  * roles' `limits`, else from `daemon.maxSessionsPerToken` / `daemon.requestsPerMinute`; the
  * owner has none.
  *
- * The rate is a sliding window over the last minute: a ring of the times of the subject's last
- * N requests, so the N+1th within any 60 s is refused, and the wait it is told is exact. It is
- * written here rather than taken from a rate-limit library because the session's gate must
- * decide synchronously, in message order, before the next message is read, and the well-kept
- * libraries (rate-limiter-flexible's RateLimiterMemory) answer through a Promise; an injected
- * Clock also lets tests move time without sleeping.
+ * The rate is a sliding window of one-second buckets per subject, the current second and the
+ * 60 before it (a fixed 61 counts whatever the limit: a ring of N times would cost 8 bytes per
+ * allowed request), so no more than N requests pass in any 60 s; a refused one is told when the
+ * oldest counted second leaves the window (at most 61 s). It is written here rather than taken from a rate-limit library because the
+ * session's gate must decide synchronously, in message order, before the next message is read,
+ * and the well-kept libraries (rate-limiter-flexible's RateLimiterMemory) answer through a
+ * Promise; an injected Clock also lets tests move time without sleeping.
  */
 import type { Clock } from '../../core/clock.js';
 import { McpdError } from '../../core/errors.js';
@@ -36,10 +37,16 @@ export interface RateRefusal {
 /** The JSON-RPC error code of a request refused for its subject's rate (implementation-defined server error range). */
 export const RATE_LIMIT_ERROR = -32029;
 
-/** The times of a subject's last `max` requests, oldest at `next`. */
+const BUCKET_MS = 1000;
+/** The current second and the 60 before it: any request less than 60 s old is in one of them. */
+const BUCKETS = WINDOW_MS / BUCKET_MS + 1;
+
+/** A subject's requests by second: slot `s % BUCKETS` counts second `s` while `seconds` holds `s`. */
 interface Window {
-  readonly times: Float64Array;
-  next: number;
+  readonly counts: Uint32Array;
+  readonly seconds: Float64Array;
+  /** The second of its latest request, to forget an idle subject. */
+  latest: number;
 }
 
 export class SubjectLimits {
@@ -77,16 +84,24 @@ export class SubjectLimits {
     if (limit === undefined) return undefined;
     const now = this.#clock.now();
     this.#sweep(now);
+    const second = Math.floor(now / BUCKET_MS);
     let window = this.#windows.get(principal.subject);
-    if (window?.times.length !== limit.max) {
-      // A new subject, or its limit changed with a reload: counting starts afresh.
-      window = { times: new Float64Array(limit.max).fill(-Infinity), next: 0 };
-      this.#windows.set(principal.subject, window);
+    if (!window) this.#windows.set(principal.subject, (window = { counts: new Uint32Array(BUCKETS), seconds: new Float64Array(BUCKETS).fill(-Infinity), latest: second }));
+    let held = 0;
+    let oldest = Infinity;
+    for (let i = 0; i < BUCKETS; i++) {
+      if (window.seconds[i]! <= second - BUCKETS || window.counts[i] === 0) continue; // older than the window, or empty
+      held += window.counts[i]!;
+      oldest = Math.min(oldest, window.seconds[i]!);
     }
-    const oldest = window.times[window.next]!;
-    if (now - oldest < WINDOW_MS) return { subject: principal.subject, retryAfterMs: oldest + WINDOW_MS - now, limit };
-    window.times[window.next] = now;
-    window.next = (window.next + 1) % limit.max;
+    if (held >= limit.max) return { subject: principal.subject, retryAfterMs: (oldest + BUCKETS) * BUCKET_MS - now, limit };
+    const slot = second % BUCKETS;
+    if (window.seconds[slot] !== second) {
+      window.seconds[slot] = second;
+      window.counts[slot] = 0;
+    }
+    window.counts[slot]!++;
+    window.latest = second;
     return undefined;
   }
 
@@ -103,10 +118,8 @@ export class SubjectLimits {
   #sweep(now: number): void {
     if (now - this.#swept < WINDOW_MS) return;
     this.#swept = now;
-    for (const [subject, window] of this.#windows) {
-      const newest = window.times[(window.next + window.times.length - 1) % window.times.length]!;
-      if (now - newest >= WINDOW_MS) this.#windows.delete(subject);
-    }
+    const second = Math.floor(now / BUCKET_MS);
+    for (const [subject, window] of this.#windows) if (window.latest <= second - BUCKETS) this.#windows.delete(subject);
   }
 }
 

@@ -66,7 +66,7 @@ describe('the gate and the subject\'s rate', () => {
     const answer = JSON.parse(g.fromClient({ id: 3, method: 'tools/call', params: { name: 'get-sum' } })!.answer!) as { id: number; error: { code: number; message: string } };
     assert.equal(answer.id, 3);
     assert.equal(answer.error.code, -32029);
-    assert.equal(answer.error.message, 'mcpd: user:ann sent 2 requests in the last minute, the most daemon.requestsPerMinute (2) allows; retry in 60 s; the request was not passed to the server');
+    assert.equal(answer.error.message, 'mcpd: user:ann sent 2 requests in the last minute, the most daemon.requestsPerMinute (2) allows; retry in 61 s; the request was not passed to the server');
     assert.equal(g.needs(3), undefined, 'a refused call is not awaited');
     assert.deepEqual(audit, []);
   });
