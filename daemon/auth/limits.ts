@@ -53,6 +53,8 @@ export class SubjectLimits {
   readonly #config: () => Config;
   readonly #clock: Clock;
   readonly #windows = new Map<string, Window>();
+  /** Each set of roles' highest limits, by config (null: no role sets one). */
+  readonly #known = new WeakMap<Config, Map<string, Limit | null>>();
   #swept = 0;
 
   constructor(config: () => Config, clock: Clock) {
@@ -105,11 +107,22 @@ export class SubjectLimits {
     return undefined;
   }
 
-  #highest(principal: Principal, key: 'sessions' | 'requestsPerMinute'): Limit | undefined {
-    let best: Limit | undefined;
-    for (const [name, role] of roleBook(this.#config()).held(principal)) {
+  #highest(principal: Principal, key: 'sessions' | 'requestsPerMinute'): Limit | null {
+    // Asked at every request: worked out once per config and set of roles.
+    const config = this.#config();
+    let known = this.#known.get(config);
+    if (!known) this.#known.set(config, (known = new Map()));
+    const id = `${key}\0${principal.roles.join('\0')}`;
+    let limit = known.get(id);
+    if (limit === undefined) known.set(id, (limit = this.#highestOf(config, principal, key)));
+    return limit;
+  }
+
+  #highestOf(config: Config, principal: Principal, key: 'sessions' | 'requestsPerMinute'): Limit | null {
+    let best: Limit | null = null;
+    for (const [name, role] of roleBook(config).held(principal)) {
       const max = role.limits?.[key];
-      if (max !== undefined && (best === undefined || max > best.max)) best = { max, where: `roles.${name}.limits.${key}` };
+      if (max !== undefined && (best === null || max > best.max)) best = { max, where: `roles.${name}.limits.${key}` };
     }
     return best;
   }
