@@ -3,7 +3,9 @@
  * over JSON-RPC messages. `allow` and `deny` are glob lists (picomatch; deny wins); a tool is
  * matched by name, a prompt by name, a resource by its URI or name (a template by its
  * uriTemplate or name), a URI in its canonical form (uri.ts). `tools.readOnly` also hides
- * every tool not annotated `readOnlyHint`.
+ * every tool not annotated `readOnlyHint`. What a request or listed item names is a Target;
+ * a Judge decides on one, so a subject's roles (auth/roles.ts) judge exactly what the policy
+ * judges, and a request must pass every judge.
  */
 import picomatch from 'picomatch';
 import type { ServerConfig } from '../config/schema.js';
