@@ -54,7 +54,8 @@ export class AuditLog implements AuditSink {
   by(actor: Actor): Audit {
     // Copied: a principal holds more than the log may show (a token's scopes stay out).
     const who = { subject: actor.subject, roles: [...actor.roles] };
-    return { record: (event) => this.#file.write(`${JSON.stringify({ time: new Date(this.#clock.now()).toISOString(), ...who, ...event })}\n`) };
+    // The actor last: no event's field can stand in for who the line is about (events.ts checks it at compile time too).
+    return { record: (event) => this.#file.write(`${JSON.stringify({ time: new Date(this.#clock.now()).toISOString(), ...event, ...who })}\n`) };
   }
 
   close(): void {

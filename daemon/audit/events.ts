@@ -28,5 +28,11 @@ export type AuditEvent =
 
 export type AuditEventName = AuditEvent['event'];
 
+/** An event's keys that would take the place of the line's `subject` and `roles` (who the line is about). */
+type ActorClash = { [K in AuditEventName]: Extract<keyof Extract<AuditEvent, { event: K }>, keyof Actor> }[AuditEventName];
+
+/** Fails to compile when an event carries `subject` or `roles` of its own: name such a field otherwise (a created token's roles are not who created it). */
+export const EVENTS_LEAVE_ACTOR_KEYS: [ActorClash] extends [never] ? true : never = true;
+
 /** One line of the file: the event with its time and who it is about. */
 export type AuditLine = AuditEvent & { time: string; subject: string; roles: string[] };
