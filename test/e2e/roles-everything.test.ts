@@ -46,32 +46,35 @@ describe('roles and limits through a real daemon', () => {
   };
   const auditLines = async (): Promise<Line[]> => (await readFile(join(s.env.XDG_STATE_HOME!, 'mcpd', 'audit.log'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Line);
 
+  /** The daemon's config; `noEcho` the deny the last test takes away. */
+  const config = (noEcho: object[] = [{ server: '*', tools: ['echo'] }]) => ({
+    mcpServers: {
+      everything: server(),
+      everything2: server(),
+      policied: server({ tools: { deny: ['get-sum'] } }),
+      warmed: server({ env: { WARM_SECRET: '${local:roles/warm}' }, warm: 1 }),
+    },
+    providers: { local: { type: 'local', key: 'file' } },
+    roles: {
+      'read-all': { grants: [{ server: 'every*', access: 'read' }] },
+      writer: { grants: [{ server: 'everything' }] },
+      'no-echo': { denies: noEcho },
+      'linear-only': { grants: [{ server: 'linear' }] },
+      anything: { grants: [{ server: '*' }] },
+      slow: { grants: [{ server: 'everything' }], limits: { requestsPerMinute: 4, sessions: 1 } },
+    },
+    clients: {
+      reader: { tokenSha256: tokens.reader.tokenSha256, roles: ['read-all'] },
+      denier: { tokenSha256: tokens.denier.tokenSha256, roles: ['writer', 'no-echo'] },
+      elsewhere: { tokenSha256: tokens.elsewhere.tokenSha256, roles: ['linear-only'] },
+      policied: { tokenSha256: tokens.policied.tokenSha256, roles: ['anything'] },
+      limited: { tokenSha256: tokens.limited.tokenSha256, roles: ['slow'] },
+    },
+  });
+
   before(async () => {
     s = await sandbox();
-    await s.writeConfig({
-      mcpServers: {
-        everything: server(),
-        everything2: server(),
-        policied: server({ tools: { deny: ['get-sum'] } }),
-        warmed: server({ env: { WARM_SECRET: '${local:roles/warm}' }, warm: 1 }),
-      },
-      providers: { local: { type: 'local', key: 'file' } },
-      roles: {
-        'read-all': { grants: [{ server: 'every*', access: 'read' }] },
-        writer: { grants: [{ server: 'everything' }] },
-        'no-echo': { denies: [{ server: '*', tools: ['echo'] }] },
-        'linear-only': { grants: [{ server: 'linear' }] },
-        anything: { grants: [{ server: '*' }] },
-        slow: { grants: [{ server: 'everything' }], limits: { requestsPerMinute: 4, sessions: 1 } },
-      },
-      clients: {
-        reader: { tokenSha256: tokens.reader.tokenSha256, roles: ['read-all'] },
-        denier: { tokenSha256: tokens.denier.tokenSha256, roles: ['writer', 'no-echo'] },
-        elsewhere: { tokenSha256: tokens.elsewhere.tokenSha256, roles: ['linear-only'] },
-        policied: { tokenSha256: tokens.policied.tokenSha256, roles: ['anything'] },
-        limited: { tokenSha256: tokens.limited.tokenSha256, roles: ['slow'] },
-      },
-    });
+    await s.writeConfig(config());
     assert.equal((await s.cli(['secret', 'set', 'local:roles/warm'], { input: 'warm-value-1234' })).exitCode, 0);
     await startDaemon(s);
     // First of this peer's refusals: written at once (later ones in the minute are counted, test/daemon/server/refusal-tally.test.ts).
@@ -174,5 +177,17 @@ describe('roles and limits through a real daemon', () => {
     assert.match(text.stdout, /^\S+Z token:denier\[writer,no-echo\] call\.denied session=[0-9a-f]{8} server=everything method=tools\/call name=echo rule=roles\.no-echo\.denies\[0\]\.tools$/m);
     assert.match(text.stdout, /^\S+Z owner token\.created token=later /m);
     for (const { token } of Object.values(tokens)) assert.ok(!JSON.stringify(lines).includes(token), 'no token in the audit log');
+  });
+
+  it('an edit of a role reaches an open session at its next message', async () => {
+    const c = await connect('everything', tokens.denier.token);
+    try {
+      await failed(c.callTool({ name: 'echo', arguments: { message: 'before' } }));
+      await s.writeConfig(config([]));
+      assert.equal((await s.cli(['reload'])).exitCode, 0);
+      assert.deepEqual((await c.callTool({ name: 'echo', arguments: { message: 'after' } })).content, [{ type: 'text', text: 'Echo: after' }]);
+    } finally {
+      await c.close();
+    }
   });
 });
