@@ -101,6 +101,36 @@ describe('role rights', () => {
   });
 });
 
+describe('role rights on resources', () => {
+  const rolesOf = book({
+    fs: { grants: [{ server: 'fs', resources: ['file:///srv/**'] }], denies: [{ server: 'fs', resources: ['file:///srv/secret/**'] }] },
+  });
+  const rights = rolesOf.rightsOn(user(['fs']), 'fs')!;
+  const read = (uri: string) => deniedRequest([rights.judge], 'resources/read', { uri }, new Set());
+
+  it('judge a URI in the canonical form the server policy uses: every spelling of a denied path is denied', () => {
+    for (const uri of ['file:///srv/secret/key', 'file:///srv/public/../secret/key', 'FILE:///srv/%73ecret/key', 'file://localhost/srv/secret/key', 'file:////srv//secret/key']) {
+      assert.equal(read(uri)?.rule, 'roles.fs.denies[0].resources', uri);
+    }
+    assert.equal(read('file:///srv/public/a'), undefined);
+    assert.equal(read('file:///etc/passwd')?.rule, 'roles.fs.grants');
+    // An encoded slash cannot be judged: refused, saying why.
+    const odd = read('file:///srv/public/..%2Fsecret/key')!;
+    assert.match(JSON.parse(denialError(1, odd)).error.message, /holds an encoded "\/", "\\" or NUL in its path/);
+  });
+
+  it('decide exactly as a server policy with the same allow and deny lists (property)', () => {
+    const policy = compilePolicy({ resources: { allow: ['file:///srv/**'], deny: ['file:///srv/secret/**'] } }, 'mcpServers.fs');
+    const segment = fc.constantFrom('srv', 'secret', '..', '.', '%2e%2E', '%73ecret', 'SRV', 'a', '', '%2F', 'etc');
+    const uri = fc.tuple(fc.constantFrom('file://', 'FILE://', 'file://localhost', 'file://LOCALHOST'), fc.array(segment, { minLength: 1, maxLength: 5 }))
+      .map(([scheme, parts]) => `${scheme}/${parts.join('/')}`);
+    fc.assert(fc.property(uri, (u) => {
+      const byPolicy = deniedRequest(policy, 'resources/read', { uri: u }, new Set()) !== undefined;
+      assert.equal(read(u) !== undefined, byPolicy, u);
+    }), { numRuns: 500 });
+  });
+});
+
 describe('requireLaunch', () => {
   const roles = book({
     gh: { grants: [{ server: 'git*', tools: ['get_*'], access: 'read' }] },
