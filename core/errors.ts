@@ -54,6 +54,7 @@ export type ErrorCode =
   | 'PROXY_UNTRUSTED'
   | 'USER_INVALID'
   | 'SESSION_LIMIT'
+  | 'RATE_LIMITED'
   | 'SCOPE_UNKNOWN'
   | 'TOKEN_EXISTS'
   | 'TOKEN_UNKNOWN'

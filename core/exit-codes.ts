@@ -55,6 +55,7 @@ const byCode: Record<ErrorCode, number> = {
   PROXY_UNTRUSTED: EXIT.refused,
   USER_INVALID: EXIT.refused,
   SESSION_LIMIT: EXIT.refused,
+  RATE_LIMITED: EXIT.refused,
   SCOPE_UNKNOWN: EXIT.usage,
   TOKEN_EXISTS: EXIT.usage,
   TOKEN_UNKNOWN: EXIT.usage,

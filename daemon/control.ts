@@ -10,7 +10,7 @@ import { AUTH_OPEN_NOTIFICATION, CLOSE, CONTROL_SCOPES, type ControlMethod, type
 
 type Handler<M extends ControlMethod> = (params: Partial<ControlMethods[M]['params']>, ws: WebSocket) => Promise<ControlMethods[M]['result']> | ControlMethods[M]['result'];
 
-function handlers(daemon: Daemon): { [M in ControlMethod]: Handler<M> } {
+function handlers(daemon: Daemon, principal: Principal): { [M in ControlMethod]: Handler<M> } {
   return {
     'status': () => daemon.status(),
     'servers.list': () => [...daemon.status().servers],
@@ -40,10 +40,10 @@ function handlers(daemon: Daemon): { [M in ControlMethod]: Handler<M> } {
       setImmediate(() => void daemon.stop('mcpd stop'));
       return { stopping: true };
     },
-    'token.create': ({ name, scopes, expires, roles }) => daemon.access.create(requireName(name, 'token'), Array.isArray(scopes) ? scopes.map(String) : [], typeof expires === 'string' ? expires : undefined, Array.isArray(roles) ? roles.map(String) : []),
+    'token.create': ({ name, scopes, expires, roles }) => daemon.access.create(requireName(name, 'token'), Array.isArray(scopes) ? scopes.map(String) : [], typeof expires === 'string' ? expires : undefined, principal, Array.isArray(roles) ? roles.map(String) : []),
     'token.list': () => daemon.access.list(),
     'token.revoke': async ({ name }) => {
-      const info = await daemon.access.revoke(requireName(name, 'token'));
+      const info = await daemon.access.revoke(requireName(name, 'token'), principal);
       return { info, sessionsClosed: await daemon.dropRevoked() };
     },
     'auth.status': () => daemon.authStatus(),
@@ -85,7 +85,7 @@ function requireName(name: unknown, what: keyof typeof NAMED = 'server'): string
 
 /** Serves one control connection for `principal`: every method is checked against its scope. */
 export function serveControl(ws: WebSocket, daemon: Daemon, principal: Principal): void {
-  const table = handlers(daemon) as Record<string, Handler<ControlMethod>>;
+  const table = handlers(daemon, principal) as Record<string, Handler<ControlMethod>>;
   ws.on('message', (data, isBinary) => {
     void (async () => {
       let request: { id?: string | number | null; method?: unknown; params?: unknown };

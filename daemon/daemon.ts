@@ -14,10 +14,13 @@ import { McpdError } from '../core/errors.js';
 import type { Env } from '../core/paths.js';
 import { checkReferences, type Finding } from '../providers/check.js';
 import { ProviderRegistry } from '../providers/registry.js';
-import { AuditLog } from './audit/audit.js';
+import { AuditLog, MCPD, UNAUTHENTICATED } from './audit/audit.js';
 import { ClientAccess } from './auth/access.js';
 import { AuthChain } from './auth/providers/chain.js';
 import type { Principal } from './auth/scopes.js';
+import { requireLaunch } from './auth/launch.js';
+import { SubjectLimits } from './auth/limits.js';
+import { roleBook } from './auth/roles.js';
 import { ExpiryWatch } from './auth/expiry.js';
 import { EventFeed } from './events.js';
 import { TokenStore } from './auth/store.js';
@@ -38,8 +41,7 @@ import { createSocketServer, type SocketHandlers } from './server/http.js';
 import { type Binding, bind } from './server/listen.js';
 import { closeServer, ExtraListeners } from './server/extra-listeners.js';
 import { REFUSAL_INTERVAL_MS, RefusalTally } from './server/refusal-tally.js';
-import type { WebSocketLink } from './server/ws-link.js';
-import { Session } from './session/session.js';
+import { type ClientLink, Session } from './session/session.js';
 import { SessionTable } from './session-table.js';
 import { SessionWiring } from './session-wiring.js';
 import { SignIns } from './remote/oauth/sign-ins.js';
@@ -76,6 +78,8 @@ export class Daemon {
   readonly logs: LogBook;
   readonly audit: AuditLog;
   readonly access: ClientAccess;
+  /** Each subject's sessions and requests a minute; the HTTP gateway takes a request from it before passing it on. */
+  readonly limits: SubjectLimits;
   /** Refusals before the upgrade, counted per listener and peer rather than logged one by one. */
   readonly refusals: RefusalTally;
   /** What the daemon logs, as it happens, for `mcpd events`. */
@@ -111,10 +115,11 @@ export class Daemon {
     options.limitLog?.(config.daemon.log);
     this.logs = new LogBook(options.stateDir, config.daemon.log);
     this.audit = new AuditLog(options.stateDir, { ...config.daemon.audit, clock: options.clock ?? systemClock });
-    this.refusals = new RefusalTally({ clock: options.clock ?? systemClock, intervalMs: REFUSAL_INTERVAL_MS, log: options.log, audit: this.audit });
+    this.refusals = new RefusalTally({ clock: options.clock ?? systemClock, intervalMs: REFUSAL_INTERVAL_MS, log: options.log, audit: this.audit.by(UNAUTHENTICATED) });
+    this.limits = new SubjectLimits(() => this.#config, options.clock ?? systemClock);
     this.access = new ClientAccess(tokens, () => this.#config, options.clock ?? systemClock, this.audit);
     this.#rotation = daemonRotation(config, {
-      stateDir: options.stateDir, clock: options.clock ?? systemClock, env: options.env, log: options.log, audit: this.audit,
+      stateDir: options.stateDir, clock: options.clock ?? systemClock, env: options.env, log: options.log, audit: this.audit.by(MCPD),
       config: () => this.#config, sessions: () => this.#sessions.all(), registry: () => this.#registry,
       refreshPools: (ref, reason) => this.#pools.refresh((_name, server) => serverUses(server, ref), reason),
     });
@@ -127,7 +132,7 @@ export class Daemon {
       resolve: async (name, values) => (await resolveEnv({ env: values }, this.#registry, (key) => `mcpServers.${name}.oauth.${key}`)).env,
     });
     this.#wiring = new SessionWiring({
-      options, audit: this.audit, config: () => this.#config, registry: () => this.#registry, signIns: this.signIns,
+      options, audit: this.audit, config: () => this.#config, registry: () => this.#registry, signIns: this.signIns, limits: this.limits,
     });
     this.#pools = new WarmPools((name) => ({
       clock: options.clock ?? systemClock,
@@ -325,18 +330,21 @@ export class Daemon {
     return gone.length;
   }
 
-  async #openSession(name: string, link: WebSocketLink, client: string | undefined, principal: Principal): Promise<Session> {
+  async #openSession(name: string, link: ClientLink, client: string | undefined, principal: Principal): Promise<Session> {
     if (this.#stopping) throw new McpdError('DAEMON_STOPPING', 'the daemon is stopping and takes no new sessions', { hint: 'run the command again: mcpd run starts a new daemon' });
+    // Before the server is looked up: who may not launch it learns nothing of whether it exists.
+    requireLaunch(principal, name, roleBook(this.#config), this.#options.configPath);
     const server = this.#definition(name);
-    this.#sessions.admit(principal, this.#config.daemon.maxSessionsPerToken, this.#options.configPath);
+    this.#sessions.admit(principal, this.limits.sessions(principal), this.#options.configPath);
     const id = randomBytes(4).toString('hex');
     const note = (message: string) => this.#options.log('session.note', { session: id, server: name, message });
-    const prepare = () => this.#wiring.prepare(id, name, server, note);
+    const prepare = () => this.#wiring.prepare(id, name, server, note, principal);
     // A pooled instance when one is ready (never waited for), else one of the session's own, as without a pool.
     const pooled = this.#pools.take(name, id);
     const instance = pooled ?? this.#wiring.instance(id, name, prepare);
     const roll = this.#wiring.roll(id, name, server, prepare);
-    const gate = this.#wiring.gate(id, name);
+    const gate = this.#wiring.gate(id, name, principal, link.countsRequests !== true);
+    const audit = this.audit.by(principal);
     const session = new Session({
       id, server: name, instance, link, client, gate, roll,
       log: (line) => this.logs.add(name, id, line),
@@ -344,7 +352,7 @@ export class Daemon {
       onEnd: (failure) => {
         if (!this.#sessions.remove(id, failure)) return;
         gate.end();
-        this.audit.record({ event: 'session.close', session: id, server: name, ...(failure ? { reason: failure } : {}) });
+        audit.record({ event: 'session.close', session: id, server: name, ...(failure ? { reason: failure } : {}) });
         this.#options.log('session.closed', { session: id, server: name, ...(failure ? { failed: failure } : {}) });
       },
     });
@@ -360,7 +368,7 @@ export class Daemon {
     this.#options.log('session.opened', { session: id, server: name, pid: instance.pid, client, ...(pooled ? { warm: true } : {}) });
     const expires = this.access.expiresAt(principal);
     if (expires !== undefined) this.#expiry.watch(expires);
-    this.audit.record({ event: 'session.open', session: id, server: name, client, token: principal.kind === 'token' ? principal.name : undefined, pid: instance.pid });
+    audit.record({ event: 'session.open', session: id, server: name, client, token: principal.kind === 'token' ? principal.name : undefined, pid: instance.pid });
     return session;
   }
 

@@ -4,6 +4,7 @@
  * session failed, kept while no session of it runs.
  */
 import { McpdError } from '../core/errors.js';
+import type { Limit } from './auth/limits.js';
 import { OWNER, type Principal } from './auth/scopes.js';
 import type { Session } from './session/session.js';
 
@@ -45,18 +46,24 @@ export class SessionTable {
   }
 
   /**
-   * Refuses (SESSION_LIMIT, HTTP 429) a subject's session beyond `max` open ones: each is a
-   * process with its leases. The owner has no cap: it can start any process itself.
+   * Refuses (SESSION_LIMIT, HTTP 429) a subject's session beyond its `limit` of open ones
+   * (SubjectLimits.sessions): each is a process with its leases. The owner has no cap: it can
+   * start any process itself.
    */
-  admit(principal: Principal, max: number, configPath: string): void {
-    if (principal.kind === 'owner') return;
+  admit(principal: Principal, limit: Limit | undefined, configPath: string): void {
+    if (principal.kind === 'owner' || limit === undefined) return;
     let held = 0;
     for (const p of this.#principals.values()) if (p.subject === principal.subject) held++;
-    if (held < max) return;
+    if (held < limit.max) return;
     const who = principal.kind === 'token' ? `client token "${principal.name}"` : principal.subject;
-    throw new McpdError('SESSION_LIMIT', `${who} holds ${held} open sessions, the most daemon.maxSessionsPerToken (${max}) allows`, {
-      hint: `close one of its sessions (mcpd sessions lists them), or raise daemon.maxSessionsPerToken in ${configPath}`,
+    throw new McpdError('SESSION_LIMIT', `${who} holds ${held} open sessions, the most ${limit.where} (${limit.max}) allows`, {
+      hint: `close one of its sessions (mcpd sessions lists them), or raise ${limit.where} in ${configPath}`,
     });
+  }
+
+  /** Who opened session `id`. */
+  principalOf(id: string): Principal | undefined {
+    return this.#principals.get(id);
   }
 
   /** A session of `server` is running: an earlier failure no longer describes it. */

@@ -1,14 +1,19 @@
 /**
  * What a session of a server is built from, read from the daemon's current config at each use:
  * its supervised instances (their leases kept, each reference audited as it resolves), how it
- * rolls onto fresh values, and its policy gate (each policy compiled once per config). Which
- * sessions are open, and who opened them, is the SessionTable's.
+ * rolls onto fresh values, and its policy gate (each policy compiled once per config, and the
+ * roles once per config: auth/roles.ts). Which sessions are open, and who opened them, is the
+ * SessionTable's.
  */
 import ms from 'ms';
 import { systemClock } from '../core/clock.js';
 import { refsOf } from '../providers/reference.js';
 import type { ProviderRegistry } from '../providers/registry.js';
-import type { AuditLog } from './audit/audit.js';
+import { type AuditLog, MCPD } from './audit/audit.js';
+import type { Actor } from './audit/events.js';
+import type { SubjectLimits } from './auth/limits.js';
+import { roleBook } from './auth/roles.js';
+import type { Principal } from './auth/scopes.js';
 import { type Config, isRemote, type ServerConfig } from './config/schema.js';
 import type { DaemonOptions } from './daemon.js';
 import { startChild } from './launcher/child.js';
@@ -18,7 +23,7 @@ import type { SignIns } from './remote/oauth/sign-ins.js';
 import { RemoteInstance } from './remote/remote-instance.js';
 import type { Prepared, ServerInstance } from './supervisor/server-instance.js';
 import { PolicyGate } from './policy/gate.js';
-import { compilePolicy, type Policy } from './policy/policy.js';
+import { compilePolicy, type Judge, type Policy } from './policy/policy.js';
 import type { RollDeps } from './session/rollover.js';
 import { type BackoffPolicy, Instance, type KeepLeases } from './supervisor/instance.js';
 import { LeaseKeeper } from './supervisor/leases.js';
@@ -34,6 +39,7 @@ export interface WiringDeps {
   /** The provider registry now: a reload replaces it. */
   registry(): ProviderRegistry;
   readonly signIns: SignIns;
+  readonly limits: SubjectLimits;
 }
 
 export class SessionWiring {
@@ -68,10 +74,33 @@ export class SessionWiring {
     };
   }
 
-  /** The tool policy and call auditing of session `id` of `name`. */
-  gate(id: string, name: string): PolicyGate {
+  /**
+   * The tool policy, role rights and call auditing of session `id` of `name`, opened by
+   * `principal`; `countRequests` when the transport does not count them against the subject's
+   * rate itself (the WebSocket route counts in the gate, the HTTP gateway per HTTP request).
+   */
+  gate(id: string, name: string, principal: Principal, countRequests: boolean): PolicyGate {
     const clock = this.#deps.options.clock ?? systemClock;
-    return new PolicyGate({ policy: () => this.#policy(name), audit: this.#deps.audit, session: id, server: name, now: () => clock.now() });
+    return new PolicyGate({
+      policy: () => this.#policy(name),
+      rights: this.#rights(principal, name),
+      ...(countRequests ? { rate: () => this.#deps.limits.take(principal) } : {}),
+      audit: this.#deps.audit.by(principal), session: id, server: name, now: () => clock.now(),
+    });
+  }
+
+  /** The rights of `principal` on `name`, worked out again only when a reload replaced the config. */
+  #rights(principal: Principal, name: string): () => Judge | undefined {
+    let config: Config | undefined;
+    let judge: Judge | undefined;
+    return () => {
+      const now = this.#deps.config();
+      if (now !== config) {
+        config = now;
+        judge = roleBook(now).rightsOn(principal, name)?.judge;
+      }
+      return judge;
+    };
   }
 
   /** One supervised process of `name` for session `id`, or the connection to it when it is a url server. */
@@ -109,18 +138,19 @@ export class SessionWiring {
     const fallback = own(this.#deps.config().mcpServers, name);
     if (!fallback || isRemote(fallback)) throw new McpdError('INTERNAL', `a warm pool for "${name}", which is not a command server in the config`);
     const note = (message: string) => this.#deps.options.log('session.note', { session: owner.session, server: name, message });
-    return this.instance('pool', name, () => this.prepare(owner.session, name, fallback, note)) as Instance;
+    return this.instance('pool', name, () => this.prepare(owner.session, name, fallback, note, MCPD)) as Instance;
   }
 
-  /** Resolves a launch of `name` (read at each start, so a restart after a reload uses the new definition) and audits each reference. */
-  async prepare(session: string, name: string, fallback: ServerConfig, note: (message: string) => void): Promise<Prepared> {
+  /** Resolves a launch of `name` (read at each start, so a restart after a reload uses the new definition) and audits each reference as `by` asked for it. */
+  async prepare(session: string, name: string, fallback: ServerConfig, note: (message: string) => void, by: Actor): Promise<Prepared> {
     const where = `mcpServers.${name}`;
     const server = own(this.#deps.config().mcpServers, name) ?? fallback;
     const launch = isRemote(server)
       ? await prepareRemote(name, server, where, this.#deps.registry(), note)
       : await prepareLaunch({ name, server, where }, this.#deps.registry(), this.#deps.options.env, note);
+    const audit = this.#deps.audit.by(by);
     for (const ref of launch.refs) {
-      this.#deps.audit.record({ event: 'secret.resolved', session, server: name, ref, provider: refsOf(ref, where)[0]?.provider ?? 'unknown' });
+      audit.record({ event: 'secret.resolved', session, server: name, ref, provider: refsOf(ref, where)[0]?.provider ?? 'unknown' });
     }
     return launch;
   }

@@ -1,6 +1,7 @@
 /**
  * `mcpd audit [-f] [--since 1h|ISO] [--server NAME] [--json]`: the audit log from the state dir
  * (rotated files first), read directly: it needs no daemon, and its file is the owner's alone.
+ * A line for people reads time, who (the subject, its roles in brackets), event, then fields.
  */
 import ms from 'ms';
 import { McpdError } from '../../core/errors.js';
@@ -18,7 +19,7 @@ export interface AuditOptions extends GlobalOptions {
 export async function audit(options: AuditOptions): Promise<void> {
   const filter: AuditFilter = { since: since(options.since), server: options.server };
   const dir = stateDir(process.env);
-  const print = (line: AuditLine) => process.stdout.write(`${options.json ? JSON.stringify(line) : eventLine(line)}\n`);
+  const print = (line: AuditLine) => process.stdout.write(`${options.json ? JSON.stringify(line) : auditLine(line)}\n`);
   for (const line of await readAudit(dir, filter)) print(line);
   if (!options.follow) return;
   const stop = followAudit(dir, filter, print);
@@ -26,6 +27,15 @@ export async function audit(options: AuditOptions): Promise<void> {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
   });
   stop();
+}
+
+/** One audit line for people: `TIME SUBJECT[ROLES] EVENT field=value…`; a line from before subjects were recorded shows `-`. */
+export function auditLine(line: AuditLine): string {
+  const { subject, roles, ...rest } = line as AuditLine & { subject?: unknown; roles?: unknown };
+  const who = typeof subject === 'string' ? subject : '-';
+  const held = Array.isArray(roles) && roles.length ? `[${roles.join(',')}]` : '';
+  const [time, ...after] = eventLine(rest).split(' ');
+  return [time, `${who}${held}`, ...after].join(' ');
 }
 
 function since(text: string | undefined): number | undefined {

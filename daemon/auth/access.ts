@@ -8,7 +8,8 @@
 import ms from 'ms';
 import type { Clock } from '../../core/clock.js';
 import { McpdError } from '../../core/errors.js';
-import type { Audit } from '../audit/audit.js';
+import type { AuditSink } from '../audit/audit.js';
+import type { Actor } from '../audit/events.js';
 import { isDuration } from '../../core/duration.js';
 import type { Config } from '../config/schema.js';
 import { type Principal, scopeProblem } from './scopes.js';
@@ -33,11 +34,11 @@ export class ClientAccess {
   readonly #store: TokenStore;
   readonly #config: () => Config;
   readonly #clock: Clock;
-  readonly #audit: Audit;
+  readonly #audit: AuditSink;
   /** Last use of config-defined clients, kept in memory: the config file is the user's, not ours to write. */
   readonly #configUse = new Map<string, string>();
 
-  constructor(store: TokenStore, config: () => Config, clock: Clock, audit: Audit) {
+  constructor(store: TokenStore, config: () => Config, clock: Clock, audit: AuditSink) {
     this.#store = store;
     this.#config = config;
     this.#clock = clock;
@@ -59,8 +60,8 @@ export class ClientAccess {
     return at === undefined ? undefined : Date.parse(at);
   }
 
-  /** A new token with `scopes` and `roles` (at least one of either; each role one of the config's). */
-  async create(name: string, scopes: readonly string[], expires: string | undefined, roles: readonly string[] = []): Promise<{ token: string; info: TokenInfo }> {
+  /** A new token with `scopes` and `roles` (at least one of either; each role one of the config's); `by` is who asked, for the audit log. */
+  async create(name: string, scopes: readonly string[], expires: string | undefined, by: Actor, roles: readonly string[] = []): Promise<{ token: string; info: TokenInfo }> {
     if (!TOKEN_NAME.test(name)) throw new McpdError('USAGE', `"${name}" is not a token name: use letters, digits, _ . - (up to 64)`, { hint: 'name it after the host app, e.g. mcpd token create ide-plugin ...' });
     checkGrants(scopes, roles, Object.keys(this.#config().roles));
     const existing = this.#entries().find((e) => e.name === name);
@@ -72,18 +73,19 @@ export class ClientAccess {
     const token = newToken();
     const record: TokenRecord = { name, sha256: sha256Hex(token), scopes: [...new Set(scopes)], ...(roles.length ? { roles: [...new Set(roles)] } : {}), createdAt: new Date(now).toISOString(), ...(expiresAt ? { expiresAt } : {}) };
     await this.#store.put(record);
-    this.#audit.record({ event: 'token.created', token: name, scopes: record.scopes, ...(record.roles ? { roles: record.roles } : {}), expiresAt });
+    this.#audit.by(by).record({ event: 'token.created', token: name, scopes: record.scopes, ...(record.roles ? { tokenRoles: record.roles } : {}), expiresAt });
     return { token, info: info(record, 'state') };
   }
 
-  async revoke(name: string): Promise<TokenInfo> {
+  /** Revokes a token; `by` is who asked, for the audit log. */
+  async revoke(name: string, by: Actor): Promise<TokenInfo> {
     const inConfig = own(this.#config().clients, name);
     const record = await this.#store.revoke(name, new Date(this.#clock.now()).toISOString());
     if (!record) {
       if (inConfig) throw new McpdError('TOKEN_UNKNOWN', `token "${name}" is defined in the config's clients, not by mcpd token create`, { hint: `remove clients.${name} from the config; the daemon picks up the edit` });
       throw new McpdError('TOKEN_UNKNOWN', `no active token named "${name}"`, { hint: 'mcpd token ls lists the tokens' });
     }
-    this.#audit.record({ event: 'token.revoked', token: name });
+    this.#audit.by(by).record({ event: 'token.revoked', token: name });
     return info(record, 'state');
   }
 
@@ -106,8 +108,9 @@ export class ClientAccess {
     const at = new Date(this.#clock.now()).toISOString();
     if (entry.source === 'state') this.#store.touch(entry.name, at);
     else this.#configUse.set(entry.name, at);
-    this.#audit.record({ event: 'token.used', token: entry.name, route });
-    return { kind: 'token', subject: `token:${entry.name}`, name: entry.name, source: entry.source, scopes: entry.scopes, roles: entry.roles ?? [] };
+    const principal: Principal = { kind: 'token', subject: `token:${entry.name}`, name: entry.name, source: entry.source, scopes: entry.scopes, roles: entry.roles ?? [] };
+    this.#audit.by(principal).record({ event: 'token.used', token: entry.name, route });
+    return principal;
   }
 
   #problem(entry: TokenRecord): string | undefined {

@@ -193,9 +193,9 @@ export const daemonSchema = z.strictObject({
   audit: fileLimits,
   /** `daemon.log` and each server's `logs/NAME.log`, capped and rotated as the audit log is. */
   log: fileLimits,
-  /** The most sessions (each a server process, with its leases) one subject (a client token, a forwarded user) may hold open at once, unless its roles' limits say more; the owner has no cap. */
+  /** The most sessions (each a server process, with its leases) one subject (a client token, a forwarded user) may hold open at once, unless one of its roles sets limits.sessions (the highest applies); the owner has no cap. */
   maxSessionsPerToken: z.number().int().min(1).default(32),
-  /** The most requests one subject may send a minute, over all its sessions, unless its roles' limits say more; unset: no limit. The owner has none. */
+  /** The most requests one subject may send a minute, over all its sessions, unless one of its roles sets limits.requestsPerMinute (the highest applies); unset: no limit. The owner has none. */
   requestsPerMinute: z.number().int().min(1).optional(),
 }).default({});
 

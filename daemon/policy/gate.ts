@@ -1,11 +1,15 @@
 /**
  * The session's gate: what the bridge asks before passing a client message on and before
  * relaying a server message back. It answers denied requests itself, filters list results,
- * and audits tool calls (name, outcome, duration — never arguments or results).
+ * and audits tool calls (name, outcome, duration — never arguments or results). A request
+ * must pass the server's policy and the rights the session's subject holds through its roles
+ * (auth/roles.ts), judged on the same targets; when asked to, the gate also counts each request
+ * against the subject's rate (auth/limits.ts) and answers one beyond it itself.
  */
 import type { Audit } from '../audit/audit.js';
 import { type Id, type Outcome, idKey as key } from '../session/envelope.js';
-import { type Policy, deniedRequest, denialError, filterList, isListMethod, isOpen } from './policy.js';
+import { type RateRefusal, rateLimitAnswer } from '../auth/limits.js';
+import { type Judge, type Policy, type Rulebook, deniedRequest, denialError, filterList, isListMethod, isOpen, policyJudge } from './policy.js';
 
 /** A JSON-RPC message as the bridge parsed it. */
 export type GateMessage = { id?: Id | null; method?: string; params?: unknown; result?: unknown; error?: unknown };
@@ -33,6 +37,11 @@ export interface MessageGate {
 export interface GateDeps {
   /** The server's current policy (read at each message, so a reload applies at once). */
   readonly policy: () => Policy;
+  /** The subject's rights on this server through its roles, read at each message; undefined when they restrict nothing. */
+  readonly rights?: () => Judge | undefined;
+  /** Counts a client request against the subject's rate; absent where the transport counts (the HTTP gateway), so none is counted twice. */
+  readonly rate?: () => RateRefusal | undefined;
+  /** The audit log as the session's subject writes to it. */
   readonly audit: Audit;
   readonly session: string;
   readonly server: string;
@@ -63,22 +72,36 @@ export class PolicyGate implements MessageGate {
   fromClient(message: GateMessage): Refusal | undefined {
     const { id, method } = message;
     if (typeof method !== 'string') return undefined;
-    const policy = this.#deps.policy();
-    if (!isOpen(policy)) {
+    const request = id !== undefined && id !== null;
+    if (request) {
+      // Counted before it is judged: a denied request is a request all the same.
+      const limited = this.#deps.rate?.();
+      if (limited) return { answer: rateLimitAnswer(id, limited) };
+    }
+    const rules = this.#rules();
+    if (rules) {
       // A notification is judged too: a server might act on a tools/call without an id.
-      const denial = deniedRequest(policy, method, message.params, this.#readOnly);
+      const denial = deniedRequest(rules, method, message.params, this.#readOnly);
       if (denial) {
         this.#deps.audit.record({ event: 'call.denied', session: this.#deps.session, server: this.#deps.server, method, name: denial.name, rule: denial.rule });
-        return { answer: id === undefined || id === null ? undefined : denialError(id, denial) };
+        return { answer: request ? denialError(id, denial) : undefined };
       }
     }
-    if (id === undefined || id === null) return undefined;
-    if (!isOpen(policy) && isListMethod(method)) this.#lists.set(key(id), method);
+    if (!request) return undefined;
+    if (rules && isListMethod(method)) this.#lists.set(key(id), method);
     if (method === 'tools/call') {
       const name = (message.params as { name?: unknown } | undefined)?.name;
       this.#calls.set(key(id), { tool: typeof name === 'string' ? name : '', started: this.#deps.now() });
     }
     return undefined;
+  }
+
+  /** What a message must pass now (the server's policy, the subject's rights), or undefined when nothing restricts it. */
+  #rules(): Rulebook | undefined {
+    const policy = this.#deps.policy();
+    const rights = this.#deps.rights?.();
+    if (rights === undefined) return isOpen(policy) ? undefined : policy;
+    return isOpen(policy) ? [rights] : [policyJudge(policy), rights];
   }
 
   answered(id: Id, outcome: Outcome): void {
@@ -96,7 +119,7 @@ export class PolicyGate implements MessageGate {
     if (method === undefined) return line;
     this.#lists.delete(k);
     if (message.result === undefined) return line;
-    const filtered = filterList(this.#deps.policy(), method, message.result, this.#readOnly);
+    const filtered = filterList(this.#rules() ?? this.#deps.policy(), method, message.result, this.#readOnly);
     return filtered.hidden === 0 ? line : JSON.stringify({ ...message, result: filtered.result });
   }
 

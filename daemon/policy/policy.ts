@@ -3,7 +3,9 @@
  * over JSON-RPC messages. `allow` and `deny` are glob lists (picomatch; deny wins); a tool is
  * matched by name, a prompt by name, a resource by its URI or name (a template by its
  * uriTemplate or name), a URI in its canonical form (uri.ts). `tools.readOnly` also hides
- * every tool not annotated `readOnlyHint`.
+ * every tool not annotated `readOnlyHint`. What a request or listed item names is a Target;
+ * a Judge decides on one, so a subject's roles (auth/roles.ts) judge exactly what the policy
+ * judges, and a request must pass every judge.
  */
 import picomatch from 'picomatch';
 import type { ServerConfig } from '../config/schema.js';
@@ -33,6 +35,8 @@ export interface Denial {
   readonly rule: string;
   readonly pattern?: string;
   readonly reason?: string;
+  /** What the rule says of it, when the rule's path and pattern do not (a role's grants). */
+  readonly because?: string;
 }
 
 export const GLOB_OPTIONS: picomatch.PicomatchOptions = { dot: true, nonegate: true };
@@ -78,24 +82,72 @@ export function judge(policy: Policy, kind: Kind, names: readonly string[], allo
 }
 
 /**
- * A resource URI is judged by its canonical form (uri.ts), and denied by its raw text or its
- * path alone (without query and fragment) too; one that cannot be canonicalised safely is
- * refused when any resource rule is set.
+ * What a request or a listed item is judged by: the names a deny may match, the ones an allow
+ * must match, and, for a resource URI that cannot be canonicalised safely, why.
  */
-function judgeUri(policy: Policy, uri: string, otherNames: readonly string[] = []): Denial | undefined {
-  const canonical = canonicalUri(uri);
-  const r = policy.resources;
-  const problem = uriProblem(canonical);
-  if (problem && (r.allow !== undefined || r.deny.length > 0)) return { kind: 'resources', name: uri, rule: r.where, reason: problem };
-  const path = withoutQuery(canonical);
-  return judge(policy, 'resources', [uri, canonical, ...(path === undefined ? [] : [path]), ...otherNames], [canonical, ...otherNames]);
+export interface Target {
+  readonly kind: Kind;
+  /** How the denial names it. */
+  readonly name: string;
+  readonly names: readonly string[];
+  readonly allowNames: readonly string[];
+  /** Why it cannot be judged: refused by any rules that restrict its kind. */
+  readonly problem?: string;
 }
 
-/** Whether the policy hides a listed item, by the names it goes by. */
-function hides(policy: Policy, kind: Kind, item: Record<string, unknown>): boolean {
-  if (kind !== 'resources') return judge(policy, kind, typeof item.name === 'string' ? [item.name] : []) !== undefined;
+/**
+ * Judges a target for one set of rules (a server's policy, a subject's roles); `readOnly` says
+ * the tool is known to be annotated readOnlyHint. Undefined when the rules let it through.
+ */
+export type Judge = (target: Target, readOnly: boolean) => Denial | undefined;
+
+function target(kind: Kind, names: readonly string[], allowNames: readonly string[] = names, problem?: string): Target {
+  return { kind, name: names[0] ?? '', names, allowNames, ...(problem === undefined ? {} : { problem }) };
+}
+
+/**
+ * A resource URI is judged by its canonical form (uri.ts), and denied by its raw text or its
+ * path alone (without query and fragment) too; one that cannot be canonicalised safely carries
+ * its problem, and rules on resources refuse it.
+ */
+function uriTarget(uri: string, otherNames: readonly string[] = []): Target {
+  const canonical = canonicalUri(uri);
+  const path = withoutQuery(canonical);
+  return target('resources', [uri, canonical, ...(path === undefined ? [] : [path]), ...otherNames], [canonical, ...otherNames], uriProblem(canonical));
+}
+
+/** The judge of a server's policy. */
+export function policyJudge(policy: Policy): Judge {
+  return (t, readOnly) => {
+    const r = policy[t.kind];
+    if (t.problem !== undefined && (r.allow !== undefined || r.deny.length > 0)) return { kind: t.kind, name: t.name, rule: r.where, reason: t.problem };
+    const denial = judge(policy, t.kind, t.names, t.allowNames);
+    if (denial) return denial;
+    if (t.kind === 'tools' && policy.tools.readOnly && !readOnly) return { kind: 'tools', name: t.name, rule: `${policy.tools.where}.readOnly` };
+    return undefined;
+  };
+}
+
+/** A server's policy alone, or every judge a request must pass (the server's policy and the subject's roles). */
+export type Rulebook = Policy | readonly Judge[];
+
+function judgesOf(rules: Rulebook): readonly Judge[] {
+  return Array.isArray(rules) ? rules : [policyJudge(rules as Policy)];
+}
+
+function firstDenial(judges: readonly Judge[], t: Target, readOnly: boolean): Denial | undefined {
+  for (const j of judges) {
+    const denial = j(t, readOnly);
+    if (denial) return denial;
+  }
+  return undefined;
+}
+
+/** The target of a listed item, by the names it goes by. */
+function itemTarget(kind: Kind, item: Record<string, unknown>): Target {
+  if (kind !== 'resources') return target(kind, typeof item.name === 'string' ? [item.name] : []);
   const others = [item.uriTemplate, item.name].filter((v): v is string => typeof v === 'string');
-  return (typeof item.uri === 'string' ? judgeUri(policy, item.uri, others) : judge(policy, kind, others)) !== undefined;
+  return typeof item.uri === 'string' ? uriTarget(item.uri, others) : target(kind, others);
 }
 
 const LIST_KEY: Record<string, { kind: Kind; key: string }> = {
@@ -111,18 +163,19 @@ export function isListMethod(method: string): boolean {
 }
 
 /** A list result with the hidden items removed; `readOnly` gets the names of listed read-only tools. */
-export function filterList(policy: Policy, method: string, result: unknown, readOnly?: Set<string>): { result: unknown; hidden: number } {
+export function filterList(rules: Rulebook, method: string, result: unknown, readOnly?: Set<string>): { result: unknown; hidden: number } {
   const spec = own(LIST_KEY, method);
   if (!spec || typeof result !== 'object' || result === null) return { result, hidden: 0 };
   const items = (result as Record<string, unknown>)[spec.key];
   if (!Array.isArray(items)) return { result, hidden: 0 };
+  const judges = judgesOf(rules);
   const kept = items.filter((item: Record<string, unknown>) => {
     if (typeof item !== 'object' || item === null) return false;
-    if (hides(policy, spec.kind, item)) return false;
-    if (spec.kind !== 'tools') return true;
-    const hint = (item.annotations as { readOnlyHint?: unknown } | undefined)?.readOnlyHint === true;
-    if (hint && typeof item.name === 'string') readOnly?.add(item.name);
-    return !policy.tools.readOnly || hint;
+    const hint = spec.kind === 'tools' && (item.annotations as { readOnlyHint?: unknown } | undefined)?.readOnlyHint === true;
+    const denial = firstDenial(judges, itemTarget(spec.kind, item), hint);
+    // Recorded only for tools the client may see: a hidden one is refused by name anyway.
+    if (!denial && hint && typeof item.name === 'string') readOnly?.add(item.name);
+    return !denial;
   });
   return { result: { ...result, [spec.key]: kept }, hidden: items.length - kept.length };
 }
@@ -135,16 +188,19 @@ const CALL_TARGET: Record<string, { kind: Kind; param: string }> = {
 };
 
 /** The denial of a client request, or undefined when it may reach the server. */
-export function deniedRequest(policy: Policy, method: string, params: unknown, readOnly: ReadonlySet<string>): Denial | undefined {
-  if (method === 'completion/complete') return deniedCompletion(policy, params);
-  const target = own(CALL_TARGET, method);
-  if (!target) return undefined;
-  const value = typeof params === 'object' && params !== null ? (params as Record<string, unknown>)[target.param] : undefined;
+export function deniedRequest(rules: Rulebook, method: string, params: unknown, readOnly: ReadonlySet<string>): Denial | undefined {
+  const t = requestTarget(method, params);
+  return t === undefined ? undefined : firstDenial(judgesOf(rules), t, t.kind === 'tools' && readOnly.has(t.name));
+}
+
+/** What a client request names, or undefined for a request no rule judges. */
+function requestTarget(method: string, params: unknown): Target | undefined {
+  if (method === 'completion/complete') return completionTarget(params);
+  const spec = own(CALL_TARGET, method);
+  if (!spec) return undefined;
+  const value = typeof params === 'object' && params !== null ? (params as Record<string, unknown>)[spec.param] : undefined;
   const name = typeof value === 'string' ? value : '';
-  const denial = target.kind === 'resources' ? judgeUri(policy, name) : judge(policy, target.kind, [name]);
-  if (denial) return denial;
-  if (target.kind === 'tools' && policy.tools.readOnly && !readOnly.has(name)) return { kind: 'tools', name, rule: `${policy.tools.where}.readOnly` };
-  return undefined;
+  return spec.kind === 'resources' ? uriTarget(name) : target(spec.kind, [name]);
 }
 
 /**
@@ -152,12 +208,12 @@ export function deniedRequest(policy: Policy, method: string, params: unknown, r
  * its uriTemplate): its answer would reveal arguments of a hidden one, so it is judged as the
  * list filter judges that prompt or template. Any other ref is left to the server.
  */
-function deniedCompletion(policy: Policy, params: unknown): Denial | undefined {
+function completionTarget(params: unknown): Target | undefined {
   const ref = typeof params === 'object' && params !== null ? (params as { ref?: unknown }).ref : undefined;
   if (typeof ref !== 'object' || ref === null) return undefined;
   const { type, name, uri } = ref as { type?: unknown; name?: unknown; uri?: unknown };
-  if (type === 'ref/prompt') return judge(policy, 'prompts', [typeof name === 'string' ? name : '']);
-  if (type === 'ref/resource') return judge(policy, 'resources', [typeof uri === 'string' ? uri : '']);
+  if (type === 'ref/prompt') return target('prompts', [typeof name === 'string' ? name : '']);
+  if (type === 'ref/resource') return target('resources', [typeof uri === 'string' ? uri : '']);
   return undefined;
 }
 
@@ -165,7 +221,8 @@ const SINGULAR: Record<Kind, string> = { tools: 'tool', prompts: 'prompt', resou
 
 /** mcpd's JSON-RPC error for a denied request. */
 export function denialError(id: string | number | null, denial: Denial): string {
-  const why = denial.reason !== undefined ? `${denial.reason}, so ${denial.rule} cannot judge it`
+  const why = denial.because !== undefined ? denial.because
+    : denial.reason !== undefined ? `${denial.reason}, so ${denial.rule} cannot judge it`
     : denial.rule.endsWith('.readOnly') ? 'is not annotated readOnlyHint and the server is read-only'
     : denial.pattern === undefined ? `is not in ${denial.rule}` : `matches "${denial.pattern}" in ${denial.rule}`;
   const message = `mcpd policy: ${SINGULAR[denial.kind]} "${denial.name}" is denied: it ${why}; the request was not passed to the server`;

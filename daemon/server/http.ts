@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { McpdError, type ErrorCode } from '../../core/errors.js';
-import { type Principal, requireScope } from '../auth/scopes.js';
+import type { Principal } from '../auth/scopes.js';
 import { CLOSE, CONTROL_PATH, type ErrorBody, NOTICES_HEADER, SESSION_PATH } from '../protocol.js';
 import type { Session } from '../session/session.js';
 import type { Refusal } from './refusal-tally.js';
@@ -42,6 +42,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   PROXY_UNTRUSTED: 403,
   USER_INVALID: 401,
   SESSION_LIMIT: 429,
+  RATE_LIMITED: 429,
   DAEMON_STOPPING: 503,
 };
 
@@ -99,7 +100,7 @@ export function createSocketServer(handlers: SocketHandlers, options: ListenerOp
     }
     if (!url.pathname.startsWith(SESSION_PATH)) throw notFound(req);
     const name = serverName(req, url.pathname.slice(SESSION_PATH.length));
-    requireScope(principal, `launch:${name}`, `a session to "${name}"`);
+    // Who may launch it is openSession's to decide (auth/launch.ts), for every route alike.
     const link = new WebSocketLink(url.searchParams.get('stderr') === '1', wantsNotices(req.url));
     const client = typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'].slice(0, 80) : undefined;
     const session = await handlers.openSession(name, link, client, principal);

@@ -43,6 +43,8 @@ export interface ClientLink {
   pause(): void;
   resume(): void;
   close(code: number, reason: string): void;
+  /** The transport counts each client request against the subject's rate itself (the HTTP gateway answers 429): the gate then counts none. */
+  readonly countsRequests?: boolean;
 }
 
 export interface SessionDeps {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { systemClock } from '../../../core/clock.js';
-import { AuditLog, recordRotationStep } from '../../../daemon/audit/audit.js';
+import { AuditLog, MCPD, recordRotationStep } from '../../../daemon/audit/audit.js';
 import { readAudit } from '../../../daemon/audit/read.js';
 import { execa } from 'execa';
 import { cliMain, fixture } from '../../helpers/repo.js';
@@ -54,15 +54,16 @@ describe('the audit log after a scripted session', () => {
       return rest;
     };
     assert.deepEqual(events.map(strip), [
-      { event: 'token.created', token: 'host', scopes: ['launch:mini'] },
-      { event: 'token.used', token: 'host', route: '/v1/session/mini' },
-      { event: 'secret.resolved', server: 'mini', ref: '${local:audit/secret}', provider: 'local' },
-      { event: 'session.open', server: 'mini', client: undefined, token: 'host' },
-      { event: 'tool.call', server: 'mini', tool: 'big', outcome: 'ok' },
-      { event: 'tool.call', server: 'mini', tool: 'big', outcome: 'tool-error' },
-      { event: 'call.denied', server: 'mini', method: 'tools/call', name: 'get-env', rule: 'mcpServers.mini.tools.deny' },
-      { event: 'tool.call', server: 'mini', tool: 'nope', outcome: 'error' },
-      { event: 'session.close', server: 'mini' },
+      // The owner asked for the token (the CLI on the owner-only socket); the rest is the token's.
+      { subject: 'owner', roles: [], event: 'token.created', token: 'host', scopes: ['launch:mini'] },
+      { subject: 'token:host', roles: [], event: 'token.used', token: 'host', route: '/v1/session/mini' },
+      { subject: 'token:host', roles: [], event: 'secret.resolved', server: 'mini', ref: '${local:audit/secret}', provider: 'local' },
+      { subject: 'token:host', roles: [], event: 'session.open', server: 'mini', client: undefined, token: 'host' },
+      { subject: 'token:host', roles: [], event: 'tool.call', server: 'mini', tool: 'big', outcome: 'ok' },
+      { subject: 'token:host', roles: [], event: 'tool.call', server: 'mini', tool: 'big', outcome: 'tool-error' },
+      { subject: 'token:host', roles: [], event: 'call.denied', server: 'mini', method: 'tools/call', name: 'get-env', rule: 'mcpServers.mini.tools.deny' },
+      { subject: 'token:host', roles: [], event: 'tool.call', server: 'mini', tool: 'nope', outcome: 'error' },
+      { subject: 'token:host', roles: [], event: 'session.close', server: 'mini' },
     ].map((e) => JSON.parse(JSON.stringify(e)) as Record<string, unknown>));
   });
 
@@ -94,7 +95,7 @@ describe('the audit log after a scripted session', () => {
 
   it('mcpd audit filters by server and time, and prints lines for people', async () => {
     const text = await s.cli(['audit', '--server', 'mini']);
-    assert.match(text.stdout, /^\S+Z secret\.resolved session=[0-9a-f]{8} server=mini ref=\$\{local:audit\/secret\} provider=local$/m);
+    assert.match(text.stdout, /^\S+Z token:host secret\.resolved session=[0-9a-f]{8} server=mini ref=\$\{local:audit\/secret\} provider=local$/m);
     assert.doesNotMatch(text.stdout, /token\.created/, 'events of no server are left out');
     assert.equal((await s.cli(['audit', '--since', '2099-01-01T00:00:00Z'])).stdout, '');
     const bad = await s.cli(['audit', '--since', 'yesterday-ish']);
@@ -113,7 +114,7 @@ describe('AuditLog', () => {
 
   it('rotates at maxBytes, keeps `keep` old files, and reads back oldest first', async () => {
     const log = new AuditLog(dir, { maxBytes: 4096, keep: 2, clock: systemClock });
-    for (let i = 0; i < 200; i++) recordRotationStep(log, `secret-${i}`, 'stored');
+    for (let i = 0; i < 200; i++) recordRotationStep(log.by(MCPD), `secret-${i}`, 'stored');
     log.close();
     const files = (await readdir(dir)).sort();
     assert.deepEqual(files, ['audit.log', 'audit.log.1', 'audit.log.2']);

@@ -33,9 +33,9 @@ describe('ClientAccess', () => {
     const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
     const events: AuditEvent[] = [];
     const file = join(dir, 'tokens.json');
-    const access = new ClientAccess(await TokenStore.open(file), () => emptyConfig, clock, { record: (e) => events.push(e) });
+    const access = new ClientAccess(await TokenStore.open(file), () => emptyConfig, clock, { by: () => ({ record: (e) => events.push(e) }) });
     const chain = AuthChain.forOwnerSocket(access, () => emptyConfig);
-    const { token, info } = await access.create('ci', ['launch:github'], '30d');
+    const { token, info } = await access.create('ci', ['launch:github'], '30d', OWNER);
     assert.equal(info.expiresAt, '2026-01-31T00:00:00.000Z');
     const principal = await chain.authenticate(request(token), url);
     assert.deepEqual(principal, { kind: 'token', subject: 'token:ci', name: 'ci', source: 'state', scopes: ['launch:github'], roles: [] });
@@ -53,9 +53,9 @@ describe('ClientAccess', () => {
   });
 
   it('an expiry that is not a duration, the empty one included, is a usage error naming it', async () => {
-    const access = new ClientAccess(await TokenStore.open(join(dir, 'tokens-bad.json')), () => emptyConfig, new ManualClock(0), { record: () => {} });
+    const access = new ClientAccess(await TokenStore.open(join(dir, 'tokens-bad.json')), () => emptyConfig, new ManualClock(0), { by: () => ({ record: () => {} }) });
     for (const expires of ['', 'soon']) {
-      await assert.rejects(access.create('ci', ['launch:github'], expires), (e: unknown) => e instanceof McpdError && e.code === 'USAGE' && e.message === `--expires "${expires}" is not a duration` && e.hint === 'give a duration such as 12h, 30d or 1y');
+      await assert.rejects(access.create('ci', ['launch:github'], expires, OWNER), (e: unknown) => e instanceof McpdError && e.code === 'USAGE' && e.message === `--expires "${expires}" is not a duration` && e.hint === 'give a duration such as 12h, 30d or 1y');
     }
   });
 

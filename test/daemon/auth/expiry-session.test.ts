@@ -3,6 +3,7 @@
  * session is closed then (as a revoked token's is), without any connection asking.
  */
 import assert from 'node:assert/strict';
+import { OWNER } from '../../../daemon/auth/scopes.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,7 +33,7 @@ after(async () => {
 });
 
 it('closes a session when its token expires', { timeout: 20_000 }, async () => {
-  const { token } = await daemon.access.create('short', ['launch:mini'], '2h');
+  const { token } = await daemon.access.create('short', ['launch:mini'], '2h', OWNER);
   const session = await MiniSession.open(daemon.status().socket, 'mini', token);
   await session.initialize();
   clock.advance(3_600_000);

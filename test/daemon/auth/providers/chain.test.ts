@@ -15,7 +15,7 @@ import { McpdError } from '../../../../core/errors.js';
 import { ClientAccess } from '../../../../daemon/auth/access.js';
 import { AuthChain } from '../../../../daemon/auth/providers/chain.js';
 import { noneProvider } from '../../../../daemon/auth/providers/none.js';
-import type { Principal } from '../../../../daemon/auth/scopes.js';
+import { OWNER, type Principal } from '../../../../daemon/auth/scopes.js';
 import { TokenStore } from '../../../../daemon/auth/store.js';
 import { type Config, configSchema } from '../../../../daemon/config/schema.js';
 import { type Answer, ask, type ChainServer, serveChain } from '../../../helpers/auth-chain.js';
@@ -58,12 +58,12 @@ describe('a listener\'s chain of providers', () => {
   let dir: string;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'mcpd-chain-'));
-    access = new ClientAccess(await TokenStore.open(join(dir, 'tokens.json')), () => config, clock, { record: () => {} });
+    access = new ClientAccess(await TokenStore.open(join(dir, 'tokens.json')), () => config, clock, { by: () => ({ record: () => {} }) });
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
   it('bearer: a token with roles and no scopes is accepted with them, one from the config\'s clients too', async () => {
-    const { token } = await access.create('viewer', [], undefined, ['reader', 'writer']);
+    const { token } = await access.create('viewer', [], undefined, OWNER, ['reader', 'writer']);
     await served(chainOf([{ type: 'bearer' }]), async ({ port }) => {
       assert.deepEqual(principal(await ask(port, [bearer(token)])), { kind: 'token', subject: 'token:viewer', name: 'viewer', source: 'state', scopes: [], roles: ['reader', 'writer'] });
       assert.deepEqual(principal(await ask(port, [bearer(kiosk)])), { kind: 'token', subject: 'token:kiosk', name: 'kiosk', source: 'config', scopes: [], roles: ['reader'] });
@@ -71,9 +71,9 @@ describe('a listener\'s chain of providers', () => {
   });
 
   it('bearer: none presented is 401 with the bare challenge; revoked, expired and unknown tokens 401 with error="invalid_token"', async () => {
-    const revoked = (await access.create('gone', ['launch:*'], undefined)).token;
-    await access.revoke('gone');
-    const short = (await access.create('short', ['launch:*'], '1h')).token;
+    const revoked = (await access.create('gone', ['launch:*'], undefined, OWNER)).token;
+    await access.revoke('gone', OWNER);
+    const short = (await access.create('short', ['launch:*'], '1h', OWNER)).token;
     await served(chainOf([{ type: 'bearer' }]), async ({ port, refusals }) => {
       assert.equal(principal(await ask(port, [bearer(short)])).subject, 'token:short');
       clock.advance(2 * HOUR);

@@ -41,7 +41,7 @@ describe('the forwarded provider', () => {
   let dir: string;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'mcpd-forwarded-'));
-    access = new ClientAccess(await TokenStore.open(join(dir, 'tokens.json')), () => config, new ManualClock(0), { record: () => {} });
+    access = new ClientAccess(await TokenStore.open(join(dir, 'tokens.json')), () => config, new ManualClock(0), { by: () => ({ record: () => {} }) });
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
