@@ -79,7 +79,7 @@ export class HttpSession {
 
   /** Serves one request of this session (the first is its initialize); `body` is the parsed JSON of a POST. */
   async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
-    if (this.#over) return;
+    // Once over, the transport is closed or closing, and answers 404 itself.
     this.#open++;
     clearTimeout(this.#idle);
     res.once('close', () => {
