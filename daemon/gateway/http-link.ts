@@ -43,7 +43,13 @@ export class HttpLink implements ClientLink {
 
   /** A client message on its way to the session: requests are remembered until answered, so what the server says meanwhile finds their stream. */
   fromClient(message: JSONRPCMessage): void {
-    if (!('method' in message) || !('id' in message)) return;
+    if (!('method' in message)) return;
+    if (!('id' in message)) {
+      // A cancelled request gets no answer: it is no longer one that server messages belong to.
+      const cancelled = message.method === 'notifications/cancelled' ? (message.params as { requestId?: unknown } | undefined)?.requestId : undefined;
+      if (typeof cancelled === 'string' || typeof cancelled === 'number') this.#answered(cancelled);
+      return;
+    }
     const meta = (message.params as { _meta?: { progressToken?: unknown } } | undefined)?._meta;
     const token = meta?.progressToken;
     const known = typeof token === 'string' || typeof token === 'number' ? token : undefined;

@@ -164,7 +164,7 @@ describe('/mcp/NAME: server-everything over MCP Streamable HTTP', () => {
     await send(tcp, 'DELETE', '/mcp/everything', { authorization: `Bearer ${token}`, 'mcp-session-id': local.headers['mcp-session-id'] as string });
   });
 
-  it('an unknown server is 404 with its name; no session without an initialize', async () => {
+  it('an unknown server is 404 with its name; no session without an initialize; other methods 405', async () => {
     const unknown = await send(tcp, 'POST', '/mcp/ghost', { ...POST_HEADERS, authorization: `Bearer ${token}` }, INITIALIZE);
     assert.equal(unknown.status, 404);
     assert.match(unknown.text, /no server named \\"ghost\\"/);
@@ -172,6 +172,8 @@ describe('/mcp/NAME: server-everything over MCP Streamable HTTP', () => {
     const ping = await send(tcp, 'POST', '/mcp/everything', { ...POST_HEADERS, authorization: `Bearer ${token}` }, { jsonrpc: '2.0', id: 1, method: 'ping' });
     assert.equal(ping.status, 400);
     assert.match(ping.text, /Mcp-Session-Id header is required/);
+    const put = await send(tcp, 'PUT', '/mcp/everything', { ...POST_HEADERS, authorization: `Bearer ${token}` }, INITIALIZE);
+    assert.deepEqual([put.status, put.headers.allow], [405, 'GET, POST, DELETE']);
     assert.equal((await sessions()).length, before, 'no server was started');
   });
 

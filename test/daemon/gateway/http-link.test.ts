@@ -67,6 +67,16 @@ describe('HttpLink', () => {
     assert.deepEqual(sent.map((s) => s.related), [undefined, 1]);
   });
 
+  it('a request the client cancelled is no longer in flight: what follows goes to the one before it', async () => {
+    const { link, sent } = setup();
+    link.fromClient(request(1));
+    link.fromClient(request(2));
+    link.fromClient({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 2 } });
+    link.send(line({ jsonrpc: '2.0', method: 'notifications/message', params: {} }));
+    await tick();
+    assert.deepEqual(sent.map((s) => s.related), [1]);
+  });
+
   it('a message in parts is sent whole, once, with its size as the server sent it', async () => {
     const { link, sent, sizes } = setup();
     const whole = line({ jsonrpc: '2.0', method: 'notifications/message', params: { data: 'x'.repeat(100) } });
