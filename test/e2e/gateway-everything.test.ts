@@ -5,6 +5,8 @@
  * a foreign Origin, a dropped SSE stream resumed with Last-Event-ID, the owner-only socket).
  */
 import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createRequire } from 'node:module';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -19,6 +21,13 @@ const everything = createRequire(import.meta.url).resolve('@modelcontextprotocol
 const server = { command: process.execPath, args: [everything, 'stdio'] };
 
 interface SessionRow { id: string; server: string; pid: number | undefined }
+
+/** Every file under `dir`, recursively (sockets and folders left out). */
+async function files(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const nested = await Promise.all(entries.map((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.isFile() ? [join(dir, e.name)] : [])));
+  return nested.flat();
+}
 
 function alive(pid: number): boolean {
   try {
@@ -229,6 +238,15 @@ describe('/mcp/NAME: server-everything over MCP Streamable HTTP', () => {
     const again = await initialize(tcp, token);
     assert.notEqual(again, id);
     await send(tcp, 'DELETE', '/mcp/everything', { authorization: `Bearer ${token}`, 'mcp-session-id': again });
+  });
+
+  it('the client tokens used over HTTP appear in no file mcpd wrote (logs, audit log, state)', async () => {
+    const written = await files(s.dir);
+    assert.ok(written.some((f) => f.endsWith('audit.log')), `the audit log is among them: ${written.join(', ')}`);
+    for (const file of written) {
+      const text = await readFile(file, 'utf8');
+      for (const secret of [token, other]) assert.ok(!text.includes(secret) && !text.includes(secret.slice(-16)), `${file} holds a client token`);
+    }
   });
 
   it('an idle HTTP session (no request, no open stream for idleTimeout) ends with its server', async () => {
