@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createRequire } from 'node:module';
@@ -80,6 +81,7 @@ describe('/mcp/NAME: server-everything over MCP Streamable HTTP', () => {
     await s.writeConfig({
       mcpServers: { everything: server, guarded: { ...server, tools: { deny: ['get-env'] } } },
       socket: { listen: [{ host: '127.0.0.1', port: 0 }, { host: '127.0.0.1', port: 0, idleTimeout: '1500ms' }] },
+      daemon: { maxMessageBytes: 256 * 1024 },
     });
     await startDaemon(s);
     const { listeners } = JSON.parse((await s.cli(['status', '--json'])).stdout) as { listeners: string[] };
@@ -184,6 +186,20 @@ describe('/mcp/NAME: server-everything over MCP Streamable HTTP', () => {
     const put = await send(tcp, 'PUT', '/mcp/everything', { ...POST_HEADERS, authorization: `Bearer ${token}` }, INITIALIZE);
     assert.deepEqual([put.status, put.headers.allow], [405, 'GET, POST, DELETE']);
     assert.equal((await sessions()).length, before, 'no server was started');
+  });
+
+  it('a body over daemon.maxMessageBytes is refused with 413, one that is not JSON with 400; neither starts a server', async () => {
+    const before = (await sessions()).length;
+    const auth = { ...POST_HEADERS, authorization: `Bearer ${token}` };
+    const huge = await send(tcp, 'POST', '/mcp/everything', auth, { ...INITIALIZE, padding: 'x'.repeat(300 * 1024) });
+    assert.equal(huge.status, 413);
+    assert.match(huge.text, /Payload Too Large: Request body must not exceed 262144 bytes/);
+    const garbled = await new Promise<number>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/mcp/everything', headers: auth }, (res) => resolve(res.resume().statusCode ?? 0));
+      req.on('error', reject).end('{"jsonrpc": "2.0", "id": 1, "method": "initialize"');
+    });
+    assert.equal(garbled, 400);
+    assert.equal((await sessions()).length, before);
   });
 
   it('a stream dropped during a long tool call resumes with Last-Event-ID and delivers the rest', async () => {
