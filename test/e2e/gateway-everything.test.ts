@@ -151,7 +151,7 @@ describe('/mcp/NAME: server-everything over MCP Streamable HTTP', () => {
     await send(tcp, 'DELETE', '/mcp/everything', { ...headers, authorization: `Bearer ${token}` });
   });
 
-  it('no token or a bad one: 401 with WWW-Authenticate and the error\'s code, message and hint', async () => {
+  it('no token or a bad one: 401 with WWW-Authenticate and the error\'s code, message and hint; a token without launch:NAME 403', async () => {
     const none = await send(tcp, 'POST', '/mcp/everything', POST_HEADERS, INITIALIZE);
     assert.equal(none.status, 401);
     assert.equal(none.headers['www-authenticate'], 'Bearer realm="mcpd"');
@@ -162,6 +162,10 @@ describe('/mcp/NAME: server-everything over MCP Streamable HTTP', () => {
     assert.equal(bad.status, 401);
     assert.equal(bad.headers['www-authenticate'], 'Bearer realm="mcpd"');
     assert.equal((JSON.parse(bad.text) as { error: { code: string } }).error.code, 'TOKEN_INVALID');
+    const narrow = (await s.cli(['token', 'create', 'guarded-only', '--scope', 'launch:guarded'])).stdout.trim();
+    const scope = await send(tcp, 'POST', '/mcp/everything', { ...POST_HEADERS, authorization: `Bearer ${narrow}` }, INITIALIZE);
+    assert.equal(scope.status, 403);
+    assert.deepEqual(JSON.parse(scope.text), { error: { code: 'SCOPE_MISSING', message: 'token "guarded-only" lacks the scope launch:everything needed for a session to "everything"', hint: 'create a token with --scope launch:everything (mcpd token create NAME --scope launch:everything), or ask the owner to' } });
   });
 
   it('a page of another site (Origin) is refused with 403 before its token is looked at', async () => {
@@ -236,13 +240,16 @@ describe('/mcp/NAME: server-everything over MCP Streamable HTTP', () => {
     await send(tcp, 'DELETE', '/mcp/everything', headers);
   });
 
-  it('the owner-only Unix socket serves /mcp/NAME too, to the owner without a token', async () => {
+  it('the owner-only Unix socket serves /mcp/NAME too, to the owner without a token; an unknown MCP-Protocol-Version is 400', async () => {
     const unix = { socketPath: s.env.MCPD_SOCKET! };
     const id = await initialize(unix, undefined);
     const headers = { ...POST_HEADERS, 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25' };
     const list = await send(unix, 'POST', '/mcp/everything', headers, { jsonrpc: '2.0', id: 2, method: 'tools/list' });
     const tools = (messagesOf(list).find((m) => m.id === 2)?.result as { tools: Array<{ name: string }> }).tools;
     assert.ok(tools.some((t) => t.name === 'echo'));
+    const version = await send(unix, 'POST', '/mcp/everything', { ...headers, 'mcp-protocol-version': '1999-01-01' }, { jsonrpc: '2.0', id: 3, method: 'ping' });
+    assert.equal(version.status, 400);
+    assert.match(version.text, /Unsupported protocol version: 1999-01-01/);
     assert.equal((await send(unix, 'DELETE', '/mcp/everything', headers)).status, 200);
   });
 
