@@ -67,9 +67,8 @@ export class Gateway {
       const known = this.#sessions.get(id);
       // Another subject's id is as good as none: it learns nothing of the session.
       if (!known || known.subject !== principal.subject || known.server !== name) return rpcError(res, 404, -32001, 'Session not found');
-      const body = req.method === 'POST' ? await readJson(req, res, this.#handlers.maxMessageBytes) : undefined;
-      if (req.method === 'POST' && body === undefined) return;
-      return known.handle(req, res, body);
+      if (req.method !== 'POST') return known.handle(req, res, undefined);
+      return known.post(req, res, () => readJson(req, res, this.#handlers.maxMessageBytes));
     }
     if (req.method !== 'GET' && req.method !== 'POST' && req.method !== 'DELETE') {
       res.writeHead(405, { allow: 'GET, POST, DELETE', 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed.' }, id: null }));

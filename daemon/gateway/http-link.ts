@@ -32,6 +32,7 @@ export class HttpLink implements ClientLink {
   /** The last send handed to the transport: sends finish in order, and a close waits for them. */
   #last: Promise<void> = Promise.resolve();
   #closed = false;
+  #paused: { promise: Promise<void>; resolve: () => void } | undefined;
   /** Called once, when the session closes the link (its server gave up, the daemon stops, a token was revoked). */
   onClosed: (() => void) | undefined;
 
@@ -89,13 +90,28 @@ export class HttpLink implements ClientLink {
     callback();
   }
 
-  pause(): void {}
+  /** Resolves once the server takes input again; undefined while it does. Requests wait for it before their body is read. */
+  get ready(): Promise<void> | undefined {
+    return this.#paused?.promise;
+  }
 
-  resume(): void {}
+  // The server's stdin is full: the session's next requests are held unread (their bodies left in their connections) until it drains.
+  pause(): void {
+    if (this.#paused) return;
+    let resolve!: () => void;
+    this.#paused = { promise: new Promise<void>((done) => { resolve = done; }), resolve };
+  }
+
+  resume(): void {
+    const paused = this.#paused;
+    this.#paused = undefined;
+    paused?.resolve();
+  }
 
   close(_code: number, _reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.resume();
     this.onClosed?.();
     // After the messages already handed over (the errors the session sends its requests in flight as it ends).
     void this.#last.then(() => this.#sink.close()).catch(this.#problem);

@@ -104,6 +104,25 @@ describe('HttpLink', () => {
     assert.deepEqual(problems, []);
   });
 
+  it('paused (the server\'s stdin is full), requests wait for ready until resume or close', async () => {
+    const { link } = setup();
+    assert.equal(link.ready, undefined);
+    link.pause();
+    link.pause();
+    let released = 0;
+    void link.ready!.then(() => released++);
+    await tick();
+    assert.equal(released, 0);
+    link.resume();
+    await tick();
+    assert.deepEqual([released, link.ready], [1, undefined]);
+    link.pause();
+    const waiting = link.ready!;
+    link.close(1000, 'done');
+    await waiting;
+    assert.equal(link.ready, undefined, 'a closed link holds no request');
+  });
+
   it('a server line that is not JSON is reported, not sent', async () => {
     const { link, sent, problems } = setup();
     link.send('not json');
