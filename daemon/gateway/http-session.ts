@@ -103,22 +103,22 @@ export class HttpSession {
     const previous = this.#intake;
     let release!: () => void;
     this.#intake = new Promise<void>((done) => { release = done; });
+    let handled: Promise<void> | undefined;
     try {
       await previous;
       if (this.link.ready) await this.link.ready;
       const body = await read();
       if (body === undefined) return;
       const delivered = new Promise<void>((done) => { this.#delivered = done; });
-      const handled = this.handle(req, res, body);
+      handled = this.handle(req, res, body);
       // The turn ends when the message reached the session, or when the transport answered without it (an error).
       await Promise.race([delivered, handled]);
-      this.#delivered = undefined;
-      release();
-      await handled;
     } finally {
+      // Before the next turn can begin, so that it never loses its own callback to this one.
       this.#delivered = undefined;
       release();
     }
+    await handled;
   }
 
   /** Ends the HTTP session and its mcpd Session (DELETE did it through the transport; this is the idle timeout's and a failed initialize's way). */
