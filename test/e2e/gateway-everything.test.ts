@@ -263,6 +263,15 @@ describe('/mcp/NAME: server-everything over MCP Streamable HTTP', () => {
     await send(tcp, 'DELETE', '/mcp/everything', { authorization: `Bearer ${token}`, 'mcp-session-id': again });
   });
 
+  it('revoking the token that opened an HTTP session ends it and its server', async () => {
+    const short = (await s.cli(['token', 'create', 'short-lived', '--scope', 'launch:everything'])).stdout.trim();
+    const listed = await sessions();
+    await initialize(tcp, short);
+    const pid = await newPid(listed);
+    assert.equal((await s.cli(['token', 'revoke', 'short-lived'])).exitCode, 0);
+    await waitFor(async () => !alive(pid), 'the revoked token\'s server to exit');
+  });
+
   it('the client tokens used over HTTP appear in no file mcpd wrote (logs, audit log, state)', async () => {
     const written = await files(s.dir);
     assert.ok(written.some((f) => f.endsWith('audit.log')), `the audit log is among them: ${written.join(', ')}`);
