@@ -4,6 +4,7 @@
  * share a server's state. Clock and spawning are injected for tests.
  */
 import { randomBytes } from 'node:crypto';
+import ms from 'ms';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
@@ -19,7 +20,7 @@ import { ClientAccess } from './auth/access.js';
 import { AuthChain } from './auth/providers/chain.js';
 import type { Principal } from './auth/scopes.js';
 import { requireLaunch } from './auth/launch.js';
-import { SubjectLimits } from './auth/limits.js';
+import { rateLimitError, retryAfterHeader, SubjectLimits } from './auth/limits.js';
 import { roleBook } from './auth/roles.js';
 import { ExpiryWatch } from './auth/expiry.js';
 import { EventFeed } from './events.js';
@@ -40,6 +41,8 @@ import { configWarnings } from './policy/check.js';
 import { createSocketServer, type SocketHandlers } from './server/http.js';
 import { type Binding, bind } from './server/listen.js';
 import { closeServer, ExtraListeners } from './server/extra-listeners.js';
+import { readTls } from './server/tls.js';
+import { DEFAULT_IDLE_MS } from './gateway/gateway.js';
 import { REFUSAL_INTERVAL_MS, RefusalTally } from './server/refusal-tally.js';
 import { type ClientLink, Session } from './session/session.js';
 import { SessionTable } from './session-table.js';
@@ -158,16 +161,23 @@ export class Daemon {
         ws.once('close', () => daemon.#controls.delete(ws));
         serveControl(ws, daemon, principal);
       },
+      takeRequest: (principal) => {
+        const refusal = daemon.limits.take(principal);
+        return refusal && { error: rateLimitError(refusal, daemon.#options.configPath), retryAfter: retryAfterHeader(refusal) };
+      },
       note: (event, fields) => log(event, fields),
       refused: (refusal) => daemon.refusals.record(refusal),
     };
     const config = () => daemon.#config;
     daemon.#server = createSocketServer({ ...handlers, ...authBy(AuthChain.forOwnerSocket(daemon.access, config)) });
     await bind(daemon.#server, options.binding);
-    daemon.#extra = new ExtraListeners((spec, index) => createSocketServer(
-      { ...handlers, ...authBy(AuthChain.forListener(spec.auth, index, daemon.access, config)) },
-      'port' in spec ? { tcp: { allowedHosts: spec.allowedHosts ?? [], where: `socket.listen[${index}]` } } : {},
-    ));
+    daemon.#extra = new ExtraListeners((spec, index) => {
+      const where = `socket.listen[${index}]`;
+      const idleMs = spec.idleTimeout === undefined ? DEFAULT_IDLE_MS : ms(spec.idleTimeout as ms.StringValue);
+      const listener = { ...handlers, ...authBy(AuthChain.forListener(spec.auth, index, daemon.access, config)) };
+      if (!('port' in spec)) return createSocketServer(listener, { idleMs });
+      return createSocketServer(listener, { idleMs, tcp: { allowedHosts: spec.allowedHosts ?? [], where }, ...(spec.tls ? { tls: readTls(spec.tls, where) } : {}) });
+    });
     try {
       await daemon.#extra.start(loaded.config.socket.listen);
     } catch (error) {

@@ -29,6 +29,7 @@ export async function serveChain(chain: AuthChain, host = '127.0.0.1'): Promise<
     control: (ws, principal) => ws.send(JSON.stringify(principal)),
     authenticate: (req, url) => chain.authenticate(req, url),
     challenge: (refusal) => chain.challenge(refusal),
+    takeRequest: () => undefined,
     note: () => {},
     refused: (refusal) => refusals.push(refusal),
   }, { tcp: { allowedHosts: [], where: 'socket.listen[0]' } });
