@@ -28,6 +28,10 @@ export interface TokenInfo {
   readonly revokedAt: string | undefined;
 }
 
+/** How long after a token's recorded use of a route its next use goes unrecorded (audit line, last-used time). */
+export const USE_NOTED_MS = 60_000;
+const MAX_USES_NOTED = 4096;
+
 const TOKEN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 export class ClientAccess {
@@ -37,6 +41,8 @@ export class ClientAccess {
   readonly #audit: AuditSink;
   /** Last use of config-defined clients, kept in memory: the config file is the user's, not ours to write. */
   readonly #configUse = new Map<string, string>();
+  /** When each token's use of a route was last recorded, by `source:name route`. */
+  readonly #usesNoted = new Map<string, number>();
 
   constructor(store: TokenStore, config: () => Config, clock: Clock, audit: AuditSink) {
     this.#store = store;
@@ -105,12 +111,29 @@ export class ClientAccess {
     if (!entry) throw invalid('the token presented is not one mcpd issued (unknown token)', 'check $MCPD_TOKEN or the host app\'s setting; mcpd token ls lists the tokens, mcpd token create makes one');
     const problem = this.#problem(entry);
     if (problem) throw invalid(`token "${entry.name}" ${problem}`, `create a new one: mcpd token create ${entry.name} --scope ...`);
-    const at = new Date(this.#clock.now()).toISOString();
-    if (entry.source === 'state') this.#store.touch(entry.name, at);
-    else this.#configUse.set(entry.name, at);
     const principal: Principal = { kind: 'token', subject: `token:${entry.name}`, name: entry.name, source: entry.source, scopes: entry.scopes, roles: entry.roles ?? [] };
-    this.#audit.by(principal).record({ event: 'token.used', token: entry.name, route });
+    if (this.#firstUseInWhile(`${entry.source}:${entry.name} ${route}`)) {
+      const at = new Date(this.#clock.now()).toISOString();
+      if (entry.source === 'state') this.#store.touch(entry.name, at);
+      else this.#configUse.set(entry.name, at);
+      this.#audit.by(principal).record({ event: 'token.used', token: entry.name, route });
+    }
     return principal;
+  }
+
+  /**
+   * Whether a token's use of a route is its first in USE_NOTED_MS: an HTTP client presents its
+   * token on every request, and a line and a tokens.json write for each would flood the capped
+   * audit log and the disk. At most one of each per token and route a minute.
+   */
+  #firstUseInWhile(key: string): boolean {
+    const now = this.#clock.now();
+    const last = this.#usesNoted.get(key);
+    if (last !== undefined && now - last < USE_NOTED_MS) return false;
+    // Routes come from the request: a token holder must not grow this without bound.
+    if (this.#usesNoted.size >= MAX_USES_NOTED) this.#usesNoted.clear();
+    this.#usesNoted.set(key, now);
+    return true;
   }
 
   #problem(entry: TokenRecord): string | undefined {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { McpdError } from '../../../core/errors.js';
 import type { AuditEvent } from '../../../daemon/audit/events.js';
-import { ClientAccess } from '../../../daemon/auth/access.js';
+import { ClientAccess, USE_NOTED_MS } from '../../../daemon/auth/access.js';
 import { AuthChain } from '../../../daemon/auth/providers/chain.js';
 import { OWNER } from '../../../daemon/auth/scopes.js';
 import { ExpiryWatch } from '../../../daemon/auth/expiry.js';
@@ -50,6 +50,26 @@ describe('ClientAccess', () => {
     // A refusal is audited by the socket's RefusalTally, counted per peer (test/daemon/server/refusal-tally.test.ts).
     assert.deepEqual(events.map((e) => e.event), ['token.created', 'token.used']);
     assert.ok(!JSON.stringify(events).includes(token));
+  });
+
+  it('a token\'s use of a route is recorded once a minute, not at every request (an HTTP client presents it on each)', async () => {
+    const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
+    const lines: Array<AuditEvent & { subject: string }> = [];
+    const file = join(dir, 'tokens-uses.json');
+    const access = new ClientAccess(await TokenStore.open(file), () => emptyConfig, clock, { by: (actor) => ({ record: (e) => lines.push({ ...e, subject: actor.subject }) }) });
+    const { token } = await access.create('http-app', ['launch:*'], undefined, OWNER);
+    const uses = () => lines.filter((l) => l.event === 'token.used').map((l) => `${l.subject} ${(l as { route: string }).route}`);
+    for (let i = 0; i < 50; i++) access.verify(token, '/mcp/github');
+    access.verify(token, '/mcp/linear');
+    assert.deepEqual(uses(), ['token:http-app /mcp/github', 'token:http-app /mcp/linear']);
+    clock.advance(USE_NOTED_MS - 1);
+    access.verify(token, '/mcp/github');
+    assert.equal(uses().length, 2, 'within the minute: not recorded again');
+    clock.advance(1);
+    access.verify(token, '/mcp/github');
+    assert.deepEqual(uses(), ['token:http-app /mcp/github', 'token:http-app /mcp/linear', 'token:http-app /mcp/github']);
+    await access.flush();
+    assert.match(await readFile(file, 'utf8'), /"lastUsedAt": "2026-01-01T00:01:00.000Z"/);
   });
 
   it('an expiry that is not a duration, the empty one included, is a usage error naming it', async () => {
