@@ -4,6 +4,7 @@
  * share a server's state. Clock and spawning are injected for tests.
  */
 import { randomBytes } from 'node:crypto';
+import ms from 'ms';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
@@ -36,9 +37,10 @@ import { configWarnings } from './policy/check.js';
 import { createSocketServer, type SocketHandlers } from './server/http.js';
 import { type Binding, bind } from './server/listen.js';
 import { closeServer, ExtraListeners } from './server/extra-listeners.js';
+import { readTls } from './server/tls.js';
+import { DEFAULT_IDLE_MS } from './gateway/gateway.js';
 import { REFUSAL_INTERVAL_MS, RefusalTally } from './server/refusal-tally.js';
-import type { WebSocketLink } from './server/ws-link.js';
-import { Session } from './session/session.js';
+import { type ClientLink, Session } from './session/session.js';
 import { SessionTable } from './session-table.js';
 import { SessionWiring } from './session-wiring.js';
 import { SignIns } from './remote/oauth/sign-ins.js';
@@ -158,7 +160,12 @@ export class Daemon {
     };
     daemon.#server = createSocketServer(handlers);
     await bind(daemon.#server, options.binding);
-    daemon.#extra = new ExtraListeners((spec, index) => createSocketServer(handlers, { requireToken: true, ...('port' in spec ? { tcp: { allowedHosts: spec.allowedHosts ?? [], where: `socket.listen[${index}]` } } : {}) }));
+    daemon.#extra = new ExtraListeners((spec, index) => {
+      const where = `socket.listen[${index}]`;
+      const idleMs = spec.idleTimeout === undefined ? DEFAULT_IDLE_MS : ms(spec.idleTimeout as ms.StringValue);
+      if (!('port' in spec)) return createSocketServer(handlers, { requireToken: true, idleMs });
+      return createSocketServer(handlers, { requireToken: true, idleMs, tcp: { allowedHosts: spec.allowedHosts ?? [], where }, ...(spec.tls ? { tls: readTls(spec.tls, where) } : {}) });
+    });
     try {
       await daemon.#extra.start(loaded.config.socket.listen);
     } catch (error) {
@@ -321,7 +328,7 @@ export class Daemon {
     return gone.length;
   }
 
-  async #openSession(name: string, link: WebSocketLink, client: string | undefined, principal: Principal): Promise<Session> {
+  async #openSession(name: string, link: ClientLink, client: string | undefined, principal: Principal): Promise<Session> {
     if (this.#stopping) throw new McpdError('DAEMON_STOPPING', 'the daemon is stopping and takes no new sessions', { hint: 'run the command again: mcpd run starts a new daemon' });
     const server = this.#definition(name);
     this.#sessions.admit(principal, this.#config.daemon.maxSessionsPerToken, this.#options.configPath);

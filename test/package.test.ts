@@ -31,7 +31,7 @@ const REQUIRED_AT_FIRST_USE = /createRequire\(import\.meta\.url\)\('([^']+)'\)/g
 const vendored: Plugin = {
   name: 'vendored',
   setup(b) {
-    b.onResolve({ filter: /\/sdk-transports\.js$/ }, (args) => ({ path: args.path, external: true }));
+    b.onResolve({ filter: /\/sdk-(transports|server)\.js$/ }, (args) => ({ path: args.path, external: true }));
   },
 };
 
@@ -93,6 +93,10 @@ describe('the published package', () => {
         assert.equal(typeof loaded.StreamableHTTPClientTransport, 'function');
         assert.equal(typeof loaded.SSEClientTransport, 'function');
       }
+      // The gateway's server transport (daemon/gateway/sdk-server.ts), which only the daemon's ES modules load.
+      await copyFile(join(repoRoot, 'dist', 'daemon', 'gateway', 'sdk-server.js'), join(dir, 'sdk-server.mjs'));
+      const server = (await import(pathToFileURL(join(dir, 'sdk-server.mjs')).href)) as Record<string, unknown>;
+      assert.equal(typeof server.StreamableHTTPServerTransport, 'function');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -250,6 +250,9 @@ export type AuthProviderConfig = z.output<typeof authProviderSchema>;
 /** The chain of an extra listener; without `auth`, mcpd's client tokens alone. */
 const authChain = z.array(authProviderSchema).min(1, 'expected at least one provider, e.g. [{"type": "bearer"}]').default([{ type: 'bearer' }]);
 
+/** An HTTP session (`/mcp/NAME`) with no request and no open stream for this long ends, and its server with it (default 30m). */
+const idleTimeout = duration.optional();
+
 /** Who may connect (README "The daemon"). Extra listeners always authenticate each request. */
 export const socketSchema = z.strictObject({
   /** Refuse connections without a token even on the owner-only socket. */
@@ -259,6 +262,7 @@ export const socketSchema = z.strictObject({
       path: z.string().min(1),
       group: z.union([z.string().min(1), z.number().int().min(0)]).optional(),
       mode: z.string().regex(/^0?[0-7]{3}$/, 'expected an octal mode such as "660"').default('660'),
+      idleTimeout,
       auth: authChain,
     }),
     z.strictObject({
@@ -269,6 +273,7 @@ export const socketSchema = z.strictObject({
       allowedHosts: z.array(z.string().regex(/^[A-Za-z0-9.-]+$/, 'expected a host name without a port, such as "host.docker.internal"')).optional(),
       /** HTTPS: the PEM certificate chain's path and the private key's path or reference. */
       tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+      idleTimeout,
       auth: authChain,
     }),
   ])).default([]),

@@ -68,11 +68,13 @@ export class ExtraListeners {
         next.push(same);
         continue;
       }
-      const server = this.#create(spec, index);
+      let server: Server | undefined;
       try {
+        // Inside the try: making it may fail too (an HTTPS listener whose certificate cannot be read).
+        server = this.#create(spec, index);
         next.push({ spec, server, name: await listenExtra(server, spec, index) });
       } catch (error) {
-        server.close();
+        server?.close();
         failures.push(error instanceof McpdError ? error : new McpdError('INTERNAL', String(error)));
       }
     }

@@ -1,16 +1,20 @@
 /**
- * The socket's HTTP side: routes an upgrade to a session or the control channel, and refuses
+ * The socket's HTTP side: routes an upgrade to a session or the control channel, a plain
+ * request to `/mcp/NAME` to the Streamable HTTP gateway (daemon/gateway/), and refuses
  * anything else before the upgrade, with an HTTP status and a JSON ErrorBody, so a client
  * learns why without speaking WebSocket.
  */
-import { createServer, type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, STATUS_CODES } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { McpdError, type ErrorCode } from '../../core/errors.js';
+import { McpdError } from '../../core/errors.js';
 import { type Principal, requireScope } from '../auth/scopes.js';
-import { CLOSE, CONTROL_PATH, type ErrorBody, NOTICES_HEADER, SESSION_PATH } from '../protocol.js';
-import type { Session } from '../session/session.js';
+import { CLOSE, CONTROL_PATH, NOTICES_HEADER, SESSION_PATH } from '../protocol.js';
+import type { ClientLink, Session } from '../session/session.js';
+import { DEFAULT_IDLE_MS, Gateway, MCP_PATH } from '../gateway/gateway.js';
+import { errorBody, statusOf } from './error-body.js';
 import type { Refusal } from './refusal-tally.js';
 import { checkHostAndOrigin } from './host-check.js';
 import { WebSocketLink } from './ws-link.js';
@@ -18,7 +22,7 @@ import { WebSocketLink } from './ws-link.js';
 export interface SocketHandlers {
   readonly maxMessageBytes: number;
   /** Creates a session and starts its server; rejects with an McpdError to refuse the connection. */
-  openSession(name: string, link: WebSocketLink, client: string | undefined, principal: Principal): Promise<Session>;
+  openSession(name: string, link: ClientLink, client: string | undefined, principal: Principal): Promise<Session>;
   /** Serves one control connection; each method checks the principal's scopes. */
   control(ws: WebSocket, principal: Principal): void;
   /** Who the request is (throws a 401 McpdError); `requireToken` on listeners other than the owner-only socket. */
@@ -29,23 +33,16 @@ export interface SocketHandlers {
   refused(refusal: Refusal): void;
 }
 
-const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
-  SERVER_UNKNOWN: 404,
-  NOT_FOUND: 404,
-  USAGE: 400,
-  REFUSED: 403,
-  TOKEN_REQUIRED: 401,
-  TOKEN_INVALID: 401,
-  SCOPE_MISSING: 403,
-  SESSION_LIMIT: 429,
-  DAEMON_STOPPING: 503,
-};
 
 export interface ListenerOptions {
   /** This listener admits no one without a token (a group socket, a TCP port). */
   readonly requireToken?: boolean;
   /** A TCP listener: names besides loopback its requests' Host and Origin may carry, and how errors name it. */
   readonly tcp?: { readonly allowedHosts: readonly string[]; readonly where: string };
+  /** HTTPS: the certificate chain and private key, PEM (daemon/server/tls.ts read them). */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+  /** How long an HTTP session (/mcp/NAME) may sit with no request and no open stream. */
+  readonly idleMs?: number;
 }
 
 /** Whether a session asked for stderr with notices (`?stderr=1&notices=1`). */
@@ -56,16 +53,18 @@ function wantsNotices(path: string | undefined): boolean {
 
 /** The socket's HTTP server; `options` for the extra listeners. */
 export function createSocketServer(handlers: SocketHandlers, options: ListenerOptions = {}): Server {
-  const { requireToken = false, tcp } = options;
+  const { requireToken = false, tcp, tls, idleMs = DEFAULT_IDLE_MS } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload: handlers.maxMessageBytes, perMessageDeflate: false });
   // The 101 says notices are on (NOTICES_HEADER): a client then reads each binary message's kind byte.
   wss.on('headers', (headers, req) => {
     if (wantsNotices(req.url)) headers.push(`${NOTICES_HEADER}: 1`);
   });
-  const server = createServer((req, res) => {
+  const gateway = new Gateway(handlers, { requireToken, idleMs, listener: () => listenerName(server) });
+  const serve: RequestListener = (req, res) => {
     let error: McpdError;
     try {
       if (tcp) checkHostAndOrigin(req, tcp.allowedHosts, tcp.where);
+      if (req.url?.startsWith(MCP_PATH)) return void gateway.handle(req, res);
       error = req.url?.startsWith('/v1/') ? notWebSocket(req) : notFound(req);
     } catch (refusal) {
       error = refusal as McpdError;
@@ -75,7 +74,8 @@ export function createSocketServer(handlers: SocketHandlers, options: ListenerOp
     // Counted like an upgrade's refusal: a page that cannot upgrade can still send requests.
     if (error.code === 'REFUSED') handlers.refused({ listener: listenerName(server), peer: peerOf(req), route: pathOf(req), status, code: error.code, message: error.message });
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-  });
+  };
+  const server: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, serve) : createServer(serve);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     void route(req, socket, head).catch((error: unknown) => refuse(socket, error, req, (refusal) => handlers.refused({ ...refusal, listener: listenerName(server) })));
@@ -147,7 +147,7 @@ function serverName(req: IncomingMessage, encoded: string): string {
 
 function notFound(req: IncomingMessage): McpdError {
   return new McpdError('NOT_FOUND', `no route ${req.method ?? 'GET'} ${pathOf(req)}`, {
-    hint: `the socket serves ${SESSION_PATH}NAME and ${CONTROL_PATH}, as WebSocket upgrades`,
+    hint: `the socket serves ${SESSION_PATH}NAME and ${CONTROL_PATH} as WebSocket upgrades, and ${MCP_PATH}NAME over MCP Streamable HTTP`,
   });
 }
 
@@ -155,15 +155,6 @@ function notWebSocket(req: IncomingMessage): McpdError {
   return new McpdError('USAGE', `${pathOf(req)} is served over WebSocket only`, {
     hint: 'send an HTTP upgrade to WebSocket (mcpd run and the mcpd/client module do)',
   });
-}
-
-function errorBody(error: unknown): ErrorBody {
-  const e = error instanceof McpdError ? error : new McpdError('INTERNAL', `internal error: ${error instanceof Error ? error.message : String(error)}`);
-  return { error: { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) } };
-}
-
-function statusOf(body: ErrorBody): number {
-  return STATUS_BY_CODE[body.error.code] ?? (body.error.code === 'INTERNAL' ? 500 : 503);
 }
 
 /** How status names a listener: `unix:PATH` or `tcp:HOST:PORT`. */

@@ -30,6 +30,11 @@ export function readClientMessage(text: Buffer | string): ReadMessage | string {
   } catch {
     return errorResponse(null, -32700, 'Parse error: mcpd received a message that is not JSON; it was not passed to the server');
   }
+  return checkClientMessage(parsed);
+}
+
+/** The same, for a message already parsed (the gateway's transport parsed the HTTP body): it is serialised once here. */
+export function checkClientMessage(parsed: unknown): ReadMessage | string {
   if (Array.isArray(parsed)) return errorResponse(null, -32600, 'Invalid Request: MCP does not use JSON-RPC batches (removed in protocol version 2025-06-18); send each message on its own. The batch was not passed to the server');
   if (typeof parsed !== 'object' || parsed === null) return errorResponse(null, -32600, 'Invalid Request: a JSON-RPC message is an object');
   const invalid = invalidRequest(parsed as Record<string, unknown>);

@@ -20,7 +20,7 @@ import type { InstanceStatus } from '../protocol.js';
 import type { ClientNotice, InstanceListener } from '../supervisor/instance.js';
 import type { ServerInstance } from '../supervisor/server-instance.js';
 import { type RollDeps, type RollOutcome, Rollover } from './rollover.js';
-import { errorResponse, readClientMessage } from './client-message.js';
+import { checkClientMessage, errorResponse, type ReadMessage, readClientMessage } from './client-message.js';
 import { type Envelope, type Id, idKey, isRequest, isResponse } from './envelope.js';
 import { Handshake } from './handshake.js';
 import { SessionRollHost } from './roll-host.js';
@@ -156,7 +156,15 @@ export class Session {
 
   /** A text message from the client (its UTF-8 bytes, as the WebSocket delivered them). */
   fromClient(text: Buffer | string): void {
-    const read = readClientMessage(text);
+    this.#fromClient(readClientMessage(text));
+  }
+
+  /** A client message parsed already (an HTTP body); judged and passed on as fromClient's. */
+  fromClientMessage(message: unknown): void {
+    this.#fromClient(checkClientMessage(message));
+  }
+
+  #fromClient(read: ReadMessage | string): void {
     if (typeof read === 'string') return this.#deps.link.send(read);
     // `line` is `message` serialised: the gate judges exactly what the server would get.
     const { line, message, envelope } = read;

@@ -1,0 +1,154 @@
+/**
+ * `/mcp/NAME` on a listener: every configured server as an MCP Streamable HTTP endpoint
+ * (README "Serving over HTTP"). Each request is authenticated (the listener's one call to
+ * `authenticate`) and needs `launch:NAME`; an initialize without a session id opens an mcpd
+ * Session through the same `openSession` as a WebSocket session (policy, audit, rollover,
+ * limits, `mcpd sessions`); later requests find their HttpSession by Mcp-Session-Id, and only
+ * when the same subject sends them. The protocol itself (POST, GET, DELETE, SSE, resumption,
+ * MCP-Protocol-Version) is the SDK's transport.
+ *
+ * Refusals before a session are ErrorBodies with the WebSocket routes' statuses (a 401 with
+ * WWW-Authenticate); the protocol's own errors are JSON-RPC errors, as the SDK writes them.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { McpdError } from '../../core/errors.js';
+import { requireScope } from '../auth/scopes.js';
+import type { Refusal } from '../server/refusal-tally.js';
+import { errorBody, statusOf } from '../server/error-body.js';
+import type { SocketHandlers } from '../server/http.js';
+import { challenge } from './challenge.js';
+import { HttpSession } from './http-session.js';
+
+export const MCP_PATH = '/mcp/';
+
+/** An HTTP session with no request and no open stream for this long is ended (and its server with it). */
+export const DEFAULT_IDLE_MS = 30 * 60_000;
+
+export interface GatewayOptions {
+  readonly requireToken: boolean;
+  readonly idleMs: number;
+  /** How status names the listener, for the refusal tally. */
+  readonly listener: () => string;
+}
+
+export class Gateway {
+  readonly #handlers: SocketHandlers;
+  readonly #options: GatewayOptions;
+  readonly #sessions = new Map<string, HttpSession>();
+  /** The SDK's transport, loaded at the first request: a daemon nobody asks over HTTP never pays for it. */
+  #sdk: Promise<typeof import('./sdk-server.js')> | undefined;
+
+  constructor(handlers: SocketHandlers, options: GatewayOptions) {
+    this.#handlers = handlers;
+    this.#options = options;
+  }
+
+  /** How many HTTP sessions are open. */
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  /** Serves one request to `/mcp/NAME`; every failure is answered, never thrown. */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      await this.#route(req, res);
+    } catch (error) {
+      this.#refuse(req, res, error);
+    }
+  }
+
+  async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://mcpd');
+    const name = serverName(url.pathname);
+    const principal = this.#handlers.authenticate(req, url, this.#options.requireToken);
+    requireScope(principal, `launch:${name}`, `a session to "${name}"`);
+    const id = req.headers['mcp-session-id'];
+    if (typeof id === 'string') {
+      const known = this.#sessions.get(id);
+      // Another subject's id is as good as none: it learns nothing of the session.
+      if (!known || known.subject !== principal.subject || known.server !== name) return rpcError(res, 404, -32001, 'Session not found');
+      const body = req.method === 'POST' ? await readJson(req, res, this.#handlers.maxMessageBytes) : undefined;
+      if (req.method === 'POST' && body === undefined) return;
+      return known.handle(req, res, body);
+    }
+    if (req.method !== 'POST') return rpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+    const body = await readJson(req, res, this.#handlers.maxMessageBytes);
+    if (body === undefined) return;
+    // Only an initialize starts a server: anything else without a session id is the client's mistake.
+    if (!isInitialize(body)) return rpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+    const http = new HttpSession({
+      sdk: await (this.#sdk ??= import('./sdk-server.js')),
+      subject: principal.subject,
+      server: name,
+      idleMs: this.#options.idleMs,
+      maxBodyBytes: this.#handlers.maxMessageBytes,
+      onStart: (self, sessionId) => this.#sessions.set(sessionId, self),
+      onEnd: (self) => {
+        if (self.id !== undefined && this.#sessions.get(self.id) === self) this.#sessions.delete(self.id);
+      },
+      note: this.#handlers.note,
+    });
+    const client = typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'].slice(0, 80) : undefined;
+    http.attach(await this.#handlers.openSession(name, http.link, client, principal));
+    await http.handle(req, res, body);
+    // The transport refused the initialize (a wrong Accept or Content-Type): no session began, so no server runs on.
+    if (http.id === undefined) await http.close();
+  }
+
+  #refuse(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+    const body = errorBody(error);
+    const status = statusOf(body);
+    const refusal: Refusal = { listener: this.#options.listener(), peer: req.socket.remoteAddress ?? 'unix', route: (req.url ?? '/').split('?')[0]!.slice(0, 100), status, code: body.error.code, message: body.error.message };
+    this.#handlers.refused(refusal);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const authenticate = challenge(status);
+    res.writeHead(status, { 'content-type': 'application/json', ...(authenticate ? { 'www-authenticate': authenticate } : {}) }).end(JSON.stringify(body));
+  }
+}
+
+/** The server name of `/mcp/NAME`, percent-decoded; a bad escape is the client's error, not a 500. */
+function serverName(pathname: string): string {
+  const encoded = pathname.slice(MCP_PATH.length);
+  try {
+    const name = decodeURIComponent(encoded);
+    if (name !== '' && !name.includes('/')) return name;
+  } catch {
+    // reported below
+  }
+  throw new McpdError('NOT_FOUND', `no route ${pathname.slice(0, 100)}: the HTTP endpoint of a server is ${MCP_PATH}NAME`, {
+    hint: `name one server of the config, percent-encoded, e.g. ${MCP_PATH}github (mcpd ls lists them)`,
+  });
+}
+
+function isInitialize(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && !Array.isArray(body) && (body as { method?: unknown }).method === 'initialize';
+}
+
+/** A protocol error as the SDK's transport writes its own: a JSON-RPC error with no id. */
+function rpcError(res: ServerResponse, status: number, code: number, message: string): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
+}
+
+/**
+ * A POST's body, parsed once here (the transport takes it parsed); undefined, with the answer
+ * sent, when it is too large or not JSON. The limit is the daemon's maxMessageBytes.
+ */
+async function readJson(req: IncomingMessage, res: ServerResponse, max: number): Promise<unknown> {
+  const tooLarge = () => rpcError(res, 413, -32000, `Payload Too Large: Request body must not exceed ${max} bytes`);
+  if (Number(req.headers['content-length']) > max) return tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > max) return tooLarge();
+    chunks.push(chunk);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks, size).toString()) as unknown;
+  } catch {
+    return rpcError(res, 400, -32700, 'Parse error: Invalid JSON');
+  }
+}

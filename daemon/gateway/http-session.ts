@@ -1,0 +1,110 @@
+/**
+ * One Mcp-Session-Id: the SDK's Streamable HTTP server transport in front of one mcpd Session,
+ * bound to the principal that opened it. The two end together: DELETE, an idle timeout (no
+ * request and no open stream for `idleMs`) or the transport closing ends the mcpd Session, so
+ * its server does not outlive its client; the mcpd Session ending (its server gave up, a token
+ * revoked, the daemon stopping) closes the transport, and the id is then unknown (404).
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { Session } from '../session/session.js';
+import { BoundedEventStore } from './event-store.js';
+import { HttpLink } from './http-link.js';
+
+type Transport = InstanceType<typeof import('./sdk-server.js').StreamableHTTPServerTransport>;
+
+export interface HttpSessionDeps {
+  readonly sdk: typeof import('./sdk-server.js');
+  /** Who opened it: a request with its id from another subject is answered as if the id were unknown. */
+  readonly subject: string;
+  readonly server: string;
+  readonly idleMs: number;
+  readonly maxBodyBytes: number;
+  /** Called when the transport gives the session its id, as it answers the initialize. */
+  readonly onStart: (self: HttpSession, sessionId: string) => void;
+  /** Called once the HTTP session is over, whatever ended it. */
+  readonly onEnd: (self: HttpSession) => void;
+  readonly note: (event: string, fields: Record<string, unknown>) => void;
+}
+
+export class HttpSession {
+  readonly #deps: HttpSessionDeps;
+  readonly #transport: Transport;
+  readonly link: HttpLink;
+  #session: Session | undefined;
+  /** Requests being answered and streams open now; at 0 the idle timer runs. */
+  #open = 0;
+  #idle: NodeJS.Timeout | undefined;
+  #over = false;
+
+  constructor(deps: HttpSessionDeps) {
+    this.#deps = deps;
+    const sizes = new WeakMap<object, number>();
+    this.#transport = new deps.sdk.StreamableHTTPServerTransport({
+      // 256 random bits: an id is a capability, guessed by no one.
+      sessionIdGenerator: () => randomBytes(32).toString('base64url'),
+      eventStore: new BoundedEventStore(sizes),
+      maxRequestBodySize: deps.maxBodyBytes,
+      // Registered before the initialize is answered: the client's next request may come at once.
+      onsessioninitialized: (sessionId) => deps.onStart(this, sessionId),
+    });
+    const problem = (error: unknown) => deps.note('gateway.error', { server: deps.server, error: error instanceof Error ? error.message : String(error) });
+    this.link = new HttpLink(this.#transport, sizes, problem);
+    this.link.onClosed = () => this.#end(false);
+    this.#transport.onmessage = (message: JSONRPCMessage) => {
+      this.link.fromClient(message);
+      this.#session?.fromClientMessage(message);
+    };
+    // DELETE, or the link closing it: either way the mcpd Session ends with it.
+    this.#transport.onclose = () => this.#end(true);
+  }
+
+  get id(): string | undefined {
+    return this.#transport.sessionId;
+  }
+
+  get subject(): string {
+    return this.#deps.subject;
+  }
+
+  get server(): string {
+    return this.#deps.server;
+  }
+
+  /** The mcpd Session this transport feeds; set before the first request is handled. */
+  attach(session: Session): void {
+    this.#session = session;
+  }
+
+  /** Serves one request of this session (the first is its initialize); `body` is the parsed JSON of a POST. */
+  async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+    // Once over, the transport is closed or closing, and answers 404 itself.
+    this.#open++;
+    clearTimeout(this.#idle);
+    res.once('close', () => {
+      if (--this.#open === 0 && !this.#over) this.#idle = setTimeout(() => this.#end(true, 'idle'), this.#deps.idleMs).unref();
+    });
+    await this.#transport.handleRequest(req, res, body);
+  }
+
+  /** Ends the HTTP session and its mcpd Session (DELETE did it through the transport; this is the idle timeout's and a failed initialize's way). */
+  async close(): Promise<void> {
+    await this.#transport.close();
+    this.#end(true);
+  }
+
+  #end(clientSide: boolean, why?: string): void {
+    if (this.#over) return;
+    this.#over = true;
+    clearTimeout(this.#idle);
+    this.#deps.onEnd(this);
+    if (why === 'idle') {
+      this.#deps.note('gateway.idle', { server: this.#deps.server, idleMs: this.#deps.idleMs });
+      void this.#transport.close();
+    }
+    // From the client's side (DELETE, idle, a transport closed): the server is shut down. From
+    // the session's side (link.close) it is ending already.
+    if (clientSide) void this.#session?.clientClosed();
+  }
+}
