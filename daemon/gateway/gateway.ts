@@ -67,9 +67,12 @@ export class Gateway {
       const known = this.#sessions.get(id);
       // Another subject's id is as good as none: it learns nothing of the session.
       if (!known || known.subject !== principal.subject || known.server !== name) return rpcError(res, 404, -32001, 'Session not found');
-      const body = req.method === 'POST' ? await readJson(req, res, this.#handlers.maxMessageBytes) : undefined;
-      if (req.method === 'POST' && body === undefined) return;
-      return known.handle(req, res, body);
+      if (req.method !== 'POST') return known.handle(req, res, undefined);
+      return known.post(req, res, () => readJson(req, res, this.#handlers.maxMessageBytes));
+    }
+    if (req.method !== 'GET' && req.method !== 'POST' && req.method !== 'DELETE') {
+      res.writeHead(405, { allow: 'GET, POST, DELETE', 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed.' }, id: null }));
+      return;
     }
     if (req.method !== 'POST') return rpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
     const body = await readJson(req, res, this.#handlers.maxMessageBytes);
@@ -90,6 +93,8 @@ export class Gateway {
     });
     const client = typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'].slice(0, 80) : undefined;
     http.attach(await this.#handlers.openSession(name, http.link, client, principal));
+    // The client gave up while its server was starting: no one would end that server but the idle timeout.
+    if (res.destroyed) return http.close();
     await http.handle(req, res, body);
     // The transport refused the initialize (a wrong Accept or Content-Type): no session began, so no server runs on.
     if (http.id === undefined) await http.close();

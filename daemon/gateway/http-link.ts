@@ -32,6 +32,7 @@ export class HttpLink implements ClientLink {
   /** The last send handed to the transport: sends finish in order, and a close waits for them. */
   #last: Promise<void> = Promise.resolve();
   #closed = false;
+  #paused: { promise: Promise<void>; resolve: () => void } | undefined;
   /** Called once, when the session closes the link (its server gave up, the daemon stops, a token was revoked). */
   onClosed: (() => void) | undefined;
 
@@ -43,7 +44,13 @@ export class HttpLink implements ClientLink {
 
   /** A client message on its way to the session: requests are remembered until answered, so what the server says meanwhile finds their stream. */
   fromClient(message: JSONRPCMessage): void {
-    if (!('method' in message) || !('id' in message)) return;
+    if (!('method' in message)) return;
+    if (!('id' in message)) {
+      // A cancelled request gets no answer: it is no longer one that server messages belong to.
+      const cancelled = message.method === 'notifications/cancelled' ? (message.params as { requestId?: unknown } | undefined)?.requestId : undefined;
+      if (typeof cancelled === 'string' || typeof cancelled === 'number') this.#answered(cancelled);
+      return;
+    }
     const meta = (message.params as { _meta?: { progressToken?: unknown } } | undefined)?._meta;
     const token = meta?.progressToken;
     const known = typeof token === 'string' || typeof token === 'number' ? token : undefined;
@@ -83,13 +90,28 @@ export class HttpLink implements ClientLink {
     callback();
   }
 
-  pause(): void {}
+  /** Resolves once the server takes input again; undefined while it does. Requests wait for it before their body is read. */
+  get ready(): Promise<void> | undefined {
+    return this.#paused?.promise;
+  }
 
-  resume(): void {}
+  // The server's stdin is full: the session's next requests are held unread (their bodies left in their connections) until it drains.
+  pause(): void {
+    if (this.#paused) return;
+    let resolve!: () => void;
+    this.#paused = { promise: new Promise<void>((done) => { resolve = done; }), resolve };
+  }
+
+  resume(): void {
+    const paused = this.#paused;
+    this.#paused = undefined;
+    paused?.resolve();
+  }
 
   close(_code: number, _reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.resume();
     this.onClosed?.();
     // After the messages already handed over (the errors the session sends its requests in flight as it ends).
     void this.#last.then(() => this.#sink.close()).catch(this.#problem);

@@ -37,6 +37,10 @@ export class HttpSession {
   #open = 0;
   #idle: NodeJS.Timeout | undefined;
   #over = false;
+  /** The POST whose body is being read or handed over now: the next waits for it (see `post`). */
+  #intake: Promise<void> = Promise.resolve();
+  /** Called as the transport hands the session the current POST's message. */
+  #delivered: (() => void) | undefined;
 
   constructor(deps: HttpSessionDeps) {
     this.#deps = deps;
@@ -55,6 +59,7 @@ export class HttpSession {
     this.#transport.onmessage = (message: JSONRPCMessage) => {
       this.link.fromClient(message);
       this.#session?.fromClientMessage(message);
+      this.#delivered?.();
     };
     // DELETE, or the link closing it: either way the mcpd Session ends with it.
     this.#transport.onclose = () => this.#end(true);
@@ -86,6 +91,34 @@ export class HttpSession {
       if (--this.#open === 0 && !this.#over) this.#idle = setTimeout(() => this.#end(true, 'idle'), this.#deps.idleMs).unref();
     });
     await this.#transport.handleRequest(req, res, body);
+  }
+
+  /**
+   * Serves a POST of this session, its body read by `read` (undefined when it refused it). The
+   * bodies of one session are read one at a time, each once the server took the one before
+   * (Session pauses the link when the server's stdin is full): a client that sends faster than
+   * its server reads leaves its requests in its connections, not in the daemon's memory.
+   */
+  async post(req: IncomingMessage, res: ServerResponse, read: () => Promise<unknown>): Promise<void> {
+    const previous = this.#intake;
+    let release!: () => void;
+    this.#intake = new Promise<void>((done) => { release = done; });
+    let handled: Promise<void> | undefined;
+    try {
+      await previous;
+      if (this.link.ready) await this.link.ready;
+      const body = await read();
+      if (body === undefined) return;
+      const delivered = new Promise<void>((done) => { this.#delivered = done; });
+      handled = this.handle(req, res, body);
+      // The turn ends when the message reached the session, or when the transport answered without it (an error).
+      await Promise.race([delivered, handled]);
+    } finally {
+      // Before the next turn can begin, so that it never loses its own callback to this one.
+      this.#delivered = undefined;
+      release();
+    }
+    await handled;
   }
 
   /** Ends the HTTP session and its mcpd Session (DELETE did it through the transport; this is the idle timeout's and a failed initialize's way). */

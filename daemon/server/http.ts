@@ -33,7 +33,6 @@ export interface SocketHandlers {
   refused(refusal: Refusal): void;
 }
 
-
 export interface ListenerOptions {
   /** This listener admits no one without a token (a group socket, a TCP port). */
   readonly requireToken?: boolean;

@@ -5,6 +5,9 @@
  * a foreign Origin, a dropped SSE stream resumed with Last-Event-ID, the owner-only socket).
  */
 import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createRequire } from 'node:module';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -19,6 +22,13 @@ const everything = createRequire(import.meta.url).resolve('@modelcontextprotocol
 const server = { command: process.execPath, args: [everything, 'stdio'] };
 
 interface SessionRow { id: string; server: string; pid: number | undefined }
+
+/** Every file under `dir`, recursively (sockets and folders left out). */
+async function files(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const nested = await Promise.all(entries.map((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.isFile() ? [join(dir, e.name)] : [])));
+  return nested.flat();
+}
 
 function alive(pid: number): boolean {
   try {
@@ -71,6 +81,7 @@ describe('/mcp/NAME: server-everything over MCP Streamable HTTP', () => {
     await s.writeConfig({
       mcpServers: { everything: server, guarded: { ...server, tools: { deny: ['get-env'] } } },
       socket: { listen: [{ host: '127.0.0.1', port: 0 }, { host: '127.0.0.1', port: 0, idleTimeout: '1500ms' }] },
+      daemon: { maxMessageBytes: 256 * 1024 },
     });
     await startDaemon(s);
     const { listeners } = JSON.parse((await s.cli(['status', '--json'])).stdout) as { listeners: string[] };
@@ -140,7 +151,7 @@ describe('/mcp/NAME: server-everything over MCP Streamable HTTP', () => {
     await send(tcp, 'DELETE', '/mcp/everything', { ...headers, authorization: `Bearer ${token}` });
   });
 
-  it('no token or a bad one: 401 with WWW-Authenticate and the error\'s code, message and hint', async () => {
+  it('no token or a bad one: 401 with WWW-Authenticate and the error\'s code, message and hint; a token without launch:NAME 403', async () => {
     const none = await send(tcp, 'POST', '/mcp/everything', POST_HEADERS, INITIALIZE);
     assert.equal(none.status, 401);
     assert.equal(none.headers['www-authenticate'], 'Bearer realm="mcpd"');
@@ -151,6 +162,10 @@ describe('/mcp/NAME: server-everything over MCP Streamable HTTP', () => {
     assert.equal(bad.status, 401);
     assert.equal(bad.headers['www-authenticate'], 'Bearer realm="mcpd"');
     assert.equal((JSON.parse(bad.text) as { error: { code: string } }).error.code, 'TOKEN_INVALID');
+    const narrow = (await s.cli(['token', 'create', 'guarded-only', '--scope', 'launch:guarded'])).stdout.trim();
+    const scope = await send(tcp, 'POST', '/mcp/everything', { ...POST_HEADERS, authorization: `Bearer ${narrow}` }, INITIALIZE);
+    assert.equal(scope.status, 403);
+    assert.deepEqual(JSON.parse(scope.text), { error: { code: 'SCOPE_MISSING', message: 'token "guarded-only" lacks the scope launch:everything needed for a session to "everything"', hint: 'create a token with --scope launch:everything (mcpd token create NAME --scope launch:everything), or ask the owner to' } });
   });
 
   it('a page of another site (Origin) is refused with 403 before its token is looked at', async () => {
@@ -164,7 +179,7 @@ describe('/mcp/NAME: server-everything over MCP Streamable HTTP', () => {
     await send(tcp, 'DELETE', '/mcp/everything', { authorization: `Bearer ${token}`, 'mcp-session-id': local.headers['mcp-session-id'] as string });
   });
 
-  it('an unknown server is 404 with its name; no session without an initialize', async () => {
+  it('an unknown server is 404 with its name; no session without an initialize; other methods 405', async () => {
     const unknown = await send(tcp, 'POST', '/mcp/ghost', { ...POST_HEADERS, authorization: `Bearer ${token}` }, INITIALIZE);
     assert.equal(unknown.status, 404);
     assert.match(unknown.text, /no server named \\"ghost\\"/);
@@ -172,7 +187,23 @@ describe('/mcp/NAME: server-everything over MCP Streamable HTTP', () => {
     const ping = await send(tcp, 'POST', '/mcp/everything', { ...POST_HEADERS, authorization: `Bearer ${token}` }, { jsonrpc: '2.0', id: 1, method: 'ping' });
     assert.equal(ping.status, 400);
     assert.match(ping.text, /Mcp-Session-Id header is required/);
+    const put = await send(tcp, 'PUT', '/mcp/everything', { ...POST_HEADERS, authorization: `Bearer ${token}` }, INITIALIZE);
+    assert.deepEqual([put.status, put.headers.allow], [405, 'GET, POST, DELETE']);
     assert.equal((await sessions()).length, before, 'no server was started');
+  });
+
+  it('a body over daemon.maxMessageBytes is refused with 413, one that is not JSON with 400; neither starts a server', async () => {
+    const before = (await sessions()).length;
+    const auth = { ...POST_HEADERS, authorization: `Bearer ${token}` };
+    const huge = await send(tcp, 'POST', '/mcp/everything', auth, { ...INITIALIZE, padding: 'x'.repeat(300 * 1024) });
+    assert.equal(huge.status, 413);
+    assert.match(huge.text, /Payload Too Large: Request body must not exceed 262144 bytes/);
+    const garbled = await new Promise<number>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/mcp/everything', headers: auth }, (res) => resolve(res.resume().statusCode ?? 0));
+      req.on('error', reject).end('{"jsonrpc": "2.0", "id": 1, "method": "initialize"');
+    });
+    assert.equal(garbled, 400);
+    assert.equal((await sessions()).length, before);
   });
 
   it('a stream dropped during a long tool call resumes with Last-Event-ID and delivers the rest', async () => {
@@ -209,13 +240,16 @@ describe('/mcp/NAME: server-everything over MCP Streamable HTTP', () => {
     await send(tcp, 'DELETE', '/mcp/everything', headers);
   });
 
-  it('the owner-only Unix socket serves /mcp/NAME too, to the owner without a token', async () => {
+  it('the owner-only Unix socket serves /mcp/NAME too, to the owner without a token; an unknown MCP-Protocol-Version is 400', async () => {
     const unix = { socketPath: s.env.MCPD_SOCKET! };
     const id = await initialize(unix, undefined);
     const headers = { ...POST_HEADERS, 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25' };
     const list = await send(unix, 'POST', '/mcp/everything', headers, { jsonrpc: '2.0', id: 2, method: 'tools/list' });
     const tools = (messagesOf(list).find((m) => m.id === 2)?.result as { tools: Array<{ name: string }> }).tools;
     assert.ok(tools.some((t) => t.name === 'echo'));
+    const version = await send(unix, 'POST', '/mcp/everything', { ...headers, 'mcp-protocol-version': '1999-01-01' }, { jsonrpc: '2.0', id: 3, method: 'ping' });
+    assert.equal(version.status, 400);
+    assert.match(version.text, /Unsupported protocol version: 1999-01-01/);
     assert.equal((await send(unix, 'DELETE', '/mcp/everything', headers)).status, 200);
   });
 
@@ -227,6 +261,24 @@ describe('/mcp/NAME: server-everything over MCP Streamable HTTP', () => {
     const again = await initialize(tcp, token);
     assert.notEqual(again, id);
     await send(tcp, 'DELETE', '/mcp/everything', { authorization: `Bearer ${token}`, 'mcp-session-id': again });
+  });
+
+  it('revoking the token that opened an HTTP session ends it and its server', async () => {
+    const short = (await s.cli(['token', 'create', 'short-lived', '--scope', 'launch:everything'])).stdout.trim();
+    const listed = await sessions();
+    await initialize(tcp, short);
+    const pid = await newPid(listed);
+    assert.equal((await s.cli(['token', 'revoke', 'short-lived'])).exitCode, 0);
+    await waitFor(async () => !alive(pid), 'the revoked token\'s server to exit');
+  });
+
+  it('the client tokens used over HTTP appear in no file mcpd wrote (logs, audit log, state)', async () => {
+    const written = await files(s.dir);
+    assert.ok(written.some((f) => f.endsWith('audit.log')), `the audit log is among them: ${written.join(', ')}`);
+    for (const file of written) {
+      const text = await readFile(file, 'utf8');
+      for (const secret of [token, other]) assert.ok(!text.includes(secret) && !text.includes(secret.slice(-16)), `${file} holds a client token`);
+    }
   });
 
   it('an idle HTTP session (no request, no open stream for idleTimeout) ends with its server', async () => {

@@ -80,6 +80,22 @@ describe('/mcp/NAME for a url server, and what a server sends the client meanwhi
     assert.match(text!.text, /sampled by the test/);
   });
 
+  it('a roll onto a new process (mcpd restart --roll) and a plain restart keep the HTTP session', async () => {
+    const client = await viaMcpd('everything');
+    const { transport } = open.at(-1)!;
+    const id = transport.sessionId;
+    const pids = async () => (JSON.parse((await s.cli(['sessions', '--json'])).stdout) as Array<{ server: string; pid: number }>).filter((r) => r.server === 'everything').map((r) => r.pid).sort();
+    const before = await pids();
+    for (const args of [['restart', 'everything', '--roll'], ['restart', 'everything']]) {
+      assert.equal((await s.cli(args)).exitCode, 0, args.join(' '));
+      const echo = await client.callTool({ name: 'echo', arguments: { message: args.join(' ') } });
+      assert.deepEqual(echo.content, [{ type: 'text', text: `Echo: ${args.join(' ')}` }]);
+    }
+    assert.ok(id);
+    assert.equal(transport.sessionId, id, 'the same HTTP session');
+    assert.equal((await pids()).filter((pid) => before.includes(pid)).length, 0, 'every session of everything runs a new process');
+  });
+
   it('progress notifications reach the call that asked for them (its progressToken)', async () => {
     const client = await viaMcpd('everything');
     const seen: number[] = [];

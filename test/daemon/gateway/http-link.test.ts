@@ -67,6 +67,16 @@ describe('HttpLink', () => {
     assert.deepEqual(sent.map((s) => s.related), [undefined, 1]);
   });
 
+  it('a request the client cancelled is no longer in flight: what follows goes to the one before it', async () => {
+    const { link, sent } = setup();
+    link.fromClient(request(1));
+    link.fromClient(request(2));
+    link.fromClient({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 2 } });
+    link.send(line({ jsonrpc: '2.0', method: 'notifications/message', params: {} }));
+    await tick();
+    assert.deepEqual(sent.map((s) => s.related), [1]);
+  });
+
   it('a message in parts is sent whole, once, with its size as the server sent it', async () => {
     const { link, sent, sizes } = setup();
     const whole = line({ jsonrpc: '2.0', method: 'notifications/message', params: { data: 'x'.repeat(100) } });
@@ -92,6 +102,25 @@ describe('HttpLink', () => {
     assert.ok(closed());
     assert.equal(told, 1);
     assert.deepEqual(problems, []);
+  });
+
+  it('paused (the server\'s stdin is full), requests wait for ready until resume or close', async () => {
+    const { link } = setup();
+    assert.equal(link.ready, undefined);
+    link.pause();
+    link.pause();
+    let released = 0;
+    void link.ready!.then(() => released++);
+    await tick();
+    assert.equal(released, 0);
+    link.resume();
+    await tick();
+    assert.deepEqual([released, link.ready], [1, undefined]);
+    link.pause();
+    const waiting = link.ready!;
+    link.close(1000, 'done');
+    await waiting;
+    assert.equal(link.ready, undefined, 'a closed link holds no request');
   });
 
   it('a server line that is not JSON is reported, not sent', async () => {

@@ -1,0 +1,69 @@
+/**
+ * Backpressure from a server to HTTP clients, through a real daemon: while the server reads
+ * nothing (mini-mcp's `stall`), requests to its `/mcp/NAME` session wait unread, their bodies
+ * left in their connections, so the daemon's memory does not take up a 48 MiB backlog; once the
+ * server reads again every request is answered.
+ */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import type { DaemonStatus } from '../../../daemon/protocol.js';
+import { fixture } from '../../helpers/repo.js';
+import { startDaemon, waitFor } from '../../helpers/daemon.js';
+import { INITIALIZE, messagesOf, POST_HEADERS, send } from '../../helpers/mcp-http.js';
+import { type Sandbox, sandbox } from '../../helpers/sandbox.js';
+
+const MiB = 1024 * 1024;
+/** Few connections, large bodies: an HTTP server reads a first chunk of every connection whatever it does next. */
+const SIZE = 2 * MiB;
+const COUNT = 24;
+/** Far below the 48 MiB sent (a daemon that reads it all grows by over 100 MiB); 14 MiB measured. */
+const ALLOWED_GROWTH = 32 * MiB;
+
+async function rss(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
+}
+
+describe('backpressure through the HTTP gateway', () => {
+  let s: Sandbox;
+  let daemonPid: number;
+  before(async () => {
+    s = await sandbox();
+    await s.writeConfig({ mcpServers: { mini: { command: process.execPath, args: [fixture('mini-mcp.js')] } } });
+    await startDaemon(s);
+    daemonPid = (JSON.parse((await s.cli(['status', '--json'])).stdout) as DaemonStatus).pid;
+  });
+  after(() => s.cleanup());
+
+  it('a server that stops reading: requests wait unread, not buffered in the daemon, and are all answered after', async () => {
+    const unix = { socketPath: s.env.MCPD_SOCKET! };
+    const init = await send(unix, 'POST', '/mcp/mini', POST_HEADERS, INITIALIZE);
+    const headers = { ...POST_HEADERS, 'mcp-session-id': init.headers['mcp-session-id'] as string, 'mcp-protocol-version': '2025-11-25' };
+    await send(unix, 'POST', '/mcp/mini', headers, { jsonrpc: '2.0', method: 'notifications/initialized' });
+    const stall = await send(unix, 'POST', '/mcp/mini', headers, { jsonrpc: '2.0', id: 'stall', method: 'tools/call', params: { name: 'stall', arguments: { ms: 4000 } } });
+    assert.ok(messagesOf(stall).some((m) => m.id === 'stall' && m.result), stall.text);
+    const before = await rss(daemonPid);
+    const pad = 'p'.repeat(SIZE);
+    const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
+    let answered = 0;
+    const pings = Array.from({ length: COUNT }, (_, i) => new Promise<string>((resolve, reject) => {
+      const text = JSON.stringify({ jsonrpc: '2.0', id: i, method: 'ping', params: { pad } });
+      const req = request({ ...unix, agent, method: 'POST', path: '/mcp/mini', headers: { ...headers, 'content-length': String(Buffer.byteLength(text)) } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => { body += chunk; }).on('end', () => { answered++; resolve(body); });
+      });
+      req.on('error', reject).end(text);
+    }));
+    // The first requests fill the server's stdin; the rest wait. Sample while the server still stalls.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const growth = (await rss(daemonPid)) - before;
+    assert.ok(answered < COUNT / 2, `${answered} of ${COUNT} were answered while the server read nothing`);
+    assert.ok(growth < ALLOWED_GROWTH, `the daemon grew by ${Math.round(growth / MiB)} MiB while the server read nothing`);
+    const bodies = await Promise.all(pings);
+    for (const [i, body] of bodies.entries()) assert.match(body, new RegExp(`"id":${i}[,}]`), `ping ${i} answered`);
+    await waitFor(() => Promise.resolve(answered === COUNT), 'every ping to be answered');
+    agent.destroy();
+  });
+});
