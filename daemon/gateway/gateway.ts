@@ -60,7 +60,8 @@ export class Gateway {
   async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://mcpd');
     const name = serverName(url.pathname);
-    const principal = this.#handlers.authenticate(req, url, this.#options.requireToken);
+    // Awaited: the listener's chain of providers may answer later.
+    const principal = await this.#handlers.authenticate(req, url, this.#options.requireToken);
     requireScope(principal, `launch:${name}`, `a session to "${name}"`);
     const id = req.headers['mcp-session-id'];
     if (typeof id === 'string') {

@@ -2,7 +2,8 @@
  * What the gateway relays besides a tool's answer, with the SDK's Client and its
  * StreamableHTTPClientTransport on `/mcp/NAME`: a url server (server-everything in its own
  * streamableHttp mode, started here) served like a local one; a server's request to the client
- * (sampling) and progress notifications on the stream of the call they belong to.
+ * (sampling) and progress notifications on the stream of the call they belong to; restarts and
+ * rolls under an HTTP session; an open GET stream counting as activity for the idle timeout.
  */
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -11,6 +12,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { startDaemon } from '../helpers/daemon.js';
+import { INITIALIZE, POST_HEADERS, send, SseStream } from '../helpers/mcp-http.js';
 import { type Running, startEverything } from '../helpers/remote.js';
 import { type Sandbox, sandbox } from '../helpers/sandbox.js';
 
@@ -20,6 +22,7 @@ describe('/mcp/NAME for a url server, and what a server sends the client meanwhi
   let s: Sandbox;
   let remote: Running;
   let port: number;
+  let idlePort: number;
   let token: string;
   const open: Array<{ client: Client; transport: StreamableHTTPClientTransport }> = [];
 
@@ -37,11 +40,11 @@ describe('/mcp/NAME for a url server, and what a server sends the client meanwhi
     s = await sandbox();
     await s.writeConfig({
       mcpServers: { remote: { url: `${remote.origin}/mcp` }, everything: { command: process.execPath, args: [everything, 'stdio'] } },
-      socket: { listen: [{ host: '127.0.0.1', port: 0 }] },
+      socket: { listen: [{ host: '127.0.0.1', port: 0 }, { host: '127.0.0.1', port: 0, idleTimeout: '1500ms' }] },
     });
     await startDaemon(s);
     const { listeners } = JSON.parse((await s.cli(['status', '--json'])).stdout) as { listeners: string[] };
-    port = Number(/^tcp:127\.0\.0\.1:(\d+)$/.exec(listeners[0]!)![1]);
+    [port, idlePort] = listeners.map((l) => Number(/^tcp:127\.0\.0\.1:(\d+)$/.exec(l)![1])) as [number, number];
     token = (await s.cli(['token', 'create', 'http-app', '--scope', 'launch:*'])).stdout.trim();
   });
   after(async () => {
@@ -94,6 +97,21 @@ describe('/mcp/NAME for a url server, and what a server sends the client meanwhi
     assert.ok(id);
     assert.equal(transport.sessionId, id, 'the same HTTP session');
     assert.equal((await pids()).filter((pid) => before.includes(pid)).length, 0, 'every session of everything runs a new process');
+  });
+
+  it('an open GET stream keeps an idle HTTP session alive; once it closes, the idle timeout ends the session', async () => {
+    const target = { port: idlePort };
+    const init = await send(target, 'POST', '/mcp/everything', { ...POST_HEADERS, authorization: `Bearer ${token}` }, INITIALIZE);
+    const headers = { authorization: `Bearer ${token}`, 'mcp-session-id': init.headers['mcp-session-id'] as string, 'mcp-protocol-version': '2025-11-25' };
+    const stream = await SseStream.open(target, 'GET', '/mcp/everything', { ...headers, accept: 'text/event-stream' });
+    assert.equal(stream.status, 200);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const ping = { jsonrpc: '2.0', id: 2, method: 'ping' };
+    assert.equal((await send(target, 'POST', '/mcp/everything', { ...POST_HEADERS, ...headers }, ping)).status, 200, 'alive after twice the idle timeout');
+    stream.drop();
+    // Asked only once: each request would start the idle time again.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    assert.equal((await send(target, 'POST', '/mcp/everything', { ...POST_HEADERS, ...headers }, ping)).status, 404, 'ended once idle');
   });
 
   it('progress notifications reach the call that asked for them (its progressToken)', async () => {
