@@ -7,10 +7,10 @@
  *
  * - ping p50 (one at a time, after a warm-up) and pipelined pings/s (a burst sent at once, each
  *   its own POST), each round a fresh session on each side, the order rotated;
- * - the same through bare-gateway.js, the floor of a gateway of mcpd's shape (HTTP in one
- *   process, the server over stdio in another, nothing else), answering each request as plain
- *   JSON and, as mcpd and the SDK's server transport do, as an SSE event: a miss is read
- *   against them.
+ * - the same through the floors of a gateway of mcpd's shape (HTTP in one process, the server
+ *   over stdio in another, nothing else): bare-gateway.js answering each request as plain JSON
+ *   or as one SSE event, and sdk-gateway.js doing the protocol with the SDK's server transport,
+ *   as mcpd does. A miss is read against them.
  *
  * Targets (issue 16): ping p50 within direct + 400 µs; pipelined at least 0.8× direct.
  *
@@ -32,7 +32,7 @@ import { prepareHome, TOKEN } from './setup.js';
 import { count, f, median, quantile, signed } from './stats.js';
 import { RATIO, TARGETS, US, verdict } from './targets.js';
 
-const bareGateway = fileURLToPath(new URL('./bare-gateway.js', import.meta.url));
+const script = (name: string) => fileURLToPath(new URL(`./${name}`, import.meta.url));
 
 const { values: flags } = parseArgs({ options: {
   rounds: { type: 'string', default: '5' }, pings: { type: 'string', default: '1000' }, warmup: { type: 'string', default: '100' }, burst: { type: 'string', default: '500' },
@@ -85,15 +85,22 @@ async function checkPath(side: Side, token: string): Promise<void> {
 
 const load = () => loadavg().map((l) => f(l, 2)).join(' ');
 
-/** bare-gateway.js in front of server-everything over stdio, in its own process group; resolves with its port. */
-async function startFloor(entry: string, env: Record<string, string>, ...flags: string[]): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [bareGateway, ...flags, '--', process.execPath, entry, 'stdio'], { env, detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
+/** A floor script in front of server-everything over stdio, in its own process group; resolves with its port. */
+async function startFloor(entry: string, env: Record<string, string>, args: string[]): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, [...args, '--', process.execPath, entry, 'stdio'], { env, detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
   const [line] = await once(child.stdout!, 'data') as [Buffer];
   return { child, port: Number(line.toString().trim()) };
 }
 
-type Name = 'direct' | 'floor' | 'floorSse' | 'mcpd';
-const NAMES: readonly Name[] = ['direct', 'floor', 'floorSse', 'mcpd'];
+/** The paths measured, in the table's order; the floors' scripts and flags. */
+const PATHS = [
+  { key: 'direct', label: 'server-everything directly' },
+  { key: 'json', label: 'bare gateway, JSON', floor: [script('bare-gateway.js')] },
+  { key: 'sse', label: 'bare gateway, SSE', floor: [script('bare-gateway.js'), '--sse'] },
+  { key: 'sdk', label: 'bare gateway, SDK transport', floor: [script('sdk-gateway.js')] },
+  { key: 'mcpd', label: 'mcpd /mcp/everything' },
+] as const;
+type Key = (typeof PATHS)[number]['key'];
 
 async function main(): Promise<void> {
   const server = await startEverything('streamableHttp');
@@ -103,24 +110,28 @@ async function main(): Promise<void> {
   const config = JSON.parse(await readFile(bench.env.MCPD_CONFIG, 'utf8')) as Record<string, unknown>;
   await writeFile(bench.env.MCPD_CONFIG, JSON.stringify({ ...config, socket: { listen: [{ host: '127.0.0.1', port, auth: [{ type: 'bearer' }] }] } }));
   const daemon = await BenchDaemon.start(bench.env);
-  const floors = [await startFloor(bench.entry, bench.env), await startFloor(bench.entry, bench.env, '--sse')] as const;
+  const floors: { child: ChildProcess; port: number }[] = [];
   const loadBefore = load();
-  const samples: Record<Name, Sample[]> = { direct: [], floor: [], floorSse: [], mcpd: [] };
+  const samples = Object.fromEntries(PATHS.map((path) => [path.key, [] as Sample[]])) as Record<Key, Sample[]>;
   try {
     const created = await execa(process.execPath, [cli, 'token', 'create', 'bench', '--scope', 'launch:everything'], { env: bench.env, extendEnv: false });
     const token = created.stdout.trim();
-    const sides: Record<Name, Side> = {
-      direct: { name: 'direct', url: `${server.origin}/mcp`, headers: {} },
-      floor: { name: 'bare gateway', url: `http://127.0.0.1:${floors[0].port}/mcp`, headers: {} },
-      floorSse: { name: 'bare gateway, SSE', url: `http://127.0.0.1:${floors[1].port}/mcp`, headers: {} },
-      mcpd: { name: 'mcpd /mcp/everything', url: `http://127.0.0.1:${port}/mcp/everything`, headers: { Authorization: `Bearer ${token}` } },
-    };
+    const sides = {} as Record<Key, Side>;
+    for (const path of PATHS) {
+      if (path.key === 'direct') sides.direct = { name: path.label, url: `${server.origin}/mcp`, headers: {} };
+      else if (path.key === 'mcpd') sides.mcpd = { name: path.label, url: `http://127.0.0.1:${port}/mcp/everything`, headers: { Authorization: `Bearer ${token}` } };
+      else {
+        const floor = await startFloor(bench.entry, bench.env, [...path.floor]);
+        floors.push(floor);
+        sides[path.key] = { name: path.label, url: `http://127.0.0.1:${floor.port}/mcp`, headers: {} };
+      }
+    }
     await checkPath(sides.mcpd, token);
     for (let round = 0; round < ROUNDS; round++) {
       // Rotated, so a slow spell of the shared machine falls on each alike.
-      for (let k = 0; k < NAMES.length; k++) {
-        const name = NAMES[(round + k) % NAMES.length]!;
-        samples[name].push(await withClient(sides[name], pings));
+      for (let k = 0; k < PATHS.length; k++) {
+        const { key } = PATHS[(round + k) % PATHS.length]!;
+        samples[key].push(await withClient(sides[key], pings));
       }
     }
   } finally {
@@ -132,34 +143,35 @@ async function main(): Promise<void> {
   console.log(report(samples, bench.version, loadBefore));
 }
 
-/** The table, each round's figures in order, and the two verdicts. */
-function report(samples: Record<Name, Sample[]>, version: string, loadBefore: string): string {
+/** The table (a row a path), each round's figures in order, and the two verdicts. */
+function report(samples: Record<Key, Sample[]>, version: string, loadBefore: string): string {
   // Each round's percentile, then the median of rounds (bench/report.ts says why).
   const p50s = (s: Sample[]) => s.map((x) => quantile(x.pingsUs, 0.5));
   const p = (s: Sample[], q: number) => median(s.map((x) => quantile(x.pingsUs, q)));
   const rate = (s: Sample[]) => median(s.map((x) => x.pingsPerSec));
   const each = (values: number[]) => values.map((v) => f(v, 0)).join(', ');
-  const { direct: d, floor: b, floorSse: e, mcpd: m } = samples;
-  // The rounds' own differences: the sides of one round ran within seconds of each other.
+  const d = samples.direct;
+  const m = samples.mcpd;
+  // The rounds' own differences: the paths of one round ran within seconds of each other.
   const paired = median(p50s(m).map((value, i) => value - p50s(d)[i]!));
   const overDirect = p(m, 0.5) - p(d, 0.5);
+  const vsDirect = (key: Key) => `${signed(p(samples[key], 0.5) - p(d, 0.5), 0)} µs`;
   return [
     `date: ${new Date().toISOString()} · node ${process.version} · ${cpus()[0]?.model ?? '?'} · ${cpus().length} cores`,
-    `server-everything ${version}: its own streamableHttp mode; over stdio behind bare-gateway.js (the floor: HTTP in one process, the server in another, nothing else), answering JSON or (--sse) an SSE event; over stdio behind mcpd's /mcp/everything on a loopback listener (bearer token). The SDK's Client + StreamableHTTPClientTransport for all four`,
+    `server-everything ${version}: its own streamableHttp mode (direct); over stdio behind three floors of a gateway of mcpd's shape (HTTP in one process, the server in another, nothing else): bare-gateway.js answering plain JSON or one SSE event, sdk-gateway.js on the SDK's server transport; over stdio behind mcpd's /mcp/everything on a loopback listener (bearer token). The SDK's Client + StreamableHTTPClientTransport for all`,
     `${ROUNDS} rounds, a fresh session each, order rotated; ${PLAN.warmup} warm-up + ${PLAN.pings} pings, bursts of ${PLAN.burst}; medians of rounds; load average before ${loadBefore}, after ${load()}`,
     '',
-    '| | server-everything directly | bare gateway, JSON | bare gateway, SSE (floor) | mcpd /mcp/everything | mcpd vs direct | mcpd vs the SSE floor |',
-    '| --- | ---: | ---: | ---: | ---: | --- | --- |',
-    `| ping p50 (µs) | ${f(p(d, 0.5), 0)} | ${f(p(b, 0.5), 0)} | ${f(p(e, 0.5), 0)} | ${f(p(m, 0.5), 0)} | ${signed(overDirect, 0)} µs, ×${f(p(m, 0.5) / p(d, 0.5), 2)} | ${signed(p(m, 0.5) - p(e, 0.5), 0)} µs |`,
-    `| ping p99 (µs) | ${f(p(d, 0.99), 0)} | ${f(p(b, 0.99), 0)} | ${f(p(e, 0.99), 0)} | ${f(p(m, 0.99), 0)} | ×${f(p(m, 0.99) / p(d, 0.99), 2)} | ×${f(p(m, 0.99) / p(e, 0.99), 2)} |`,
-    `| pipelined pings/s | ${f(rate(d), 0)} | ${f(rate(b), 0)} | ${f(rate(e), 0)} | ${f(rate(m), 0)} | ×${f(rate(m) / rate(d), 2)} | ×${f(rate(m) / rate(e), 2)} |`,
+    '| path | ping p50 µs | vs direct | ping p99 µs | pipelined pings/s | ×direct |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ...PATHS.map(({ key, label }) => `| ${label} | ${f(p(samples[key], 0.5), 0)} | ${key === 'direct' ? '' : vsDirect(key)} | ${f(p(samples[key], 0.99), 0)} | ${f(rate(samples[key]), 0)} | ${f(rate(samples[key]) / rate(d), 2)} |`),
     '',
-    `ping p50 µs, each round in order: direct ${each(p50s(d))} · JSON ${each(p50s(b))} · SSE ${each(p50s(e))} · mcpd ${each(p50s(m))}; mcpd − direct within a round, median ${signed(paired, 0)} µs`,
-    `pipelined pings/s, each round in order: direct ${each(d.map((x) => x.pingsPerSec))} · JSON ${each(b.map((x) => x.pingsPerSec))} · SSE ${each(e.map((x) => x.pingsPerSec))} · mcpd ${each(m.map((x) => x.pingsPerSec))}`,
+    `ping p50 µs, each round in order: ${PATHS.map(({ key }) => `${key} ${each(p50s(samples[key]))}`).join(' · ')}; mcpd − direct within a round, median ${signed(paired, 0)} µs`,
+    `pipelined pings/s, each round in order: ${PATHS.map(({ key }) => `${key} ${each(samples[key].map((x) => x.pingsPerSec))}`).join(' · ')}`,
+    `mcpd over the floors' ping p50: ${(['json', 'sse', 'sdk'] as const).map((key) => `${key} ${signed(p(m, 0.5) - p(samples[key], 0.5), 0)} µs`).join(' · ')}`,
     verdict('p', 'gateway ping p50 over direct', 'at most', overDirect, TARGETS.gatewayPingUs, US,
-      `${f(p(m, 0.5), 0)} µs against ${f(p(d, 0.5), 0)} µs; the SSE floor ${signed(p(e, 0.5) - p(d, 0.5), 0)} µs vs direct, the JSON one ${signed(p(b, 0.5) - p(d, 0.5), 0)} µs`),
+      `${f(p(m, 0.5), 0)} µs against ${f(p(d, 0.5), 0)} µs; the SDK transport's floor ${vsDirect('sdk')}, the SSE one ${vsDirect('sse')}`),
     verdict('t', 'gateway pipelined pings/s, ×direct', 'at least', rate(m) / rate(d), TARGETS.gatewayPipelinedRatio, RATIO,
-      `${f(rate(m), 0)} against ${f(rate(d), 0)}; the SSE floor ×${f(rate(e) / rate(d), 2)}, the JSON one ×${f(rate(b) / rate(d), 2)}`),
+      `${f(rate(m), 0)} against ${f(rate(d), 0)}; the SDK transport's floor ×${f(rate(samples.sdk) / rate(d), 2)}, the SSE one ×${f(rate(samples.sse) / rate(d), 2)}`),
   ].join('\n');
 }
 
