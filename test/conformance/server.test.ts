@@ -8,9 +8,8 @@
  * the table in the test's output shows them. `dns-rebinding-protection` must pass through mcpd
  * in full, where the server alone accepts a foreign Host.
  *
- * The runner cannot send an Authorization header. Until listeners take `none` on loopback, it
- * reaches mcpd through bearer-forwarder.ts, which adds a client token scoped to the one server
- * and passes everything else on as the runner sent it.
+ * The runner cannot send an Authorization header: the listener's chain is `none`, on loopback,
+ * with a role that grants the one server.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -22,7 +21,6 @@ import { execa } from 'execa';
 import { startDaemon } from '../helpers/daemon.js';
 import { freePort, type Running, startEverything } from '../helpers/remote.js';
 import { type Sandbox, sandbox } from '../helpers/sandbox.js';
-import { bearerForwarder } from './bearer-forwarder.js';
 import { node22, notInstalled, runner } from './runner.js';
 
 const everything = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js');
@@ -80,7 +78,6 @@ function cell(checks: readonly Check[] | undefined): string {
 
 describe('MCP conformance, server side: server-everything directly and through /mcp/everything', { skip: notInstalled }, () => {
   let server: Running;
-  let forwarder: Running;
   let s: Sandbox;
   let direct: SuiteRun;
   let viaMcpd: SuiteRun;
@@ -92,19 +89,16 @@ describe('MCP conformance, server side: server-everything directly and through /
     const port = await freePort();
     await s.writeConfig({
       mcpServers: { everything: { command: process.execPath, args: [everything, 'stdio'] } },
-      socket: { listen: [{ host: '127.0.0.1', port, auth: [{ type: 'bearer' }] }] },
+      roles: { conformance: { grants: [{ server: 'everything' }] } },
+      socket: { listen: [{ host: '127.0.0.1', port, auth: [{ type: 'none', roles: ['conformance'] }] }] },
     });
     await startDaemon(s);
-    const created = await s.cli(['token', 'create', 'conformance', '--scope', 'launch:everything']);
-    assert.equal(created.exitCode, 0, created.stderr);
-    forwarder = await bearerForwarder(`http://127.0.0.1:${port}`, created.stdout.trim());
-    mcpdUrl = `${forwarder.origin}/mcp/everything`;
+    mcpdUrl = `http://127.0.0.1:${port}/mcp/everything`;
     // One after the other: on a two-core machine the two would time each other out.
     direct = await runSuite(`${server.origin}/mcp`);
     viaMcpd = await runSuite(mcpdUrl);
   });
   after(async () => {
-    await forwarder?.stop();
     await s?.cleanup();
     await server?.stop();
   });
