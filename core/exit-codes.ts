@@ -52,6 +52,7 @@ const byCode: Record<ErrorCode, number> = {
   TOKEN_REQUIRED: EXIT.refused,
   TOKEN_INVALID: EXIT.refused,
   SCOPE_MISSING: EXIT.refused,
+  SCOPE_INSUFFICIENT: EXIT.refused,
   PROXY_UNTRUSTED: EXIT.refused,
   USER_INVALID: EXIT.refused,
   SESSION_LIMIT: EXIT.refused,

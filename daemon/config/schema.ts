@@ -253,6 +253,21 @@ const authChain = z.array(authProviderSchema).min(1, 'expected at least one prov
 /** An HTTP session (`/mcp/NAME`) with no request and no open stream for this long ends, and its server with it (default 30m). */
 const idleTimeout = duration.optional();
 
+/**
+ * The origin clients reach a listener at through a reverse proxy (`https://mcp.example.com`):
+ * its endpoints' URLs, which `jwt` takes as a token's audience and RFC 9728 metadata names.
+ */
+const publicUrl = z.string().superRefine((text, ctx) => {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    // reported below
+  }
+  const origin = url && (url.protocol === 'https:' || url.protocol === 'http:') && !url.username && !url.password && url.search === '' && url.hash === '' && (url.pathname === '/' || url.pathname === '');
+  if (!origin) ctx.addIssue({ code: 'custom', message: `expected an origin such as "https://mcp.example.com" (scheme, host and port only: endpoints are ORIGIN/mcp/NAME), got "${text.slice(0, 80)}"` });
+}).optional();
+
 /** Who may connect (README "The daemon"). Extra listeners always authenticate each request. */
 export const socketSchema = z.strictObject({
   /** Refuse connections without a token even on the owner-only socket. */
@@ -263,6 +278,7 @@ export const socketSchema = z.strictObject({
       group: z.union([z.string().min(1), z.number().int().min(0)]).optional(),
       mode: z.string().regex(/^0?[0-7]{3}$/, 'expected an octal mode such as "660"').default('660'),
       idleTimeout,
+      publicUrl,
       auth: authChain,
     }),
     z.strictObject({
@@ -274,6 +290,7 @@ export const socketSchema = z.strictObject({
       /** HTTPS: the PEM certificate chain's path and the private key's path or reference. */
       tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
       idleTimeout,
+      publicUrl,
       auth: authChain,
     }),
   ])).default([]),
