@@ -53,6 +53,8 @@ const byCode: Record<ErrorCode, number> = {
   TOKEN_INVALID: EXIT.refused,
   SCOPE_MISSING: EXIT.refused,
   SCOPE_INSUFFICIENT: EXIT.refused,
+  JWT_INVALID: EXIT.refused,
+  ISSUER_UNREACHABLE: EXIT.generic,
   PROXY_UNTRUSTED: EXIT.refused,
   USER_INVALID: EXIT.refused,
   SESSION_LIMIT: EXIT.refused,
