@@ -18,8 +18,8 @@ import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
 type Key = { readonly kid: string; readonly privateKey: webcrypto.CryptoKey; readonly publicJwk: Record<string, unknown> };
 
 export interface JwtIssuerOptions {
-  /** 'oauth' (default): RFC 8414 metadata; 'openid': only /.well-known/openid-configuration. */
-  readonly discovery?: 'oauth' | 'openid';
+  /** 'oauth' (default): RFC 8414 metadata; 'openid': only /.well-known/openid-configuration; 'none': neither (the JWKS alone). */
+  readonly discovery?: 'oauth' | 'openid' | 'none';
   /** The client of the token endpoint (client_credentials). Default mcp-client / mcp-secret. */
   readonly client?: { readonly id: string; readonly secret: string };
   /** Claims every token carries unless `mint` overrides them (roles…). */

@@ -105,11 +105,8 @@ describe('/mcp/NAME with the jwt provider', () => {
     const transport = new StreamableHTTPClientTransport(new URL(endpoint('everything')), { authProvider });
     const client = new Client({ name: 'mcpd-gateway-jwt-discovery', version: '1.0.0' });
     try {
-      await client.connect(transport).catch(async (error: unknown) => {
-        // The client_credentials flow completes inside auth(); the transport asks for a retry.
-        if (!(error instanceof Error && /Unauthorized/.test(error.message))) throw error;
-        await client.connect(transport);
-      });
+      // No token yet: the 401's resource_metadata leads it to the issuer, and the transport retries with its token.
+      await client.connect(transport);
       const echo = await client.callTool({ name: 'echo', arguments: { message: 'found it' } });
       assert.deepEqual(echo.content, [{ type: 'text', text: 'Echo: found it' }]);
     } finally {
