@@ -1,8 +1,10 @@
 /**
  * A listener's chain of client authentication providers (README "The daemon"): they are asked
  * in order and the first that accepts a request wins; when all refuse, the answer is the first
- * one's refusal, so the chain's first entry says what the listener expects. A throw that is
- * not an McpdError is a bug and is passed on (a 500), never taken as a refusal to skip past.
+ * one's refusal, so the chain's first entry says what the listener expects, unless a provider
+ * verified the credential and found it short of a scope (SCOPE_INSUFFICIENT): the caller is
+ * then known, and that 403 says more than another provider's "not a token of mine". A throw that
+ * is not an McpdError is a bug and is passed on (a 500), never taken as a refusal to skip past.
  *
  * The chain also speaks for its providers that name authorization servers (`jwt`): the RFC 9728
  * metadata of each endpoint, and the endpoint each request is for (a token's audience).
@@ -41,19 +43,21 @@ export class AuthChain {
     return new AuthChain([bearerProvider(access), ownerProvider(config)]);
   }
 
-  /** The principal of the first provider that accepts; else throws the first provider's refusal. */
+  /** The principal of the first provider that accepts; else throws the first SCOPE_INSUFFICIENT, or the first provider's refusal. */
   async authenticate(req: IncomingMessage, url: URL): Promise<Principal> {
     const resource = this.#resourceOf(req, url);
     let first: McpdError | undefined;
+    let verified: McpdError | undefined;
     for (const provider of this.#providers) {
       try {
         return await provider.authenticate({ req, url, resource });
       } catch (error) {
         if (!(error instanceof McpdError)) throw error;
         first ??= error;
+        if (error.code === 'SCOPE_INSUFFICIENT') verified ??= error;
       }
     }
-    throw first!;
+    throw verified ?? first!;
   }
 
   /** The `WWW-Authenticate` value for a refusal of the request to `url`: each provider's challenge, once each; undefined when none has one. */

@@ -53,7 +53,9 @@ export function jwtProvider(entry: JwtEntry, roles: () => Readonly<Record<string
       const { jwtVerify } = await import('./vendored-jose.js');
       let payload: JWTPayload;
       try {
-        ({ payload } = await jwtVerify(token, await keys(), { issuer: entry.issuer, audience, clockTolerance: LEEWAY_S, requiredClaims: ['exp', 'sub'] }));
+        // The keys are asked for once the token parses as a JWS: another provider's token costs no discovery.
+        const key: JWTVerifyGetKey = async (header, input) => (await keys())(header, input);
+        ({ payload } = await jwtVerify(token, key, { issuer: entry.issuer, audience, clockTolerance: LEEWAY_S, requiredClaims: ['exp', 'sub'] }));
       } catch (error) {
         if (error instanceof McpdError) throw error;
         throw refusalOf(error, entry.issuer, audience, name, invalid);

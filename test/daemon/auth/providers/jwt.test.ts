@@ -100,7 +100,7 @@ describe('the jwt provider', () => {
     }
   });
 
-  it('beside bearer: each takes its own tokens, whichever comes first in the chain', async () => {
+  it('beside bearer: each takes its own tokens, whichever comes first in the chain; a JWT short of a scope gets its 403 either way', async () => {
     const issuer = await JwtIssuer.start();
     try {
       const jwt = await issuer.mint(AUDIENCE, { roles: ['writer'] });
@@ -108,6 +108,22 @@ describe('the jwt provider', () => {
         assert.equal(principalOf(await askChain(chain, jwt)).kind, 'jwt');
         assert.equal(principalOf(await askChain(chain, kiosk)).kind, 'token');
       }
+      // A JWT short of a scope: its 403 is the answer, not bearer's "unknown token", whichever is first.
+      for (const chain of [[{ type: 'bearer' }, { type: 'jwt', issuer: issuer.issuer, audience: AUDIENCE, scopes: ['mcp'] }], [{ type: 'jwt', issuer: issuer.issuer, audience: AUDIENCE, scopes: ['mcp'] }, { type: 'bearer' }]]) {
+        const answer = await askChain(chain, jwt);
+        assert.equal(errorOf(answer, 403).code, 'SCOPE_INSUFFICIENT');
+        assert.equal((answer as { challenge?: string }).challenge, 'Bearer error="insufficient_scope", scope="mcp"');
+      }
+      // A token that is no JWT costs no discovery of the issuer.
+      const fetched = issuer.jwksFetches;
+      const other = await JwtIssuer.start();
+      try {
+        assert.equal(principalOf(await askChain([{ type: 'jwt', issuer: other.issuer, audience: AUDIENCE }, { type: 'bearer' }], kiosk)).kind, 'token');
+        assert.equal(other.jwksFetches, 0);
+      } finally {
+        await other.close();
+      }
+      assert.equal(issuer.jwksFetches, fetched);
     } finally {
       await issuer.close();
     }
