@@ -5,7 +5,8 @@
  * itself from a 401 and getting its own token; each bad token refused with its status and
  * WWW-Authenticate (expired, not yet valid, another audience, another issuer, an unknown key,
  * a missing scope); a rotation of the issuer's key picked up without a restart; roles from the
- * claim limiting tools; and the tokens in no file mcpd wrote and not in the server's environment.
+ * claim limiting tools; the endpoint's URL on a TLS listener, behind a proxy (publicUrl) and on a
+ * unix socket; and the tokens in no file mcpd wrote and not in the server's environment.
  */
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
@@ -13,17 +14,26 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
+import { execa } from 'execa';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ClientCredentialsProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { REFETCH_COOLDOWN_MS } from '../../daemon/auth/providers/jwks.js';
 import { JwtIssuer } from '../doubles/jwt-issuer.js';
 import { startDaemon } from '../helpers/daemon.js';
-import { type Answer, INITIALIZE, POST_HEADERS, send } from '../helpers/mcp-http.js';
+import { type Answer, INITIALIZE, POST_HEADERS, send, type Target } from '../helpers/mcp-http.js';
 import { type Sandbox, sandbox } from '../helpers/sandbox.js';
 
 const everything = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js');
 const server = { command: process.execPath, args: [everything, 'stdio'] };
+
+/** A self-signed certificate for 127.0.0.1 in `dir` (cert.pem, key.pem). */
+async function selfSigned(dir: string): Promise<{ cert: string; key: string }> {
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  await execa('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1']);
+  return { cert, key };
+}
 
 async function files(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
@@ -35,6 +45,8 @@ describe('/mcp/NAME with the jwt provider', () => {
   let s: Sandbox;
   let issuer: JwtIssuer;
   let port: number;
+  let tlsPort: number;
+  let publicPort: number;
   const endpoint = (name: string) => `http://127.0.0.1:${port}/mcp/${name}`;
   const metadataUrl = (name: string) => `http://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp/${name}`;
   const initialize = (name: string, token?: string): Promise<Answer> =>
@@ -62,11 +74,17 @@ describe('/mcp/NAME with the jwt provider', () => {
         full: { grants: [{ server: '*' }] },
         echoer: { grants: [{ server: 'everything', tools: ['echo'] }] },
       },
-      socket: { listen: [{ host: '127.0.0.1', port: 0, auth: [{ type: 'jwt', issuer: issuer.issuer, scopes: ['mcp'], serverScopes: { other: ['mcp:other'] } }] }] },
+      socket: { listen: [
+        { host: '127.0.0.1', port: 0, auth: [{ type: 'jwt', issuer: issuer.issuer, scopes: ['mcp'], serverScopes: { other: ['mcp:other'] } }] },
+        // How each other kind of listener names its endpoints.
+        { host: '127.0.0.1', port: 0, tls: await selfSigned(s.dir), auth: [{ type: 'jwt', issuer: issuer.issuer }] },
+        { host: '127.0.0.1', port: 0, publicUrl: 'https://mcp.example.com', auth: [{ type: 'jwt', issuer: issuer.issuer }] },
+        { path: join(s.dir, 'team.sock'), auth: [{ type: 'jwt', issuer: issuer.issuer }] },
+      ] },
     });
     await startDaemon(s);
     const { listeners } = JSON.parse((await s.cli(['status', '--json'])).stdout) as { listeners: string[] };
-    port = Number(/^tcp:127\.0\.0\.1:(\d+)$/.exec(listeners[0]!)![1]);
+    [port, tlsPort, publicPort] = listeners.slice(0, 3).map((l) => Number(/^tcp:127\.0\.0\.1:(\d+)$/.exec(l)![1])) as [number, number, number];
   });
   after(async () => {
     await s.cleanup();
@@ -78,6 +96,22 @@ describe('/mcp/NAME with the jwt provider', () => {
       const answer = await send({ port }, 'GET', `/.well-known/oauth-protected-resource/mcp/${name}`, {});
       assert.equal(answer.status, 200, answer.text);
       assert.deepEqual(JSON.parse(answer.text), { resource: endpoint(name), authorization_servers: [issuer.issuer], scopes_supported: scopes, bearer_methods_supported: ['header'] });
+    }
+  });
+
+  it('names an endpoint https on a TLS listener, by publicUrl behind a proxy, and http://localhost on a unix socket', async () => {
+    const ca = await readFile(join(s.dir, 'cert.pem'));
+    const targets: Array<[Target, string]> = [
+      [{ port: tlsPort, ca }, `https://127.0.0.1:${tlsPort}`],
+      [{ port: publicPort }, 'https://mcp.example.com'],
+      [{ socketPath: join(s.dir, 'team.sock') }, 'http://localhost'],
+    ];
+    for (const [target, origin] of targets) {
+      const answer = await send(target, 'GET', '/.well-known/oauth-protected-resource/mcp/everything', {});
+      assert.equal(answer.status, 200, answer.text);
+      assert.equal((JSON.parse(answer.text) as { resource: string }).resource, `${origin}/mcp/everything`);
+      const refused = await send(target, 'POST', '/mcp/everything', POST_HEADERS, INITIALIZE);
+      assert.equal(refused.headers['www-authenticate'], `Bearer resource_metadata="${origin}/.well-known/oauth-protected-resource/mcp/everything"`);
     }
   });
 
