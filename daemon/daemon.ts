@@ -153,7 +153,7 @@ export class Daemon {
     const loaded = await loadConfig(options.configPath, { required: false });
     const daemon = new Daemon(options, loaded.config, await TokenStore.open(join(options.stateDir, 'tokens.json')));
     const log = daemon.#options.log;
-    const handlers: Omit<SocketHandlers, 'authenticate' | 'challenge'> = {
+    const handlers: Omit<SocketHandlers, 'authenticate' | 'challenge' | 'resourceMetadata'> = {
       maxMessageBytes: loaded.config.daemon.maxMessageBytes,
       openSession: (name, link, client, principal) => daemon.#openSession(name, link, client, principal),
       control: (ws, principal) => {
@@ -174,7 +174,8 @@ export class Daemon {
     daemon.#extra = new ExtraListeners((spec, index) => {
       const where = `socket.listen[${index}]`;
       const idleMs = spec.idleTimeout === undefined ? DEFAULT_IDLE_MS : ms(spec.idleTimeout as ms.StringValue);
-      const listener = { ...handlers, ...authBy(AuthChain.forListener(spec.auth, index, daemon.access, config)) };
+      const origin = { publicUrl: spec.publicUrl, tls: 'port' in spec && spec.tls !== undefined, unix: !('port' in spec) };
+      const listener = { ...handlers, ...authBy(AuthChain.forListener(spec.auth, index, daemon.access, config, origin)) };
       if (!('port' in spec)) return createSocketServer(listener, { idleMs });
       return createSocketServer(listener, { idleMs, tcp: { allowedHosts: spec.allowedHosts ?? [], where }, ...(spec.tls ? { tls: readTls(spec.tls, where) } : {}) });
     });
@@ -412,6 +413,10 @@ export class Daemon {
 }
 
 /** A listener's handlers for who a request is: its own chain of providers. */
-function authBy(chain: AuthChain): Pick<SocketHandlers, 'authenticate' | 'challenge'> {
-  return { authenticate: (req, url) => chain.authenticate(req, url), challenge: (refusal) => chain.challenge(refusal) };
+function authBy(chain: AuthChain): Pick<SocketHandlers, 'authenticate' | 'challenge' | 'resourceMetadata'> {
+  return {
+    authenticate: (req, url) => chain.authenticate(req, url),
+    challenge: (refusal, req, url) => chain.challenge(refusal, req, url),
+    resourceMetadata: (req, url) => chain.metadata(req, url),
+  };
 }

@@ -31,7 +31,7 @@ const REQUIRED_AT_FIRST_USE = /createRequire\(import\.meta\.url\)\('([^']+)'\)/g
 const vendored: Plugin = {
   name: 'vendored',
   setup(b) {
-    b.onResolve({ filter: /\/sdk-(transports|server)\.js$/ }, (args) => ({ path: args.path, external: true }));
+    b.onResolve({ filter: /\/(sdk-(transports|server)|vendored-jose)\.js$/ }, (args) => ({ path: args.path, external: true }));
   },
 };
 
@@ -97,6 +97,11 @@ describe('the published package', () => {
       await copyFile(join(repoRoot, 'dist', 'daemon', 'gateway', 'sdk-server.js'), join(dir, 'sdk-server.mjs'));
       const server = (await import(pathToFileURL(join(dir, 'sdk-server.mjs')).href)) as Record<string, unknown>;
       assert.equal(typeof server.StreamableHTTPServerTransport, 'function');
+      // jose for the jwt provider (daemon/auth/providers/vendored-jose.ts), likewise.
+      await copyFile(join(repoRoot, 'dist', 'daemon', 'auth', 'providers', 'vendored-jose.js'), join(dir, 'vendored-jose.mjs'));
+      const jose = (await import(pathToFileURL(join(dir, 'vendored-jose.mjs')).href)) as Record<string, unknown>;
+      assert.equal(typeof jose.jwtVerify, 'function');
+      assert.equal(typeof jose.createRemoteJWKSet, 'function');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -54,7 +54,7 @@ const everything = {
     'vault:database/creds/readonly': { strategy: 'vault', every: '1d' },
   },
   clients: { ide: { tokenSha256: hash, scopes: ['launch:github', 'status:read'], expires: '2027-01-31T00:00:00Z' } },
-  socket: { requireToken: true, listen: [{ path: '/run/mcpd/shared.sock', group: 'staff', mode: '0660' }, { path: '/tmp/x.sock', group: 20 }, { host: '::1', port: 0 }, { port: 7777 }] },
+  socket: { requireToken: true, listen: [{ path: '/run/mcpd/shared.sock', group: 'staff', mode: '0660' }, { path: '/tmp/x.sock', group: 20 }, { host: '::1', port: 0 }, { port: 7777 }, { port: 7778, publicUrl: 'https://mcp.example.com', auth: [{ type: 'jwt', issuer: 'https://id.example.com', audience: 'https://mcp.example.com/mcp/a', jwksUri: 'https://id.example.com/jwks', rolesClaim: 'groups', scopes: ['mcp'], serverScopes: { a: ['mcp:a'] } }] }] },
 };
 
 function loaderAccepts(config: unknown): boolean {

@@ -31,6 +31,7 @@ export function bearerProvider(access: ClientAccess): ClientAuthProvider {
       if (token === undefined) throw tokenRequired(url);
       return access.verify(token, url.pathname);
     },
-    challenge: bearerChallenge,
+    // Another provider's 403 for a token it verified is answered by that provider's challenge alone.
+    challenge: (refusal) => (refusal.code === 'SCOPE_INSUFFICIENT' ? undefined : bearerChallenge(refusal)),
   };
 }

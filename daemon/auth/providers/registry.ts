@@ -1,11 +1,12 @@
 /**
  * Each `type` of a listener's `auth` entry, mapped to the factory of its provider. A new
- * provider (the next issue's `jwt` and `oauth`) is one more file and one more line here.
+ * provider (`jwt`, the next `oauth`) is one more file and one more line here.
  */
 import type { AuthProviderConfig, Config } from '../../config/schema.js';
 import type { ClientAccess } from '../access.js';
 import { bearerProvider } from './bearer.js';
 import { forwardedProvider } from './forwarded.js';
+import { jwtProvider } from './jwt.js';
 import { noneProvider } from './none.js';
 import type { ClientAuthProvider } from './provider.js';
 
@@ -24,6 +25,7 @@ const factories: Factories = {
   bearer: (_entry, { access }) => bearerProvider(access),
   forwarded: (entry, { config, where }) => forwardedProvider(entry, () => config().roles, where),
   none: (entry) => noneProvider(entry),
+  jwt: (entry, { config, where }) => jwtProvider(entry, () => config().roles, where),
 };
 
 /** The provider of one `auth` entry. */
