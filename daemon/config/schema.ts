@@ -243,7 +243,17 @@ export const authProviderSchema = z.discriminatedUnion('type', [
   }),
   /** No credentials: every request is `anonymous` with these roles. Loopback TCP listeners only. */
   z.strictObject({ type: z.literal('none'), roles: z.array(roleName).default([]) }),
-], { errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_union_discriminator' ? 'unknown auth provider type; expected "bearer", "forwarded" or "none"' : ctx.defaultError }) });
+  /** mcpd as its own OAuth authorization server (daemon/auth/oauth/): tokens the owner consented to, each giving `roles`. */
+  z.strictObject({
+    type: z.literal('oauth'),
+    /** The issuer's URL as clients reach it (a tunnel's https URL); default the listener's own origin. */
+    issuer: z.string().url().optional(),
+    accessTokenTtl: duration.default('1h'),
+    refreshTokenTtl: duration.default('30d'),
+    /** Roles every issued token gives; without any, a token opens nothing. */
+    roles: z.array(roleName).default([]),
+  }),
+], { errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_union_discriminator' ? 'unknown auth provider type; expected "bearer", "forwarded", "none" or "oauth"' : ctx.defaultError }) });
 
 export type AuthProviderConfig = z.output<typeof authProviderSchema>;
 

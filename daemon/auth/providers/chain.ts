@@ -4,7 +4,7 @@
  * one's refusal, so the chain's first entry says what the listener expects. A throw that is
  * not an McpdError is a bug and is passed on (a 500), never taken as a refusal to skip past.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { McpdError } from '../../../core/errors.js';
 import type { AuthProviderConfig, Config } from '../../config/schema.js';
 import type { ClientAccess } from '../access.js';
@@ -12,7 +12,7 @@ import type { Principal } from '../scopes.js';
 import { bearerProvider } from './bearer.js';
 import { ownerProvider } from './owner.js';
 import type { ClientAuthProvider } from './provider.js';
-import { createProvider } from './registry.js';
+import { createProvider, type ProviderContext } from './registry.js';
 
 export class AuthChain {
   readonly #providers: readonly ClientAuthProvider[];
@@ -23,8 +23,8 @@ export class AuthChain {
   }
 
   /** The chain of extra listener `index` (`socket.listen[index].auth`). */
-  static forListener(entries: readonly AuthProviderConfig[], index: number, access: ClientAccess, config: () => Config): AuthChain {
-    return new AuthChain(entries.map((entry, m) => createProvider(entry, { access, config, where: `socket.listen[${index}].auth[${m}]` })));
+  static forListener(entries: readonly AuthProviderConfig[], index: number, access: ClientAccess, config: () => Config, extras: Pick<ProviderContext, 'oauth' | 'note' | 'audit'> = {}): AuthChain {
+    return new AuthChain(entries.map((entry, m) => createProvider(entry, { access, config, ...extras, where: `socket.listen[${index}].auth[${m}]` })));
   }
 
   /** The owner-only socket's: a client token, else the owner when the request presents none (unless socket.requireToken). */
@@ -44,6 +44,11 @@ export class AuthChain {
       }
     }
     throw first!;
+  }
+
+  /** Whether a provider answered `req` as a path of its own (the `oauth` authorization server's pages). */
+  serve(req: IncomingMessage, res: ServerResponse): boolean {
+    return this.#providers.some((p) => p.serve?.(req, res) === true);
   }
 
   /** The `WWW-Authenticate` value for a 401 carrying `refusal`: each provider's challenge, once each; undefined when none has one. */

@@ -4,7 +4,7 @@
  * `authenticate` may return a promise, so a provider that must fetch (a JWKS for `jwt`, an
  * introspection for `oauth`) is one more file like the others; the sync ones cost no wait.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { McpdError } from '../../../core/errors.js';
 import type { Principal } from '../scopes.js';
 
@@ -21,4 +21,6 @@ export interface ClientAuthProvider {
   authenticate(request: AuthRequest): Principal | Promise<Principal>;
   /** The `WWW-Authenticate` challenge a 401 carries for this provider, given the refusal sent; undefined when it has none. */
   challenge(refusal: McpdError): string | undefined;
+  /** Answers a plain request for a path of the provider's own (the `oauth` authorization server's); false when the path is not one. */
+  serve?(req: IncomingMessage, res: ServerResponse): boolean;
 }

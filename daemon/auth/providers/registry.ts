@@ -1,12 +1,16 @@
 /**
  * Each `type` of a listener's `auth` entry, mapped to the factory of its provider. A new
- * provider (the next issue's `jwt` and `oauth`) is one more file and one more line here.
+ * provider (the next issue's `jwt`) is one more file and one more line here.
  */
+import { McpdError } from '../../../core/errors.js';
 import type { AuthProviderConfig, Config } from '../../config/schema.js';
 import type { ClientAccess } from '../access.js';
 import { bearerProvider } from './bearer.js';
 import { forwardedProvider } from './forwarded.js';
 import { noneProvider } from './none.js';
+import { oauthProvider } from './oauth.js';
+import type { OAuthIssuer } from '../oauth/issuer.js';
+import type { AuditSink } from '../../audit/audit.js';
 import type { ClientAuthProvider } from './provider.js';
 
 /** What a provider may use besides its entry: the token store, the live config, and where it is written. */
@@ -16,6 +20,12 @@ export interface ProviderContext {
   readonly config: () => Config;
   /** Its config path, `socket.listen[N].auth[M]`, for messages. */
   readonly where: string;
+  /** mcpd's authorization server, for the `oauth` provider (the daemon's; absent in tests of the others). */
+  readonly oauth?: OAuthIssuer;
+  /** Logs an event (names and codes, never a value). */
+  readonly note?: (event: string, fields: Record<string, unknown>) => void;
+  /** The audit log, where the `oauth` provider records consents. */
+  readonly audit?: AuditSink;
 }
 
 type Factories = { readonly [T in AuthProviderConfig['type']]: (entry: Extract<AuthProviderConfig, { type: T }>, context: ProviderContext) => ClientAuthProvider };
@@ -24,6 +34,10 @@ const factories: Factories = {
   bearer: (_entry, { access }) => bearerProvider(access),
   forwarded: (entry, { config, where }) => forwardedProvider(entry, () => config().roles, where),
   none: (entry) => noneProvider(entry),
+  oauth: (entry, { access, oauth, note = () => {}, audit, where }) => {
+    if (!oauth) throw new McpdError('INTERNAL', `${where}: the oauth provider needs the daemon's authorization server`);
+    return oauthProvider(entry, { issuer: oauth, access, note, audit });
+  },
 };
 
 /** The provider of one `auth` entry. */

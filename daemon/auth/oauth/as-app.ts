@@ -1,0 +1,43 @@
+/**
+ * The authorization server's HTTP side: the SDK's router (metadata, registration, authorize,
+ * token, revocation) and the consent page, as one express app per issuer URL. Loaded only when
+ * a listener has an `oauth` provider: it imports the vendored SDK and express (sdk-auth.ts).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { NextFunction, Request, Response } from 'express';
+import { MCP_PATH } from '../../gateway/gateway.js';
+import { CONSENT_PATH, type ConsentDeps, decideConsent, showConsent } from './consent.js';
+import { type IssuerSettings, serverProvider } from './server-provider.js';
+
+/** The paths the authorization server answers on a listener; the rest are the gateway's and the WebSocket's. */
+const PATHS = new Set(['/.well-known/oauth-authorization-server', '/authorize', '/token', '/register', '/revoke', CONSENT_PATH]);
+const RESOURCE_METADATA = `/.well-known/oauth-protected-resource${MCP_PATH}`;
+
+/** Whether `path` (without its query) is one of the authorization server's. */
+export function isAuthServerPath(path: string): boolean {
+  return PATHS.has(path) || path.startsWith(RESOURCE_METADATA);
+}
+
+export type AuthServerApp = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** The app serving `settings.issuer`; `note` logs a failure (never a value). */
+export async function createAuthServerApp(settings: IssuerSettings, consent: ConsentDeps, note: (error: unknown) => void): Promise<AuthServerApp> {
+  const sdk = await import('./sdk-auth.js');
+  const app = sdk.express();
+  app.disable('x-powered-by');
+  app.get(CONSENT_PATH, (req, res) => showConsent(consent, req, res));
+  app.post(CONSENT_PATH, sdk.express.urlencoded({ extended: false, limit: '16kb' }), (req, res) => decideConsent(consent, req, res));
+  // RFC 9728 metadata of each endpoint, naming this issuer, until the listener's own (issue 17's jwt part) serves it.
+  app.get(`${RESOURCE_METADATA}:name`, (req, res) => {
+    const resource = new URL((req.url ?? '').slice('/.well-known/oauth-protected-resource'.length).split('?')[0]!, settings.issuer).href;
+    res.setHeader('Cache-Control', 'no-store');
+    res.json({ resource, authorization_servers: [settings.issuer.href], bearer_methods_supported: ['header'] });
+  });
+  app.use(sdk.mcpAuthRouter({ provider: serverProvider(sdk, consent.issuer, settings), issuerUrl: settings.issuer }));
+  // express would print an error's stack to stderr; the daemon's log gets its message alone.
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    note(error);
+    if (!res.headersSent) res.status(500).json({ error: 'server_error', error_description: 'internal error' });
+  });
+  return (req, res) => app(req, res, () => res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not_found"}'));
+}
