@@ -7,14 +7,13 @@ import type { Sandbox } from './sandbox.js';
 
 /** A host app's OAuth state, in memory; its redirect URI is never fetched: the test reads the code from the redirect. */
 export class TestOAuthClient implements OAuthClientProvider {
-  readonly redirectUrl = 'http://127.0.0.1:9/callback';
   authorizationUrl: URL | undefined;
   #client: OAuthClientInformationMixed | undefined;
   #tokens: OAuthTokens | undefined;
   #verifier = '';
   readonly #state = `state-${Math.random().toString(36).slice(2)}`;
 
-  constructor(readonly name: string) {}
+  constructor(readonly name: string, readonly redirectUrl = 'http://127.0.0.1:9/callback') {}
 
   get clientMetadata(): OAuthClientMetadata {
     return { client_name: this.name, redirect_uris: [this.redirectUrl], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none', scope: 'mcp:tools' };

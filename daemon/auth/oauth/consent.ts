@@ -93,7 +93,8 @@ function page(res: Response, status: number, title: string, body: string, waitin
   const formAction = waiting ? `'self' ${new URL(waiting.ask.redirectUri).origin}` : "'self'";
   res.setHeader('Content-Security-Policy', `default-src 'none'; style-src 'unsafe-inline'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`);
   res.setHeader('X-Frame-Options', 'DENY');
-  res.setHeader('Referrer-Policy', 'no-referrer');
+  // same-origin, not no-referrer: under no-referrer the browser sends the form's POST with `Origin: null`.
+  res.setHeader('Referrer-Policy', 'same-origin');
   // While it waits, the page reloads: an approval on the socket then sends the browser on.
   const refresh = waiting ? '<meta http-equiv="refresh" content="3">' : '';
   res.send(`<!doctype html><html><head><meta charset="utf-8">${refresh}<title>mcpd: ${escape(title)}</title></head><body><h1>mcpd: ${escape(title)}</h1>${body}</body></html>`);
