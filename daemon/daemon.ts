@@ -161,7 +161,7 @@ export class Daemon {
     const daemon = new Daemon(options, loaded.config, await TokenStore.open(join(options.stateDir, 'tokens.json')), oauthStore);
     const oauth = daemon.oauth;
     const log = daemon.#options.log;
-    const handlers: Omit<SocketHandlers, 'authenticate' | 'challenge' | 'serveAuth'> = {
+    const handlers: Omit<SocketHandlers, 'authenticate' | 'challenge' | 'resourceMetadata' | 'serveAuth'> = {
       maxMessageBytes: loaded.config.daemon.maxMessageBytes,
       openSession: (name, link, client, principal) => daemon.#openSession(name, link, client, principal),
       control: (ws, principal) => {
@@ -182,7 +182,8 @@ export class Daemon {
     daemon.#extra = new ExtraListeners((spec, index) => {
       const where = `socket.listen[${index}]`;
       const idleMs = spec.idleTimeout === undefined ? DEFAULT_IDLE_MS : ms(spec.idleTimeout as ms.StringValue);
-      const listener = { ...handlers, ...authBy(AuthChain.forListener(spec.auth, index, daemon.access, config, { oauth, note: log, audit: daemon.audit })) };
+      const origin = { publicUrl: spec.publicUrl, tls: 'port' in spec && spec.tls !== undefined, unix: !('port' in spec) };
+      const listener = { ...handlers, ...authBy(AuthChain.forListener(spec.auth, index, daemon.access, config, origin, { oauth, note: log, audit: daemon.audit })) };
       if (!('port' in spec)) return createSocketServer(listener, { idleMs });
       return createSocketServer(listener, { idleMs, tcp: { allowedHosts: spec.allowedHosts ?? [], where }, ...(spec.tls ? { tls: readTls(spec.tls, where) } : {}) });
     });
@@ -420,6 +421,11 @@ export class Daemon {
 }
 
 /** A listener's handlers for who a request is: its own chain of providers. */
-function authBy(chain: AuthChain): Pick<SocketHandlers, 'authenticate' | 'challenge' | 'serveAuth'> {
-  return { authenticate: (req, url) => chain.authenticate(req, url), challenge: (refusal) => chain.challenge(refusal), serveAuth: (req, res) => chain.serve(req, res) };
+function authBy(chain: AuthChain): Pick<SocketHandlers, 'authenticate' | 'challenge' | 'resourceMetadata' | 'serveAuth'> {
+  return {
+    authenticate: (req, url) => chain.authenticate(req, url),
+    challenge: (refusal, req, url) => chain.challenge(refusal, req, url),
+    resourceMetadata: (req, url) => chain.metadata(req, url),
+    serveAuth: (req, res) => chain.serve(req, res),
+  };
 }

@@ -31,7 +31,7 @@ const REQUIRED_AT_FIRST_USE = /createRequire\(import\.meta\.url\)\('([^']+)'\)/g
 const vendored: Plugin = {
   name: 'vendored',
   setup(b) {
-    b.onResolve({ filter: /\/sdk-(transports|server|auth)\.js$/ }, (args) => ({ path: args.path, external: true }));
+    b.onResolve({ filter: /\/(sdk-(transports|server|auth)|vendored-jose)\.js$/ }, (args) => ({ path: args.path, external: true }));
   },
 };
 
@@ -97,6 +97,11 @@ describe('the published package', () => {
       await copyFile(join(repoRoot, 'dist', 'daemon', 'gateway', 'sdk-server.js'), join(dir, 'sdk-server.mjs'));
       const server = (await import(pathToFileURL(join(dir, 'sdk-server.mjs')).href)) as Record<string, unknown>;
       assert.equal(typeof server.StreamableHTTPServerTransport, 'function');
+      // jose for the jwt provider (daemon/auth/providers/vendored-jose.ts), likewise.
+      await copyFile(join(repoRoot, 'dist', 'daemon', 'auth', 'providers', 'vendored-jose.js'), join(dir, 'vendored-jose.mjs'));
+      const jose = (await import(pathToFileURL(join(dir, 'vendored-jose.mjs')).href)) as Record<string, unknown>;
+      assert.equal(typeof jose.jwtVerify, 'function');
+      assert.equal(typeof jose.createRemoteJWKSet, 'function');
       // The authorization server's router and express (daemon/auth/oauth/sdk-auth.ts), loaded for an `oauth` listener.
       await copyFile(join(repoRoot, 'dist', 'daemon', 'auth', 'oauth', 'sdk-auth.js'), join(dir, 'sdk-auth.mjs'));
       const auth = (await import(pathToFileURL(join(dir, 'sdk-auth.mjs')).href)) as Record<string, unknown>;

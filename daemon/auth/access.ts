@@ -60,7 +60,7 @@ export class ClientAccess {
   /** Whether a principal admitted earlier still holds (not revoked, expired, or removed from the config). */
   stillValid(principal: Principal): boolean {
     if (principal.kind === 'owner') return true;
-    if (principal.kind !== 'token') return true; // forwarded and anonymous: judged by their providers at each request
+    if (principal.kind !== 'token') return true; // forwarded, jwt and anonymous: judged by their providers at each request
     if (principal.source === 'oauth') return this.#oauth?.stillValid(principal.name) ?? false;
     const entry = this.#entries().find((e) => e.name === principal.name && e.source === principal.source);
     return entry !== undefined && this.#problem(entry) === undefined;

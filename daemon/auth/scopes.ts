@@ -11,7 +11,7 @@ const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 /**
  * Who a request is, as the listener's chain of client authentication providers found
  * (daemon/auth/providers/): `subject` names it in the audit log, status and errors
- * (`owner`, `token:NAME`, `user:NAME`, `anonymous`); `roles` are the names of the config's
+ * (`owner`, `token:NAME`, `user:NAME`, `jwt:SUB@ISSUER`, `anonymous`); `roles` are the names of the config's
  * `roles` it holds (daemon/auth/roles.ts). Only the owner and tokens hold scopes.
  */
 export type Principal =
@@ -20,6 +20,8 @@ export type Principal =
   | { readonly kind: 'token'; readonly subject: string; readonly name: string; readonly source: 'state' | 'config' | 'oauth'; readonly scopes: readonly string[]; readonly roles: readonly string[] }
   /** A user a trusted reverse proxy vouched for (the `forwarded` provider). */
   | { readonly kind: 'forwarded'; readonly subject: string; readonly user: string; readonly groups: readonly string[]; readonly roles: readonly string[] }
+  /** The bearer of an authorization server's JWT (the `jwt` provider); `issuer` is its `iss`. */
+  | { readonly kind: 'jwt'; readonly subject: string; readonly issuer: string; readonly roles: readonly string[] }
   /** No credentials, on a loopback listener whose chain has `none`. */
   | { readonly kind: 'anonymous'; readonly subject: 'anonymous'; readonly roles: readonly string[] };
 

@@ -34,8 +34,9 @@ export function findHash(presented: string, hashes: readonly string[]): number {
 /**
  * The bearer token a request presents, or undefined when it presents none. Tokens are taken
  * from the Authorization header only: one in the URL is refused, since URLs end up in logs.
+ * `maxHeader`: a JWT (the `jwt` provider) is longer than mcpd's own tokens.
  */
-export function presentedToken(req: IncomingMessage, url: URL): string | undefined {
+export function presentedToken(req: IncomingMessage, url: URL, maxHeader = MAX_HEADER): string | undefined {
   for (const [key, value] of url.searchParams) {
     if (/token|auth|key/i.test(key) || value.startsWith(TOKEN_PREFIX)) {
       throw invalid('a token was sent in the URL\'s query string; mcpd accepts tokens only in the Authorization header (URLs end up in logs)', 'send "Authorization: Bearer TOKEN" instead, and revoke that token: it may have been logged');
@@ -43,7 +44,7 @@ export function presentedToken(req: IncomingMessage, url: URL): string | undefin
   }
   const header = req.headers.authorization;
   if (header === undefined) return undefined;
-  const match = header.length <= MAX_HEADER ? /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header) : null;
+  const match = header.length <= maxHeader ? /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header) : null;
   if (!match) throw invalid('the Authorization header is malformed: expected "Bearer TOKEN"', 'send exactly one header "Authorization: Bearer TOKEN" (mcpd token create prints a token)');
   return match[1];
 }

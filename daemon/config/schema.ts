@@ -224,6 +224,22 @@ export function isLoopbackHost(host: string): boolean {
   return LOOPBACK_HOSTS.includes(host);
 }
 
+/** An OAuth scope (RFC 6749 §3.3 scope-token): printable ASCII but space, `"` and `\`. */
+const oauthScope = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'expected an OAuth scope: printable ASCII without spaces, quotes or backslashes');
+
+/** An authorization server's URL: https, or http on a loopback host only (a test double, a local identity provider). */
+const authServerUrl = z.string().superRefine((text, ctx) => {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    // reported below
+  }
+  const loopback = url !== undefined && ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
+  if (url?.protocol === 'https:' || (url?.protocol === 'http:' && loopback)) return;
+  ctx.addIssue({ code: 'custom', message: url ? `"${text.slice(0, 80)}" is not https: tokens are only trusted from an authorization server reached over TLS (http only on a loopback host)` : `expected an https URL such as "https://id.example.com", got "${text.slice(0, 80)}"` });
+});
+
 /**
  * One client authentication provider of a listener's chain (daemon/auth/providers/): the first
  * that accepts a request wins; when all refuse, the answer is the first one's refusal.
@@ -243,17 +259,31 @@ export const authProviderSchema = z.discriminatedUnion('type', [
   }),
   /** No credentials: every request is `anonymous` with these roles. Loopback TCP listeners only. */
   z.strictObject({ type: z.literal('none'), roles: z.array(roleName).default([]) }),
-  /** mcpd as its own OAuth authorization server (daemon/auth/oauth/): tokens the owner consented to, each giving `roles`. */
+  /** JWT access tokens of an existing authorization server, checked against its JWKS (daemon/auth/providers/jwt.ts). */
+  z.strictObject({
+    type: z.literal('jwt'),
+    /** Its issuer identifier, exactly as tokens' `iss` has it; its RFC 8414 (else OpenID) metadata names the JWKS. */
+    issuer: authServerUrl,
+    /** The `aud` a token must hold; default: the endpoint's own URL (ORIGIN/mcp/NAME), the resource the MCP spec has clients ask for. */
+    audience: z.string().min(1).optional(),
+    /** The JWKS's URL, instead of the one the issuer's metadata names. */
+    jwksUri: authServerUrl.optional(),
+    /** The claim whose role names (an array, or a space-separated string) are taken; names not in "roles" are ignored. */
+    rolesClaim: z.string().min(1).default('roles'),
+    /** Scopes every token's `scope` claim must hold. */
+    scopes: z.array(oauthScope).default([]),
+    /** Scopes a token needs, besides `scopes`, for the server NAME (/mcp/NAME). */
+    serverScopes: z.record(z.string().min(1), z.array(oauthScope)).default({}),
+  }),
+  /** mcpd as its own OAuth authorization server (daemon/auth/oauth/), at the listener's origin (its publicUrl behind a proxy): tokens the owner consented to, each giving `roles`. */
   z.strictObject({
     type: z.literal('oauth'),
-    /** The issuer's URL as clients reach it (a tunnel's https URL); default the listener's own origin. */
-    issuer: z.string().url().optional(),
     accessTokenTtl: duration.default('1h'),
     refreshTokenTtl: duration.default('30d'),
     /** Roles every issued token gives; without any, a token opens nothing. */
     roles: z.array(roleName).default([]),
   }),
-], { errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_union_discriminator' ? 'unknown auth provider type; expected "bearer", "forwarded", "none" or "oauth"' : ctx.defaultError }) });
+], { errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_union_discriminator' ? 'unknown auth provider type; expected "bearer", "forwarded", "none", "jwt" or "oauth"' : ctx.defaultError }) });
 
 export type AuthProviderConfig = z.output<typeof authProviderSchema>;
 
@@ -262,6 +292,21 @@ const authChain = z.array(authProviderSchema).min(1, 'expected at least one prov
 
 /** An HTTP session (`/mcp/NAME`) with no request and no open stream for this long ends, and its server with it (default 30m). */
 const idleTimeout = duration.optional();
+
+/**
+ * The origin clients reach a listener at through a reverse proxy (`https://mcp.example.com`):
+ * its endpoints' URLs, which `jwt` takes as a token's audience and RFC 9728 metadata names.
+ */
+const publicUrl = z.string().superRefine((text, ctx) => {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    // reported below
+  }
+  const origin = url && (url.protocol === 'https:' || url.protocol === 'http:') && !url.username && !url.password && url.search === '' && url.hash === '' && (url.pathname === '/' || url.pathname === '');
+  if (!origin) ctx.addIssue({ code: 'custom', message: `expected an origin such as "https://mcp.example.com" (scheme, host and port only: endpoints are ORIGIN/mcp/NAME), got "${text.slice(0, 80)}"` });
+}).optional();
 
 /** Who may connect (README "The daemon"). Extra listeners always authenticate each request. */
 export const socketSchema = z.strictObject({
@@ -273,6 +318,7 @@ export const socketSchema = z.strictObject({
       group: z.union([z.string().min(1), z.number().int().min(0)]).optional(),
       mode: z.string().regex(/^0?[0-7]{3}$/, 'expected an octal mode such as "660"').default('660'),
       idleTimeout,
+      publicUrl,
       auth: authChain,
     }),
     z.strictObject({
@@ -284,6 +330,7 @@ export const socketSchema = z.strictObject({
       /** HTTPS: the PEM certificate chain's path and the private key's path or reference. */
       tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
       idleTimeout,
+      publicUrl,
       auth: authChain,
     }),
   ])).default([]),

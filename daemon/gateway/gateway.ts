@@ -15,7 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { McpdError } from '../../core/errors.js';
 import type { Principal } from '../auth/scopes.js';
 import type { Refusal } from '../server/refusal-tally.js';
-import { errorBody, statusOf } from '../server/error-body.js';
+import { challenged, errorBody, statusOf } from '../server/error-body.js';
 import type { SocketHandlers } from '../server/http.js';
 import { HttpSession } from './http-session.js';
 
@@ -122,7 +122,7 @@ export class Gateway {
       res.destroy();
       return;
     }
-    const authenticate = status === 401 && error instanceof McpdError ? this.#handlers.challenge(error) : undefined;
+    const authenticate = challenged(error, status) ? this.#handlers.challenge(error, req, new URL(req.url ?? '/', 'http://mcpd')) : undefined;
     res.writeHead(status, { 'content-type': 'application/json', ...(authenticate ? { 'www-authenticate': authenticate } : {}) }).end(JSON.stringify(body));
   }
 }

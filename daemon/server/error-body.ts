@@ -13,6 +13,8 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   TOKEN_REQUIRED: 401,
   TOKEN_INVALID: 401,
   SCOPE_MISSING: 403,
+  SCOPE_INSUFFICIENT: 403,
+  JWT_INVALID: 401,
   PROXY_UNTRUSTED: 403,
   USER_INVALID: 401,
   SESSION_LIMIT: 429,
@@ -29,4 +31,9 @@ export function errorBody(error: unknown): ErrorBody {
 /** The HTTP status of a refusal's body. */
 export function statusOf(body: ErrorBody): number {
   return STATUS_BY_CODE[body.error.code] ?? (body.error.code === 'INTERNAL' ? 500 : 503);
+}
+
+/** Whether a refusal carries `WWW-Authenticate`: every 401, and the 403 of a token short of a scope (RFC 6750 insufficient_scope). */
+export function challenged(error: unknown, status: number): error is McpdError {
+  return error instanceof McpdError && (status === 401 || error.code === 'SCOPE_INSUFFICIENT');
 }

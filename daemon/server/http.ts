@@ -15,7 +15,8 @@ import type { Principal } from '../auth/scopes.js';
 import { CLOSE, CONTROL_PATH, NOTICES_HEADER, SESSION_PATH } from '../protocol.js';
 import type { ClientLink, Session } from '../session/session.js';
 import { DEFAULT_IDLE_MS, Gateway, MCP_PATH } from '../gateway/gateway.js';
-import { errorBody, statusOf } from './error-body.js';
+import { isMetadataPath } from '../gateway/resource-metadata.js';
+import { challenged, errorBody, statusOf } from './error-body.js';
 import type { Refusal } from './refusal-tally.js';
 import { checkHostAndOrigin } from './host-check.js';
 import { WebSocketLink } from './ws-link.js';
@@ -28,8 +29,10 @@ export interface SocketHandlers {
   control(ws: WebSocket, principal: Principal): void;
   /** Who the request is, by this listener's chain of providers (daemon/auth/providers/chain.ts); rejects with a 401 or 403 McpdError. */
   authenticate(req: IncomingMessage, url: URL): Promise<Principal>;
-  /** The `WWW-Authenticate` value a 401 carrying `refusal` sends, if any (the chain's challenge). */
-  challenge(refusal: McpdError): string | undefined;
+  /** The `WWW-Authenticate` value a 401 (or 403 SCOPE_INSUFFICIENT) carrying `refusal` for the request to `url` sends, if any (the chain's challenge). */
+  challenge(refusal: McpdError, req?: IncomingMessage, url?: URL): string | undefined;
+  /** The RFC 9728 metadata of the endpoint `url` names (daemon/gateway/resource-metadata.ts); undefined: none (404). */
+  resourceMetadata?(req: IncomingMessage, url: URL): Record<string, unknown> | undefined;
   /** Answers a plain request for a path of the chain's own (the `oauth` authorization server's); false when it is not one. */
   serveAuth?(req: IncomingMessage, res: ServerResponse): boolean;
   /** Counts one request of `principal` against its rate (daemon/auth/limits.ts); the refusal, with its Retry-After in seconds, when over it. */
@@ -69,6 +72,10 @@ export function createSocketServer(handlers: SocketHandlers, options: ListenerOp
     try {
       if (tcp) checkHostAndOrigin(req, tcp.allowedHosts, tcp.where);
       if (req.url?.startsWith(MCP_PATH)) return void gateway.handle(req, res);
+      const url = new URL(req.url ?? '/', 'http://mcpd');
+      const metadata = isMetadataPath(url.pathname) && (req.method === 'GET' || req.method === 'HEAD') ? handlers.resourceMetadata?.(req, url) : undefined;
+      // Public by design (RFC 9728): anyone may learn which authorization server to ask.
+      if (metadata) return void res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=300' }).end(JSON.stringify(metadata));
       if (handlers.serveAuth?.(req, res)) return;
       error = req.url?.startsWith('/v1/') ? notWebSocket(req) : notFound(req);
     } catch (refusal) {
@@ -181,7 +188,7 @@ function refuse(socket: Duplex, error: unknown, req: IncomingMessage, handlers: 
   if (socket.destroyed) return;
   const text = JSON.stringify(body);
   // A 401 says how to authenticate (RFC 9110 §11.6.1): the listener's chain knows.
-  const challenge = status === 401 && error instanceof McpdError ? handlers.challenge(error) : undefined;
+  const challenge = challenged(error, status) ? handlers.challenge(error, req, new URL(req.url ?? '/', 'http://mcpd')) : undefined;
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${challenge ? `WWW-Authenticate: ${challenge}\r\n` : ''}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
   );

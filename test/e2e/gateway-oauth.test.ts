@@ -54,13 +54,20 @@ describe('mcpd as an OAuth authorization server', () => {
     return transport;
   }
 
-  it('publishes RFC 8414 metadata with PKCE S256 only, registration and revocation', async () => {
+  it('publishes RFC 8414 metadata with PKCE S256 only, registration and revocation; each endpoint\'s RFC 9728 metadata names it', async () => {
     const metadata = await (await fetch(`${base}/.well-known/oauth-authorization-server`)).json() as Record<string, unknown>;
     assert.equal(metadata.issuer, `${base}/`);
     assert.deepEqual(metadata.code_challenge_methods_supported, ['S256']);
     assert.equal(metadata.registration_endpoint, `${base}/register`);
     assert.equal(metadata.revocation_endpoint, `${base}/revoke`);
     assert.deepEqual(metadata.grant_types_supported, ['authorization_code', 'refresh_token']);
+    // Each endpoint's RFC 9728 document names mcpd's own issuer, and a 401 points there.
+    const resource = await (await fetch(`${base}/.well-known/oauth-protected-resource/mcp/everything`)).json() as Record<string, unknown>;
+    assert.deepEqual(resource.authorization_servers, [`${base}/`]);
+    assert.equal(resource.resource, `${base}/mcp/everything`);
+    const refused = await send({ port }, 'POST', '/mcp/everything', POST_HEADERS, INITIALIZE);
+    assert.equal(refused.status, 401);
+    assert.match(String(refused.headers['www-authenticate']), new RegExp(`resource_metadata="${base}/.well-known/oauth-protected-resource/mcp/everything"`));
   });
 
   it('the SDK client completes the flow once the owner approves, calls a tool, and refreshes', async () => {

@@ -5,17 +5,15 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
-import { MCP_PATH } from '../../gateway/gateway.js';
 import { CONSENT_PATH, type ConsentDeps, decideConsent, showConsent } from './consent.js';
 import { type IssuerSettings, serverProvider } from './server-provider.js';
 
 /** The paths the authorization server answers on a listener; the rest are the gateway's and the WebSocket's. */
 const PATHS = new Set(['/.well-known/oauth-authorization-server', '/authorize', '/token', '/register', '/revoke', CONSENT_PATH]);
-const RESOURCE_METADATA = `/.well-known/oauth-protected-resource${MCP_PATH}`;
 
 /** Whether `path` (without its query) is one of the authorization server's. */
 export function isAuthServerPath(path: string): boolean {
-  return PATHS.has(path) || path.startsWith(RESOURCE_METADATA);
+  return PATHS.has(path);
 }
 
 export type AuthServerApp = (req: IncomingMessage, res: ServerResponse) => void;
@@ -27,12 +25,6 @@ export async function createAuthServerApp(settings: IssuerSettings, consent: Con
   app.disable('x-powered-by');
   app.get(CONSENT_PATH, (req, res) => showConsent(consent, req, res));
   app.post(CONSENT_PATH, sdk.express.urlencoded({ extended: false, limit: '16kb' }), (req, res) => decideConsent(consent, req, res));
-  // RFC 9728 metadata of each endpoint, naming this issuer, until the listener's own (issue 17's jwt part) serves it.
-  app.get(`${RESOURCE_METADATA}:name`, (req, res) => {
-    const resource = new URL((req.url ?? '').slice('/.well-known/oauth-protected-resource'.length).split('?')[0]!, settings.issuer).href;
-    res.setHeader('Cache-Control', 'no-store');
-    res.json({ resource, authorization_servers: [settings.issuer.href], bearer_methods_supported: ['header'] });
-  });
   app.use(sdk.mcpAuthRouter({ provider: serverProvider(sdk, consent.issuer, settings), issuerUrl: settings.issuer }));
   // express would print an error's stack to stderr; the daemon's log gets its message alone.
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {

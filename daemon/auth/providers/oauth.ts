@@ -6,8 +6,6 @@
  *
  *     "auth": [{ "type": "oauth", "accessTokenTtl": "1h", "refreshTokenTtl": "30d", "roles": ["reader"] }]
  */
-import type { IncomingMessage } from 'node:http';
-import type { TLSSocket } from 'node:tls';
 import ms from 'ms';
 import { McpdError } from '../../../core/errors.js';
 import type { AuthProviderConfig } from '../../config/schema.js';
@@ -18,7 +16,8 @@ import type { AuditSink } from '../../audit/audit.js';
 import { type AuthServerApp, createAuthServerApp, isAuthServerPath } from '../oauth/as-app.js';
 import { holds, type Principal } from '../scopes.js';
 import { invalid, presentedToken } from '../token.js';
-import { bearerChallenge, tokenRequired } from './bearer.js';
+import { tokenRequired } from './bearer.js';
+import { bearerChallenge, type ListenerOrigin, originOf } from '../../gateway/resource-metadata.js';
 import type { ClientAuthProvider } from './provider.js';
 
 type OAuthEntry = Extract<AuthProviderConfig, { type: 'oauth' }>;
@@ -30,6 +29,8 @@ export interface OAuthContext {
   readonly note: (event: string, fields: Record<string, unknown>) => void;
   /** Where a consent's decision is recorded. */
   readonly audit: AuditSink | undefined;
+  /** What the listener knows of its own URL: the issuer is its origin. */
+  readonly listener: ListenerOrigin;
 }
 
 /** The principal an access token stands for: its grant, named after the client that holds it. */
@@ -45,7 +46,7 @@ export function oauthProvider(entry: OAuthEntry, context: OAuthContext): ClientA
   const appFor = (origin: string): Promise<AuthServerApp> => {
     let app = apps.get(origin);
     if (!app) {
-      const settings = { issuer: new URL(entry.issuer ?? origin), ttl, roles: entry.roles };
+      const settings = { issuer: new URL(origin), ttl, roles: entry.roles };
       const consent = {
         issuer,
         owner: (token: string) => ownerBy(context.access, token),
@@ -58,23 +59,30 @@ export function oauthProvider(entry: OAuthEntry, context: OAuthContext): ClientA
   };
   return {
     type: 'oauth',
-    authenticate: ({ req, url }) => {
+    authenticate: ({ req, url, resource }) => {
       const token = presentedToken(req, url);
       if (token === undefined) throw tokenRequired(url);
       const grant = issuer.store.byAccess(token);
       if (!grant) throw invalid('the token presented is not an OAuth access token mcpd issued', 'the client asks for a new one (it signs in again); mcpd token ls lists the OAuth grants');
+      const who = `the OAuth access token of "${grant.clientName}" (oauth:${grant.id})`;
       const problem = issuer.problemOf(grant, 'access');
-      if (problem) throw invalid(`the OAuth access token of "${grant.clientName}" (oauth:${grant.id}) ${problem}`, 'the client refreshes it or signs in again');
-      const bound = new URL(grant.resource).pathname;
-      if (bound !== url.pathname) throw invalid(`the OAuth access token of "${grant.clientName}" (oauth:${grant.id}) was issued for ${bound}, not ${url.pathname}`, `the client asks for a token for ${url.pathname} (the resource parameter, RFC 8707)`);
+      if (problem) throw invalid(`${who} ${problem}`, 'the client refreshes it or signs in again');
+      // RFC 8707: the endpoint it was issued for (/v1/session/NAME is the same server's), origin and all.
+      if (resource?.resource !== grant.resource) {
+        throw invalid(`${who} was issued for ${new URL(grant.resource).pathname}, not ${url.pathname}`, `the client asks for a token for ${resource?.resource ?? 'this endpoint'} (the resource parameter, RFC 8707)`);
+      }
       issuer.touch(grant);
       return grantPrincipal(grant);
     },
-    challenge: bearerChallenge,
+    challenge: (refusal, resource) => bearerChallenge({
+      resource_metadata: resource?.metadataUrl,
+      error: refusal.code === 'TOKEN_INVALID' ? 'invalid_token' : undefined,
+    }),
+    authorizationServers: (resource) => (resource ? [`${new URL(resource.resource).origin}/`] : []),
     serve: (req, res) => {
       const path = (req.url ?? '/').split('?')[0]!;
       if (!isAuthServerPath(path)) return false;
-      void appFor(originOf(req)).then((app) => app(req, res), (error: unknown) => {
+      void appFor(originOf(req, context.listener)).then((app) => app(req, res), (error: unknown) => {
         context.note('oauth.error', { error: error instanceof Error ? error.message : String(error) });
         if (!res.headersSent) res.writeHead(500).end();
       });
@@ -94,10 +102,4 @@ function ownerBy(access: ClientAccess, token: string): { ok: true; who: Principa
   }
   if (!holds(principal, 'admin')) return { ok: false, why: `${principal.subject} lacks the admin scope needed to approve an authorization request` };
   return { ok: true, who: principal };
-}
-
-/** The origin a request reached, from its Host (the listener has checked it against loopback and allowedHosts). */
-function originOf(req: IncomingMessage): string {
-  const tls = (req.socket as TLSSocket).encrypted === true;
-  return `${tls ? 'https' : 'http'}://${req.headers.host ?? '127.0.0.1'}`;
 }

@@ -1,0 +1,207 @@
+/**
+ * The `jwt` provider through a real daemon and server-everything, against the JwtIssuer double
+ * (test/doubles/jwt-issuer.ts): RFC 9728 metadata for each endpoint and the 401's hint to it; a
+ * valid token through the SDK's Client; the SDK's client finding the authorization server by
+ * itself from a 401 and getting its own token; each bad token refused with its status and
+ * WWW-Authenticate (expired, not yet valid, another audience, another issuer, an unknown key,
+ * a missing scope); a rotation of the issuer's key picked up without a restart; roles from the
+ * claim limiting tools; and the tokens in no file mcpd wrote and not in the server's environment.
+ */
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { ClientCredentialsProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { REFETCH_COOLDOWN_MS } from '../../daemon/auth/providers/jwks.js';
+import { JwtIssuer } from '../doubles/jwt-issuer.js';
+import { startDaemon } from '../helpers/daemon.js';
+import { type Answer, INITIALIZE, POST_HEADERS, send } from '../helpers/mcp-http.js';
+import { type Sandbox, sandbox } from '../helpers/sandbox.js';
+
+const everything = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js');
+const server = { command: process.execPath, args: [everything, 'stdio'] };
+
+async function files(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const nested = await Promise.all(entries.map((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.isFile() ? [join(dir, e.name)] : [])));
+  return nested.flat();
+}
+
+describe('/mcp/NAME with the jwt provider', () => {
+  let s: Sandbox;
+  let issuer: JwtIssuer;
+  let port: number;
+  const endpoint = (name: string) => `http://127.0.0.1:${port}/mcp/${name}`;
+  const metadataUrl = (name: string) => `http://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp/${name}`;
+  const initialize = (name: string, token?: string): Promise<Answer> =>
+    send({ port }, 'POST', `/mcp/${name}`, { ...POST_HEADERS, ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) }, INITIALIZE);
+  /** A session of the SDK's Client with `token`; `use` runs on it, then it ends. */
+  async function withClient<T>(name: string, token: string, use: (client: Client) => Promise<T>): Promise<T> {
+    const transport = new StreamableHTTPClientTransport(new URL(endpoint(name)), { requestInit: { headers: { authorization: `Bearer ${token}` } } });
+    const client = new Client({ name: 'mcpd-gateway-jwt', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      return await use(client);
+    } finally {
+      await transport.terminateSession();
+      await client.close();
+    }
+  }
+  const refusal = (answer: Answer) => (JSON.parse(answer.text) as { error: { code: string; message: string; hint: string } }).error;
+
+  before(async () => {
+    issuer = await JwtIssuer.start({ claims: { roles: ['full'] } });
+    s = await sandbox();
+    await s.writeConfig({
+      mcpServers: { everything: server, other: server },
+      roles: {
+        full: { grants: [{ server: '*' }] },
+        echoer: { grants: [{ server: 'everything', tools: ['echo'] }] },
+      },
+      socket: { listen: [{ host: '127.0.0.1', port: 0, auth: [{ type: 'jwt', issuer: issuer.issuer, scopes: ['mcp'], serverScopes: { other: ['mcp:other'] } }] }] },
+    });
+    await startDaemon(s);
+    const { listeners } = JSON.parse((await s.cli(['status', '--json'])).stdout) as { listeners: string[] };
+    port = Number(/^tcp:127\.0\.0\.1:(\d+)$/.exec(listeners[0]!)![1]);
+  });
+  after(async () => {
+    await s.cleanup();
+    await issuer.close();
+  });
+
+  it('publishes RFC 9728 metadata for each endpoint, naming the issuer and the scopes that server needs', async () => {
+    for (const [name, scopes] of [['everything', ['mcp']], ['other', ['mcp', 'mcp:other']]] as const) {
+      const answer = await send({ port }, 'GET', `/.well-known/oauth-protected-resource/mcp/${name}`, {});
+      assert.equal(answer.status, 200, answer.text);
+      assert.deepEqual(JSON.parse(answer.text), { resource: endpoint(name), authorization_servers: [issuer.issuer], scopes_supported: scopes, bearer_methods_supported: ['header'] });
+    }
+  });
+
+  it('a request without a token gets 401 pointing at that metadata', async () => {
+    const answer = await initialize('other');
+    assert.equal(answer.status, 401, answer.text);
+    assert.equal(answer.headers['www-authenticate'], `Bearer resource_metadata="${metadataUrl('other')}", scope="mcp mcp:other"`);
+    assert.equal(refusal(answer).code, 'TOKEN_REQUIRED');
+    assert.match(refusal(answer).message, new RegExp(`/mcp/other needs an access token from ${issuer.issuer}`));
+  });
+
+  it('a valid token opens a session through the SDK\'s Client; the token is not in the server\'s environment', async () => {
+    const token = await issuer.mint(endpoint('everything'), { scope: 'openid mcp' });
+    const env = await withClient('everything', token, async (client) => {
+      assert.ok((await client.listTools()).tools.some((t) => t.name === 'get-env'));
+      return JSON.stringify(await client.callTool({ name: 'get-env', arguments: {} }));
+    });
+    assert.match(env, /PATH/);
+    assert.ok(!env.includes(token) && !env.includes(token.split('.')[2]!), 'the JWT reached the server');
+  });
+
+  it('the SDK\'s client finds the authorization server from the 401 and gets a token for this endpoint by itself', async () => {
+    const before = issuer.issued.length;
+    const authProvider = new ClientCredentialsProvider({ clientId: 'mcp-client', clientSecret: 'mcp-secret', scope: 'mcp', expectedIssuer: issuer.issuer });
+    const transport = new StreamableHTTPClientTransport(new URL(endpoint('everything')), { authProvider });
+    const client = new Client({ name: 'mcpd-gateway-jwt-discovery', version: '1.0.0' });
+    try {
+      await client.connect(transport).catch(async (error: unknown) => {
+        // The client_credentials flow completes inside auth(); the transport asks for a retry.
+        if (!(error instanceof Error && /Unauthorized/.test(error.message))) throw error;
+        await client.connect(transport);
+      });
+      const echo = await client.callTool({ name: 'echo', arguments: { message: 'found it' } });
+      assert.deepEqual(echo.content, [{ type: 'text', text: 'Echo: found it' }]);
+    } finally {
+      await transport.terminateSession().catch(() => {});
+      await client.close();
+    }
+    assert.equal(issuer.issued.length, before + 1, 'one token was asked for');
+    const [, payload] = issuer.issued.at(-1)!.split('.');
+    assert.deepEqual(JSON.parse(Buffer.from(payload!, 'base64url').toString()).aud, endpoint('everything'), 'asked for this endpoint (RFC 8707 resource)');
+  });
+
+  it('refuses a token expired, not yet valid, for another audience, from another issuer or signed by an unknown key: 401 invalid_token', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const foreign = await JwtIssuer.foreignKey();
+    const cases: Array<[string, Promise<string>, RegExp]> = [
+      ['expired', issuer.mint(endpoint('everything'), { scope: 'mcp' }, { seconds: -120 }), /refused the token: it expired at \d{4}-\d\d-\d\dT/],
+      ['not yet valid', issuer.mint(endpoint('everything'), { scope: 'mcp', nbf: now + 600 }), /refused the token: it is not valid before \d{4}-/],
+      ['another audience', issuer.mint(endpoint('other'), { scope: 'mcp mcp:other' }), new RegExp(`refused the token: it is for "${endpoint('other')}", not ${endpoint('everything')}`)],
+      ['another issuer', issuer.mint(endpoint('everything'), { scope: 'mcp', iss: 'https://id.example.com' }), new RegExp(`refused the token: it was issued by "https://id.example.com", not ${issuer.issuer}`)],
+      ['an unknown key', issuer.mint(endpoint('everything'), { scope: 'mcp' }, { key: foreign }), new RegExp(`refused the token: it is signed by a key ${issuer.issuer} does not publish`)],
+      ['not a JWT', Promise.resolve('mcpd_not-a-jwt'), /refused the token: it is not a JWT mcpd can verify/],
+    ];
+    for (const [what, minted, message] of cases) {
+      const token = await minted;
+      const answer = await initialize('everything', token);
+      assert.equal(answer.status, 401, `${what}: ${answer.text}`);
+      assert.equal(answer.headers['www-authenticate'], `Bearer resource_metadata="${metadataUrl('everything')}", error="invalid_token", scope="mcp"`, what);
+      assert.equal(refusal(answer).code, 'JWT_INVALID', what);
+      assert.match(refusal(answer).message, message, what);
+      assert.match(refusal(answer).message, /^socket\.listen\[0\]\.auth\[0\] \(jwt\)/, what);
+      assert.ok(!answer.text.includes(token), `${what}: the refusal echoes the token`);
+    }
+  });
+
+  it('takes a token expired within the leeway (30 s)', async () => {
+    const token = await issuer.mint(endpoint('everything'), { scope: 'mcp' }, { seconds: -10 });
+    const answer = await initialize('everything', token);
+    assert.equal(answer.status, 200, answer.text);
+    await send({ port }, 'DELETE', '/mcp/everything', { authorization: `Bearer ${token}`, 'mcp-session-id': String(answer.headers['mcp-session-id']) });
+  });
+
+  it('refuses a token without a scope the provider or the server needs: 403 insufficient_scope naming them', async () => {
+    const none = await initialize('everything', await issuer.mint(endpoint('everything'), { scope: 'openid' }));
+    assert.equal(none.status, 403, none.text);
+    assert.equal(none.headers['www-authenticate'], `Bearer resource_metadata="${metadataUrl('everything')}", error="insufficient_scope", scope="mcp"`);
+    assert.equal(refusal(none).code, 'SCOPE_INSUFFICIENT');
+    assert.match(refusal(none).message, /the token lacks the scope mcp needed for server "everything"/);
+    // A scope that only begins like the one needed is not it.
+    const other = await initialize('other', await issuer.mint(endpoint('other'), { scope: 'mcp mcp:other-things' }));
+    assert.equal(other.status, 403, other.text);
+    assert.equal(other.headers['www-authenticate'], `Bearer resource_metadata="${metadataUrl('other')}", error="insufficient_scope", scope="mcp mcp:other"`);
+    assert.match(refusal(other).message, /lacks the scope mcp:other needed for server "other"/);
+    assert.match(refusal(other).hint, /ask http:\/\/127\.0\.0\.1:\d+ for a token with scope "mcp mcp:other"/);
+  });
+
+  it('picks up a rotation of the issuer\'s signing key (a new kid) without a restart', async () => {
+    const old = await issuer.mint(endpoint('everything'), { scope: 'mcp' });
+    await withClient('everything', old, async (client) => assert.ok((await client.listTools()).tools.length > 0));
+    await issuer.rotate();
+    const fetched = issuer.jwksFetches;
+    // jose fetches the set again for an unknown kid once its cooldown since the last fetch is over.
+    await sleep(REFETCH_COOLDOWN_MS + 100);
+    const rotated = await issuer.mint(endpoint('everything'), { scope: 'mcp' });
+    await withClient('everything', rotated, async (client) => assert.ok((await client.listTools()).tools.length > 0));
+    assert.equal(issuer.jwksFetches, fetched + 1, 'the JWKS was fetched again once');
+    const stale = await initialize('everything', old);
+    assert.equal(stale.status, 401, 'a token of the retired key is refused');
+  });
+
+  it('takes roles from the claim (array or space-separated), ignoring names the config does not define; they limit the tools', async () => {
+    for (const roles of [['echoer', 'admin-of-everything'], 'echoer admin-of-everything']) {
+      const token = await issuer.mint(endpoint('everything'), { scope: 'mcp', roles });
+      await withClient('everything', token, async (client) => {
+        assert.deepEqual((await client.listTools()).tools.map((t) => t.name), ['echo']);
+      });
+    }
+    const roleless = await initialize('everything', await issuer.mint(endpoint('everything'), { scope: 'mcp', roles: ['admin-of-everything'] }));
+    assert.equal(roleless.status, 403, roleless.text);
+    assert.match(refusal(roleless).message, /^jwt:alice@127\.0\.0\.1:\d+ may not open a session to "everything": it holds no role/);
+  });
+
+  it('no token it took or refused is in any file mcpd wrote; the audit log names the subject and its roles', async () => {
+    const written = await files(s.dir);
+    const auditFile = written.find((f) => f.endsWith('audit.log'));
+    assert.ok(auditFile, `the audit log is among them: ${written.join(', ')}`);
+    assert.ok(issuer.issued.length >= 10, `${issuer.issued.length} tokens`);
+    for (const file of written) {
+      const text = await readFile(file, 'latin1');
+      for (const token of issuer.issued) assert.ok(!text.includes(token) && !text.includes(token.split('.')[2]!), `${file} holds a JWT`);
+    }
+    const lines = (await readFile(auditFile, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { subject?: string; roles?: string[] });
+    assert.ok(lines.some((l) => /^jwt:alice@127\.0\.0\.1:\d+$/.test(l.subject ?? '') && l.roles?.join() === 'echoer'), 'a session of the echoer role is audited with its subject');
+    assert.ok(lines.some((l) => l.subject === `jwt:mcp-client@127.0.0.1:${new URL(issuer.issuer).port}`), 'the client_credentials client is audited as its own subject');
+  });
+});
