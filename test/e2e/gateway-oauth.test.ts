@@ -153,6 +153,9 @@ describe('mcpd as an OAuth authorization server', () => {
     const [id] = await pendingIds(s);
     const denied = await s.cli(['auth', 'deny', id!]);
     assert.equal(denied.exitCode, 0, denied.stderr);
+    const again = await s.cli(['auth', 'approve', id!]);
+    assert.equal(again.exitCode, 2);
+    assert.match(again.stderr, new RegExp(`no authorization request ${id} is waiting`));
     const answer = await fetch(consent.url, { redirect: 'manual' });
     assert.equal(answer.status, 302);
     const back = new URL(answer.headers.get('location')!);
