@@ -11,6 +11,7 @@ import type { Clock } from '../../../core/clock.js';
 import { McpdError } from '../../../core/errors.js';
 import { sha256Hex } from '../token.js';
 import { type TokenInfo, USE_NOTED_MS } from '../access.js';
+import { canonicalResource } from './resource.js';
 import { type Grant, type GrantStore, type GrantTerms, type IssuedTokens, newSecret } from './grants.js';
 
 /** How long a consent waits for the owner, and a code for its exchange. */
@@ -133,7 +134,7 @@ export class OAuthIssuer {
   async exchange(clientId: string, code: string, redirectUri: string | undefined, resource: string | undefined, ttl: Ttl): Promise<IssuedTokens> {
     const { ask } = this.#code(clientId, code, true);
     if (redirectUri !== undefined && redirectUri !== ask.redirectUri) throw new IssuerRefusal('invalid_grant', 'redirect_uri differs from the one the code was issued to');
-    if (resource !== undefined && resource !== ask.resource) throw new IssuerRefusal('invalid_target', `the code was issued for ${ask.resource}, not ${resource}`);
+    if (resource !== undefined && !sameEndpoint(resource, ask.resource)) throw new IssuerRefusal('invalid_target', `the code was issued for ${ask.resource}, not ${resource}`);
     const terms: GrantTerms = { clientId, clientName: ask.clientName, scopes: [...ask.scopes], resource: ask.resource, roles: [...ask.roles] };
     return this.#store.issue(terms, this.#clock.now(), ttl);
   }
@@ -149,7 +150,7 @@ export class OAuthIssuer {
     }
     const problem = this.problemOf(grant, 'refresh');
     if (problem) throw new IssuerRefusal('invalid_grant', `the refresh token ${problem}`);
-    if (resource !== undefined && resource !== grant.resource) throw new IssuerRefusal('invalid_target', `the grant is for ${grant.resource}, not ${resource}`);
+    if (resource !== undefined && !sameEndpoint(resource, grant.resource)) throw new IssuerRefusal('invalid_target', `the grant is for ${grant.resource}, not ${resource}`);
     return this.#store.rotate(grant, this.#clock.now(), ttl);
   }
 
@@ -218,4 +219,9 @@ export class OAuthIssuer {
     for (const [id, consent] of this.#consents) if (now - consent.createdAt > CONSENT_TTL_MS) this.#consents.delete(id);
     for (const [key, code] of this.#codes) if (code.expiresAt <= now) this.#codes.delete(key);
   }
+}
+
+/** Whether the `resource` a client sent (its own spelling) names the endpoint `bound` (canonical). */
+function sameEndpoint(resource: string, bound: string): boolean {
+  return URL.canParse(resource) && canonicalResource(new URL(resource), new URL(bound).origin) === bound;
 }

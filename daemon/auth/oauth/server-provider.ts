@@ -13,6 +13,7 @@ import { MCP_PATH } from '../../gateway/gateway.js';
 import { IssuerRefusal, type OAuthIssuer, type Ttl } from './issuer.js';
 import type { IssuedTokens, OAuthClient } from './grants.js';
 import { CONSENT_PATH } from './consent.js';
+import { canonicalResource } from './resource.js';
 
 export interface IssuerSettings {
   /** The issuer's URL; an asked resource must be an endpoint under its origin. */
@@ -65,9 +66,8 @@ async function authorize(issuer: OAuthIssuer, settings: IssuerSettings, client: 
   const resource = params.resource;
   // RFC 8707: the token is bound to one endpoint, so the client must say which.
   if (!resource) throw new IssuerRefusal('invalid_request', `name the endpoint with the resource parameter (RFC 8707), e.g. ${new URL(`${MCP_PATH}NAME`, settings.issuer).href}`);
-  if (resource.origin !== settings.issuer.origin || !resource.pathname.startsWith(MCP_PATH) || resource.pathname.length === MCP_PATH.length || resource.search || resource.hash) {
-    throw new IssuerRefusal('invalid_target', `${resource.href} is not an endpoint of this server: expected ${settings.issuer.origin}${MCP_PATH}NAME`);
-  }
+  const endpoint = canonicalResource(resource, settings.issuer.origin);
+  if (!endpoint) throw new IssuerRefusal('invalid_target', `${resource.href} is not an endpoint of this server: expected ${settings.issuer.origin}${MCP_PATH}NAME`);
   const consent = issuer.ask({
     clientId: client.client_id,
     clientName: client.client_name?.trim() || 'an unnamed client',
@@ -75,7 +75,7 @@ async function authorize(issuer: OAuthIssuer, settings: IssuerSettings, client: 
     scopes: params.scopes ?? [],
     codeChallenge: params.codeChallenge,
     state: params.state,
-    resource: resource.href,
+    resource: endpoint,
     roles: settings.roles,
   });
   res.redirect(302, `${CONSENT_PATH}?id=${consent.id}&k=${consent.key}`);
