@@ -115,6 +115,13 @@ describe('mcpd as an OAuth authorization server', () => {
       const listed = await tokenList(s);
       const grant = listed.find((t) => t.client === 'Flow Client');
       assert.ok(grant && grant.source === 'oauth' && /^oauth:[0-9a-f]+$/.test(grant.name), JSON.stringify(listed));
+      // The owner's approval is in the audit log, with who decided; the grant's calls carry its subject.
+      const audit = (await s.cli(['audit', '--json'])).stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+      const consent = audit.find((e) => e.event === 'oauth.consent' && e.client === 'Flow Client');
+      assert.equal(consent?.decision, 'approved');
+      assert.equal(consent?.subject, 'owner');
+      assert.equal(consent?.resource, `${base}/mcp/everything`);
+      assert.ok(audit.some((e) => e.subject === grant.name && e.event === 'tool.call'), 'the calls name the grant');
     } finally {
       await client.close();
     }
