@@ -7,13 +7,14 @@
  * verifier is in any file mcpd wrote.
  */
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { startDaemon } from '../helpers/daemon.js';
-import { filesHolding } from '../helpers/oauth.js';
+import { files, filesHolding } from '../helpers/oauth.js';
 import { INITIALIZE, POST_HEADERS, send } from '../helpers/mcp-http.js';
 import { TestOAuthClient, approveAll, consentOf, pendingIds, tokenList } from '../helpers/oauth-as.js';
 import { type Sandbox, sandbox } from '../helpers/sandbox.js';
@@ -61,6 +62,14 @@ describe('mcpd as an OAuth authorization server', () => {
     assert.equal(metadata.registration_endpoint, `${base}/register`);
     assert.equal(metadata.revocation_endpoint, `${base}/revoke`);
     assert.deepEqual(metadata.grant_types_supported, ['authorization_code', 'refresh_token']);
+    // A body it cannot parse is the client's error, and neither it nor a rate limiter's warning reaches the daemon's stderr.
+    const malformed = await fetch(`${base}/register`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': '192.0.2.1' }, body: '{"client_name": "mcpdat_in-a-body' });
+    assert.equal(malformed.status, 400);
+    assert.equal((await malformed.json() as { error: string }).error, 'invalid_request');
+    const stderr = (await files(s.dir)).find((f) => f.endsWith('daemon.stderr'));
+    assert.ok(stderr, 'the daemon\'s stderr is in its state dir');
+    const written = await readFile(stderr, 'utf8');
+    assert.ok(!/mcpdat_in-a-body|ValidationError|\n\s+at /.test(written), written);
     // Each endpoint's RFC 9728 document names mcpd's own issuer, and a 401 points there.
     const resource = await (await fetch(`${base}/.well-known/oauth-protected-resource/mcp/everything`)).json() as Record<string, unknown>;
     assert.deepEqual(resource.authorization_servers, [`${base}/`]);

@@ -25,11 +25,25 @@ export async function createAuthServerApp(settings: IssuerSettings, consent: Con
   app.disable('x-powered-by');
   app.get(CONSENT_PATH, (req, res) => showConsent(consent, req, res));
   app.post(CONSENT_PATH, sdk.express.urlencoded({ extended: false, limit: '16kb' }), (req, res) => decideConsent(consent, req, res));
-  app.use(sdk.mcpAuthRouter({ provider: serverProvider(sdk, consent.issuer, settings), issuerUrl: settings.issuer }));
-  // express would print an error's stack to stderr; the daemon's log gets its message alone.
+  // The SDK's per-address rate limits stay; express-rate-limit's check of X-Forwarded-For would print a stack trace per process.
+  const rateLimit = { validate: { xForwardedForHeader: false } };
+  app.use(sdk.mcpAuthRouter({
+    provider: serverProvider(sdk, consent.issuer, settings),
+    issuerUrl: settings.issuer,
+    authorizationOptions: { rateLimit },
+    tokenOptions: { rateLimit },
+    clientRegistrationOptions: { rateLimit },
+    revocationOptions: { rateLimit },
+  }));
+  // express would print an error's stack to stderr. A body it could not parse is the client's
+  // error (400), and is not logged: a JSON parser's message quotes the body.
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    note(error);
-    if (!res.headersSent) res.status(500).json({ error: 'server_error', error_description: 'internal error' });
+    const status = (error as { status?: unknown }).status;
+    const clients = typeof status === 'number' && status >= 400 && status < 500;
+    if (!clients) note(error);
+    if (res.headersSent) return;
+    if (clients) res.status(status).json({ error: 'invalid_request', error_description: 'the request body could not be read' });
+    else res.status(500).json({ error: 'server_error', error_description: 'internal error' });
   });
   return (req, res) => app(req, res, () => res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not_found"}'));
 }
