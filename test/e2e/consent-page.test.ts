@@ -130,6 +130,25 @@ describe('the consent page in a real browser', { skip }, () => {
     }
   });
 
+  it('approved on the owner socket (mcpd auth approve), the page\'s Continue takes the browser back with a code', async () => {
+    const { oauth } = await ask('CLI-approved Client');
+    const page = await browser.newPage();
+    try {
+      await page.goto(oauth.authorizationUrl!.href);
+      const [id] = await pendingIds(s);
+      assert.match(await page.locator('#request').innerText(), new RegExp(`^${id}$`));
+      const approved = await s.cli(['auth', 'approve', id!]);
+      assert.equal(approved.exitCode, 0, approved.stderr);
+      assert.match(approved.stdout, /approved request .*"CLI-approved Client" gets a token for/);
+      await Promise.all([page.waitForURL(`${siteBase}/callback**`), page.click('#continue')]);
+      const code = callbacks.pop()!.searchParams.get('code') ?? '';
+      assert.ok(code.startsWith('mcpdac_'), 'a code');
+      seen.push(code);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('cannot be framed: a page of another origin that frames it gets nothing', async () => {
     const { oauth } = await ask('Framed Client');
     const authorize = await fetch(oauth.authorizationUrl!, { redirect: 'manual' });

@@ -20,7 +20,7 @@ export interface ConsentDeps {
   readonly decided: (consent: Consent, by: Principal) => void;
 }
 
-/** GET: the page while the request waits; the redirect to the client once decided. */
+/** GET: the page while the request waits; the redirect to the client once decided (its Continue link, after `mcpd auth approve`). */
 export function showConsent(deps: ConsentDeps, req: Request, res: Response): void {
   const consent = deps.issuer.consent(String(req.query.id ?? ''), String(req.query.k ?? ''));
   if (!consent) return void page(res, 404, 'No such request', '<p>This authorization request is unknown, expired, or already answered. Start again from the application.</p>');
@@ -81,10 +81,11 @@ function form(consent: Consent): string {
 <input type="hidden" name="id" value="${consent.id}"><input type="hidden" name="k" value="${escape(consent.key)}">
 <label>Owner token (a client token with admin): <input type="password" name="owner_token" autocomplete="off"></label>
 <button type="submit" name="action" value="approve">Approve</button> <button type="submit" name="action" value="deny">Deny</button>
-</form>`;
+</form>
+<p>Answered with <code>mcpd auth approve</code> or <code>deny</code>? <a id="continue" href="${CONSENT_PATH}?id=${consent.id}&amp;k=${escape(consent.key)}">Continue</a>.</p>`;
 }
 
-/** A page of mcpd's; `waiting`, the consent its form answers. */
+/** A page of mcpd's; `waiting`, the consent its form answers. It does not reload by itself: that would wipe a token being typed. */
 function page(res: Response, status: number, title: string, body: string, waiting?: Consent): void {
   res.status(status);
   res.setHeader('Content-Type', 'text/html; charset=utf-8');
@@ -95,9 +96,7 @@ function page(res: Response, status: number, title: string, body: string, waitin
   res.setHeader('X-Frame-Options', 'DENY');
   // same-origin, not no-referrer: under no-referrer the browser sends the form's POST with `Origin: null`.
   res.setHeader('Referrer-Policy', 'same-origin');
-  // While it waits, the page reloads: an approval on the socket then sends the browser on.
-  const refresh = waiting ? '<meta http-equiv="refresh" content="3">' : '';
-  res.send(`<!doctype html><html><head><meta charset="utf-8">${refresh}<title>mcpd: ${escape(title)}</title></head><body><h1>mcpd: ${escape(title)}</h1>${body}</body></html>`);
+  res.send(`<!doctype html><html><head><meta charset="utf-8"><title>mcpd: ${escape(title)}</title></head><body><h1>mcpd: ${escape(title)}</h1>${body}</body></html>`);
 }
 
 function escape(text: string): string {
