@@ -41,6 +41,9 @@ const grantSchema = z.strictObject({
 const fileSchema = z.strictObject({ format: z.literal('mcpd-oauth'), version: z.literal(1), clients: z.array(clientSchema), grants: z.array(grantSchema) });
 
 export type OAuthClient = z.infer<typeof clientSchema>;
+
+/** How long a revoked or expired grant stays listed (mcpd token ls) before a new grant drops it. */
+const FORGET_AFTER_MS = 7 * 24 * 3600_000;
 export type Grant = z.infer<typeof grantSchema>;
 
 /** A new access and refresh token, as the token endpoint returns them (the only place they exist in plaintext). */
@@ -116,6 +119,8 @@ export class GrantStore {
       refreshExpiresAt: new Date(now + ttl.refresh).toISOString(),
       usedRefresh: [],
     };
+    // A grant dead for a week is forgotten, so the file does not grow with every consent ever given.
+    this.#grants = this.#grants.filter((g) => now - Date.parse(g.revokedAt ?? g.refreshExpiresAt) < FORGET_AFTER_MS);
     this.#grants.push(grant);
     await this.#save();
     return { grant, accessToken, refreshToken };

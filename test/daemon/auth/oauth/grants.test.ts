@@ -32,6 +32,20 @@ describe('GrantStore', () => {
     assert.deepEqual(reopened.byRefresh(second.refreshToken)?.used, false);
   });
 
+  it('a grant revoked or expired a week ago is forgotten at the next consent; a younger one stays listed', async () => {
+    const store = await GrantStore.open(join(dir, 'aging.json'));
+    const day = 24 * 3600_000;
+    const start = Date.parse('2026-01-01T00:00:00Z');
+    const old = await store.issue(TERMS, start, { access: 60_000, refresh: day });
+    const recent = await store.issue(TERMS, start, TTL);
+    await store.revoke(recent.grant.id, start + 6 * day, 'test');
+    await store.issue(TERMS, start + 8 * day, TTL);
+    const ids = store.grants.map((g) => g.id);
+    assert.ok(!ids.includes(old.grant.id), 'expired 7 days ago: forgotten');
+    assert.ok(ids.includes(recent.grant.id), 'revoked 2 days ago: still listed');
+    assert.equal(ids.length, 2);
+  });
+
   it('a damaged file is an error naming it', async () => {
     const file = join(dir, 'damaged.json');
     await writeFile(file, '{"format":"mcpd-oauth"');
