@@ -207,6 +207,24 @@ auth
   .argument('<name>')
   .option('--json', 'output JSON')
   .action(async (name: string, _options: unknown, command: Command) => (await authCommands()).logout(name, globals(command)));
+const consentCommands = () => import('./commands/consent.js');
+auth
+  .command('pending')
+  .description('authorization requests to mcpd\'s own authorization server (an "oauth" listener) waiting for your consent')
+  .option('--json', 'output JSON')
+  .action(async (_options: unknown, command: Command) => (await consentCommands()).pending(globals(command)));
+auth
+  .command('approve')
+  .description('approve a waiting authorization request: its client gets a token for the endpoint it asked for')
+  .argument('<id>')
+  .option('--json', 'output JSON')
+  .action(async (id: string, _options: unknown, command: Command) => (await consentCommands()).decide(id, true, globals(command)));
+auth
+  .command('deny')
+  .description('deny a waiting authorization request: its client is sent access_denied')
+  .argument('<id>')
+  .option('--json', 'output JSON')
+  .action(async (id: string, _options: unknown, command: Command) => (await consentCommands()).decide(id, false, globals(command)));
 
 program
   .command('audit')

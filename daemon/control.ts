@@ -6,6 +6,7 @@ import type { WebSocket } from 'ws';
 import { McpdError } from '../core/errors.js';
 import { type Principal, requireScope } from './auth/scopes.js';
 import type { Daemon } from './daemon.js';
+import { consentEvent, pendingOf } from './auth/oauth/consent-record.js';
 import { AUTH_OPEN_NOTIFICATION, CLOSE, CONTROL_SCOPES, type ControlMethod, type ControlMethods, EVENT_NOTIFICATION, LOG_NOTIFICATION } from './protocol.js';
 
 type Handler<M extends ControlMethod> = (params: Partial<ControlMethods[M]['params']>, ws: WebSocket) => Promise<ControlMethods[M]['result']> | ControlMethods[M]['result'];
@@ -69,6 +70,12 @@ function handlers(daemon: Daemon, principal: Principal): { [M in ControlMethod]:
       const server = requireName(name);
       return { server, ...(await daemon.signInOf(server).logout()) };
     },
+    'auth.pending': () => daemon.oauth.pending().map(pendingOf),
+    'auth.decide': ({ id, approve }) => {
+      const consent = daemon.oauth.decide(requireName(id, 'request'), approve === true, principal.subject);
+      daemon.audit.by(principal).record(consentEvent(consent));
+      return pendingOf(consent);
+    },
   };
 }
 
@@ -76,6 +83,7 @@ const NAMED = {
   server: 'mcpd ls lists the servers',
   token: 'mcpd token ls lists the tokens',
   rotation: 'mcpd rotation status lists the rotated secrets',
+  request: 'mcpd auth pending lists the authorization requests waiting',
 } as const;
 
 function requireName(name: unknown, what: keyof typeof NAMED = 'server'): string {

@@ -18,6 +18,8 @@ import { ProviderRegistry } from '../providers/registry.js';
 import { AuditLog, MCPD, UNAUTHENTICATED } from './audit/audit.js';
 import { ClientAccess } from './auth/access.js';
 import { AuthChain } from './auth/providers/chain.js';
+import { GrantStore } from './auth/oauth/grants.js';
+import { OAuthIssuer } from './auth/oauth/issuer.js';
 import type { Principal } from './auth/scopes.js';
 import { requireLaunch } from './auth/launch.js';
 import { rateLimitError, retryAfterHeader, SubjectLimits } from './auth/limits.js';
@@ -81,6 +83,8 @@ export class Daemon {
   readonly logs: LogBook;
   readonly audit: AuditLog;
   readonly access: ClientAccess;
+  /** mcpd's own authorization server (the `oauth` provider): consents, codes, grants. */
+  readonly oauth: OAuthIssuer;
   /** Each subject's sessions and requests a minute; the HTTP gateway takes a request from it before passing it on. */
   readonly limits: SubjectLimits;
   /** Refusals before the upgrade, counted per listener and peer rather than logged one by one. */
@@ -109,7 +113,7 @@ export class Daemon {
   readonly #stopped: Promise<void>;
   #resolveStopped!: () => void;
 
-  private constructor(given: DaemonOptions, config: Config, tokens: TokenStore) {
+  private constructor(given: DaemonOptions, config: Config, tokens: TokenStore, grants: GrantStore) {
     const options = { ...given, log: this.events.tap(given.log) };
     this.#options = options;
     this.#config = config;
@@ -120,7 +124,9 @@ export class Daemon {
     this.audit = new AuditLog(options.stateDir, { ...config.daemon.audit, clock: options.clock ?? systemClock });
     this.refusals = new RefusalTally({ clock: options.clock ?? systemClock, intervalMs: REFUSAL_INTERVAL_MS, log: options.log, audit: this.audit.by(UNAUTHENTICATED) });
     this.limits = new SubjectLimits(() => this.#config, options.clock ?? systemClock);
-    this.access = new ClientAccess(tokens, () => this.#config, options.clock ?? systemClock, this.audit);
+    this.oauth = new OAuthIssuer(grants, options.clock ?? systemClock);
+    this.oauth.onRevoked = () => void this.dropRevoked();
+    this.access = new ClientAccess(tokens, () => this.#config, options.clock ?? systemClock, this.audit, this.oauth);
     this.#rotation = daemonRotation(config, {
       stateDir: options.stateDir, clock: options.clock ?? systemClock, env: options.env, log: options.log, audit: this.audit.by(MCPD),
       config: () => this.#config, sessions: () => this.#sessions.all(), registry: () => this.#registry,
@@ -151,9 +157,11 @@ export class Daemon {
   /** Loads the config, binds the socket and starts serving; rejects (McpdError) when either fails. */
   static async start(options: DaemonOptions): Promise<Daemon> {
     const loaded = await loadConfig(options.configPath, { required: false });
-    const daemon = new Daemon(options, loaded.config, await TokenStore.open(join(options.stateDir, 'tokens.json')));
+    const oauthStore = await GrantStore.open(join(options.stateDir, 'oauth.json'));
+    const daemon = new Daemon(options, loaded.config, await TokenStore.open(join(options.stateDir, 'tokens.json')), oauthStore);
+    const oauth = daemon.oauth;
     const log = daemon.#options.log;
-    const handlers: Omit<SocketHandlers, 'authenticate' | 'challenge' | 'resourceMetadata'> = {
+    const handlers: Omit<SocketHandlers, 'authenticate' | 'challenge' | 'resourceMetadata' | 'serveAuth'> = {
       maxMessageBytes: loaded.config.daemon.maxMessageBytes,
       openSession: (name, link, client, principal) => daemon.#openSession(name, link, client, principal),
       control: (ws, principal) => {
@@ -175,7 +183,7 @@ export class Daemon {
       const where = `socket.listen[${index}]`;
       const idleMs = spec.idleTimeout === undefined ? DEFAULT_IDLE_MS : ms(spec.idleTimeout as ms.StringValue);
       const origin = { publicUrl: spec.publicUrl, tls: 'port' in spec && spec.tls !== undefined, unix: !('port' in spec) };
-      const listener = { ...handlers, ...authBy(AuthChain.forListener(spec.auth, index, daemon.access, config, origin)) };
+      const listener = { ...handlers, ...authBy(AuthChain.forListener(spec.auth, index, daemon.access, config, origin, { oauth, note: log, audit: daemon.audit })) };
       if (!('port' in spec)) return createSocketServer(listener, { idleMs });
       return createSocketServer(listener, { idleMs, tcp: { allowedHosts: spec.allowedHosts ?? [], where }, ...(spec.tls ? { tls: readTls(spec.tls, where) } : {}) });
     });
@@ -413,10 +421,11 @@ export class Daemon {
 }
 
 /** A listener's handlers for who a request is: its own chain of providers. */
-function authBy(chain: AuthChain): Pick<SocketHandlers, 'authenticate' | 'challenge' | 'resourceMetadata'> {
+function authBy(chain: AuthChain): Pick<SocketHandlers, 'authenticate' | 'challenge' | 'resourceMetadata' | 'serveAuth'> {
   return {
     authenticate: (req, url) => chain.authenticate(req, url),
     challenge: (refusal, req, url) => chain.challenge(refusal, req, url),
     resourceMetadata: (req, url) => chain.metadata(req, url),
+    serveAuth: (req, res) => chain.serve(req, res),
   };
 }

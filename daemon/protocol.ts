@@ -185,6 +185,21 @@ export interface ControlMethods {
   'auth.token': { params: { name: string; token: string }; result: { server: string; stored: true } };
   'auth.complete': { params: { name: string; url: string }; result: { server: string; completed: true } };
   'auth.logout': { params: { name: string }; result: { server: string; revoked: boolean; forgot: boolean } };
+  /** Authorization requests to mcpd's own authorization server (the `oauth` provider) waiting for the owner. */
+  'auth.pending': { params: Record<string, never>; result: PendingConsent[] };
+  'auth.decide': { params: { id: string; approve: boolean }; result: PendingConsent };
+}
+
+/** An authorization request waiting for consent: who asks, for what, and where the answer goes (never a code or key). */
+export interface PendingConsent {
+  readonly id: string;
+  readonly client: string;
+  readonly redirectUri: string;
+  readonly resource: string;
+  readonly scopes: readonly string[];
+  readonly roles: readonly string[];
+  readonly createdAt: string;
+  readonly decision: 'pending' | 'approved' | 'denied';
 }
 
 /** The scope each control method needs (README "The daemon"); admin holds them all. */
@@ -210,6 +225,8 @@ export const CONTROL_SCOPES: Record<ControlMethod, string> = {
   'auth.token': 'admin',
   'auth.complete': 'admin',
   'auth.logout': 'admin',
+  'auth.pending': 'admin',
+  'auth.decide': 'admin',
 };
 
 export type ControlMethod = keyof ControlMethods;

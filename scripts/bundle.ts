@@ -114,6 +114,8 @@ const SDK_TRANSPORTS = join(root, 'daemon', 'remote', 'sdk-transports.ts');
 const SDK_SERVER = join(root, 'daemon', 'gateway', 'sdk-server.ts');
 /** jose for the `jwt` provider, likewise: a dev dependency (through the SDK), bundled into mcpd's own file. */
 const VENDORED_JOSE = join(root, 'daemon', 'auth', 'providers', 'vendored-jose.ts');
+/** The SDK's authorization server router with express, likewise; loaded only for a listener with an `oauth` provider. */
+const SDK_AUTH = join(root, 'daemon', 'auth', 'oauth', 'sdk-auth.ts');
 const ESM_REQUIRE = { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" };
 const vendoredSdk: Plugin = {
   name: 'vendored-sdk',
@@ -127,6 +129,7 @@ await Promise.all([
   build({ ...common, entryPoints: [SDK_TRANSPORTS], outfile: join(root, 'dist', 'daemon', 'remote', 'sdk-transports.js'), format: 'esm', external: [], allowOverwrite: true, banner: ESM_REQUIRE }),
   build({ ...common, entryPoints: [SDK_SERVER], outfile: join(root, 'dist', 'daemon', 'gateway', 'sdk-server.js'), format: 'esm', external: [], allowOverwrite: true, banner: ESM_REQUIRE }),
   build({ ...common, entryPoints: [VENDORED_JOSE], outfile: join(root, 'dist', 'daemon', 'auth', 'providers', 'vendored-jose.js'), format: 'esm', external: [], allowOverwrite: true, banner: ESM_REQUIRE }),
+  build({ ...common, entryPoints: [SDK_AUTH], outfile: join(root, 'dist', 'daemon', 'auth', 'oauth', 'sdk-auth.js'), format: 'esm', external: [], allowOverwrite: true, banner: ESM_REQUIRE }),
   build({ ...common, entryPoints: [SDK_TRANSPORTS], outfile: join(dir, 'sdk-transports.cjs'), external: [] }),
   build({ ...common, entryPoints: [join(root, 'cli', 'bin.ts')], outfile: bundleFile, plugins: [ownImportMeta, restOfCli] }),
   // Loaded through cli/cached-require.ts, where import() has no loader: externals (CommonJS packages) are required.

@@ -31,7 +31,7 @@ const REQUIRED_AT_FIRST_USE = /createRequire\(import\.meta\.url\)\('([^']+)'\)/g
 const vendored: Plugin = {
   name: 'vendored',
   setup(b) {
-    b.onResolve({ filter: /\/(sdk-(transports|server)|vendored-jose)\.js$/ }, (args) => ({ path: args.path, external: true }));
+    b.onResolve({ filter: /\/(sdk-(transports|server|auth)|vendored-jose)\.js$/ }, (args) => ({ path: args.path, external: true }));
   },
 };
 
@@ -102,6 +102,11 @@ describe('the published package', () => {
       const jose = (await import(pathToFileURL(join(dir, 'vendored-jose.mjs')).href)) as Record<string, unknown>;
       assert.equal(typeof jose.jwtVerify, 'function');
       assert.equal(typeof jose.createRemoteJWKSet, 'function');
+      // The authorization server's router and express (daemon/auth/oauth/sdk-auth.ts), loaded for an `oauth` listener.
+      await copyFile(join(repoRoot, 'dist', 'daemon', 'auth', 'oauth', 'sdk-auth.js'), join(dir, 'sdk-auth.mjs'));
+      const auth = (await import(pathToFileURL(join(dir, 'sdk-auth.mjs')).href)) as Record<string, unknown>;
+      assert.equal(typeof auth.mcpAuthRouter, 'function');
+      assert.equal(typeof auth.express, 'function');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

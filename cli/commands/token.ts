@@ -22,7 +22,7 @@ export async function list(options: DaemonOptions): Promise<void> {
   const tokens = await control(options, 'token.list');
   output(options, tokens, () => {
     if (tokens.length === 0) return 'no client tokens (mcpd token create NAME --scope launch:SERVER makes one)';
-    const rows = tokens.map((t) => [t.name, t.scopes.join(',') || '-', t.roles.join(',') || '-', day(t.createdAt), day(t.expiresAt) || 'never', t.lastUsedAt ?? 'never', state(t)]);
+    const rows = tokens.map((t) => [t.client ? `${t.name} (${t.client})` : t.name, t.scopes.join(',') || '-', t.roles.join(',') || '-', day(t.createdAt), day(t.expiresAt) || 'never', t.lastUsedAt ?? 'never', state(t)]);
     return table([['NAME', 'SCOPES', 'ROLES', 'CREATED', 'EXPIRES', 'LAST USED', 'STATE'], ...rows]);
   });
 }
@@ -35,7 +35,7 @@ export async function revoke(name: string, options: DaemonOptions): Promise<void
 function state(t: TokenInfo): string {
   if (t.revokedAt) return 'revoked';
   if (t.expiresAt && Date.parse(t.expiresAt) <= Date.now()) return 'expired';
-  return t.source === 'config' ? 'active (config)' : 'active';
+  return t.source === 'state' ? 'active' : `active (${t.source})`;
 }
 
 function day(iso: string | undefined): string {

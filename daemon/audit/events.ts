@@ -24,6 +24,8 @@ export type AuditEvent =
   | { event: 'token.refused'; listener: string; peer: string; count: number; seconds: number; codes: Record<string, number> }
   | { event: 'token.created'; token: string; scopes: readonly string[]; tokenRoles?: readonly string[]; expiresAt: string | undefined }
   | { event: 'token.revoked'; token: string; sessionsClosed?: number }
+  /** The owner's answer to an authorization request of mcpd's own authorization server. */
+  | { event: 'oauth.consent'; request: string; decision: string; client: string; redirectUri: string; resource: string }
   | { event: 'rotation.step'; secret: string; step: RotationStep; detail?: string };
 
 export type AuditEventName = AuditEvent['event'];

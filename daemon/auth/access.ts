@@ -16,10 +16,14 @@ import { type Principal, scopeProblem } from './scopes.js';
 import type { TokenRecord, TokenStore } from './store.js';
 import { findHash, invalid, newToken, sha256Hex } from './token.js';
 import { own } from '../../core/own.js';
+import type { OAuthIssuer } from './oauth/issuer.js';
 
 export interface TokenInfo {
   readonly name: string;
-  readonly source: 'state' | 'config';
+  /** `oauth`: a grant of mcpd's authorization server (oauth/issuer.ts), named `oauth:ID`. */
+  readonly source: 'state' | 'config' | 'oauth';
+  /** An OAuth grant's client, by its registered name. */
+  readonly client?: string;
   readonly scopes: readonly string[];
   readonly roles: readonly string[];
   readonly createdAt: string | undefined;
@@ -39,13 +43,15 @@ export class ClientAccess {
   readonly #config: () => Config;
   readonly #clock: Clock;
   readonly #audit: AuditSink;
+  readonly #oauth: OAuthIssuer | undefined;
   /** Last use of config-defined clients, kept in memory: the config file is the user's, not ours to write. */
   readonly #configUse = new Map<string, string>();
   /** When each token's use of a route was last recorded, by `source:name route`. */
   readonly #usesNoted = new Map<string, number>();
 
-  constructor(store: TokenStore, config: () => Config, clock: Clock, audit: AuditSink) {
+  constructor(store: TokenStore, config: () => Config, clock: Clock, audit: AuditSink, oauth?: OAuthIssuer) {
     this.#store = store;
+    this.#oauth = oauth;
     this.#config = config;
     this.#clock = clock;
     this.#audit = audit;
@@ -55,6 +61,7 @@ export class ClientAccess {
   stillValid(principal: Principal): boolean {
     if (principal.kind === 'owner') return true;
     if (principal.kind !== 'token') return true; // forwarded, jwt and anonymous: judged by their providers at each request
+    if (principal.source === 'oauth') return this.#oauth?.stillValid(principal.name) ?? false;
     const entry = this.#entries().find((e) => e.name === principal.name && e.source === principal.source);
     return entry !== undefined && this.#problem(entry) === undefined;
   }
@@ -62,6 +69,7 @@ export class ClientAccess {
   /** When a principal's token expires (ms since the epoch), if it does. */
   expiresAt(principal: Principal): number | undefined {
     if (principal.kind !== 'token') return undefined;
+    if (principal.source === 'oauth') return this.#oauth?.expiresAt(principal.name);
     const at = this.#entries().find((e) => e.name === principal.name && e.source === principal.source)?.expiresAt;
     return at === undefined ? undefined : Date.parse(at);
   }
@@ -85,6 +93,7 @@ export class ClientAccess {
 
   /** Revokes a token; `by` is who asked, for the audit log. */
   async revoke(name: string, by: Actor): Promise<TokenInfo> {
+    if (name.startsWith('oauth:')) return this.#revokeGrant(name, by);
     const inConfig = own(this.#config().clients, name);
     const record = await this.#store.revoke(name, new Date(this.#clock.now()).toISOString());
     if (!record) {
@@ -96,11 +105,19 @@ export class ClientAccess {
   }
 
   list(): TokenInfo[] {
-    return this.#entries().map((e) => ({ ...info(e, e.source), lastUsedAt: e.source === 'config' ? this.#configUse.get(e.name) : e.lastUsedAt }));
+    const tokens = this.#entries().map((e) => ({ ...info(e, e.source), lastUsedAt: e.source === 'config' ? this.#configUse.get(e.name) : e.lastUsedAt }));
+    return [...tokens, ...(this.#oauth?.list() ?? [])];
+  }
+
+  async #revokeGrant(name: string, by: Actor): Promise<TokenInfo> {
+    const revoked = await this.#oauth?.revokeGrant(name);
+    if (!revoked) throw new McpdError('TOKEN_UNKNOWN', `no active OAuth grant named "${name}"`, { hint: 'mcpd token ls lists the tokens and OAuth grants' });
+    this.#audit.by(by).record({ event: 'token.revoked', token: name });
+    return revoked;
   }
 
   flush(): Promise<void> {
-    return this.#store.flush();
+    return Promise.all([this.#store.flush(), this.#oauth?.store.flush()]).then(() => {});
   }
 
   /** The principal of a presented token (TOKEN_INVALID when it is unknown, revoked or expired); `route` goes to the audit log. */

@@ -16,7 +16,8 @@ const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
  */
 export type Principal =
   | { readonly kind: 'owner'; readonly subject: 'owner'; readonly roles: readonly string[] }
-  | { readonly kind: 'token'; readonly subject: string; readonly name: string; readonly source: 'state' | 'config'; readonly scopes: readonly string[]; readonly roles: readonly string[] }
+  /** A client token (`state`, `config`) or an access token of mcpd's authorization server (`oauth`, named `oauth:ID`). */
+  | { readonly kind: 'token'; readonly subject: string; readonly name: string; readonly source: 'state' | 'config' | 'oauth'; readonly scopes: readonly string[]; readonly roles: readonly string[] }
   /** A user a trusted reverse proxy vouched for (the `forwarded` provider). */
   | { readonly kind: 'forwarded'; readonly subject: string; readonly user: string; readonly groups: readonly string[]; readonly roles: readonly string[] }
   /** The bearer of an authorization server's JWT (the `jwt` provider); `issuer` is its `iss`. */

@@ -2,7 +2,7 @@
  * What the schema alone cannot judge about listeners, clients and roles, checked when the
  * config is loaded: a listener beyond loopback needs TLS or a trusted reverse proxy in front,
  * `none` only on a loopback TCP port, `forwarded` only on a TCP port (a proxy is known by its
- * address), every role named exists, every proxy is an address or a CIDR range. Each message gives the JSON path and the fix.
+ * address), `oauth` only where its issuer is https or loopback, every role named exists, every proxy is an address or a CIDR range. Each message gives the JSON path and the fix.
  */
 import { McpdError } from '../../core/errors.js';
 import { own } from '../../core/own.js';
@@ -36,9 +36,27 @@ export function checkListeners(config: Config, file: string): void {
         });
         for (const [group, roles] of Object.entries(entry.groupRoles)) checkRoles(roles, `${where}.groupRoles.${group}`);
       }
+      if (entry.type === 'oauth') {
+        checkRoles(entry.roles, `${where}.roles`);
+        const issuer = oauthIssuerProblem(spec);
+        if (issuer) throw fail(where, `mcpd's authorization server is at the listener's origin, and an issuer must be https unless it is localhost or 127.0.0.1 (RFC 8414); ${issuer}`, `set ${base}.publicUrl to the https URL clients reach (a tunnel's or proxy's), or add "tls" to ${base}`);
+      }
     });
     if ('port' in spec && !isLoopbackHost(spec.host) && !spec.tls && !spec.auth.some((entry) => entry.type === 'forwarded')) {
       throw fail(`${base}.host`, `"${spec.host}" is not a loopback address: a listener others can reach needs "tls" (its cert and key) or a "forwarded" provider in its "auth" (a reverse proxy that signs users in, in front)`, `add "tls": {"cert": "PATH", "key": "PATH"} or {"type": "forwarded", "proxies": [...]} to ${base}, or listen on 127.0.0.1`);
     }
   });
+}
+
+/** Why the `oauth` issuer of listener `spec` (its publicUrl, else its scheme and Host) could be plain http on another name than localhost or 127.0.0.1 (all the SDK's router takes); undefined when it cannot. */
+function oauthIssuerProblem(spec: Config['socket']['listen'][number]): string | undefined {
+  const plainOk = (host: string) => host === 'localhost' || host === '127.0.0.1';
+  if (spec.publicUrl !== undefined) {
+    const url = new URL(spec.publicUrl);
+    return url.protocol === 'https:' || plainOk(url.hostname) ? undefined : `its publicUrl "${spec.publicUrl}" is http on a name other than localhost or 127.0.0.1`;
+  }
+  if (!('port' in spec) || spec.tls) return undefined;
+  if (!plainOk(spec.host)) return `this plain-http listener on "${spec.host}" is reached by a name other than localhost or 127.0.0.1`;
+  if (spec.allowedHosts?.length) return `this plain-http listener is reached by ${spec.allowedHosts.map((h) => `"${h}"`).join(', ')} (its allowedHosts)`;
+  return undefined;
 }

@@ -275,7 +275,15 @@ export const authProviderSchema = z.discriminatedUnion('type', [
     /** Scopes a token needs, besides `scopes`, for the server NAME (/mcp/NAME). */
     serverScopes: z.record(z.string().min(1), z.array(oauthScope)).default({}),
   }),
-], { errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_union_discriminator' ? 'unknown auth provider type; expected "bearer", "forwarded", "none" or "jwt"' : ctx.defaultError }) });
+  /** mcpd as its own OAuth authorization server (daemon/auth/oauth/), at the listener's origin (its publicUrl behind a proxy): tokens the owner consented to, each giving `roles`. */
+  z.strictObject({
+    type: z.literal('oauth'),
+    accessTokenTtl: duration.default('1h'),
+    refreshTokenTtl: duration.default('30d'),
+    /** Roles every issued token gives; without any, a token opens nothing. */
+    roles: z.array(roleName).default([]),
+  }),
+], { errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_union_discriminator' ? 'unknown auth provider type; expected "bearer", "forwarded", "none", "jwt" or "oauth"' : ctx.defaultError }) });
 
 export type AuthProviderConfig = z.output<typeof authProviderSchema>;
 

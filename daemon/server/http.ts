@@ -1,10 +1,11 @@
 /**
  * The socket's HTTP side: routes an upgrade to a session or the control channel, a plain
- * request to `/mcp/NAME` to the Streamable HTTP gateway (daemon/gateway/), and refuses
+ * request to `/mcp/NAME` to the Streamable HTTP gateway (daemon/gateway/), one for the `oauth`
+ * provider's authorization server to it (daemon/auth/oauth/), and refuses
  * anything else before the upgrade, with an HTTP status and a JSON ErrorBody, so a client
  * learns why without speaking WebSocket.
  */
-import { createServer, type IncomingMessage, type RequestListener, type Server, STATUS_CODES } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
@@ -32,6 +33,8 @@ export interface SocketHandlers {
   challenge(refusal: McpdError, req?: IncomingMessage, url?: URL): string | undefined;
   /** The RFC 9728 metadata of the endpoint `url` names (daemon/gateway/resource-metadata.ts); undefined: none (404). */
   resourceMetadata?(req: IncomingMessage, url: URL): Record<string, unknown> | undefined;
+  /** Answers a plain request for a path of the chain's own (the `oauth` authorization server's); false when it is not one. */
+  serveAuth?(req: IncomingMessage, res: ServerResponse): boolean;
   /** Counts one request of `principal` against its rate (daemon/auth/limits.ts); the refusal, with its Retry-After in seconds, when over it. */
   takeRequest(principal: Principal): { readonly error: McpdError; readonly retryAfter: string } | undefined;
   /** Logs a protocol error (never a value). */
@@ -73,6 +76,7 @@ export function createSocketServer(handlers: SocketHandlers, options: ListenerOp
       const metadata = isMetadataPath(url.pathname) && (req.method === 'GET' || req.method === 'HEAD') ? handlers.resourceMetadata?.(req, url) : undefined;
       // Public by design (RFC 9728): anyone may learn which authorization server to ask.
       if (metadata) return void res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=300' }).end(JSON.stringify(metadata));
+      if (handlers.serveAuth?.(req, res)) return;
       error = req.url?.startsWith('/v1/') ? notWebSocket(req) : notFound(req);
     } catch (refusal) {
       error = refusal as McpdError;

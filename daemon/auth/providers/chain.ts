@@ -9,7 +9,7 @@
  * The chain also speaks for its providers that name authorization servers (`jwt`): the RFC 9728
  * metadata of each endpoint, and the endpoint each request is for (a token's audience).
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { McpdError } from '../../../core/errors.js';
 import type { AuthProviderConfig, Config } from '../../config/schema.js';
 import { type ListenerOrigin, protectedResource, type ProtectedResource, resourceMetadata } from '../../gateway/resource-metadata.js';
@@ -18,7 +18,7 @@ import type { Principal } from '../scopes.js';
 import { bearerProvider } from './bearer.js';
 import { ownerProvider } from './owner.js';
 import type { ClientAuthProvider } from './provider.js';
-import { createProvider } from './registry.js';
+import { createProvider, type ProviderContext } from './registry.js';
 
 const UNIX_SOCKET: ListenerOrigin = { tls: false, unix: true };
 
@@ -34,8 +34,8 @@ export class AuthChain {
   }
 
   /** The chain of extra listener `index` (`socket.listen[index].auth`). */
-  static forListener(entries: readonly AuthProviderConfig[], index: number, access: ClientAccess, config: () => Config, origin: ListenerOrigin = UNIX_SOCKET): AuthChain {
-    return new AuthChain(entries.map((entry, m) => createProvider(entry, { access, config, where: `socket.listen[${index}].auth[${m}]` })), origin);
+  static forListener(entries: readonly AuthProviderConfig[], index: number, access: ClientAccess, config: () => Config, origin: ListenerOrigin = UNIX_SOCKET, extras: Pick<ProviderContext, 'oauth' | 'note' | 'audit'> = {}): AuthChain {
+    return new AuthChain(entries.map((entry, m) => createProvider(entry, { access, config, ...extras, listener: origin, where: `socket.listen[${index}].auth[${m}]` })), origin);
   }
 
   /** The owner-only socket's: a client token, else the owner when the request presents none (unless socket.requireToken). */
@@ -60,6 +60,11 @@ export class AuthChain {
     throw verified ?? first!;
   }
 
+  /** Whether a provider answered `req` as a path of its own (the `oauth` authorization server's pages). */
+  serve(req: IncomingMessage, res: ServerResponse): boolean {
+    return this.#providers.some((p) => p.serve?.(req, res) === true);
+  }
+
   /** The `WWW-Authenticate` value for a refusal of the request to `url`: each provider's challenge, once each; undefined when none has one. */
   challenge(refusal: McpdError, req?: IncomingMessage, url?: URL): string | undefined {
     const resource = req && url ? this.#resourceOf(req, url) : undefined;
@@ -71,7 +76,7 @@ export class AuthChain {
   metadata(req: IncomingMessage, url: URL): Record<string, unknown> | undefined {
     const resource = this.#resourceOf(req, url);
     if (resource === undefined) return undefined;
-    const servers = this.#providers.flatMap((p) => p.authorizationServers?.() ?? []);
+    const servers = this.#providers.flatMap((p) => p.authorizationServers?.(resource) ?? []);
     const scopes = this.#providers.flatMap((p) => p.scopesSupported?.(resource.server) ?? []);
     return resourceMetadata(resource, [...new Set(servers)], [...new Set(scopes)]);
   }

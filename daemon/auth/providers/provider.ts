@@ -8,7 +8,7 @@
  * `authorizationServers`: the listener then publishes RFC 9728 metadata for each endpoint
  * (daemon/gateway/resource-metadata.ts) and its 401s point there.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { McpdError } from '../../../core/errors.js';
 import type { ProtectedResource } from '../../gateway/resource-metadata.js';
 import type { Principal } from '../scopes.js';
@@ -31,8 +31,10 @@ export interface ClientAuthProvider {
    * provider, given the refusal sent and the endpoint asked for; undefined when it has none.
    */
   challenge(refusal: McpdError, resource?: ProtectedResource): string | undefined;
-  /** The issuer URLs of the authorization servers whose tokens it accepts (RFC 9728 `authorization_servers`). */
-  authorizationServers?(): readonly string[];
+  /** The issuer URLs of the authorization servers whose tokens it accepts for `resource` (RFC 9728 `authorization_servers`); mcpd's own is at the endpoint's origin. */
+  authorizationServers?(resource?: ProtectedResource): readonly string[];
   /** The scopes a token needs for `server` (RFC 9728 `scopes_supported`, a challenge's `scope`). */
   scopesSupported?(server: string): readonly string[];
+  /** Answers a plain request for a path of the provider's own (the `oauth` authorization server's); false when the path is not one. */
+  serve?(req: IncomingMessage, res: ServerResponse): boolean;
 }

@@ -53,6 +53,27 @@ describe('listener, auth chain and role checks at config load', () => {
     });
   });
 
+  it('oauth only where its issuer (the listener\'s origin) is https, localhost or 127.0.0.1, and its roles exist', () => {
+    const hint = (n: number) => `set socket.listen[${n}].publicUrl to the https URL clients reach (a tunnel's or proxy's), or add "tls" to socket.listen[${n}]`;
+    const rule = 'mcpd\'s authorization server is at the listener\'s origin, and an issuer must be https unless it is localhost or 127.0.0.1 (RFC 8414)';
+    const oauth = { type: 'oauth', roles: ['reader'] };
+    assert.deepEqual(refusal(listen({ host: '0.0.0.0', port: 7311, auth: [{ type: 'forwarded', proxies: ['10.0.0.1'] }, oauth] })), {
+      code: 'CONFIG_INVALID', message: `socket.listen[0].auth[1]: ${rule}; this plain-http listener on "0.0.0.0" is reached by a name other than localhost or 127.0.0.1`, hint: hint(0),
+    });
+    assert.deepEqual(refusal(listen({ port: 7311, allowedHosts: ['host.docker.internal'], auth: [oauth] })), {
+      code: 'CONFIG_INVALID', message: `socket.listen[0].auth[0]: ${rule}; this plain-http listener is reached by "host.docker.internal" (its allowedHosts)`, hint: hint(0),
+    });
+    assert.deepEqual(refusal(listen({ port: 7311, publicUrl: 'http://mcp.example.com', auth: [oauth] })).message, `socket.listen[0].auth[0]: ${rule}; its publicUrl "http://mcp.example.com" is http on a name other than localhost or 127.0.0.1`);
+    assert.match(refusal(listen({ host: '::1', port: 7311, auth: [oauth] })).message, /this plain-http listener on "::1" is reached by a name other than localhost or 127\.0\.0\.1$/);
+    assert.equal(refusal(listen({ port: 7311, auth: [{ type: 'oauth', roles: ['writer'] }] })).message, 'socket.listen[0].auth[0].roles[0]: no role named "writer" in "roles"; known roles: ops, reader');
+    for (const ok of [
+      { port: 7311, auth: [oauth] },
+      { host: '0.0.0.0', port: 7311, tls: { cert: 'c', key: 'k' }, auth: [oauth] },
+      { host: '0.0.0.0', port: 7311, publicUrl: 'https://mcp.example.com', auth: [{ type: 'forwarded', proxies: ['10.0.0.1'] }, oauth] },
+      { path: '/run/mcpd/shared.sock', auth: [oauth] },
+    ]) parseConfig(JSON.stringify(listen(ok)), FILE);
+  });
+
   it('every role named by a client, a none entry or groupRoles exists in roles', () => {
     const hint = (role: string) => `define "${role}" under "roles" (README "Roles"), or name one of the known roles`;
     const client = { tokenSha256: 'a'.repeat(64), roles: ['reader', 'writer'] };
