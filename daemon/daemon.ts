@@ -4,7 +4,6 @@
  * share a server's state. Clock and spawning are injected for tests.
  */
 import { randomBytes } from 'node:crypto';
-import ms from 'ms';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
@@ -17,7 +16,6 @@ import { checkReferences, type Finding } from '../providers/check.js';
 import { ProviderRegistry } from '../providers/registry.js';
 import { AuditLog, MCPD, UNAUTHENTICATED } from './audit/audit.js';
 import { ClientAccess } from './auth/access.js';
-import { AuthChain } from './auth/providers/chain.js';
 import { GrantStore } from './auth/oauth/grants.js';
 import { OAuthIssuer } from './auth/oauth/issuer.js';
 import type { Principal } from './auth/scopes.js';
@@ -30,8 +28,7 @@ import { TokenStore } from './auth/store.js';
 import { changedAtNextStart, diffConfig } from './config/diff.js';
 import { loadConfig } from './config/load.js';
 import { referenceUses } from './config/references.js';
-import { type Config, isRemote } from './config/schema.js';
-import { signsIn } from './remote/prepare-remote.js';
+import type { Config } from './config/schema.js';
 import type { AuthStatus } from './remote/oauth/auth-status.js';
 import { serveControl } from './control.js';
 import type { StartChild } from './launcher/child.js';
@@ -40,11 +37,9 @@ import type { FileLimits } from './rotating-file.js';
 import { LogBook } from './logbook.js';
 import { CLOSE, type ControlMethods, type DaemonStatus, type SessionInfo } from './protocol.js';
 import { configWarnings } from './policy/check.js';
-import { createSocketServer, type SocketHandlers } from './server/http.js';
+import { extraListener, type ListenerDeps, ownerSocketServer, type SharedHandlers } from './server/daemon-listeners.js';
 import { type Binding, bind } from './server/listen.js';
 import { closeServer, ExtraListeners } from './server/extra-listeners.js';
-import { readTls } from './server/tls.js';
-import { DEFAULT_IDLE_MS } from './gateway/gateway.js';
 import { REFUSAL_INTERVAL_MS, RefusalTally } from './server/refusal-tally.js';
 import { type ClientLink, Session } from './session/session.js';
 import { SessionTable } from './session-table.js';
@@ -161,7 +156,7 @@ export class Daemon {
     const daemon = new Daemon(options, loaded.config, await TokenStore.open(join(options.stateDir, 'tokens.json')), oauthStore);
     const oauth = daemon.oauth;
     const log = daemon.#options.log;
-    const handlers: Omit<SocketHandlers, 'authenticate' | 'challenge' | 'resourceMetadata' | 'serveAuth'> = {
+    const handlers: SharedHandlers = {
       maxMessageBytes: loaded.config.daemon.maxMessageBytes,
       openSession: (name, link, client, principal) => daemon.#openSession(name, link, client, principal),
       control: (ws, principal) => {
@@ -176,17 +171,10 @@ export class Daemon {
       note: (event, fields) => log(event, fields),
       refused: (refusal) => daemon.refusals.record(refusal),
     };
-    const config = () => daemon.#config;
-    daemon.#server = createSocketServer({ ...handlers, ...authBy(AuthChain.forOwnerSocket(daemon.access, config)) });
+    const listeners: ListenerDeps = { access: daemon.access, config: () => daemon.#config, extras: { oauth, note: log, audit: daemon.audit } };
+    daemon.#server = ownerSocketServer(handlers, listeners);
     await bind(daemon.#server, options.binding);
-    daemon.#extra = new ExtraListeners((spec, index) => {
-      const where = `socket.listen[${index}]`;
-      const idleMs = spec.idleTimeout === undefined ? DEFAULT_IDLE_MS : ms(spec.idleTimeout as ms.StringValue);
-      const origin = { publicUrl: spec.publicUrl, tls: 'port' in spec && spec.tls !== undefined, unix: !('port' in spec) };
-      const listener = { ...handlers, ...authBy(AuthChain.forListener(spec.auth, index, daemon.access, config, origin, { oauth, note: log, audit: daemon.audit })) };
-      if (!('port' in spec)) return createSocketServer(listener, { idleMs });
-      return createSocketServer(listener, { idleMs, tcp: { allowedHosts: spec.allowedHosts ?? [], where }, ...(spec.tls ? { tls: readTls(spec.tls, where) } : {}) });
-    });
+    daemon.#extra = new ExtraListeners(extraListener(handlers, listeners));
     try {
       await daemon.#extra.start(loaded.config.socket.listen);
     } catch (error) {
@@ -203,18 +191,9 @@ export class Daemon {
     return daemon;
   }
 
-  /** A line in the daemon's log (and to `mcpd events`); fields are names and codes, never values. */
   /** The sign-in of url server `name`, for `mcpd auth`; an error naming the server when it has none. */
   signInOf(name: string): ServerAuth {
-    const server = own(this.#config.mcpServers, name);
-    if (!server) throw new McpdError('SERVER_UNKNOWN', `no server named "${name}" in the daemon's config`, { hint: 'mcpd ls lists the servers' });
-    if (!isRemote(server)) throw new McpdError('USAGE', `server "${name}" is a command server: mcpd signs in only to url servers`, { hint: `mcpd auth status lists the url servers` });
-    if (!signsIn({ headers: server.headers, oauth: server.oauth })) {
-      throw new McpdError('USAGE', `server "${name}" does not sign in: ${server.oauth === false ? '"oauth": false' : 'its config sends an Authorization header'} (mcpServers.${name})`, {
-        hint: server.oauth === false ? `remove "oauth": false from mcpServers.${name} to let mcpd sign in` : `remove the Authorization header from mcpServers.${name}.headers to let mcpd sign in instead`,
-      });
-    }
-    return this.signIns.of(name, server);
+    return this.signIns.named(name, this.#config.mcpServers);
   }
 
   /** `mcpd auth status`: the sign-in of every url server. */
@@ -222,6 +201,7 @@ export class Daemon {
     return this.signIns.status(this.#config.mcpServers);
   }
 
+  /** A line in the daemon's log (and to `mcpd events`); fields are names and codes, never values. */
   log(event: string, fields: Record<string, unknown> = {}): void {
     this.#options.log(event, fields);
   }
@@ -418,14 +398,4 @@ export class Daemon {
     const reload = () => void this.reload().catch(() => {});
     this.#watcher.on('add', reload).on('change', reload).on('unlink', reload);
   }
-}
-
-/** A listener's handlers for who a request is: its own chain of providers. */
-function authBy(chain: AuthChain): Pick<SocketHandlers, 'authenticate' | 'challenge' | 'resourceMetadata' | 'serveAuth'> {
-  return {
-    authenticate: (req, url) => chain.authenticate(req, url),
-    challenge: (refusal, req, url) => chain.challenge(refusal, req, url),
-    resourceMetadata: (req, url) => chain.metadata(req, url),
-    serveAuth: (req, res) => chain.serve(req, res),
-  };
 }

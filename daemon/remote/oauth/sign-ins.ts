@@ -12,7 +12,9 @@ import { AuthRecords } from './auth-record.js';
 import type { AuthStatus } from './auth-status.js';
 import { callbackPorts } from './callback.js';
 import { ServerAuth } from './server-auth.js';
-import { hasAuthorization } from '../prepare-remote.js';
+import { hasAuthorization, signsIn } from '../prepare-remote.js';
+import { McpdError } from '../../../core/errors.js';
+import { own } from '../../../core/own.js';
 
 export interface SignInDeps {
   /** The default store (`secret:`), asked at each use. */
@@ -54,6 +56,19 @@ export class SignIns {
     });
     this.#byName.set(name, { key, auth });
     return auth;
+  }
+
+  /** The sign-in of url server `name` of `servers`, for `mcpd auth`; an error naming the server when it has none. */
+  named(name: string, servers: Readonly<Record<string, ServerConfig>>): ServerAuth {
+    const server = own(servers, name);
+    if (!server) throw new McpdError('SERVER_UNKNOWN', `no server named "${name}" in the daemon's config`, { hint: 'mcpd ls lists the servers' });
+    if (!isRemote(server)) throw new McpdError('USAGE', `server "${name}" is a command server: mcpd signs in only to url servers`, { hint: `mcpd auth status lists the url servers` });
+    if (!signsIn({ headers: server.headers, oauth: server.oauth })) {
+      throw new McpdError('USAGE', `server "${name}" does not sign in: ${server.oauth === false ? '"oauth": false' : 'its config sends an Authorization header'} (mcpServers.${name})`, {
+        hint: server.oauth === false ? `remove "oauth": false from mcpServers.${name} to let mcpd sign in` : `remove the Authorization header from mcpServers.${name}.headers to let mcpd sign in instead`,
+      });
+    }
+    return this.of(name, server);
   }
 
   /** `mcpd auth status`: every url server of `servers`, in config order. */
