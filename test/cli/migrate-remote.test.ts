@@ -5,7 +5,7 @@
  * the token through), the token in no file of the home, and `--undo` byte for byte.
  */
 import assert from 'node:assert/strict';
-import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -13,16 +13,10 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { authGuard, type Guard, type Running, startEverything } from '../helpers/remote.js';
 import { cliMain } from '../helpers/repo.js';
 import { type Sandbox, sandbox } from '../helpers/sandbox.js';
+import { filesUnder } from '../helpers/files.js';
 
 const token = 'lin_oauth_migrateRemote0123456789abcdef';
 const apiKey = 'remote-api-key-9f8e7d6c5b4a';
-
-async function filesUnder(dir: string): Promise<string[]> {
-  const names = await readdir(dir, { recursive: true });
-  const files: string[] = [];
-  for (const name of names) if ((await stat(join(dir, name)).catch(() => undefined))?.isFile()) files.push(join(dir, name));
-  return files;
-}
 
 describe('mcpd migrate: remote entries', () => {
   let s: Sandbox;

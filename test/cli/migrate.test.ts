@@ -5,7 +5,7 @@
  * every file of the home afterwards.
  */
 import assert from 'node:assert/strict';
-import { mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -13,6 +13,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { serverEnv } from '../helpers/mcp.js';
 import { cliMain, fixture } from '../helpers/repo.js';
 import { type Sandbox, sandbox } from '../helpers/sandbox.js';
+import { filesUnder } from '../helpers/files.js';
 
 const token = 'ghp_migrateTestToken0123456789abcdefABCD';
 // What the name-and-prefix rules missed before: a DSN's password, a JWT under a bland name, a Slack webhook.
@@ -30,13 +31,6 @@ const hostConfig = (mini: string) => `{
   "globalShortcut": "Ctrl+Space"
 }
 `;
-
-async function filesUnder(dir: string): Promise<string[]> {
-  const names = await readdir(dir, { recursive: true });
-  const files: string[] = [];
-  for (const name of names) if ((await stat(join(dir, name))).isFile()) files.push(join(dir, name));
-  return files;
-}
 
 describe('mcpd migrate', () => {
   let s: Sandbox;

@@ -8,14 +8,14 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import type { DaemonStatus, PoolStatus } from '../../daemon/protocol.js';
 import { MiniSession, rawRequest, startDaemon, waitFor } from '../helpers/daemon.js';
 import { alive, cmdlineOf, waitUntilGone } from '../helpers/procs.js';
 import { fixture } from '../helpers/repo.js';
 import { type Sandbox, sandbox } from '../helpers/sandbox.js';
+import { filesUnder } from '../helpers/files.js';
 
 const SECRET = `warm-canary-${randomBytes(8).toString('hex')}`;
 const mini = { command: process.execPath, args: [fixture('mini-mcp.js')] };
@@ -34,12 +34,6 @@ const config = (otherEnv: Record<string, string> = {}) => ({
 });
 const FIRST = 'first-rotated-value-0001';
 const environOf = async (pid: number) => (await readFile(`/proc/${pid}/environ`, 'latin1')).split('\0');
-
-/** Every file under `dir` (the socket and other non-files skipped). */
-async function filesUnder(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
-}
 
 describe('warm pools in the daemon', () => {
   let s: Sandbox;

@@ -5,9 +5,8 @@
  * a foreign Origin, a dropped SSE stream resumed with Last-Event-ID, the owner-only socket).
  */
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createRequire } from 'node:module';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -17,18 +16,12 @@ import { startDaemon, waitFor } from '../helpers/daemon.js';
 import { INITIALIZE, messagesOf, POST_HEADERS, send, SseStream, type Target } from '../helpers/mcp-http.js';
 import { serverEnv } from '../helpers/mcp.js';
 import { type Sandbox, sandbox } from '../helpers/sandbox.js';
+import { filesUnder } from '../helpers/files.js';
 
 const everything = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js');
 const server = { command: process.execPath, args: [everything, 'stdio'] };
 
 interface SessionRow { id: string; server: string; pid: number | undefined }
-
-/** Every file under `dir`, recursively (sockets and folders left out). */
-async function files(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  const nested = await Promise.all(entries.map((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.isFile() ? [join(dir, e.name)] : [])));
-  return nested.flat();
-}
 
 function alive(pid: number): boolean {
   try {
@@ -273,7 +266,7 @@ describe('/mcp/NAME: server-everything over MCP Streamable HTTP', () => {
   });
 
   it('the client tokens used over HTTP appear in no file mcpd wrote (logs, audit log, state)', async () => {
-    const written = await files(s.dir);
+    const written = await filesUnder(s.dir);
     assert.ok(written.some((f) => f.endsWith('audit.log')), `the audit log is among them: ${written.join(', ')}`);
     for (const file of written) {
       const text = await readFile(file, 'utf8');

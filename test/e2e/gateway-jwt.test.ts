@@ -9,7 +9,7 @@
  * unix socket; and the tokens in no file mcpd wrote and not in the server's environment.
  */
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,6 +23,7 @@ import { JwtIssuer } from '../doubles/jwt-issuer.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { type Answer, INITIALIZE, POST_HEADERS, send, type Target } from '../helpers/mcp-http.js';
 import { type Sandbox, sandbox } from '../helpers/sandbox.js';
+import { filesUnder } from '../helpers/files.js';
 
 const everything = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js');
 const server = { command: process.execPath, args: [everything, 'stdio'] };
@@ -33,12 +34,6 @@ async function selfSigned(dir: string): Promise<{ cert: string; key: string }> {
   const key = join(dir, 'key.pem');
   await execa('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1']);
   return { cert, key };
-}
-
-async function files(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  const nested = await Promise.all(entries.map((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.isFile() ? [join(dir, e.name)] : [])));
-  return nested.flat();
 }
 
 describe('/mcp/NAME with the jwt provider', () => {
@@ -223,7 +218,7 @@ describe('/mcp/NAME with the jwt provider', () => {
   });
 
   it('no token it took or refused is in any file mcpd wrote; the audit log names the subject and its roles', async () => {
-    const written = await files(s.dir);
+    const written = await filesUnder(s.dir);
     const auditFile = written.find((f) => f.endsWith('audit.log'));
     assert.ok(auditFile, `the audit log is among them: ${written.join(', ')}`);
     assert.ok(issuer.issued.length >= 10, `${issuer.issued.length} tokens`);

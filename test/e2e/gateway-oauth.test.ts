@@ -14,7 +14,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { startDaemon } from '../helpers/daemon.js';
-import { files, filesHolding } from '../helpers/oauth.js';
+import { filesUnder } from '../helpers/files.js';
+import { filesHolding } from '../helpers/oauth.js';
 import { INITIALIZE, POST_HEADERS, send } from '../helpers/mcp-http.js';
 import { TestOAuthClient, approveAll, consentOf, pendingIds, tokenList } from '../helpers/oauth-as.js';
 import { type Sandbox, sandbox } from '../helpers/sandbox.js';
@@ -66,7 +67,7 @@ describe('mcpd as an OAuth authorization server', () => {
     const malformed = await fetch(`${base}/register`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': '192.0.2.1' }, body: '{"client_name": "mcpdat_in-a-body' });
     assert.equal(malformed.status, 400);
     assert.equal((await malformed.json() as { error: string }).error, 'invalid_request');
-    const stderr = (await files(s.dir)).find((f) => f.endsWith('daemon.stderr'));
+    const stderr = (await filesUnder(s.dir)).find((f) => f.endsWith('daemon.stderr'));
     assert.ok(stderr, 'the daemon\'s stderr is in its state dir');
     const written = await readFile(stderr, 'utf8');
     assert.ok(!/mcpdat_in-a-body|ValidationError|\n\s+at /.test(written), written);

@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -18,6 +18,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { cliMain } from '../helpers/repo.js';
 import { authGuard, type Guard, type Running, startEverything } from '../helpers/remote.js';
 import { type Sandbox, sandbox } from '../helpers/sandbox.js';
+import { filesUnder } from '../helpers/files.js';
 
 /** What a client sees of the server: its tool names, and echo's answer. */
 async function answers(client: Client): Promise<{ tools: string[]; echo: unknown; server: string | undefined }> {
@@ -33,13 +34,6 @@ async function viaMcpd(s: Sandbox, args: string[]): Promise<{ client: Client; st
   const client = new Client({ name: 'mcpd-remote-e2e', version: '1.0.0' });
   await client.connect(transport);
   return { client, stderr: () => stderr };
-}
-
-/** Every file under `dir`, recursively. */
-async function files(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  const nested = await Promise.all(entries.map((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)])));
-  return nested.flat();
 }
 
 describe('remote servers through mcpd, with server-everything over HTTP', () => {
@@ -108,7 +102,7 @@ describe('remote servers through mcpd, with server-everything over HTTP', () => 
       await client.close();
     }
     let searched = 0;
-    for (const file of await files(s.dir)) {
+    for (const file of await filesUnder(s.dir)) {
       if (!(await stat(file)).isFile() || file.endsWith('.sock')) continue;
       const content = await readFile(file);
       searched += 1;

@@ -1,22 +1,16 @@
 /** What the OAuth end-to-end tests share: a free callback port, the host app's session on `mcpd run`, a search of mcpd's files. */
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { cliMain } from './repo.js';
 import type { Sandbox } from './sandbox.js';
+import { filesUnder } from './files.js';
 
-/** Every file under `dir`, recursively. */
-export async function files(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  const nested = await Promise.all(entries.map((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)])));
-  return nested.flat();
-}
 
 /** Files under `dir` that hold any of `values`, with the value's kind. */
 export async function filesHolding(dir: string, values: readonly string[]): Promise<string[]> {
   const found: string[] = [];
-  for (const file of await files(dir)) {
+  for (const file of await filesUnder(dir)) {
     const text = await readFile(file, 'latin1').catch(() => '');
     if (values.some((v) => text.includes(v))) found.push(file);
   }

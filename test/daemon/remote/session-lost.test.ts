@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -16,6 +16,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { type ForgetfulMcp, startForgetfulMcp } from '../../doubles/forgetful-mcp.js';
 import { cliMain } from '../../helpers/repo.js';
 import { type Sandbox, sandbox } from '../../helpers/sandbox.js';
+import { filesUnder } from '../../helpers/files.js';
 
 interface Host {
   readonly client: Client;
@@ -45,13 +46,6 @@ async function until(what: string, check: () => boolean): Promise<void> {
   for (const started = Date.now(); !check(); await new Promise((resolve) => setTimeout(resolve, 20))) {
     if (Date.now() - started > 10_000) assert.fail(`waited 10 s for ${what}`);
   }
-}
-
-/** Every regular file under `dir`, recursively. */
-async function files(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  const nested = await Promise.all(entries.map((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)])));
-  return nested.flat();
 }
 
 describe('a remote server that ends its session', () => {
@@ -118,7 +112,7 @@ describe('a remote server that ends its session', () => {
         assert.deepEqual(Object.keys(lost[0]!).sort(), ['event', 'reopened', 'server', 'session', 'time']);
         assert.deepEqual([lost[0]!.server, lost[0]!.reopened], ['forgetful', true]);
       }
-      for (const file of await files(s.dir)) {
+      for (const file of await filesUnder(s.dir)) {
         if (!(await stat(file)).isFile() || file.endsWith('.sock')) continue;
         assert.ok(!(await readFile(file)).includes(token), `${file} holds the token in plaintext`);
       }
