@@ -85,7 +85,10 @@ describe('openBrowser', () => {
     assert.equal(await openBrowser(url, { ...env, DISPLAY: ':0' }, { platform: 'linux' }), true);
     assert.equal(await openBrowser(url, { ...env, WAYLAND_DISPLAY: 'wayland-0', MCPD_TEST_BROWSER_EXIT: '3' }, { platform: 'linux' }), false, 'xdg-open exits 3: no browser');
     assert.deepEqual((await starts()).map((s) => s.argv), [[url], [url]]);
-    assert.equal(await openBrowser(url, { ...base(), DISPLAY: ':0' }, { platform: 'linux' }), false, 'no xdg-open on PATH');
+    // An empty folder as PATH: the machine's own xdg-open (xdg-utils comes with a browser) must not be found.
+    const empty = join(dir, 'empty');
+    await execa('mkdir', ['-p', empty]);
+    assert.equal(await openBrowser(url, { ...base(), PATH: empty, DISPLAY: ':0' }, { platform: 'linux' }), false, 'no xdg-open on PATH');
   });
 
   it('uses open on macOS and rundll32 (not cmd, which would parse the URL) on Windows', () => {
