@@ -1,7 +1,7 @@
 /**
  * Extra listeners beside the owner-only socket (README "The daemon"): a socket shared
  * with a group (`{ path, group, mode }`) or a loopback TCP port for containers (`{ host, port }`).
- * Each serves the same routes, and every connection on one must present a token.
+ * Each serves the same routes, and judges every request by its own `auth` chain (a client token by default).
  */
 import { chmod, lchown, lstat, readFile, unlink } from 'node:fs/promises';
 import type { Server } from 'node:http';
