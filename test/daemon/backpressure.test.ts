@@ -4,12 +4,12 @@
  * once the slow side reads again every message arrives, in order.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import type { DaemonStatus } from '../../daemon/protocol.js';
 import { fixture } from '../helpers/repo.js';
 import { MiniSession, startDaemon, waitFor } from '../helpers/daemon.js';
 import { type Sandbox, sandbox } from '../helpers/sandbox.js';
+import { residentKiB } from '../../daemon/supervisor/process-memory.js';
 
 const MiB = 1024 * 1024;
 const TOTAL = 96 * MiB;
@@ -18,9 +18,11 @@ const COUNT = TOTAL / SIZE;
 /** Far below TOTAL: what a daemon that buffered the backlog would have grown by. */
 const ALLOWED_GROWTH = 40 * MiB;
 
+/** The daemon's resident set in bytes (the same /proc reading as mcpd status). */
 async function rss(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
+  const kib = residentKiB(pid);
+  assert.ok(kib !== undefined, `no memory reading for pid ${pid}`);
+  return kib * 1024;
 }
 
 /** Waits until `value` has not changed for a second: the pipes and buffers are as full as they get. */

@@ -19,6 +19,7 @@ import { startDaemon, waitFor } from '../helpers/daemon.js';
 import { serverEnv } from '../helpers/mcp.js';
 import { fixture } from '../helpers/repo.js';
 import { type Sandbox, sandbox } from '../helpers/sandbox.js';
+import { residentKiB } from '../../daemon/supervisor/process-memory.js';
 
 const everything = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js');
 const mini = { command: process.execPath, args: [fixture('mini-mcp.js')] };
@@ -103,9 +104,11 @@ const opened = fc.record({
   frames: fc.array(fc.oneof(frame, fc.uint8Array({ minLength: 1, maxLength: 64 }).map((a) => Buffer.from(a))), { minLength: 1, maxLength: 6 }),
 });
 
+/** The daemon's resident set in bytes (the same /proc reading as mcpd status). */
 async function rss(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)![1]) * 1024;
+  const kib = residentKiB(pid);
+  assert.ok(kib !== undefined, `no memory reading for pid ${pid}`);
+  return kib * 1024;
 }
 
 describe('socket fuzz', { skip: process.platform === 'linux' ? undefined : 'reads the daemon\'s memory from /proc' }, () => {

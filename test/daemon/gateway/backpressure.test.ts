@@ -5,7 +5,6 @@
  * server reads again every request is answered.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { DaemonStatus } from '../../../daemon/protocol.js';
@@ -13,6 +12,7 @@ import { fixture } from '../../helpers/repo.js';
 import { startDaemon, waitFor } from '../../helpers/daemon.js';
 import { INITIALIZE, messagesOf, POST_HEADERS, send } from '../../helpers/mcp-http.js';
 import { type Sandbox, sandbox } from '../../helpers/sandbox.js';
+import { residentKiB } from '../../../daemon/supervisor/process-memory.js';
 
 const MiB = 1024 * 1024;
 /** Few connections, large bodies: an HTTP server reads a first chunk of every connection whatever it does next. */
@@ -21,9 +21,11 @@ const COUNT = 24;
 /** Far below the 48 MiB sent (a daemon that reads it all grows by over 100 MiB); 14 MiB measured. */
 const ALLOWED_GROWTH = 32 * MiB;
 
+/** The daemon's resident set in bytes (the same /proc reading as mcpd status). */
 async function rss(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
+  const kib = residentKiB(pid);
+  assert.ok(kib !== undefined, `no memory reading for pid ${pid}`);
+  return kib * 1024;
 }
 
 describe('backpressure through the HTTP gateway', () => {
