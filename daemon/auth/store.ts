@@ -3,10 +3,8 @@
  * temp file, fsync, rename). It keeps each token's SHA-256, never the token. The daemon is its
  * only writer: `mcpd token` verbs go through the daemon, so last-used times never race an edit.
  */
-import { mkdir, readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { z } from 'zod';
-import { McpdError } from '../../core/errors.js';
+import { readStateFile, writeStateFile } from './state-file.js';
 
 const recordSchema = z.strictObject({
   name: z.string(),
@@ -36,24 +34,8 @@ export class TokenStore {
 
   /** Reads the store; a missing file is an empty store, a damaged one an error naming it. */
   static async open(file: string): Promise<TokenStore> {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new TokenStore(file, []);
-      throw new McpdError('STORE_CORRUPT', `cannot read the token store ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { hint: 'check the file belongs to you and is readable', cause: error });
-    }
-    const parsed = (() => {
-      try {
-        return fileSchema.safeParse(JSON.parse(text));
-      } catch {
-        return undefined;
-      }
-    })();
-    if (!parsed?.success) {
-      throw new McpdError('STORE_CORRUPT', `the token store ${file} is damaged`, { hint: 'move it aside and create the tokens again (mcpd token create); every old token stops working' });
-    }
-    return new TokenStore(file, parsed.data.tokens);
+    const read = await readStateFile(file, fileSchema, 'the token store', 'move it aside and create the tokens again (mcpd token create); every old token stops working');
+    return new TokenStore(file, read?.tokens ?? []);
   }
 
   get records(): readonly TokenRecord[] {
@@ -97,10 +79,7 @@ export class TokenStore {
     this.#dirty = true;
     this.#saving = this.#saving.catch(() => {}).then(async () => {
       this.#dirty = false;
-      const { default: writeFileAtomic } = await import('write-file-atomic');
-      await mkdir(dirname(this.#file), { recursive: true, mode: 0o700 });
-      const body = { format: 'mcpd-tokens', version: 1, tokens: this.#records };
-      await writeFileAtomic(this.#file, `${JSON.stringify(body, null, 1)}\n`, { mode: 0o600, fsync: true });
+      await writeStateFile(this.#file, { format: 'mcpd-tokens', version: 1, tokens: this.#records });
     });
     return this.#saving;
   }

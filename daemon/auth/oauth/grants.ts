@@ -5,12 +5,10 @@
  * live refresh token, each kept as its SHA-256 only. A refresh rotates both; a refresh token
  * presented a second time is theft or a bug, and revokes the whole family (OAuth 2.1 §4.3.1).
  */
-import { mkdir, readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { McpdError } from '../../../core/errors.js';
 import { findHash, sha256Hex } from '../token.js';
+import { readStateFile, writeStateFile } from '../state-file.js';
 
 const clientSchema = z.object({
   client_id: z.string(),
@@ -75,21 +73,8 @@ export class GrantStore {
 
   /** Reads the store; a missing file is an empty store, a damaged one an error naming it. */
   static async open(file: string): Promise<GrantStore> {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new GrantStore(file, [], []);
-      throw new McpdError('STORE_CORRUPT', `cannot read the OAuth grant store ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { hint: 'check the file belongs to you and is readable', cause: error });
-    }
-    let parsed: ReturnType<typeof fileSchema.safeParse> | undefined;
-    try {
-      parsed = fileSchema.safeParse(JSON.parse(text));
-    } catch {
-      parsed = undefined;
-    }
-    if (!parsed?.success) throw new McpdError('STORE_CORRUPT', `the OAuth grant store ${file} is damaged`, { hint: 'move it aside: every client registers and asks for consent again' });
-    return new GrantStore(file, parsed.data.clients, parsed.data.grants);
+    const read = await readStateFile(file, fileSchema, 'the OAuth grant store', 'move it aside: every client registers and asks for consent again');
+    return new GrantStore(file, read?.clients ?? [], read?.grants ?? []);
   }
 
   get grants(): readonly Grant[] {
@@ -174,10 +159,7 @@ export class GrantStore {
 
   #save(): Promise<void> {
     this.#saving = this.#saving.catch(() => {}).then(async () => {
-      const { default: writeFileAtomic } = await import('write-file-atomic');
-      await mkdir(dirname(this.#file), { recursive: true, mode: 0o700 });
-      const body = { format: 'mcpd-oauth', version: 1, clients: this.#clients, grants: this.#grants };
-      await writeFileAtomic(this.#file, `${JSON.stringify(body, null, 1)}\n`, { mode: 0o600, fsync: true });
+      await writeStateFile(this.#file, { format: 'mcpd-oauth', version: 1, clients: this.#clients, grants: this.#grants });
     });
     return this.#saving;
   }
