@@ -1,9 +1,10 @@
 /**
  * bench/gateway's floor on the SDK's own server transport: bare-gateway.ts's shape (HTTP in one
  * process, the MCP server over stdio in another) with the protocol done by the SDK's
- * StreamableHTTPServerTransport, as mcpd's gateway and server-everything's HTTP mode do it. Each
- * session's transport writes what the client sends to its server's stdin and sends each line the
- * server writes; nothing else (no authentication, policy, audit or session of mcpd's).
+ * StreamableHTTPServerTransport, as server-everything's HTTP mode does it (mcpd's gateway runs
+ * the same transport's web-standard core, daemon/gateway/web-exchange.ts). Each session's
+ * transport writes what the client sends to its server's stdin and sends each line the server
+ * writes; nothing else (no authentication, policy, audit or session of mcpd's).
  *
  *   node dist/bench/sdk-gateway.js -- CMD ARGS…   listens on a loopback port and prints it
  */

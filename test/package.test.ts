@@ -96,7 +96,7 @@ describe('the published package', () => {
       // The gateway's server transport (daemon/gateway/sdk-server.ts), which only the daemon's ES modules load.
       await copyFile(join(repoRoot, 'dist', 'daemon', 'gateway', 'sdk-server.js'), join(dir, 'sdk-server.mjs'));
       const server = (await import(pathToFileURL(join(dir, 'sdk-server.mjs')).href)) as Record<string, unknown>;
-      assert.equal(typeof server.StreamableHTTPServerTransport, 'function');
+      assert.equal(typeof server.WebStandardStreamableHTTPServerTransport, 'function');
       // jose for the jwt provider (daemon/auth/providers/vendored-jose.ts), likewise.
       await copyFile(join(repoRoot, 'dist', 'daemon', 'auth', 'providers', 'vendored-jose.js'), join(dir, 'vendored-jose.mjs'));
       const jose = (await import(pathToFileURL(join(dir, 'vendored-jose.mjs')).href)) as Record<string, unknown>;

@@ -11,8 +11,9 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Session } from '../session/session.js';
 import { BoundedEventStore } from './event-store.js';
 import { HttpLink } from './http-link.js';
+import { sendWebResponse, toWebRequest } from './web-exchange.js';
 
-type Transport = InstanceType<typeof import('./sdk-server.js').StreamableHTTPServerTransport>;
+type Transport = InstanceType<typeof import('./sdk-server.js').WebStandardStreamableHTTPServerTransport>;
 
 export interface HttpSessionDeps {
   readonly sdk: typeof import('./sdk-server.js');
@@ -45,7 +46,7 @@ export class HttpSession {
   constructor(deps: HttpSessionDeps) {
     this.#deps = deps;
     const sizes = new WeakMap<object, number>();
-    this.#transport = new deps.sdk.StreamableHTTPServerTransport({
+    this.#transport = new deps.sdk.WebStandardStreamableHTTPServerTransport({
       // 256 random bits: an id is a capability, guessed by no one.
       sessionIdGenerator: () => randomBytes(32).toString('base64url'),
       eventStore: new BoundedEventStore(sizes),
@@ -90,7 +91,7 @@ export class HttpSession {
     res.once('close', () => {
       if (--this.#open === 0 && !this.#over) this.#idle = setTimeout(() => this.#end(true, 'idle'), this.#deps.idleMs).unref();
     });
-    await this.#transport.handleRequest(req, res, body);
+    await sendWebResponse(await this.#transport.handleRequest(toWebRequest(req), { parsedBody: body }), res);
   }
 
   /**
