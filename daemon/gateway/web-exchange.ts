@@ -5,8 +5,9 @@
  * The SDK's own Node wrapper does this through @hono/node-server, whose response writer waits
  * a timer turn (≥ 1 ms) when a body has one chunk ready and not a second: that is every SSE
  * answer with an event store, which writes its priming event first. Every ping through the
- * gateway paid it (BENCHMARKS.md, "gateway"). Here each chunk is written as it comes, and the
- * chunks and the end that come in the same turn leave in one write.
+ * gateway paid it (BENCHMARKS.md, "gateway"). Here each chunk is written as it comes; Node's http
+ * corks a chunked response until the next tick, so an answer and the end that the transport
+ * hands over in one turn still leave in one write.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
@@ -41,13 +42,8 @@ export async function sendWebResponse(response: Response, res: ServerResponse): 
   try {
     for (;;) {
       const { done, value } = await reader.read();
-      if (done || res.destroyed) break;
-      // Corked until this turn's promise jobs have run: the transport enqueues an answer and
-      // closes its stream in one go, so the answer and the end of the response go out together.
-      if (!res.writableCorked) {
-        res.cork();
-        process.nextTick(() => res.uncork());
-      }
+      if (done) break;
+      if (res.destroyed) return cancel();
       if (!res.write(value)) await drainedOrClosed(res);
     }
   } catch {
