@@ -5,15 +5,24 @@
  *   written in TypeScript embeds. One hop: this process → the daemon's socket → the server.
  * - a bare socket hop: this process → a Unix socket → bare-relay.ts `listen` → the server, the
  *   least one hop can cost (the floor under mcpd/client's figures).
+ * - direct, parsed: the server spawned by this process, each message read as mcpd/client reads
+ *   its frames (the bytes, their text, JSON.parse, the SDK's JSONRPCMessageSchema). Direct's raw
+ *   reader skips that work; every transport that hands a host app messages does it, so this is
+ *   the floor under mcpd/client's bulk rate.
+ * - direct on the SDK's StdioClientTransport: what a host app written in TypeScript runs when it
+ *   spawns the server itself, the alternative to mcpd/client.
  *
  * Both make the same calls as the stdio variants (rpc.ts's Calls), so the figures compare.
  */
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { type Socket, connect } from 'node:net';
+import type { Readable, Writable } from 'node:stream';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { type JSONRPCMessage, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
 import { mcpdTransport } from '../client/index.js';
-import { Calls, INIT_PARAMS } from './rpc.js';
+import { Calls, INIT_PARAMS, killGroup, root } from './rpc.js';
 
 /** A path opened by this process: the name the tables print, and how to open one session on it. */
 export interface InProcess { name: string; open: () => Promise<Closable> }
@@ -85,6 +94,72 @@ export function viaClient(label: string, name: string, socket: string): InProces
       return rpc;
     },
   };
+}
+
+/** A server spawned by this process, read as a Transport that parses as mcpd/client's does (see the top). */
+class ParsedStdio implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+  /** The line not yet complete, as its chunks: joined once, when its newline comes. */
+  #parts: Buffer[] = [];
+  readonly #exited: Promise<unknown>;
+
+  constructor(readonly child: ChildProcessByStdio<Writable, Readable, null>) {
+    child.stdout.on('data', (chunk: Buffer) => this.#read(chunk));
+    child.stdin.on('error', () => undefined);
+    this.#exited = once(child, 'exit').finally(() => this.onclose?.());
+  }
+
+  async start(): Promise<void> {}
+
+  async send(message: JSONRPCMessage): Promise<void> {
+    this.child.stdin.write(`${JSON.stringify(message)}\n`);
+  }
+
+  async close(): Promise<void> {
+    this.child.stdin.end();
+    const timer = setTimeout(() => killGroup(this.child.pid), 5000);
+    await this.#exited;
+    clearTimeout(timer);
+  }
+
+  #read(chunk: Buffer): void {
+    let start = 0;
+    for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, start)) {
+      this.#parts.push(chunk.subarray(start, nl));
+      const line = this.#parts.length === 1 ? this.#parts[0]! : Buffer.concat(this.#parts);
+      this.#parts = [];
+      start = nl + 1;
+      const parsed = JSONRPCMessageSchema.safeParse(JSON.parse(line.toString()));
+      if (parsed.success) this.onmessage?.(parsed.data);
+      else this.onerror?.(new Error('the server sent a message that is not JSON-RPC'));
+    }
+    if (start < chunk.length) this.#parts.push(chunk.subarray(start));
+  }
+}
+
+/** `command args` spawned by this process and read through `transport` (ParsedStdio, or the SDK's own). */
+function viaSpawn(label: string, open: () => Transport): InProcess {
+  return {
+    name: label,
+    open: async () => {
+      const transport = open();
+      const rpc = new TransportCalls(transport);
+      await transport.start();
+      return rpc;
+    },
+  };
+}
+
+/** Direct, parsed in this process as a transport must (see the top). */
+export function viaParsedStdio(label: string, command: string, args: string[], env: Record<string, string>): InProcess {
+  return viaSpawn(label, () => new ParsedStdio(spawn(command, args, { cwd: root, env, detached: true, stdio: ['pipe', 'pipe', 'ignore'] })));
+}
+
+/** Direct on the SDK's StdioClientTransport in this process (see the top). */
+export function viaSdkStdio(label: string, command: string, args: string[], env: Record<string, string>): InProcess {
+  return viaSpawn(label, () => new StdioClientTransport({ command, args, env, cwd: root, stderr: 'ignore' }));
 }
 
 /** One bare hop: a connection to bare-relay.ts `listen` at `socket`, which spawns the server for it. */
