@@ -5,16 +5,16 @@
  *   written in TypeScript embeds. One hop: this process → the daemon's socket → the server.
  * - a bare socket hop: this process → a Unix socket → bare-relay.ts `listen` → the server, the
  *   least one hop can cost (the floor under mcpd/client's figures).
- * - direct, parsed: the server spawned by this process, each message read as mcpd/client reads
- *   its frames (the bytes, their text, JSON.parse, the SDK's JSONRPCMessageSchema). Direct's raw
- *   reader skips that work; every transport that hands a host app messages does it, so this is
- *   the floor under mcpd/client's bulk rate.
+ * - direct, parsed, and a bare socket hop, parsed: each message read as mcpd/client reads its
+ *   frames (the bytes, their text, JSON.parse, the SDK's JSONRPCMessageSchema). The raw readers
+ *   skip that work; every transport that hands a host app messages does it, so the parsed hop
+ *   is the floor under mcpd/client's bulk rate.
  * - direct on the SDK's StdioClientTransport: what a host app written in TypeScript runs when it
  *   spawns the server itself, the alternative to mcpd/client.
  *
  * Both make the same calls as the stdio variants (rpc.ts's Calls), so the figures compare.
  */
-import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { type Socket, connect } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
@@ -96,32 +96,34 @@ export function viaClient(label: string, name: string, socket: string): InProces
   };
 }
 
-/** A server spawned by this process, read as a Transport that parses as mcpd/client's does (see the top). */
-class ParsedStdio implements Transport {
+/**
+ * Newline-delimited JSON-RPC read as a Transport that parses each message as mcpd/client's
+ * does (see the top): over a server's stdio, or over a socket to bare-relay.ts.
+ */
+class ParsedLines implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage) => void;
   /** The line not yet complete, as its chunks: joined once, when its newline comes. */
   #parts: Buffer[] = [];
-  readonly #exited: Promise<unknown>;
+  readonly #ended: Promise<unknown>;
 
-  constructor(readonly child: ChildProcessByStdio<Writable, Readable, null>) {
-    child.stdout.on('data', (chunk: Buffer) => this.#read(chunk));
-    child.stdin.on('error', () => undefined);
-    this.#exited = once(child, 'exit').finally(() => this.onclose?.());
+  /** `ended` settles when the other side is gone; `finish` ends our side and waits for it. */
+  constructor(input: Readable, private readonly output: Writable, ended: Promise<unknown>, private readonly finish: () => void) {
+    input.on('data', (chunk: Buffer) => this.#read(chunk));
+    output.on('error', () => undefined);
+    this.#ended = ended.finally(() => this.onclose?.());
   }
 
   async start(): Promise<void> {}
 
   async send(message: JSONRPCMessage): Promise<void> {
-    this.child.stdin.write(`${JSON.stringify(message)}\n`);
+    this.output.write(`${JSON.stringify(message)}\n`);
   }
 
   async close(): Promise<void> {
-    this.child.stdin.end();
-    const timer = setTimeout(() => killGroup(this.child.pid), 5000);
-    await this.#exited;
-    clearTimeout(timer);
+    this.finish();
+    await this.#ended;
   }
 
   #read(chunk: Buffer): void {
@@ -139,12 +141,12 @@ class ParsedStdio implements Transport {
   }
 }
 
-/** `command args` spawned by this process and read through `transport` (ParsedStdio, or the SDK's own). */
-function viaSpawn(label: string, open: () => Transport): InProcess {
+/** A path read through the Transport `open` gives (ParsedLines, or the SDK's stdio transport). */
+function viaTransport(label: string, open: () => Promise<Transport>): InProcess {
   return {
     name: label,
     open: async () => {
-      const transport = open();
+      const transport = await open();
       const rpc = new TransportCalls(transport);
       await transport.start();
       return rpc;
@@ -154,12 +156,39 @@ function viaSpawn(label: string, open: () => Transport): InProcess {
 
 /** Direct, parsed in this process as a transport must (see the top). */
 export function viaParsedStdio(label: string, command: string, args: string[], env: Record<string, string>): InProcess {
-  return viaSpawn(label, () => new ParsedStdio(spawn(command, args, { cwd: root, env, detached: true, stdio: ['pipe', 'pipe', 'ignore'] })));
+  return viaTransport(label, async () => {
+    const child = spawn(command, args, { cwd: root, env, detached: true, stdio: ['pipe', 'pipe', 'ignore'] });
+    return new ParsedLines(child.stdout, child.stdin, once(child, 'exit'), () => {
+      child.stdin.end();
+      const timer = setTimeout(() => killGroup(child.pid), 5000);
+      child.once('exit', () => clearTimeout(timer));
+    });
+  });
 }
 
-/** Direct on the SDK's StdioClientTransport in this process (see the top). */
+/** A bare socket hop, parsed as a transport must: the least mcpd/client's one hop can cost (see the top). */
+export function viaParsedSocket(label: string, socket: string): InProcess {
+  return viaTransport(label, async () => {
+    const connection = connect(socket);
+    await once(connection, 'connect');
+    return new ParsedLines(connection, connection, once(connection, 'close'), () => connection.end());
+  });
+}
+
+/**
+ * Direct on the SDK's StdioClientTransport in this process (see the top). Latency only: its
+ * reader refuses a line over 10 MiB (ReadBuffer's limit), so it cannot carry the bulk answer.
+ */
 export function viaSdkStdio(label: string, command: string, args: string[], env: Record<string, string>): InProcess {
-  return viaSpawn(label, () => new StdioClientTransport({ command, args, env, cwd: root, stderr: 'ignore' }));
+  return viaTransport(label, async () => {
+    const transport = new StdioClientTransport({ command, args, env, cwd: root, stderr: 'ignore' });
+    // Its send adds a 'drain' listener each time the pipe is full; a burst sent at once would
+    // add hundreds. One send after another, each resolving once written, is the same burst.
+    const send = transport.send.bind(transport);
+    let last = Promise.resolve();
+    transport.send = (message) => (last = last.then(() => send(message)));
+    return transport;
+  });
 }
 
 /** One bare hop: a connection to bare-relay.ts `listen` at `socket`, which spawns the server for it. */

@@ -10,7 +10,7 @@
  * More paths are measured in the same rounds: a host app on mcpd/client (the transport a
  * TypeScript host embeds: one hop to the daemon, in this process), and the floors the targets
  * are judged against (bench/floor's): the daemon path's two hops as bare relays, one bare
- * socket hop from this process, direct parsed in this process as a transport must, and direct
+ * socket hop from this process, raw and parsed as a transport must, direct parsed, and direct
  * on the SDK's own stdio transport (bench/in-process.ts; bench/targets.ts has the targets).
  *
  *   node dist/bench/launch.js [--runs 10] [--pings 200] [--warmup 20] [--burst 2000]
@@ -22,9 +22,9 @@ import { join } from 'node:path';
 import { BareListener } from './bare-floor.js';
 import { benchFlags } from './flags.js';
 import { BenchDaemon, cli, daemonMemory } from './daemon.js';
-import { viaBareSocket, viaClient, viaParsedStdio, viaSdkStdio } from './in-process.js';
+import { viaBareSocket, viaClient, viaParsedSocket, viaParsedStdio, viaSdkStdio } from './in-process.js';
 import { type BulkSample, type Path, type Sample, checkInjection, measure, measureBulk, nodeFloor, timeToExit } from './measure.js';
-import { CLIENT, DAEMON, DIRECT, DIRECT_PARSED, DIRECT_SDK, NO_DAEMON, RELAYS, SOCKET_HOP, report } from './report.js';
+import { CLIENT, DAEMON, DIRECT, DIRECT_PARSED, DIRECT_SDK, NO_DAEMON, RELAYS, SOCKET_HOP, SOCKET_HOP_PARSED, report } from './report.js';
 import { TOKEN, miniServer, miniVariants, prepareHome } from './setup.js';
 import { count, f } from './stats.js';
 import { warmBench } from './warm.js';
@@ -59,6 +59,7 @@ async function main(): Promise<void> {
       bare.twoHops(RELAYS),
       client,
       viaBareSocket(SOCKET_HOP, bare.socket),
+      viaParsedSocket(SOCKET_HOP_PARSED, bare.socket),
       viaParsedStdio(DIRECT_PARSED, node, [entry, 'stdio'], env),
       viaSdkStdio(DIRECT_SDK, node, [entry, 'stdio'], env),
     ];
@@ -68,8 +69,8 @@ async function main(): Promise<void> {
       bareMini.twoHops(RELAYS),
       viaClient(CLIENT, 'mini', env.MCPD_SOCKET),
       viaBareSocket(SOCKET_HOP, bareMini.socket),
+      viaParsedSocket(SOCKET_HOP_PARSED, bareMini.socket),
       viaParsedStdio(DIRECT_PARSED, node, [miniServer], env),
-      viaSdkStdio(DIRECT_SDK, node, [miniServer], env),
     ];
     const refusal = [cli, 'run', '--no-autostart', 'nosuchserver'];
     for (const path of [variants[1]!, variants[3]!, client]) await checkInjection(path, env, TOKEN);
