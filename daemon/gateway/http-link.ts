@@ -10,6 +10,7 @@
  */
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { ClientLink } from '../session/session.js';
+import { Stalls } from './web-exchange.js';
 
 type Id = string | number;
 
@@ -37,6 +38,8 @@ export class HttpLink implements ClientLink {
   #paused: { promise: Promise<void>; resolve: () => void } | undefined;
   /** Called once, when the session closes the link (its server gave up, the daemon stops, a token was revoked). */
   onClosed: (() => void) | undefined;
+  /** This session's responses that wait for their client to read (handed to web-exchange.ts's writer). */
+  readonly stalls = new Stalls();
 
   constructor(sink: MessageSink, sizes: WeakMap<object, number>, problem: (error: unknown) => void) {
     this.#sink = sink;
@@ -83,13 +86,17 @@ export class HttpLink implements ClientLink {
     this.send(whole);
   }
 
-  // The transport's streams buffer what the client has not read yet; mcpd does not see into them.
+  /**
+   * The transport's streams buffer what the client has not read, and mcpd cannot see into
+   * them; a response waiting for its client to read (web-exchange.ts) is what it can see. One
+   * counts as a full queue, so the server's output waits for the client (server-output.ts).
+   */
   get bufferedAmount(): number {
-    return 0;
+    return this.stalls.any ? Number.MAX_SAFE_INTEGER : 0;
   }
 
   onFlushed(callback: () => void): void {
-    callback();
+    this.stalls.whenNone(callback);
   }
 
   /** Resolves once the server takes input again; undefined while it does. Requests wait for it before their body is read. */

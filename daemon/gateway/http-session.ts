@@ -91,7 +91,7 @@ export class HttpSession {
     res.once('close', () => {
       if (--this.#open === 0 && !this.#over) this.#idle = setTimeout(() => this.#end(true, 'idle'), this.#deps.idleMs).unref();
     });
-    await sendWebResponse(await this.#transport.handleRequest(toWebRequest(req), { parsedBody: body }), res);
+    await sendWebResponse(await this.#transport.handleRequest(toWebRequest(req), { parsedBody: body }), res, this.link.stalls);
   }
 
   /**

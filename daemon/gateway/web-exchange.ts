@@ -24,11 +24,41 @@ export function toWebRequest(req: IncomingMessage): Request {
 }
 
 /**
+ * The responses of one session that wait for their client to read what was written: the
+ * transport's streams take whatever it is given, so this is the only sign of a client that
+ * stopped reading (http-link.ts reports it as backpressure, and the server's output waits).
+ */
+export class Stalls {
+  #count = 0;
+  #waiting: Array<() => void> = [];
+
+  get any(): boolean {
+    return this.#count > 0;
+  }
+
+  /** Calls `callback` once no response waits. */
+  whenNone(callback: () => void): void {
+    if (this.#count === 0) callback();
+    else this.#waiting.push(callback);
+  }
+
+  async during(wait: Promise<void>): Promise<void> {
+    this.#count++;
+    try {
+      await wait;
+    } finally {
+      if (--this.#count === 0) for (const callback of this.#waiting.splice(0)) callback();
+    }
+  }
+}
+
+/**
  * Writes `response` to `res`, its body streamed until it ends or the client goes away; the
  * body's reader is cancelled then, which is how the transport learns that a stream is gone
- * (its events are still stored, for the client to resume from).
+ * (its events are still stored, for the client to resume from). While the client does not
+ * read, the body is not read either, and `stalls` counts the response.
  */
-export async function sendWebResponse(response: Response, res: ServerResponse): Promise<void> {
+export async function sendWebResponse(response: Response, res: ServerResponse, stalls?: Stalls): Promise<void> {
   const head: Record<string, string> = {};
   response.headers.forEach((value, name) => { head[name] = value; });
   res.writeHead(response.status, head);
@@ -44,7 +74,7 @@ export async function sendWebResponse(response: Response, res: ServerResponse): 
       const { done, value } = await reader.read();
       if (done) break;
       if (res.destroyed) return cancel();
-      if (!res.write(value)) await drainedOrClosed(res);
+      if (!res.write(value)) await (stalls ? stalls.during(drainedOrClosed(res)) : drainedOrClosed(res));
     }
   } catch {
     // The transport errored its own stream: the response ends here, as a dropped stream would.
