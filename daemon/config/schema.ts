@@ -64,7 +64,7 @@ const oauthSchema = z.strictObject({
   callbackPort: z.number().int().min(1).max(65535).optional(),
   clientMetadataUrl: z.string().url().optional(),
   tokenEndpointAuthMethod: oneOf(['client_secret_basic', 'client_secret_post', 'none', 'private_key_jwt'], 'token endpoint auth method').optional(),
-  grant: z.literal('client_credentials').optional(),
+  grant: z.literal('client_credentials', { errorMap: (_issue, ctx) => ({ message: `${unknownChoice('grant', ctx.data, ['client_credentials'])} (leave "grant" out for a user's sign-in)` }) }).optional(),
   /** For private_key_jwt (RFC 7523): a reference to the PEM (PKCS#8) key, or a JWK as JSON, that signs the client assertion. */
   privateKey: z.string().min(1).optional(),
   /** The JWS algorithm of that assertion: the key's type alone leaves it open (an RSA key signs RS256 or PS256). */

@@ -65,6 +65,7 @@ describe('url servers in the config', () => {
     assert.deepEqual(problems({ url: 'https://x.example/mcp', oauth: true }), ['mcpServers.linear.oauth: expected false (no OAuth) or an object of OAuth settings such as {"clientId": "mcpd"}']);
     // zod's union put the message above on these too, hiding which OAuth setting was wrong.
     assert.deepEqual(problems({ url: 'https://x.example/mcp', oauth: { tokenEndpointAuthMethod: 'basic' } }), ['mcpServers.linear.oauth.tokenEndpointAuthMethod: unknown token endpoint auth method "basic"; expected one of client_secret_basic, client_secret_post, none, private_key_jwt']);
+    assert.deepEqual(problems({ url: 'https://x.example/mcp', oauth: { grant: 'authorization_code' } }), ['mcpServers.linear.oauth.grant: unknown grant "authorization_code"; expected one of client_credentials (leave "grant" out for a user\'s sign-in)']);
     assert.deepEqual(problems({ url: 'https://x.example/mcp', oauth: { signingAlgorithm: 'HS256', scopes: 'read' } }), [
       'mcpServers.linear.oauth.scopes: expected array, received string',
       'mcpServers.linear.oauth.signingAlgorithm: unknown signing algorithm "HS256"; expected one of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA',
