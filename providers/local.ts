@@ -11,6 +11,7 @@
  */
 import { join } from 'node:path';
 import { z } from 'zod';
+import { oneOf } from '../core/choice.js';
 import { McpdError } from '../core/errors.js';
 import { dataDir, expandHome } from '../core/paths.js';
 import type { ProviderContext } from './registry.js';
@@ -24,7 +25,7 @@ export const settings = z.strictObject({
   /** The store file; default `store.json` in the data dir. */
   path: z.string().optional(),
   /** Where the store's key comes from when the store is created. */
-  key: z.enum(['auto', 'keychain', 'passphrase', 'file']).default('auto'),
+  key: oneOf(['auto', 'keychain', 'passphrase', 'file'], 'key source').default('auto'),
 });
 export type LocalConfig = z.output<typeof settings>;
 

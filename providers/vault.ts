@@ -23,6 +23,7 @@
 import ms from 'ms';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { discriminatorErrors } from '../core/choice.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { duration } from '../core/duration.js';
 import { McpdError } from '../core/errors.js';
@@ -45,7 +46,7 @@ export const settings = z.strictObject({
     /** token: default $VAULT_TOKEN, else ~/.vault-token; may be a reference. */
     z.strictObject({ method: z.literal('token'), token: z.string().optional() }),
     z.strictObject({ method: z.literal('approle'), roleId: z.string().min(1), secretId: z.string().min(1), mount: z.string().default('approle') }),
-  ], { errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_union_discriminator' ? 'unknown auth method; expected "token" or "approle"' : ctx.defaultError }) }).default({ method: 'token' }),
+  ], { errorMap: discriminatorErrors('Vault auth method', 'Vault auth settings such as {"method": "token"}') }).default({ method: 'token' }),
   tls: z.strictObject({ caFile: z.string().optional(), serverName: z.string().optional() }).optional(),
   timeout: duration.default('10s'),
   ...cacheable,

@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ignoreOverride, parseDef, zodToJsonSchema } from 'zod-to-json-schema';
 import { configSchema, localServerSchema, providerSchema, providerSchemas, remoteServerSchema, serverSchema } from '../daemon/config/schema.js';
+import { shownAs } from '../daemon/config/shapes.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 /** Where cli/commands/config.ts reads it from. */
@@ -29,7 +30,7 @@ const DESCRIPTION = 'mcpd\'s config file (`mcpd config path`). This schema gives
  */
 const providerShape = z.discriminatedUnion('type', Object.values(providerSchemas) as unknown as [typeof providerSchemas.env, ...Array<typeof providerSchemas.env>]);
 
-/** serverSchema picks the command or the url shape in a transform too; shown as the union of the two. */
+/** serverSchema picks the command or the url shape in a transform too; shown as the union of the two, as every value daemon/config/shapes.ts picks a shape for is. */
 const serverShape = z.union([localServerSchema, remoteServerSchema]);
 
 /** The config's JSON Schema (draft-07, which editors read best), every subschema inlined. */
@@ -39,7 +40,10 @@ export function configJsonSchema(): object {
     $refStrategy: 'none',
     // A refinement is checked by zod alone: the schema holds what it refines (a string).
     effectStrategy: 'input',
-    override: (def, refs) => (def === providerSchema._def ? parseDef(providerShape._def, refs) : def === serverSchema._def ? parseDef(serverShape._def, refs) : ignoreOverride),
+    override: (def, refs) => {
+      const shown = def === providerSchema._def ? providerShape : def === serverSchema._def ? serverShape : shownAs.get(def);
+      return shown ? parseDef(shown._def, refs) : ignoreOverride;
+    },
   });
   const { $schema, ...rest } = schema as { $schema?: string };
   return { $schema, title: 'mcpd config', description: DESCRIPTION, ...rest };

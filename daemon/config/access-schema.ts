@@ -4,8 +4,10 @@
  * those providers give. Part of the config's schema (schema.ts), kept apart for its size.
  */
 import { z } from 'zod';
+import { discriminatorErrors, kindOf, oneOf } from '../../core/choice.js';
 import { duration } from '../../core/duration.js';
 import { glob, headerName, roleName } from './fields.js';
+import { isObject, pickShape, type ShapeProblem } from './shapes.js';
 
 const LOOPBACK_HOSTS = ['127.0.0.1', '::1', 'localhost'];
 
@@ -73,7 +75,7 @@ export const authProviderSchema = z.discriminatedUnion('type', [
     /** Roles every issued token gives; without any, a token opens nothing. */
     roles: z.array(roleName).default([]),
   }),
-], { errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_union_discriminator' ? 'unknown auth provider type; expected "bearer", "forwarded", "none", "jwt" or "oauth"' : ctx.defaultError }) });
+], { errorMap: discriminatorErrors('auth provider type', 'an auth provider such as {"type": "bearer"}') });
 
 export type AuthProviderConfig = z.output<typeof authProviderSchema>;
 
@@ -98,32 +100,55 @@ const publicUrl = z.string().superRefine((text, ctx) => {
   if (!origin) ctx.addIssue({ code: 'custom', message: `expected an origin such as "https://mcp.example.com" (scheme, host and port only: endpoints are ORIGIN/mcp/NAME), got "${text.slice(0, 80)}"` });
 }).optional();
 
+/** A listener on a unix socket: the owner's group (or `group`) may connect, with the file's `mode`. */
+const unixListener = z.strictObject({
+  path: z.string({ required_error: 'expected the socket file\'s path, e.g. "/run/mcpd/shared.sock"' }).min(1),
+  group: z.union([z.string().min(1), z.number().int().min(0)], {
+    errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_union' ? `expected a group name such as "staff" or a numeric group id such as 20, got ${kindOf(ctx.data)}` : ctx.defaultError }),
+  }).optional(),
+  mode: z.string().regex(/^0?[0-7]{3}$/, 'expected an octal mode such as "660"').default('660'),
+  idleTimeout,
+  publicUrl,
+  auth: authChain,
+});
+
+/** A listener on a TCP port. */
+const tcpListener = z.strictObject({
+  /** Beyond loopback only with `tls`, or behind a trusted reverse proxy (a `forwarded` provider in `auth`). */
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number({ required_error: 'expected the TCP port to listen on, e.g. 7311 (0: any free port)' }).int().min(0).max(65535),
+  /** Names besides loopback that requests may carry in Host and Origin (a container's host.docker.internal). */
+  allowedHosts: z.array(z.string().regex(/^[A-Za-z0-9.-]+$/, 'expected a host name without a port, such as "host.docker.internal"')).optional(),
+  /** HTTPS: the PEM certificate chain's path and the private key's path or reference. */
+  tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+  idleTimeout,
+  publicUrl,
+  auth: authChain,
+});
+
+const UNIX_ONLY = ['path', 'group', 'mode'];
+const TCP_ONLY = ['host', 'port', 'allowedHosts', 'tls'];
+
+/** `path` makes a unix socket listener, `port` (or `host`) a TCP one: a key of the other kind is named, not lost in a union's "invalid input". */
+const listener = pickShape(z.union([unixListener, tcpListener]), (value): z.ZodTypeAny | ShapeProblem[] => {
+  if (!isObject(value)) return [{ message: `expected a listener such as {"path": "/run/mcpd/shared.sock"} or {"port": 7311}, got ${kindOf(value)}` }];
+  const has = (key: string) => Object.hasOwn(value, key);
+  if (has('path') && has('port')) return [{ message: 'has both "path" and "port"; a listener is either a unix socket ("path") or a TCP port ("port", with "host")' }];
+  const tcp = has('port') || (!has('path') && TCP_ONLY.some(has));
+  if (!tcp && !UNIX_ONLY.some(has)) return [{ message: 'expected "path" (a unix socket listener) or "port" (a TCP listener, with "host")' }];
+  const foreign = (tcp ? UNIX_ONLY : TCP_ONLY).filter(has);
+  if (foreign.length === 0) return tcp ? tcpListener : unixListener;
+  return foreign.map((key) => ({
+    path: [key],
+    message: tcp ? `"${key}" is for a unix socket listener; a TCP listener takes "host", "port", "allowedHosts" and "tls"` : `"${key}" is for a TCP listener; a unix socket listener takes "path", "group" and "mode"`,
+  }));
+});
+
 /** Who may connect (README "The daemon"). Extra listeners always authenticate each request. */
 export const socketSchema = z.strictObject({
   /** Refuse connections without a token even on the owner-only socket. */
   requireToken: z.boolean().default(false),
-  listen: z.array(z.union([
-    z.strictObject({
-      path: z.string().min(1),
-      group: z.union([z.string().min(1), z.number().int().min(0)]).optional(),
-      mode: z.string().regex(/^0?[0-7]{3}$/, 'expected an octal mode such as "660"').default('660'),
-      idleTimeout,
-      publicUrl,
-      auth: authChain,
-    }),
-    z.strictObject({
-      /** Beyond loopback only with `tls`, or behind a trusted reverse proxy (a `forwarded` provider in `auth`). */
-      host: z.string().min(1).default('127.0.0.1'),
-      port: z.number().int().min(0).max(65535),
-      /** Names besides loopback that requests may carry in Host and Origin (a container's host.docker.internal). */
-      allowedHosts: z.array(z.string().regex(/^[A-Za-z0-9.-]+$/, 'expected a host name without a port, such as "host.docker.internal"')).optional(),
-      /** HTTPS: the PEM certificate chain's path and the private key's path or reference. */
-      tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
-      idleTimeout,
-      publicUrl,
-      auth: authChain,
-    }),
-  ])).default([]),
+  listen: z.array(listener).default([]),
 }).default({});
 
 /** What a role grants on the servers its `server` glob matches; no `tools` (prompts, resources) list means all of them. */
@@ -133,7 +158,7 @@ const grantSchema = z.strictObject({
   prompts: z.array(glob).optional(),
   resources: z.array(glob).optional(),
   /** read: only tools annotated readOnlyHint; write (the default): every tool the lists name. */
-  access: z.enum(['read', 'write']).default('write'),
+  access: oneOf(['read', 'write'], 'access level').default('write'),
 });
 
 /** What a role takes away; no list means the whole server. A deny wins over every grant. */

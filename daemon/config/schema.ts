@@ -8,11 +8,13 @@
  * is on the path of every `mcpd run` a host app starts.
  */
 import { z } from 'zod';
+import { discriminatorErrors, kindOf, oneOf, shownValue, unknownChoice } from '../../core/choice.js';
 import { duration, isDuration } from '../../core/duration.js';
 import { backends, type ProviderType } from '../../providers/backends.js';
 import { scopeProblem } from '../auth/scopes.js';
 import { glob, headerName, roleName } from './fields.js';
 import { roleSchema, socketSchema } from './access-schema.js';
+import { isObject, pickShape } from './shapes.js';
 
 export { authProviderSchema, type AuthProviderConfig, type GrantConfig, isLoopbackHost, type RoleConfig, roleSchema, socketSchema } from './access-schema.js';
 
@@ -39,7 +41,8 @@ export const localServerSchema = z.strictObject({
   env: z.record(envName, z.string()).default({}),
   cwd: z.string().optional(),
   /** Extra variables of the caller's environment to pass on: true for all, or a list of names. */
-  inheritEnv: z.union([z.boolean(), z.array(envName)]).default(false),
+  inheritEnv: pickShape(z.union([z.boolean(), z.array(envName)]), (value) =>
+    typeof value === 'boolean' ? z.boolean() : Array.isArray(value) ? z.array(envName) : [{ message: `expected true (all of the caller's environment), false, or a list of variable names such as ["LANG"], got ${kindOf(value)}` }]).default(false),
   /** Variables that may resolve to nothing (missing or empty); they are then left out. */
   optional: z.array(envName).default([]),
   /** How long one set of injected values lives before the daemon rolls the server onto fresh ones. */
@@ -60,12 +63,12 @@ const oauthSchema = z.strictObject({
   scopes: z.array(z.string().min(1)).optional(),
   callbackPort: z.number().int().min(1).max(65535).optional(),
   clientMetadataUrl: z.string().url().optional(),
-  tokenEndpointAuthMethod: z.enum(['client_secret_basic', 'client_secret_post', 'none', 'private_key_jwt']).optional(),
-  grant: z.literal('client_credentials').optional(),
+  tokenEndpointAuthMethod: oneOf(['client_secret_basic', 'client_secret_post', 'none', 'private_key_jwt'], 'token endpoint auth method').optional(),
+  grant: z.literal('client_credentials', { errorMap: (_issue, ctx) => ({ message: `${unknownChoice('grant', ctx.data, ['client_credentials'])} (leave "grant" out for a user's sign-in)` }) }).optional(),
   /** For private_key_jwt (RFC 7523): a reference to the PEM (PKCS#8) key, or a JWK as JSON, that signs the client assertion. */
   privateKey: z.string().min(1).optional(),
   /** The JWS algorithm of that assertion: the key's type alone leaves it open (an RSA key signs RS256 or PS256). */
-  signingAlgorithm: z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']).default('RS256'),
+  signingAlgorithm: oneOf(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'], 'signing algorithm').default('RS256'),
   /** How long a sign-in may wait for the user before it fails. */
   timeout: duration.default('5m'),
 });
@@ -74,14 +77,15 @@ export type OAuthSettings = z.infer<typeof oauthSchema>;
 
 /** A server mcpd reaches over HTTP: Streamable HTTP (`http`, falling back to legacy SSE) or legacy SSE alone. */
 export const remoteServerSchema = z.strictObject({
-  type: z.enum(['http', 'sse'], { errorMap: () => ({ message: 'expected "http" (Streamable HTTP, the default) or "sse" (the legacy SSE transport)' }) }).default('http'),
+  type: z.enum(['http', 'sse'], { errorMap: (_issue, ctx) => ({ message: `expected "http" (Streamable HTTP, the default) or "sse" (the legacy SSE transport) for a url server, got ${shownValue(ctx.data)}` }) }).default('http'),
   url: z.string().superRefine((text, ctx) => {
     const problem = urlProblem(text);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   }),
   /** Sent to the server's own origin only; values may hold references, as env does. */
   headers: z.record(headerName, z.string()).default({}),
-  oauth: z.union([z.literal(false), oauthSchema], { errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_union' ? 'expected false (no OAuth) or an object of OAuth settings such as {"clientId": "mcpd"}' : ctx.defaultError }) }).optional(),
+  oauth: pickShape(z.union([z.literal(false), oauthSchema]), (value) =>
+    value === false ? z.literal(false) : isObject(value) ? oauthSchema : [{ message: 'expected false (no OAuth) or an object of OAuth settings such as {"clientId": "mcpd"}' }]).optional(),
   /** How long one set of header values lives before the daemon rolls the session onto fresh ones. */
   ttl: duration.optional(),
   rollover: z.boolean().default(true),
@@ -103,6 +107,7 @@ function urlProblem(text: string): string | undefined {
 /** Keys only one kind of server takes, with what the other kind uses instead. */
 const LOCAL_ONLY = ['command', 'args', 'env', 'cwd', 'inheritEnv', 'optional', 'warm'];
 const REMOTE_ONLY = ['url', 'headers', 'oauth'];
+const SERVER_TYPES = ['stdio', 'http', 'sse'];
 
 /**
  * A server is a command or a url, never both: `url` picks the remote shape. Read in two steps
@@ -110,6 +115,11 @@ const REMOTE_ONLY = ['url', 'headers', 'oauth'];
  */
 export const serverSchema = z.object({}).passthrough().transform((value: Record<string, unknown>, ctx) => {
   const has = (key: string) => Object.hasOwn(value, key);
+  // With a url, the url shape's own `type` says what a url server takes.
+  if (has('type') && !has('url') && !SERVER_TYPES.includes(value.type as string)) {
+    ctx.addIssue({ code: 'custom', path: ['type'], message: `${unknownChoice('server type', value.type, SERVER_TYPES)} ("stdio": a command mcpd starts; "http", "sse": a URL)` });
+    return z.NEVER;
+  }
   if (has('command') && has('url')) {
     ctx.addIssue({ code: 'custom', message: 'has both "command" and "url"; a server is either a command mcpd starts or a URL it connects to', path: [] });
     return z.NEVER;
@@ -146,15 +156,12 @@ export const providerSchemas = Object.fromEntries(Object.entries(backends).map((
 export const providerTypes = Object.keys(providerSchemas) as ProviderType[];
 
 /** Validates `type` first so an unknown type gets one clear message instead of a union's noise. */
-export const providerSchema = z.object({ type: z.string() }).passthrough().transform((value, ctx) => {
+export const providerSchema = z.object({}).passthrough().transform((value: Record<string, unknown>, ctx) => {
+  const type = Object.hasOwn(value, 'type') ? value.type : undefined;
   // Own keys only: "constructor" or "__proto__" must get the message below, not Object's members.
-  const schema = Object.hasOwn(providerSchemas, value.type) ? providerSchemas[value.type as ProviderType] : undefined;
+  const schema = typeof type === 'string' && Object.hasOwn(providerSchemas, type) ? providerSchemas[type as ProviderType] : undefined;
   if (!schema) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['type'],
-      message: `unknown provider type "${value.type}"; known types: ${providerTypes.join(', ')}`,
-    });
+    ctx.addIssue({ code: 'custom', path: ['type'], message: unknownChoice('provider type', type, providerTypes) });
     return z.NEVER;
   }
   const parsed = schema.safeParse(value);
@@ -234,12 +241,12 @@ export const rotationSchema = z.discriminatedUnion('strategy', [
     strategy: z.literal('generate'), ...schedule, ...upstream,
     /** Random bytes in the new value. */
     length: z.number().int().min(16).max(256).default(32),
-    encoding: z.enum(['hex', 'base64url']).default('hex'),
+    encoding: oneOf(['hex', 'base64url'], 'encoding').default('hex'),
   }),
   /** `command` prints the new value on stdout. */
   z.strictObject({ strategy: z.literal('command'), ...schedule, ...upstream, command: argv }),
   z.strictObject({ strategy: z.literal('vault'), ...schedule }),
-], { errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_union_discriminator' ? 'unknown strategy; expected "remind", "generate", "command" or "vault"' : ctx.defaultError }) });
+], { errorMap: discriminatorErrors('rotation strategy', 'a rotation such as {"strategy": "remind", "every": "90d"}') });
 
 export const configSchema = z.strictObject({
   /** The JSON Schema an editor checks the file against (`mcpd config schema` prints it); mcpd ignores it. */

@@ -51,6 +51,13 @@ describe('mcpd config', () => {
     assert.equal(result.stderr, `mcpd: ${s.configPath}: invalid config\nmcpServers.github.argz: unknown key "argz"\n  hint: correct the keys named above (see README "Configuration"), then run \`mcpd config check\`\n`);
   });
 
+  it('check: an auth provider of an unknown type names its path, the type given and the types there are', async () => {
+    await s.writeConfig({ mcpServers: { e: { command: 'node', args: ['x'] } }, socket: { listen: [{ host: '127.0.0.1', port: 0, auth: [{ type: 'bearr' }] }] } });
+    const result = await s.cli(['config', 'check']);
+    assert.equal(result.exitCode, 2);
+    assert.equal(result.stderr, `mcpd: ${s.configPath}: invalid config\nsocket.listen[0].auth[0].type: unknown auth provider type "bearr"; expected one of bearer, forwarded, none, jwt, oauth\n  hint: correct the keys named above (see README "Configuration"), then run \`mcpd config check\`\n`);
+  });
+
   it('schema: prints the JSON Schema the package ships; a config naming it in "$schema" checks ok', async () => {
     const result = await s.cli(['config', 'schema']);
     assert.equal(result.exitCode, 0, result.stderr);

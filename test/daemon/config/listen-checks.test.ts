@@ -23,6 +23,8 @@ function refusal(config: object): { code: string; message: string; hint: string 
 }
 
 const listen = (...entries: object[]) => ({ roles, socket: { listen: entries } });
+/** The hint of every schema error (daemon/config/load.ts). */
+const HINT = 'correct the keys named above (see README "Configuration"), then run `mcpd config check`';
 
 describe('listener, auth chain and role checks at config load', () => {
   it('a TCP listener beyond loopback needs tls or a forwarded provider', () => {
@@ -87,6 +89,45 @@ describe('listener, auth chain and role checks at config load', () => {
     assert.deepEqual(refusal(listen({ port: 0, auth: [{ type: 'forwarded', proxies: ['127.0.0.1'], groupRoles: { eng: ['reader'], sre: ['ops', 'constructor'] } }] })), {
       code: 'CONFIG_INVALID', message: 'socket.listen[0].auth[0].groupRoles.sre[1]: no role named "constructor" in "roles"; known roles: ops, reader', hint: hint('constructor'),
     });
+  });
+
+  // zod's union said only "socket.listen[0]: invalid input" for each of these.
+  it('an auth provider of no known type names its path, the type given and the types there are', () => {
+    const types = 'expected one of bearer, forwarded, none, jwt, oauth';
+    const problem = (auth: unknown[], listener: object = { port: 0 }) => refusal(listen({ ...listener, auth }));
+    assert.deepEqual(problem([{ type: 'bearr' }]), { code: 'CONFIG_INVALID', message: `invalid config\nsocket.listen[0].auth[0].type: unknown auth provider type "bearr"; ${types}`, hint: HINT });
+    assert.equal(problem([{ type: 'bearer' }, { type: 'JWT', issuer: 'https://id.example.com' }], { path: '/run/mcpd/shared.sock' }).message, `invalid config\nsocket.listen[0].auth[1].type: unknown auth provider type "JWT"; ${types}`);
+    assert.equal(problem([{ proxies: ['127.0.0.1'] }]).message, `invalid config\nsocket.listen[0].auth[0].type: missing auth provider type; ${types}`);
+    assert.equal(problem([{ type: 3 }]).message, `invalid config\nsocket.listen[0].auth[0].type: unknown auth provider type 3; ${types}`);
+    assert.equal(problem([{ type: ['bearer'] }]).message, `invalid config\nsocket.listen[0].auth[0].type: unknown auth provider type (a list); ${types}`);
+    assert.equal(problem(['bearer']).message, 'invalid config\nsocket.listen[0].auth[0]: expected an auth provider such as {"type": "bearer"}, got a string');
+    // A long type is cut short, not echoed whole.
+    assert.equal(problem([{ type: 'x'.repeat(100) }]).message, `invalid config\nsocket.listen[0].auth[0].type: unknown auth provider type "${'x'.repeat(40)}…"; ${types}`);
+    // Within a known type, the mistake is still named at its own key.
+    assert.equal(problem([{ type: 'jwt', issuer: 'https://id.example.com', scopes: 'mcp' }]).message, 'invalid config\nsocket.listen[0].auth[0].scopes: expected array, received string');
+  });
+
+  it('a listener that is neither a unix socket nor a TCP port, or both, says which keys make each', () => {
+    const message = (...entries: unknown[]) => refusal({ socket: { listen: entries } }).message;
+    assert.deepEqual(refusal({ socket: { listen: [{ auth: [{ type: 'bearer' }] }] } }), {
+      code: 'CONFIG_INVALID', message: 'invalid config\nsocket.listen[0]: expected "path" (a unix socket listener) or "port" (a TCP listener, with "host")', hint: HINT,
+    });
+    assert.equal(message({ port: 0 }, { path: '/run/mcpd/shared.sock', port: 7311 }), 'invalid config\nsocket.listen[1]: has both "path" and "port"; a listener is either a unix socket ("path") or a TCP port ("port", with "host")');
+    assert.equal(message({ path: '/run/mcpd/shared.sock', tls: { cert: 'c', key: 'k' } }), 'invalid config\nsocket.listen[0].tls: "tls" is for a TCP listener; a unix socket listener takes "path", "group" and "mode"');
+    assert.equal(message({ port: 7311, mode: '600' }), 'invalid config\nsocket.listen[0].mode: "mode" is for a unix socket listener; a TCP listener takes "host", "port", "allowedHosts" and "tls"');
+    assert.equal(message({ host: '127.0.0.1' }), 'invalid config\nsocket.listen[0].port: expected the TCP port to listen on, e.g. 7311 (0: any free port)');
+    assert.equal(message({ group: 'staff' }), 'invalid config\nsocket.listen[0].path: expected the socket file\'s path, e.g. "/run/mcpd/shared.sock"');
+    assert.equal(message('/run/mcpd/shared.sock'), 'invalid config\nsocket.listen[0]: expected a listener such as {"path": "/run/mcpd/shared.sock"} or {"port": 7311}, got a string');
+    assert.equal(message({ port: '7311' }), 'invalid config\nsocket.listen[0].port: expected number, received string');
+    assert.equal(message({ path: '/run/mcpd/shared.sock', group: true }), 'invalid config\nsocket.listen[0].group: expected a group name such as "staff" or a numeric group id such as 20, got a boolean');
+    assert.equal(message({ path: '/run/mcpd/shared.sock', group: -1 }), 'invalid config\nsocket.listen[0].group: number must be greater than or equal to 0');
+  });
+
+  it('a grant\'s access names the value given and the two there are', () => {
+    const grant = (access: unknown) => refusal({ roles: { reader: { grants: [{ server: '*' }, { server: 'github', access }] } } });
+    assert.deepEqual(grant('rw'), { code: 'CONFIG_INVALID', message: 'invalid config\nroles.reader.grants[1].access: unknown access level "rw"; expected one of read, write', hint: HINT });
+    assert.equal(grant(true).message, 'invalid config\nroles.reader.grants[1].access: unknown access level true; expected one of read, write');
+    assert.equal(parseConfig(JSON.stringify({ roles: { reader: { grants: [{ server: '*', access: 'read' }] } } }), FILE).roles.reader!.grants[0]!.access, 'read');
   });
 
   it('a client needs at least one scope or role (the schema\'s message)', () => {

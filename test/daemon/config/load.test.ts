@@ -66,9 +66,11 @@ describe('config loading', () => {
     fails(JSON.stringify({ rotation: { 'a/b': { strategy: 'generate', every: '1d', grace: '' } } }), 'CONFIG_INVALID', 'rotation.a/b.grace: expected a duration');
   });
 
-  it('a Vault provider with an unknown auth method names the path and the methods there are', () => {
-    fails(JSON.stringify({ providers: { vault: { type: 'vault', auth: { method: 'ldap' } } } }), 'CONFIG_INVALID',
-      'providers.vault.auth.method: unknown auth method; expected "token" or "approle"');
+  it('a Vault provider with an unknown or missing auth method names the path, the method given and the methods there are', () => {
+    const vault = (auth: unknown) => JSON.stringify({ providers: { vault: { type: 'vault', auth } } });
+    assert.equal(fails(vault({ method: 'ldap' }), 'CONFIG_INVALID').message, `${FILE}: invalid config\nproviders.vault.auth.method: unknown Vault auth method "ldap"; expected one of token, approle`);
+    assert.equal(fails(vault({ roleId: 'r', secretId: 's' }), 'CONFIG_INVALID').message, `${FILE}: invalid config\nproviders.vault.auth.method: missing Vault auth method; expected one of token, approle`);
+    assert.equal(fails(vault('token'), 'CONFIG_INVALID').message, `${FILE}: invalid config\nproviders.vault.auth: expected Vault auth settings such as {"method": "token"}, got a string`);
   });
 
   it('a provider whose token refers to itself, directly or through another provider, is a reference loop', () => {
@@ -84,7 +86,10 @@ describe('config loading', () => {
 
   it('rotation: an unknown strategy, a bad schedule, a store that cannot take a new version, each named by its path', () => {
     const rotation = (body: object) => JSON.stringify({ rotation: body });
-    fails(rotation({ 'api/key': { strategy: 'shuffle', every: '90d' } }), 'CONFIG_INVALID', 'rotation.api/key.strategy: unknown strategy; expected "remind", "generate", "command" or "vault"');
+    fails(rotation({ 'api/key': { strategy: 'shuffle', every: '90d' } }), 'CONFIG_INVALID', 'rotation.api/key.strategy: unknown rotation strategy "shuffle"; expected one of remind, generate, command, vault');
+    fails(rotation({ 'api/key': { every: '90d' } }), 'CONFIG_INVALID', 'rotation.api/key.strategy: missing rotation strategy; expected one of remind, generate, command, vault');
+    fails(rotation({ 'api/key': '90d' }), 'CONFIG_INVALID', 'rotation.api/key: expected a rotation such as {"strategy": "remind", "every": "90d"}, got a string');
+    fails(rotation({ 'api/key': { strategy: 'generate', every: '90d', encoding: 'base32' } }), 'CONFIG_INVALID', 'rotation.api/key.encoding: unknown encoding "base32"; expected one of hex, base64url');
     fails(rotation({ 'api/key': { strategy: 'generate', every: 'quarterly' } }), 'CONFIG_INVALID', 'rotation.api/key.every: expected a duration such as "90d" or a cron expression');
     fails(rotation({ 'env:API_KEY': { strategy: 'generate', every: '90d' } }), 'CONFIG_INVALID', 'rotation.env:API_KEY: strategy "generate" needs a store mcpd can write a new version to, and "env" is a provider of type env');
     fails(rotation({ 'secret:db': { strategy: 'vault', every: '12h' } }), 'CONFIG_INVALID', 'rotation.secret:db: strategy "vault" needs a Vault provider');
@@ -94,13 +99,43 @@ describe('config loading', () => {
   });
 
   it('an unknown provider type lists the known ones', () => {
-    fails(JSON.stringify({ providers: { p: { type: 'lastpass' } } }), 'CONFIG_INVALID', 'providers.p.type: unknown provider type "lastpass"', 'known types: env, file');
+    const types = 'expected one of env, file, credential, keychain, local, secret, vault, 1password, exec';
+    assert.equal(fails(JSON.stringify({ providers: { p: { type: 'lastpass' } } }), 'CONFIG_INVALID').message, `${FILE}: invalid config\nproviders.p.type: unknown provider type "lastpass"; ${types}`);
+    assert.equal(fails(JSON.stringify({ providers: { p: { command: ['pass', 'show'] } } }), 'CONFIG_INVALID').message, `${FILE}: invalid config\nproviders.p.type: missing provider type; ${types}`);
+    assert.equal(fails(JSON.stringify({ providers: { p: { type: 1 } } }), 'CONFIG_INVALID').message, `${FILE}: invalid config\nproviders.p.type: unknown provider type 1; ${types}`);
+    assert.equal(fails(JSON.stringify({ providers: { p: { type: 'local', key: 'tpm' } } }), 'CONFIG_INVALID').message, `${FILE}: invalid config\nproviders.p.key: unknown key source "tpm"; expected one of auto, keychain, passphrase, file`);
     fails(JSON.stringify({ providers: { p: { type: 'exec', command: 'pass show' } } }), 'CONFIG_INVALID', 'providers.p.command');
   });
 
   it('a type that names a member of every object is still an unknown type', () => {
     for (const type of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
-      fails(JSON.stringify({ providers: { p: { type } } }), 'CONFIG_INVALID', `providers.p.type: unknown provider type "${type}"`, 'known types: env, file');
+      fails(JSON.stringify({ providers: { p: { type } } }), 'CONFIG_INVALID', `providers.p.type: unknown provider type "${type}"`, 'expected one of env, file');
+    }
+  });
+
+  it('inheritEnv of neither shape says what it takes; a bad name in the list is named at its index', () => {
+    assert.equal(fails(server({ inheritEnv: 'LANG' }), 'CONFIG_INVALID').message, `${FILE}: invalid config\nmcpServers.github.inheritEnv: expected true (all of the caller's environment), false, or a list of variable names such as ["LANG"], got a string`);
+    // zod's union said "invalid input" at inheritEnv for a list with a number in it.
+    assert.equal(fails(server({ inheritEnv: ['LANG', 7] }), 'CONFIG_INVALID').message, `${FILE}: invalid config\nmcpServers.github.inheritEnv[1]: expected string, received number`);
+    assert.equal(fails(server({ inheritEnv: ['LANG', 'MY-VAR'] }), 'CONFIG_INVALID').message, `${FILE}: invalid config\nmcpServers.github.inheritEnv[1]: expected an environment variable name`);
+    assert.deepEqual((parseConfig(server({ inheritEnv: ['LANG'] }), FILE).mcpServers.github as LocalServerConfig).inheritEnv, ['LANG']);
+    assert.equal((parseConfig(server({ inheritEnv: true }), FILE).mcpServers.github as LocalServerConfig).inheritEnv, true);
+  });
+
+  it('a value of no known shape, where it could be a secret, is described by its kind and never quoted', () => {
+    const value = 'ghp_Zq8sEcReTvAlUe0123456789';
+    const bad = [
+      server({ inheritEnv: value }),
+      JSON.stringify({ mcpServers: { r: { url: 'https://x.example/mcp', oauth: value } } }),
+      JSON.stringify({ socket: { listen: [value] } }),
+      JSON.stringify({ socket: { listen: [{ port: 0, auth: [value] }] } }),
+      JSON.stringify({ socket: { listen: [{ path: '/run/mcpd/shared.sock', group: [value] }] } }),
+      JSON.stringify({ providers: { v: { type: 'vault', auth: value } } }),
+      JSON.stringify({ rotation: { 'a/b': value } }),
+    ];
+    for (const text of bad) {
+      const error = fails(text, 'CONFIG_INVALID');
+      assert.ok(!error.message.includes(value.slice(0, 8)) && !error.hint!.includes(value.slice(0, 8)), error.message);
     }
   });
 
@@ -196,6 +231,38 @@ describe('config loading', () => {
       const keys = typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.keys(value) : [];
       assert.ok(keys.some((key) => error.message.includes(key)) || error.message.includes('(top level)'), `names the JSON path: ${error.message}`);
     }), { numRuns: 500 });
+  });
+
+  it('property: with any value of a config that has every union swapped for another, no schema error says only "invalid input", and each names a path at or below the swapped value', () => {
+    const full = {
+      mcpServers: {
+        local: { type: 'stdio', command: 'npx', inheritEnv: ['LANG'], env: { T: '${secret:a/b}' } },
+        remote: { type: 'http', url: 'https://x.example/mcp', oauth: { clientId: 'mcpd', tokenEndpointAuthMethod: 'none', signingAlgorithm: 'ES256' } },
+      },
+      providers: { v: { type: 'vault', auth: { method: 'approle', roleId: 'r', secretId: 's' } }, l: { type: 'local', key: 'file' } },
+      rotation: { 'a/b': { strategy: 'generate', every: '90d', encoding: 'hex' }, 'a/c': { strategy: 'remind', every: '30d' } },
+      roles: { reader: { grants: [{ server: '*', access: 'read' }] } },
+      socket: { listen: [{ path: '/run/mcpd/shared.sock', group: 'staff', mode: '660' }, { host: '127.0.0.1', port: 0, auth: [{ type: 'bearer' }, { type: 'none', roles: ['reader'] }, { type: 'oauth', roles: ['reader'] }, { type: 'jwt', issuer: 'https://id.example.com' }] }] },
+    };
+    parseConfig(JSON.stringify(full), FILE);
+    type Path = Array<string | number>;
+    const paths = (value: unknown, path: Path = []): Path[] => value === null || typeof value !== 'object'
+      ? [path]
+      : [...(path.length > 1 ? [path] : []), ...Object.entries(value).flatMap(([k, v]) => paths(v, [...path, Array.isArray(value) ? Number(k) : k]))];
+    const near = fc.constantFrom('bearr', 'Bearer', 'stdio', 'http', 'studio', 'read', 'rw', 'vault', 'token', 'remind', '', '/run/x.sock');
+    const junk = fc.oneof(near, fc.string({ maxLength: 6 }), fc.integer(), fc.boolean(), fc.constant(null), fc.array(near, { maxLength: 2 }), fc.dictionary(fc.constantFrom('type', 'path', 'port', 'method', 'strategy', 'x'), near, { maxKeys: 2 }));
+    const shown = (path: Path) => path.map((key, i) => (typeof key === 'number' ? `[${key}]` : i === 0 ? key : `.${key}`)).join('');
+    fc.assert(fc.property(fc.constantFrom(...paths(full)), junk, (path, value) => {
+      const config = structuredClone(full) as Record<string, unknown>;
+      const parent = path.slice(0, -1).reduce<unknown>((node, key) => (node as Record<string | number, unknown>)[key], config) as Record<string | number, unknown>;
+      parent[path.at(-1)!] = value;
+      const error = loadOrExplain(JSON.stringify(config));
+      if (!error?.message.startsWith(`${FILE}: invalid config\n`)) return;
+      for (const line of error.message.split('\n').slice(1)) {
+        assert.doesNotMatch(line, /invalid input/i);
+        assert.ok(line.startsWith(shown(path.slice(0, -1))), `names a path at or below ${shown(path.slice(0, -1))}: ${line}`);
+      }
+    }), { numRuns: 600 });
   });
 
   describe('files', () => {

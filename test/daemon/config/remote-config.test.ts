@@ -53,13 +53,23 @@ describe('url servers in the config', () => {
   });
 
   it('type, url and header names are checked', () => {
-    assert.deepEqual(problems({ type: 'websocket', url: 'https://x.example/mcp' }), ['mcpServers.linear.type: expected "http" (Streamable HTTP, the default) or "sse" (the legacy SSE transport)']);
-    assert.deepEqual(problems({ type: 'stdio', url: 'https://x.example/mcp' }), ['mcpServers.linear.type: expected "http" (Streamable HTTP, the default) or "sse" (the legacy SSE transport)']);
+    assert.deepEqual(problems({ type: 'websocket', url: 'https://x.example/mcp' }), ['mcpServers.linear.type: expected "http" (Streamable HTTP, the default) or "sse" (the legacy SSE transport) for a url server, got "websocket"']);
+    assert.deepEqual(problems({ type: 'stdio', url: 'https://x.example/mcp' }), ['mcpServers.linear.type: expected "http" (Streamable HTTP, the default) or "sse" (the legacy SSE transport) for a url server, got "stdio"']);
+    // Without a url, an unknown type could have meant either kind: all three are named.
+    assert.deepEqual(problems({ type: 'studio', command: 'npx' }), ['mcpServers.linear.type: unknown server type "studio"; expected one of stdio, http, sse ("stdio": a command mcpd starts; "http", "sse": a URL)']);
+    assert.deepEqual(problems({ type: 2, command: 'npx' }), ['mcpServers.linear.type: unknown server type 2; expected one of stdio, http, sse ("stdio": a command mcpd starts; "http", "sse": a URL)']);
     assert.deepEqual(problems({ url: 'mcp.linear.app/mcp' }), ['mcpServers.linear.url: expected an http or https URL such as "https://mcp.example.com/mcp", got "mcp.linear.app/mcp"']);
     assert.deepEqual(problems({ url: 'ftp://x.example/mcp' }), ['mcpServers.linear.url: expected an http or https URL, got a ftp: one']);
     assert.deepEqual(problems({ url: 'https://me:pw@x.example/mcp' }), ['mcpServers.linear.url: a URL must not carry a user name or password: URLs end up in logs; put the credential in "headers"']);
     assert.deepEqual(problems({ url: 'https://x.example/mcp', headers: { 'Bad Header': 'x' } }), ['mcpServers.linear.headers.Bad Header: expected an HTTP header name such as "Authorization"']);
     assert.deepEqual(problems({ url: 'https://x.example/mcp', oauth: true }), ['mcpServers.linear.oauth: expected false (no OAuth) or an object of OAuth settings such as {"clientId": "mcpd"}']);
+    // zod's union put the message above on these too, hiding which OAuth setting was wrong.
+    assert.deepEqual(problems({ url: 'https://x.example/mcp', oauth: { tokenEndpointAuthMethod: 'basic' } }), ['mcpServers.linear.oauth.tokenEndpointAuthMethod: unknown token endpoint auth method "basic"; expected one of client_secret_basic, client_secret_post, none, private_key_jwt']);
+    assert.deepEqual(problems({ url: 'https://x.example/mcp', oauth: { grant: 'authorization_code' } }), ['mcpServers.linear.oauth.grant: unknown grant "authorization_code"; expected one of client_credentials (leave "grant" out for a user\'s sign-in)']);
+    assert.deepEqual(problems({ url: 'https://x.example/mcp', oauth: { signingAlgorithm: 'HS256', scopes: 'read' } }), [
+      'mcpServers.linear.oauth.scopes: expected array, received string',
+      'mcpServers.linear.oauth.signingAlgorithm: unknown signing algorithm "HS256"; expected one of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA',
+    ]);
   });
 
   it('a reference in the URL is refused with the header to use instead; header references are checked like env ones', () => {
