@@ -18,7 +18,7 @@ import { AuditLog, MCPD, UNAUTHENTICATED } from './audit/audit.js';
 import { ClientAccess } from './auth/access.js';
 import { GrantStore } from './auth/oauth/grants.js';
 import { OAuthIssuer } from './auth/oauth/issuer.js';
-import type { Principal } from './auth/scopes.js';
+import { OWNER, type Principal } from './auth/scopes.js';
 import { requireLaunch } from './auth/launch.js';
 import { rateLimitError, retryAfterHeader, SubjectLimits } from './auth/limits.js';
 import { roleBook } from './auth/roles.js';
@@ -232,9 +232,10 @@ export class Daemon {
   }
 
   sessions(): SessionInfo[] {
-    return this.#sessions.all().map((s) => ({
-      id: s.id, server: s.server, openedAt: s.openedAt.toISOString(), pid: s.instance.pid, state: s.instance.state, client: s.client,
-    }));
+    return this.#sessions.all().map((s) => {
+      const { subject, roles } = this.#sessions.principalOf(s.id) ?? OWNER;
+      return { id: s.id, server: s.server, openedAt: s.openedAt.toISOString(), pid: s.instance.pid, state: s.instance.state, client: s.client, subject, roles: [...roles] };
+    });
   }
 
   /** Restarts every running instance of `name`; with `roll`, rolls each session onto fresh values instead. */
