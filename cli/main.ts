@@ -232,8 +232,9 @@ program
   .option('-f, --follow', 'keep printing new events')
   .option('--since <when>', 'only events since a duration ago (1h, 7d) or an ISO time')
   .option('--server <name>', 'only events of this server')
+  .option('--subject <subject>', 'only events about this subject, exactly as lines name it: owner, token:NAME, user:NAME, jwt:SUB@HOST, anonymous, mcpd, unauthenticated')
   .option('--json', 'output JSON lines')
-  .action(async (options: { follow?: boolean; since?: string; server?: string }, command: Command) => (await import('./commands/audit.js')).audit({ ...globals(command), ...options }));
+  .action(async (options: { follow?: boolean; since?: string; server?: string; subject?: string }, command: Command) => (await import('./commands/audit.js')).audit({ ...globals(command), ...options }));
 
 const service = program.command('service').description('run the daemon as a user service: systemd units on Linux, a launchd agent on macOS');
 service
