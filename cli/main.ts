@@ -228,7 +228,7 @@ auth
 
 program
   .command('audit')
-  .description('the audit log: sessions, tool calls, denied calls, references resolved, token use (never values or arguments)')
+  .description('the audit log: sessions, tool calls, denied calls, references resolved, token use, limit refusals (never values or arguments)')
   .option('-f, --follow', 'keep printing new events')
   .option('--since <when>', 'only events since a duration ago (1h, 7d) or an ISO time')
   .option('--server <name>', 'only events of this server')
