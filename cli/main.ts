@@ -131,7 +131,7 @@ daemonVerb('status', 'the daemon and each server: state, sessions, pids, uptime,
 daemonVerb('ls', 'list the configured servers and their state')
   .option('--json', 'output JSON')
   .action(async (_options: unknown, command: Command) => (await statusCommands()).list(globals(command)));
-daemonVerb('sessions', 'list open sessions')
+daemonVerb('sessions', 'list open sessions: id, server, state, pid, age, who opened it (subject[roles]), client')
   .option('--json', 'output JSON')
   .action(async (_options: unknown, command: Command) => (await statusCommands()).sessions(globals(command)));
 daemonVerb('restart', 'restart a server in every open session (clients keep their sessions)')

@@ -18,6 +18,7 @@ export interface AuditOptions extends GlobalOptions {
 }
 
 export async function audit(options: AuditOptions): Promise<void> {
+  if (options.subject === '') throw new McpdError('USAGE', '--subject "" names no subject', { hint: 'give one as audit lines name it: owner, token:NAME, user:NAME, jwt:SUB@HOST, anonymous, mcpd or unauthenticated' });
   const filter: AuditFilter = { since: since(options.since), server: options.server, subject: options.subject };
   const dir = stateDir(process.env);
   const print = (line: AuditLine) => process.stdout.write(`${options.json ? JSON.stringify(line) : auditLine(line)}\n`);

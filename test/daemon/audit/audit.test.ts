@@ -148,6 +148,9 @@ describe('mcpd audit --subject', () => {
     assert.deepEqual(events((await s.cli(['audit', '--json', '--subject', 'owner'])).stdout).map((l) => `${l.subject} ${l.event}`), ['owner token.created', 'owner token.created']);
     assert.equal((await s.cli(['audit', '--subject', 'token:hos'])).stdout, '', 'a prefix is no match');
     assert.equal((await s.cli(['audit', '--subject', 'token:host', '--server', 'nope'])).stdout, '', 'both filters hold');
+    const empty = await s.cli(['audit', '--subject', '']);
+    assert.equal(empty.exitCode, 2);
+    assert.match(empty.stderr, /^mcpd: --subject "" names no subject\n.*token:NAME, user:NAME/s);
   });
 });
 
