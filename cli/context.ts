@@ -42,6 +42,11 @@ export function eventLine(record: { readonly time: string; readonly event: strin
   return `${time} ${event} ${parts.join(' ')}`.trimEnd();
 }
 
+/** Who a session or an audit line is about, for people: the subject, its roles in brackets (`token:ci[reader]`). */
+export function subjectWithRoles(subject: string, roles: readonly string[]): string {
+  return `${subject}${roles.length ? `[${roles.join(',')}]` : ''}`;
+}
+
 /** Prints `value` as JSON (for --json) or as text lines. */
 export function output(options: GlobalOptions, value: unknown, text: () => string): void {
   process.stdout.write(options.json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);

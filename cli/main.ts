@@ -131,7 +131,7 @@ daemonVerb('status', 'the daemon and each server: state, sessions, pids, uptime,
 daemonVerb('ls', 'list the configured servers and their state')
   .option('--json', 'output JSON')
   .action(async (_options: unknown, command: Command) => (await statusCommands()).list(globals(command)));
-daemonVerb('sessions', 'list open sessions')
+daemonVerb('sessions', 'list open sessions: id, server, state, pid, age, who opened it (subject[roles]), client')
   .option('--json', 'output JSON')
   .action(async (_options: unknown, command: Command) => (await statusCommands()).sessions(globals(command)));
 daemonVerb('restart', 'restart a server in every open session (clients keep their sessions)')
@@ -228,12 +228,13 @@ auth
 
 program
   .command('audit')
-  .description('the audit log: sessions, tool calls, denied calls, references resolved, token use (never values or arguments)')
+  .description('the audit log: sessions, tool calls, denied calls, references resolved, token use, limit refusals (never values or arguments)')
   .option('-f, --follow', 'keep printing new events')
   .option('--since <when>', 'only events since a duration ago (1h, 7d) or an ISO time')
   .option('--server <name>', 'only events of this server')
+  .option('--subject <subject>', 'only events about this subject, exactly as lines name it: owner, token:NAME, user:NAME, jwt:SUB@HOST, anonymous, mcpd, unauthenticated')
   .option('--json', 'output JSON lines')
-  .action(async (options: { follow?: boolean; since?: string; server?: string }, command: Command) => (await import('./commands/audit.js')).audit({ ...globals(command), ...options }));
+  .action(async (options: { follow?: boolean; since?: string; server?: string; subject?: string }, command: Command) => (await import('./commands/audit.js')).audit({ ...globals(command), ...options }));
 
 const service = program.command('service').description('run the daemon as a user service: systemd units on Linux, a launchd agent on macOS');
 service

@@ -15,10 +15,11 @@ import type { Env } from '../core/paths.js';
 import { checkReferences, type Finding } from '../providers/check.js';
 import { ProviderRegistry } from '../providers/registry.js';
 import { AuditLog, MCPD, UNAUTHENTICATED } from './audit/audit.js';
+import { LimitNotes, UNKNOWN_SERVER } from './audit/limit-notes.js';
 import { ClientAccess } from './auth/access.js';
 import { GrantStore } from './auth/oauth/grants.js';
 import { OAuthIssuer } from './auth/oauth/issuer.js';
-import type { Principal } from './auth/scopes.js';
+import { OWNER, type Principal } from './auth/scopes.js';
 import { requireLaunch } from './auth/launch.js';
 import { rateLimitError, retryAfterHeader, SubjectLimits } from './auth/limits.js';
 import { roleBook } from './auth/roles.js';
@@ -82,6 +83,8 @@ export class Daemon {
   readonly oauth: OAuthIssuer;
   /** Each subject's sessions and requests a minute; the HTTP gateway takes a request from it before passing it on. */
   readonly limits: SubjectLimits;
+  /** Refusals for those limits, in the audit log at most once a minute per subject and server. */
+  readonly limitNotes: LimitNotes;
   /** Refusals before the upgrade, counted per listener and peer rather than logged one by one. */
   readonly refusals: RefusalTally;
   /** What the daemon logs, as it happens, for `mcpd events`. */
@@ -119,6 +122,7 @@ export class Daemon {
     this.audit = new AuditLog(options.stateDir, { ...config.daemon.audit, clock: options.clock ?? systemClock });
     this.refusals = new RefusalTally({ clock: options.clock ?? systemClock, intervalMs: REFUSAL_INTERVAL_MS, log: options.log, audit: this.audit.by(UNAUTHENTICATED) });
     this.limits = new SubjectLimits(() => this.#config, options.clock ?? systemClock);
+    this.limitNotes = new LimitNotes({ clock: options.clock ?? systemClock, audit: this.audit });
     this.oauth = new OAuthIssuer(grants, options.clock ?? systemClock);
     this.oauth.onRevoked = () => void this.dropRevoked();
     this.access = new ClientAccess(tokens, () => this.#config, options.clock ?? systemClock, this.audit, this.oauth);
@@ -136,7 +140,7 @@ export class Daemon {
       resolve: async (name, values) => (await resolveEnv({ env: values }, this.#registry, (key) => `mcpServers.${name}.oauth.${key}`)).env,
     });
     this.#wiring = new SessionWiring({
-      options, audit: this.audit, config: () => this.#config, registry: () => this.#registry, signIns: this.signIns, limits: this.limits,
+      options, audit: this.audit, config: () => this.#config, registry: () => this.#registry, signIns: this.signIns, limits: this.limits, limitNotes: this.limitNotes,
     });
     this.#pools = new WarmPools((name) => ({
       clock: options.clock ?? systemClock,
@@ -164,9 +168,12 @@ export class Daemon {
         ws.once('close', () => daemon.#controls.delete(ws));
         serveControl(ws, daemon, principal);
       },
-      takeRequest: (principal) => {
+      takeRequest: (principal, server) => {
         const refusal = daemon.limits.take(principal);
-        return refusal && { error: rateLimitError(refusal, daemon.#options.configPath), retryAfter: retryAfterHeader(refusal) };
+        if (!refusal) return undefined;
+        // The route comes from the request: only a configured server's name is kept, so a flood of made-up names is one pair.
+        daemon.limitNotes.refused('rate.limited', principal, own(daemon.#config.mcpServers, server) ? server : UNKNOWN_SERVER, refusal.limit);
+        return { error: rateLimitError(refusal, daemon.#options.configPath), retryAfter: retryAfterHeader(refusal) };
       },
       note: (event, fields) => log(event, fields),
       refused: (refusal) => daemon.refusals.record(refusal),
@@ -232,9 +239,10 @@ export class Daemon {
   }
 
   sessions(): SessionInfo[] {
-    return this.#sessions.all().map((s) => ({
-      id: s.id, server: s.server, openedAt: s.openedAt.toISOString(), pid: s.instance.pid, state: s.instance.state, client: s.client,
-    }));
+    return this.#sessions.all().map((s) => {
+      const { subject, roles } = this.#sessions.principalOf(s.id) ?? OWNER;
+      return { id: s.id, server: s.server, openedAt: s.openedAt.toISOString(), pid: s.instance.pid, state: s.instance.state, client: s.client, subject, roles: [...roles] };
+    });
   }
 
   /** Restarts every running instance of `name`; with `roll`, rolls each session onto fresh values instead. */
@@ -310,6 +318,7 @@ export class Daemon {
       await this.#registry.close();
       await this.access.flush();
       this.refusals.stop();
+      this.limitNotes.stop();
       this.audit.close();
       this.logs.close();
       this.#options.log('daemon.stopped', {});
@@ -334,7 +343,13 @@ export class Daemon {
     // Before the server is looked up: who may not launch it learns nothing of whether it exists.
     requireLaunch(principal, name, roleBook(this.#config), this.#options.configPath);
     const server = this.#definition(name);
-    this.#sessions.admit(principal, this.limits.sessions(principal), this.#options.configPath);
+    const limit = this.limits.sessions(principal);
+    try {
+      this.#sessions.admit(principal, limit, this.#options.configPath);
+    } catch (error) {
+      if (limit) this.limitNotes.refused('session.limited', principal, name, limit);
+      throw error;
+    }
     const id = randomBytes(4).toString('hex');
     const note = (message: string) => this.#options.log('session.note', { session: id, server: name, message });
     const prepare = () => this.#wiring.prepare(id, name, server, note, principal);

@@ -146,6 +146,9 @@ export interface SessionInfo {
   readonly pid: number | undefined;
   readonly state: ServerState;
   readonly client: string | undefined;
+  /** Who opened it, as the audit log names it (`owner`, `token:NAME`, `user:NAME`, `anonymous`, …), and the roles it held. */
+  readonly subject: string;
+  readonly roles: readonly string[];
 }
 
 /** One line of the daemon's log, as `events.subscribe` pushes it: its event name and fields (names, pids, codes; never a value). */

@@ -11,7 +11,8 @@ import { refsOf } from '../providers/reference.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import { type AuditLog, MCPD } from './audit/audit.js';
 import type { Actor } from './audit/events.js';
-import type { SubjectLimits } from './auth/limits.js';
+import type { RateRefusal, SubjectLimits } from './auth/limits.js';
+import type { LimitNotes } from './audit/limit-notes.js';
 import { roleBook } from './auth/roles.js';
 import type { Principal } from './auth/scopes.js';
 import { type Config, isRemote, type ServerConfig } from './config/schema.js';
@@ -40,6 +41,7 @@ export interface WiringDeps {
   registry(): ProviderRegistry;
   readonly signIns: SignIns;
   readonly limits: SubjectLimits;
+  readonly limitNotes: LimitNotes;
 }
 
 export class SessionWiring {
@@ -84,9 +86,16 @@ export class SessionWiring {
     return new PolicyGate({
       policy: () => this.#policy(name),
       rights: this.#rights(principal, name),
-      ...(countRequests ? { rate: () => this.#deps.limits.take(principal) } : {}),
+      ...(countRequests ? { rate: () => this.#taken(principal, name) } : {}),
       audit: this.#deps.audit.by(principal), session: id, server: name, now: () => clock.now(),
     });
+  }
+
+  /** One request of `principal` on `name` counted against its rate; a refusal goes to the audit log (counted, LimitNotes). */
+  #taken(principal: Principal, name: string): RateRefusal | undefined {
+    const refusal = this.#deps.limits.take(principal);
+    if (refusal) this.#deps.limitNotes.refused('rate.limited', principal, name, refusal.limit);
+    return refusal;
   }
 
   /** The rights of `principal` on `name`, worked out again only when a reload replaced the config. */

@@ -1,5 +1,5 @@
 /**
- * `mcpd audit [-f] [--since 1h|ISO] [--server NAME] [--json]`: the audit log from the state dir
+ * `mcpd audit [-f] [--since 1h|ISO] [--server NAME] [--subject S] [--json]`: the audit log from the state dir
  * (rotated files first), read directly: it needs no daemon, and its file is the owner's alone.
  * A line for people reads time, who (the subject, its roles in brackets), event, then fields.
  */
@@ -8,16 +8,18 @@ import { McpdError } from '../../core/errors.js';
 import { stateDir } from '../../core/paths.js';
 import type { AuditLine } from '../../daemon/audit/events.js';
 import { type AuditFilter, followAudit, readAudit } from '../../daemon/audit/read.js';
-import { eventLine, type GlobalOptions } from '../context.js';
+import { eventLine, type GlobalOptions, subjectWithRoles } from '../context.js';
 
 export interface AuditOptions extends GlobalOptions {
   follow?: boolean;
   since?: string;
   server?: string;
+  subject?: string;
 }
 
 export async function audit(options: AuditOptions): Promise<void> {
-  const filter: AuditFilter = { since: since(options.since), server: options.server };
+  if (options.subject === '') throw new McpdError('USAGE', '--subject "" names no subject', { hint: 'give one as audit lines name it: owner, token:NAME, user:NAME, jwt:SUB@HOST, anonymous, mcpd or unauthenticated' });
+  const filter: AuditFilter = { since: since(options.since), server: options.server, subject: options.subject };
   const dir = stateDir(process.env);
   const print = (line: AuditLine) => process.stdout.write(`${options.json ? JSON.stringify(line) : auditLine(line)}\n`);
   for (const line of await readAudit(dir, filter)) print(line);
@@ -32,10 +34,9 @@ export async function audit(options: AuditOptions): Promise<void> {
 /** One audit line for people: `TIME SUBJECT[ROLES] EVENT field=value…`; a line from before subjects were recorded shows `-`. */
 export function auditLine(line: AuditLine): string {
   const { subject, roles, ...rest } = line as AuditLine & { subject?: unknown; roles?: unknown };
-  const who = typeof subject === 'string' ? subject : '-';
-  const held = Array.isArray(roles) && roles.length ? `[${roles.join(',')}]` : '';
+  const who = subjectWithRoles(typeof subject === 'string' ? subject : '-', Array.isArray(roles) ? roles as string[] : []);
   const [time, ...after] = eventLine(rest).split(' ');
-  return [time, `${who}${held}`, ...after].join(' ');
+  return [time, who, ...after].join(' ');
 }
 
 function since(text: string | undefined): number | undefined {

@@ -7,7 +7,7 @@ import type { WebSocket } from 'ws';
 import { control, daemonSocket, openSocket, request } from '../../connect/daemon.js';
 import { follow } from '../follow.js';
 import { McpdError } from '../../core/errors.js';
-import { eventLine, output, type DaemonOptions } from '../context.js';
+import { eventLine, output, type DaemonOptions, subjectWithRoles } from '../context.js';
 
 export async function status(options: DaemonOptions): Promise<void> {
   const s = await control(options, 'status');
@@ -54,7 +54,7 @@ export async function list(options: DaemonOptions): Promise<void> {
 
 export async function sessions(options: DaemonOptions): Promise<void> {
   const open = await control(options, 'sessions.list');
-  output(options, open, () => (open.length ? open.map((s) => `${s.id}\t${s.server}\t${s.state}\t${s.pid ?? '-'}\t${age(s.openedAt)}\t${s.client ?? ''}`).join('\n') : 'no open sessions'));
+  output(options, open, () => (open.length ? open.map((s) => `${s.id}\t${s.server}\t${s.state}\t${s.pid ?? '-'}\t${age(s.openedAt)}\t${subjectWithRoles(s.subject, s.roles)}\t${s.client ?? ''}`).join('\n') : 'no open sessions'));
 }
 
 export async function restart(name: string, options: DaemonOptions, roll = false): Promise<void> {

@@ -22,6 +22,8 @@ export type AuditEvent =
   /** The first refusal from a peer on a listener; the rest of an interval's are one line with their `count` (see RefusalTally). */
   | { event: 'token.refused'; listener: string; peer: string; route: string; code: string; reason: string }
   | { event: 'token.refused'; listener: string; peer: string; count: number; seconds: number; codes: Record<string, number> }
+  /** A subject's request (`rate.limited`) or session (`session.limited`) refused for its limit: the first at once, then one line a minute with the `count` since the last (limit-notes.ts). */
+  | { event: 'rate.limited' | 'session.limited'; server: string; count: number; seconds?: number; limit: number; setting: string }
   | { event: 'token.created'; token: string; scopes: readonly string[]; tokenRoles?: readonly string[]; expiresAt: string | undefined }
   | { event: 'token.revoked'; token: string; sessionsClosed?: number }
   /** The owner's answer to an authorization request of mcpd's own authorization server. */

@@ -1,6 +1,6 @@
 /**
  * Reading the audit log for `mcpd audit`: the rotated files oldest first, then the current
- * one, filtered by time and server; and following the current file as it grows (and rotates).
+ * one, filtered by time, server and subject; and following the current file as it grows (and rotates).
  */
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
@@ -13,11 +13,14 @@ export interface AuditFilter {
   /** Only lines at or after this time (ms since the epoch). */
   readonly since?: number;
   readonly server?: string;
+  /** Only lines about this subject, exactly as the line names it (`token:NAME`, `user:NAME`, `owner`, …). */
+  readonly subject?: string;
 }
 
 export function matches(line: AuditLine, filter: AuditFilter): boolean {
   if (filter.since !== undefined && Date.parse(line.time) < filter.since) return false;
   if (filter.server !== undefined && (!('server' in line) || line.server !== filter.server)) return false;
+  if (filter.subject !== undefined && line.subject !== filter.subject) return false;
   return true;
 }
 

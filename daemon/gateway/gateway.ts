@@ -61,7 +61,7 @@ export class Gateway {
     const name = serverName(url.pathname);
     // Awaited: the listener's chain of providers may answer later.
     const principal = await this.#handlers.authenticate(req, url);
-    const read = async () => this.#withinRate(principal, res, await readJson(req, res, this.#handlers.maxMessageBytes));
+    const read = async () => this.#withinRate(principal, name, res, await readJson(req, res, this.#handlers.maxMessageBytes));
     const id = req.headers['mcp-session-id'];
     if (typeof id === 'string') {
       const known = this.#sessions.get(id);
@@ -101,11 +101,11 @@ export class Gateway {
   }
 
   /** `body` when each JSON-RPC request in it is within the subject's rate; else undefined, answered 429 with Retry-After. */
-  #withinRate(principal: Principal, res: ServerResponse, body: unknown): unknown {
+  #withinRate(principal: Principal, server: string, res: ServerResponse, body: unknown): unknown {
     if (body === undefined) return undefined;
     for (const message of Array.isArray(body) ? body : [body]) {
       if (!isRequest(message)) continue;
-      const refused = this.#handlers.takeRequest(principal);
+      const refused = this.#handlers.takeRequest(principal, server);
       if (!refused) continue;
       res.writeHead(429, { 'content-type': 'application/json', 'retry-after': refused.retryAfter }).end(JSON.stringify(errorBody(refused.error)));
       return undefined;

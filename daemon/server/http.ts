@@ -35,8 +35,8 @@ export interface SocketHandlers {
   resourceMetadata?(req: IncomingMessage, url: URL): Record<string, unknown> | undefined;
   /** Answers a plain request for a path of the chain's own (the `oauth` authorization server's); false when it is not one. */
   serveAuth?(req: IncomingMessage, res: ServerResponse): boolean;
-  /** Counts one request of `principal` against its rate (daemon/auth/limits.ts); the refusal, with its Retry-After in seconds, when over it. */
-  takeRequest(principal: Principal): { readonly error: McpdError; readonly retryAfter: string } | undefined;
+  /** Counts one request of `principal` to `server` (as the route names it) against its rate (daemon/auth/limits.ts); the refusal, with its Retry-After in seconds, when over it. */
+  takeRequest(principal: Principal, server: string): { readonly error: McpdError; readonly retryAfter: string } | undefined;
   /** Logs a protocol error (never a value). */
   note(event: string, fields: Record<string, unknown>): void;
   /** Counts a refusal before the upgrade (a RefusalTally: anyone who can connect can send them). */

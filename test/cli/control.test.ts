@@ -57,9 +57,11 @@ describe('control verbs', () => {
     assert.match(text.stdout, /^b: stopped, 0 sessions/m);
     const ls = await s.cli(['ls']);
     assert.match(ls.stdout, /^a\trunning\t1\t/m);
-    const sessions = JSON.parse((await s.cli(['sessions', '--json'])).stdout) as Array<{ server: string; pid: number }>;
-    assert.deepEqual(sessions.map((x) => x.server), ['a']);
-    for (const out of [text.stdout, ls.stdout, JSON.stringify(sessions), JSON.stringify(await status())]) assert.ok(!out.includes(secret));
+    const sessions = JSON.parse((await s.cli(['sessions', '--json'])).stdout) as Array<{ id: string; server: string; pid: number; subject: string; roles: string[] }>;
+    assert.deepEqual(sessions.map((x) => [x.server, x.subject, x.roles]), [['a', 'owner', []]]);
+    const table = await s.cli(['sessions']);
+    assert.equal(table.stdout, `${sessions[0]!.id}\ta\trunning\t${sessions[0]!.pid}\t${/\t(\d+s)\t/.exec(table.stdout)?.[1]}\towner\t\n`);
+    for (const out of [text.stdout, ls.stdout, table.stdout, JSON.stringify(sessions), JSON.stringify(await status())]) assert.ok(!out.includes(secret));
     await session.close();
   });
 

@@ -3,8 +3,8 @@
  * by the SDK's Client over the WebSocket route (mcpd/client), one config client token per case:
  * a grant by glob with read access (readOnlyHint tools only), a deny winning over a grant, a
  * grant on another server giving nothing here, a server's own policy still applying under a
- * role, a role's session and rate limits; then the audit file, each line naming its subject
- * and roles.
+ * role, a role's session and rate limits (their refusals audited once a minute, counted); then
+ * the audit file, each line naming its subject and roles.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -141,8 +141,10 @@ describe('roles and limits through a real daemon', () => {
   it('a role\'s limits: a second session is refused, and the 5th request in a minute is answered by mcpd', async () => {
     const c = await connect('everything', tokens.limited.token); // initialize: request 1
     try {
-      await assert.rejects(connect('everything', tokens.limited.token), (e: unknown) => e instanceof McpdError && e.code === 'SESSION_LIMIT'
-        && e.message === 'client token "limited" holds 1 open sessions, the most roles.slow.limits.sessions (1) allows');
+      for (let i = 0; i < 2; i++) {
+        await assert.rejects(connect('everything', tokens.limited.token), (e: unknown) => e instanceof McpdError && e.code === 'SESSION_LIMIT'
+          && e.message === 'client token "limited" holds 1 open sessions, the most roles.slow.limits.sessions (1) allows');
+      }
       await c.listTools();
       await c.ping();
       await c.ping(); // request 4
@@ -153,6 +155,15 @@ describe('roles and limits through a real daemon', () => {
       assert.equal(data.code, 'RATE_LIMITED');
       assert.equal(data.limit, 4);
       assert.ok(data.retryAfterMs > 0 && data.retryAfterMs <= 61_000, String(data.retryAfterMs));
+      // A client over its rate retries: the refusals of a minute are one audit line, not one each.
+      for (let i = 0; i < 3; i++) assert.equal((await failed(c.ping())).code, -32029);
+      const limited = (await auditLines()).filter((l) => l.event.endsWith('.limited'));
+      assert.deepEqual(limited.map(({ time, ...rest }) => (assert.match(String(time), /^\d{4}-/), rest)), [
+        { event: 'session.limited', server: 'everything', count: 1, limit: 1, setting: 'roles.slow.limits.sessions', subject: 'token:limited', roles: ['slow'] },
+        { event: 'rate.limited', server: 'everything', count: 1, limit: 4, setting: 'roles.slow.limits.requestsPerMinute', subject: 'token:limited', roles: ['slow'] },
+      ]);
+      const text = await s.cli(['audit', '--subject', 'token:limited']);
+      assert.match(text.stdout, /^\S+Z token:limited\[slow\] rate\.limited server=everything count=1 limit=4 setting=roles\.slow\.limits\.requestsPerMinute$/m);
     } finally {
       await c.close();
     }

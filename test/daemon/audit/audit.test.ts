@@ -107,6 +107,53 @@ describe('the audit log after a scripted session', () => {
   });
 });
 
+describe('mcpd audit --subject', () => {
+  let s: Sandbox;
+  let token: string;
+  const events = (out: string) => out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; subject: string });
+  before(async () => {
+    s = await sandbox();
+    await s.writeConfig({ mcpServers: { mini: { command: process.execPath, args: [fixture('mini-mcp.js')] } } });
+    await startDaemon(s);
+    token = (await s.cli(['token', 'create', 'host', '--scope', 'launch:mini'])).stdout.trim();
+  });
+  after(() => s.cleanup());
+
+  it('keeps only the lines about that subject, matched exactly, with -f too', async () => {
+    const follow = execa(process.execPath, [cliMain, 'audit', '-f', '--json', '--subject', 'token:host'], { env: s.env, extendEnv: false, reject: false });
+    try {
+      let out = '';
+      follow.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
+      const closed = () => events(out).filter((l) => l.event === 'session.close').length;
+      const aSession = async () => {
+        const session = await MiniSession.open(s.env.MCPD_SOCKET!, 'mini', token);
+        await session.initialize();
+        await session.close();
+      };
+      await aSession();
+      await waitFor(async () => closed() === 1, 'the first session in the output: the follow has begun');
+      // An owner line written while following, then the token's second session: only the latter is printed.
+      assert.equal((await s.cli(['token', 'create', 'other', '--scope', 'status:read'])).exitCode, 0);
+      await aSession();
+      await waitFor(async () => closed() === 2, 'the second session in the followed output');
+      assert.deepEqual(events(out).map((l) => `${l.subject} ${l.event}`), [
+        'token:host token.used', 'token:host session.open', 'token:host session.close', 'token:host session.open', 'token:host session.close',
+      ]);
+    } finally {
+      follow.kill('SIGTERM');
+      await follow;
+    }
+    const owner = await s.cli(['audit', '--subject', 'owner']);
+    assert.match(owner.stdout, /^\S+Z owner token\.created token=host scopes=\["launch:mini"\]$/m);
+    assert.deepEqual(events((await s.cli(['audit', '--json', '--subject', 'owner'])).stdout).map((l) => `${l.subject} ${l.event}`), ['owner token.created', 'owner token.created']);
+    assert.equal((await s.cli(['audit', '--subject', 'token:hos'])).stdout, '', 'a prefix is no match');
+    assert.equal((await s.cli(['audit', '--subject', 'token:host', '--server', 'nope'])).stdout, '', 'both filters hold');
+    const empty = await s.cli(['audit', '--subject', '']);
+    assert.equal(empty.exitCode, 2);
+    assert.match(empty.stderr, /^mcpd: --subject "" names no subject\n.*token:NAME, user:NAME/s);
+  });
+});
+
 describe('AuditLog', () => {
   let dir: string;
   before(async () => { dir = await mkdtemp(join(tmpdir(), 'mcpd-audit-')); });
