@@ -67,7 +67,11 @@ describe('/mcp/NAME with the jwt provider', () => {
     return fresh[0]!;
   }
   const sessionIds = async (): Promise<string[]> => (JSON.parse((await s.cli(['sessions', '--json'])).stdout) as Array<{ id: string }>).map((r) => r.id);
-  /** A token for `everything` that jose takes for `seconds` more: its exp is that much short of the 30 s of leeway in the past. */
+  /**
+   * A token for `everything` that jose takes for `seconds` more: its exp is that much short of the
+   * 30 s of leeway in the past. Enough seconds for server-everything to start and answer the
+   * initialize on a loaded machine, before the session's end is what is tested.
+   */
   const expiringIn = async (seconds: number): Promise<{ token: string; until: number }> => {
     const exp = Math.floor(Date.now() / 1000) - 30 + seconds;
     return { token: await issuer.mint(endpoint('everything'), { scope: 'mcp', exp }), until: (exp + 30) * 1000 };
@@ -193,7 +197,7 @@ describe('/mcp/NAME with the jwt provider', () => {
 
   it('ends a WebSocket session when its JWT expires (exp + the leeway), as a client token\'s: closed 1008, its server stopped, the close audited', { timeout: 10_000 }, async () => {
     const before = (await sessionIds()).map((id) => ({ id }));
-    const { token, until } = await expiringIn(3);
+    const { token, until } = await expiringIn(5);
     const ws = await MiniSession.at(`ws://127.0.0.1:${port}/v1/session/everything`, token);
     await ws.initialize();
     const { id, pid } = await newSession(before);
@@ -212,7 +216,7 @@ describe('/mcp/NAME with the jwt provider', () => {
 
   it('an HTTP session outlives its first JWT: that token expired gets 401, a fresh one for the same subject goes on in the same session', { timeout: 10_000 }, async () => {
     const before = (await sessionIds()).map((id) => ({ id }));
-    const { token: first, until } = await expiringIn(3);
+    const { token: first, until } = await expiringIn(5);
     const opened = await initialize('everything', first);
     assert.equal(opened.status, 200, opened.text);
     const sessionId = String(opened.headers['mcp-session-id']);
