@@ -60,7 +60,8 @@ export class ClientAccess {
   /** Whether a principal admitted earlier still holds (not revoked, expired, or removed from the config). */
   stillValid(principal: Principal): boolean {
     if (principal.kind === 'owner') return true;
-    if (principal.kind !== 'token') return true; // forwarded, jwt and anonymous: judged by their providers at each request
+    if (principal.kind === 'jwt') return principal.expiresAt === undefined || principal.expiresAt > this.#clock.now();
+    if (principal.kind !== 'token') return true; // forwarded and anonymous: judged by their providers at each request
     if (principal.source === 'oauth') return this.#oauth?.stillValid(principal.name) ?? false;
     const entry = this.#entries().find((e) => e.name === principal.name && e.source === principal.source);
     return entry !== undefined && this.#problem(entry) === undefined;
@@ -68,6 +69,7 @@ export class ClientAccess {
 
   /** When a principal's token expires (ms since the epoch), if it does. */
   expiresAt(principal: Principal): number | undefined {
+    if (principal.kind === 'jwt') return principal.expiresAt;
     if (principal.kind !== 'token') return undefined;
     if (principal.source === 'oauth') return this.#oauth?.expiresAt(principal.name);
     const at = this.#entries().find((e) => e.name === principal.name && e.source === principal.source)?.expiresAt;

@@ -20,8 +20,12 @@ export type Principal =
   | { readonly kind: 'token'; readonly subject: string; readonly name: string; readonly source: 'state' | 'config' | 'oauth'; readonly scopes: readonly string[]; readonly roles: readonly string[] }
   /** A user a trusted reverse proxy vouched for (the `forwarded` provider). */
   | { readonly kind: 'forwarded'; readonly subject: string; readonly user: string; readonly groups: readonly string[]; readonly roles: readonly string[] }
-  /** The bearer of an authorization server's JWT (the `jwt` provider); `issuer` is its `iss`. */
-  | { readonly kind: 'jwt'; readonly subject: string; readonly issuer: string; readonly roles: readonly string[] }
+  /**
+   * The bearer of an authorization server's JWT (the `jwt` provider); `issuer` is its `iss`;
+   * `expiresAt` (ms since the epoch) is when the provider stops taking the token (`exp` plus its
+   * leeway), absent where each request presents a token of its own (an HTTP gateway session).
+   */
+  | { readonly kind: 'jwt'; readonly subject: string; readonly issuer: string; readonly roles: readonly string[]; readonly expiresAt?: number }
   /** No credentials, on a loopback listener whose chain has `none`. */
   | { readonly kind: 'anonymous'; readonly subject: 'anonymous'; readonly roles: readonly string[] };
 

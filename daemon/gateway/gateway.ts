@@ -92,7 +92,7 @@ export class Gateway {
       note: this.#handlers.note,
     });
     const client = typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'].slice(0, 80) : undefined;
-    http.attach(await this.#handlers.openSession(name, http.link, client, principal));
+    http.attach(await this.#handlers.openSession(name, http.link, client, heldBySubject(principal)));
     // The client gave up while its server was starting: no one would end that server but the idle timeout.
     if (res.destroyed) return http.close();
     await http.handle(req, res, body);
@@ -125,6 +125,18 @@ export class Gateway {
     const authenticate = challenged(error, status) ? this.#handlers.challenge(error, req, new URL(req.url ?? '/', 'http://mcpd')) : undefined;
     res.writeHead(status, { 'content-type': 'application/json', ...(authenticate ? { 'www-authenticate': authenticate } : {}) }).end(JSON.stringify(body));
   }
+}
+
+/**
+ * Who an HTTP session is bound to. An MCP client refreshes its JWT and keeps its Mcp-Session-Id,
+ * and every request here is verified again (an expired token's gets 401): the session outlives
+ * its first token, held by the subject. A client token cannot be refreshed: its expiry or
+ * revocation ends the session, as a WebSocket session's does.
+ */
+function heldBySubject(principal: Principal): Principal {
+  if (principal.kind !== 'jwt') return principal;
+  const { expiresAt: _first, ...held } = principal;
+  return held;
 }
 
 /** The server name of `/mcp/NAME`, percent-decoded; a bad escape is the client's error, not a 500. */

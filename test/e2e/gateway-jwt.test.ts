@@ -6,7 +6,8 @@
  * WWW-Authenticate (expired, not yet valid, another audience, another issuer, an unknown key,
  * a missing scope); a rotation of the issuer's key picked up without a restart; roles from the
  * claim limiting tools; the endpoint's URL on a TLS listener, behind a proxy (publicUrl) and on a
- * unix socket; and the tokens in no file mcpd wrote and not in the server's environment.
+ * unix socket; a WebSocket session ended when its JWT expires, an HTTP session going on with a
+ * fresh one; and the tokens in no file mcpd wrote and not in the server's environment.
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -20,8 +21,9 @@ import { ClientCredentialsProvider } from '@modelcontextprotocol/sdk/client/auth
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { REFETCH_COOLDOWN_MS } from '../../daemon/auth/providers/jwks.js';
 import { JwtIssuer } from '../doubles/jwt-issuer.js';
-import { startDaemon } from '../helpers/daemon.js';
-import { type Answer, INITIALIZE, POST_HEADERS, send, type Target } from '../helpers/mcp-http.js';
+import { MiniSession, startDaemon, waitFor } from '../helpers/daemon.js';
+import { type Answer, INITIALIZE, messagesOf, POST_HEADERS, send, type Target } from '../helpers/mcp-http.js';
+import { alive, waitUntilGone } from '../helpers/procs.js';
 import { type Sandbox, sandbox } from '../helpers/sandbox.js';
 import { filesUnder } from '../helpers/files.js';
 
@@ -58,6 +60,22 @@ describe('/mcp/NAME with the jwt provider', () => {
       await client.close();
     }
   }
+  /** The session opened since `before` was listed (`mcpd sessions`): its id and its server's pid. */
+  async function newSession(before: ReadonlyArray<{ id: string }>): Promise<{ id: string; pid: number }> {
+    const fresh = (JSON.parse((await s.cli(['sessions', '--json'])).stdout) as Array<{ id: string; pid: number }>).filter((r) => !before.some((b) => b.id === r.id));
+    assert.equal(fresh.length, 1, JSON.stringify(fresh));
+    return fresh[0]!;
+  }
+  const sessionIds = async (): Promise<string[]> => (JSON.parse((await s.cli(['sessions', '--json'])).stdout) as Array<{ id: string }>).map((r) => r.id);
+  /**
+   * A token for `everything` that jose takes for `seconds` more: its exp is that much short of the
+   * 30 s of leeway in the past. Enough seconds for server-everything to start and answer the
+   * initialize on a loaded machine, before the session's end is what is tested.
+   */
+  const expiringIn = async (seconds: number): Promise<{ token: string; until: number }> => {
+    const exp = Math.floor(Date.now() / 1000) - 30 + seconds;
+    return { token: await issuer.mint(endpoint('everything'), { scope: 'mcp', exp }), until: (exp + 30) * 1000 };
+  };
   const refusal = (answer: Answer) => (JSON.parse(answer.text) as { error: { code: string; message: string; hint: string } }).error;
 
   before(async () => {
@@ -175,6 +193,53 @@ describe('/mcp/NAME with the jwt provider', () => {
     const answer = await initialize('everything', token);
     assert.equal(answer.status, 200, answer.text);
     await send({ port }, 'DELETE', '/mcp/everything', { authorization: `Bearer ${token}`, 'mcp-session-id': String(answer.headers['mcp-session-id']) });
+  });
+
+  it('ends a WebSocket session when its JWT expires (exp + the leeway), as a client token\'s: closed 1008, its server stopped, the close audited', { timeout: 10_000 }, async () => {
+    const before = (await sessionIds()).map((id) => ({ id }));
+    const { token, until } = await expiringIn(5);
+    const ws = await MiniSession.at(`ws://127.0.0.1:${port}/v1/session/everything`, token);
+    await ws.initialize();
+    const { id, pid } = await newSession(before);
+    assert.deepEqual((await ws.request('ping')).result, {}, 'the session works while the token holds');
+    const [code, reason] = await ws.closed;
+    assert.ok(Date.now() >= until, `closed ${until - Date.now()} ms before the token expired`);
+    assert.equal(code, 1008);
+    assert.equal(reason, 'the session\'s client token was revoked or has expired');
+    await waitUntilGone([pid]);
+    const auditFile = (await filesUnder(s.dir)).find((f) => f.endsWith('audit.log'))!;
+    const closed = async () => (await readFile(auditFile, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; session?: string; subject?: string })
+      .find((l) => l.event === 'session.close' && l.session === id);
+    await waitFor(async () => (await closed()) !== undefined, 'the session\'s close in the audit log');
+    assert.match((await closed())!.subject ?? '', /^jwt:alice@127\.0\.0\.1:\d+$/);
+  });
+
+  it('an HTTP session outlives its first JWT: that token expired gets 401, a fresh one for the same subject goes on in the same session', { timeout: 10_000 }, async () => {
+    const before = (await sessionIds()).map((id) => ({ id }));
+    const { token: first, until } = await expiringIn(5);
+    const opened = await initialize('everything', first);
+    assert.equal(opened.status, 200, opened.text);
+    const sessionId = String(opened.headers['mcp-session-id']);
+    const headers = (token: string) => ({ ...POST_HEADERS, authorization: `Bearer ${token}`, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' });
+    const ping = (token: string, id: number) => send({ port }, 'POST', '/mcp/everything', headers(token), { jsonrpc: '2.0', id, method: 'ping' });
+    assert.equal((await send({ port }, 'POST', '/mcp/everything', headers(first), { jsonrpc: '2.0', method: 'notifications/initialized' })).status, 202);
+    const { id, pid } = await newSession(before);
+    // Past the moment the daemon would have closed it, were it bound to its first token.
+    await sleep(until + 300 - Date.now());
+    const stale = await ping(first, 2);
+    assert.equal(stale.status, 401, stale.text);
+    assert.equal(refusal(stale).code, 'JWT_INVALID');
+    assert.match(refusal(stale).message, /refused the token: it expired at \d{4}-/);
+    const fresh = await issuer.mint(endpoint('everything'), { scope: 'mcp' });
+    const pong = await ping(fresh, 3);
+    assert.equal(pong.status, 200, pong.text);
+    assert.deepEqual(messagesOf(pong).find((m) => m.id === 3)?.result, {});
+    // Another subject's fresh token finds no such session.
+    assert.equal((await ping(await issuer.mint(endpoint('everything'), { scope: 'mcp', sub: 'bob' }), 4)).status, 404);
+    assert.ok((await sessionIds()).includes(id), 'the same mcpd session');
+    assert.deepEqual(await alive([pid]), [pid], 'its server runs on');
+    await send({ port }, 'DELETE', '/mcp/everything', { authorization: `Bearer ${fresh}`, 'mcp-session-id': sessionId });
+    await waitUntilGone([pid]);
   });
 
   it('refuses a token without a scope the provider or the server needs: 403 insufficient_scope naming them', async () => {

@@ -69,7 +69,11 @@ export function jwtProvider(entry: JwtEntry, roles: () => Readonly<Record<string
       }
       const sub = payload.sub!;
       if (sub.length > MAX_SUB || CONTROL.test(sub)) throw invalid(`its sub claim is over ${MAX_SUB} characters or holds control characters`);
-      const principal: Principal = { kind: 'jwt', subject: `jwt:${sub}@${issuerLabel(entry.issuer)}`, issuer: entry.issuer, roles: rolesOf(claimOf(payload, entry.rolesClaim), roles()) };
+      const principal: Principal = {
+        kind: 'jwt', subject: `jwt:${sub}@${issuerLabel(entry.issuer)}`, issuer: entry.issuer, roles: rolesOf(claimOf(payload, entry.rolesClaim), roles()),
+        // The moment jose stops taking it: a WebSocket session, which cannot present a new one, ends then.
+        expiresAt: (payload.exp! + LEEWAY_S) * 1000,
+      };
       return principal;
     },
     challenge: (refusal, resource) => bearerChallenge({

@@ -79,6 +79,21 @@ describe('ClientAccess', () => {
     }
   });
 
+  it('a JWT\'s principal holds until its expiresAt (exp plus the leeway), one without it (an HTTP session\'s) for good', async () => {
+    const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
+    const access = new ClientAccess(await TokenStore.open(join(dir, 'tokens-jwt.json')), () => emptyConfig, clock, { by: () => ({ record: () => {} }) });
+    const at = clock.now() + 60_000;
+    const jwt = { kind: 'jwt', subject: 'jwt:alice@id.example.com', issuer: 'https://id.example.com', roles: [], expiresAt: at } as const;
+    const { expiresAt: _, ...held } = jwt;
+    assert.equal(access.expiresAt(jwt), at);
+    assert.equal(access.expiresAt(held), undefined);
+    clock.advance(59_999);
+    assert.equal(access.stillValid(jwt), true);
+    clock.advance(1);
+    assert.equal(access.stillValid(jwt), false, 'refused from its expiresAt on, as a client token is');
+    assert.equal(access.stillValid(held), true);
+  });
+
   it('findHash compares every stored hash and finds the right one', () => {
     const hashes = ['a', 'b', 'c'].map(sha256Hex);
     assert.equal(findHash(sha256Hex('b'), hashes), 1);

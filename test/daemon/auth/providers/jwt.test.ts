@@ -1,8 +1,9 @@
 /**
  * The `jwt` provider behind the daemon's real socket server, against the JwtIssuer double:
  * where the keys come from (RFC 8414 metadata, else OpenID discovery, or `jwksUri` alone), the
- * principal it makes (subject, issuer, roles the config defines), a route that is no endpoint,
- * an issuer that does not answer (503, not a refusal of the token), and its config checks.
+ * principal it makes (subject, issuer, roles the config defines, when it stops taking the
+ * token), a route that is no endpoint, an issuer that does not answer (503, not a refusal of the
+ * token), and its config checks.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -64,7 +65,8 @@ describe('the jwt provider', () => {
       try {
         const token = await issuer.mint(AUDIENCE, { sub: 'bob', roles: 'reader root' });
         const answer = await askChain([{ type: 'jwt', issuer: issuer.issuer, audience: AUDIENCE }], token);
-        assert.deepEqual(principalOf(answer), { kind: 'jwt', subject: `jwt:bob@127.0.0.1:${new URL(issuer.issuer).port}`, issuer: issuer.issuer, roles: ['reader'] });
+        const { exp } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { exp: number };
+        assert.deepEqual(principalOf(answer), { kind: 'jwt', subject: `jwt:bob@127.0.0.1:${new URL(issuer.issuer).port}`, issuer: issuer.issuer, roles: ['reader'], expiresAt: (exp + 30) * 1000 });
         assert.equal(issuer.jwksFetches, 1);
       } finally {
         await issuer.close();
