@@ -51,30 +51,38 @@ describe('long messages through the daemon path', () => {
     assert.match(run.stderr, /^mini-mcp started pid \d+$/m);
   });
 
-  it('a host that reads slowly holds the long answer back without a warning, and gets all of it', async () => {
-    // node:child_process, not execa: execa resumes an unread stdout once the process exits, and
-    // what this slow reader had not taken yet would flow away unread.
+  it('a host that reads slowly holds the long answer back without a warning, and gets all of it, the last bytes after mcpd run has exited', { timeout: 60_000 }, async () => {
     const run = spawn(process.execPath, [cliMain, 'run', 'mini'], { env: s.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';
     run.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
-    const exited = once(run, 'close') as Promise<[number | null]>;
+    // Not 'close': that waits for our end of stdout, which this reader leaves unread until mcpd run has exited.
+    const exited = once(run, 'exit') as Promise<[number | null]>;
+    // When a child exits, node:child_process (under execa too) resumes its stdout unless a
+    // 'readable' listener is on it: read() alone lets what it had not taken yet flow away unread.
+    run.stdout.on('readable', () => {});
     run.stdin.end(`${big(1, 4 * MiB)}\n`);
-    // Read 4 KiB at a time, one read per turn of the event loop: far slower than the daemon writes.
+    const whole = { jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text: 'x'.repeat(4 * MiB) }] } };
+    const total = JSON.stringify(whole).length + 1;
     const chunks: Buffer[] = [];
-    run.stdout.pause();
-    await new Promise<void>((resolve) => {
-      const readSome = () => {
-        const chunk = run.stdout.read(4096) as Buffer | null ?? run.stdout.read() as Buffer | null;
-        if (chunk) chunks.push(chunk);
-        if (run.stdout.readableEnded) resolve();
-        else setImmediate(readSome);
-      };
-      run.stdout.once('end', resolve);
-      readSome();
-    });
+    let bytes = 0;
+    // 4 KiB at a time, one read per turn of the event loop: far slower than the daemon writes.
+    const readUpTo = async (upTo: number) => {
+      while (bytes < upTo && !run.stdout.readableEnded) {
+        const chunk = run.stdout.read(Math.min(4096, upTo - bytes)) as Buffer | null;
+        if (chunk) {
+          chunks.push(chunk);
+          bytes += chunk.length;
+        }
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    };
+    // All but the answer's last KiB, which waits in the pipe while mcpd run exits.
+    await readUpTo(total - 1024);
     const [exitCode] = await exited;
+    await readUpTo(Infinity);
     assert.equal(exitCode, 0, stderr);
     assert.doesNotMatch(stderr, /Warning/);
+    assert.equal(bytes, total, `the answer and its newline are ${total} bytes, ${bytes} arrived`);
     const answer = JSON.parse(Buffer.concat(chunks).toString()) as { id: number; result: { content: Array<{ text: string }> } };
     assert.equal(answer.id, 1);
     assert.equal(answer.result.content[0]!.text.length, 4 * MiB);
