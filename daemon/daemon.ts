@@ -166,6 +166,9 @@ export class Daemon {
       control: (ws, principal) => {
         daemon.#controls.set(ws, principal);
         ws.once('close', () => daemon.#controls.delete(ws));
+        // A `logs -f` or an event subscription stays open: it ends when its token expires, as a session does.
+        const expires = daemon.access.expiresAt(principal);
+        if (expires !== undefined) daemon.#expiry.watch(expires);
         serveControl(ws, daemon, principal);
       },
       takeRequest: (principal, server) => {

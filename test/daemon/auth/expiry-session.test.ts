@@ -1,6 +1,7 @@
 /**
- * A daemon in this process, on a manual clock: when the token of an open session expires, the
- * session is closed then (as a revoked token's is), without any connection asking. A JWT's
+ * A daemon in this process, on a manual clock: when the token of an open session or control
+ * connection (`logs -f`) expires, it is closed then (as a revoked token's is), without any
+ * connection asking. A JWT's
  * WebSocket session ends when the jwt provider stops taking the token (`exp` plus its leeway);
  * an HTTP session opened with the same token does not, as each of its requests brings its own.
  */
@@ -9,7 +10,9 @@ import { OWNER } from '../../../daemon/auth/scopes.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { once } from 'node:events';
 import { after, before, it } from 'node:test';
+import { WebSocket } from 'ws';
 import { LEEWAY_S } from '../../../daemon/auth/providers/jwt.js';
 import { Daemon } from '../../../daemon/daemon.js';
 import { JwtIssuer } from '../../doubles/jwt-issuer.js';
@@ -59,6 +62,19 @@ it('closes a session when its token expires', { timeout: 20_000 }, async () => {
   assert.match(reason, /client token was revoked or has expired/);
   // The client hears of the close first; the daemon forgets the session once its server has shut down.
   await waitFor(async () => daemon.sessions().length === 0, 'the session to be dropped');
+});
+
+it('closes a log follower (a control connection) when its token expires', { timeout: 20_000 }, async () => {
+  const { token } = await daemon.access.create('follower', ['logs:read'], '1h', OWNER);
+  const follower = new WebSocket(`ws+unix://${daemon.status().socket}:/v1/control`, { headers: { authorization: `Bearer ${token}` } });
+  await once(follower, 'open');
+  follower.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'logs.tail', params: { name: 'mini', follow: true } }));
+  await once(follower, 'message');
+  const closed = once(follower, 'close') as Promise<[number, Buffer]>;
+  clock.advance(3_600_000);
+  const [code, reason] = await closed;
+  assert.equal(code, 1008);
+  assert.equal(reason.toString(), 'the connection\'s client token was revoked or has expired');
 });
 
 it('closes a JWT\'s WebSocket session once the provider would refuse the token (exp + the leeway), not its HTTP session', { timeout: 20_000 }, async () => {
