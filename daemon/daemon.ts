@@ -3,7 +3,6 @@
  * session. Each session has one server process of its own (an Instance), so two host apps never
  * share a server's state. Clock and spawning are injected for tests.
  */
-import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
@@ -20,9 +19,7 @@ import { ClientAccess } from './auth/access.js';
 import { GrantStore } from './auth/oauth/grants.js';
 import { OAuthIssuer } from './auth/oauth/issuer.js';
 import { OWNER, type Principal } from './auth/scopes.js';
-import { requireLaunch } from './auth/launch.js';
 import { rateLimitError, retryAfterHeader, SubjectLimits } from './auth/limits.js';
-import { roleBook } from './auth/roles.js';
 import { ExpiryWatch } from './auth/expiry.js';
 import { EventFeed } from './events.js';
 import { TokenStore } from './auth/store.js';
@@ -42,7 +39,7 @@ import { extraListener, type ListenerDeps, ownerSocketServer, type SharedHandler
 import { type Binding, bind } from './server/listen.js';
 import { closeServer, ExtraListeners } from './server/extra-listeners.js';
 import { REFUSAL_INTERVAL_MS, RefusalTally } from './server/refusal-tally.js';
-import { type ClientLink, Session } from './session/session.js';
+import { openSession, serverNamed, type SessionOpenerDeps } from './session-opener.js';
 import { SessionTable } from './session-table.js';
 import { SessionWiring } from './session-wiring.js';
 import { SignIns } from './remote/oauth/sign-ins.js';
@@ -107,6 +104,7 @@ export class Daemon {
   readonly #rotation: RotationScheduler;
   readonly #wiring: SessionWiring;
   readonly #pools: WarmPools;
+  readonly #opener: SessionOpenerDeps;
   #stopping: Promise<void> | undefined;
   readonly #stopped: Promise<void>;
   #resolveStopped!: () => void;
@@ -150,6 +148,11 @@ export class Daemon {
       stderr: (line) => this.logs.add(name, 'pool', line),
     }), options.env);
     this.#expiry = new ExpiryWatch(options.clock ?? systemClock, () => void this.dropRevoked());
+    this.#opener = {
+      config: () => this.#config, configPath: options.configPath, stopping: () => this.#stopping !== undefined,
+      sessions: this.#sessions, limits: this.limits, limitNotes: this.limitNotes, wiring: this.#wiring, pools: this.#pools,
+      audit: this.audit, logs: this.logs, log: options.log, access: this.access, expiry: this.#expiry,
+    };
     this.#stopped = new Promise((resolve) => { this.#resolveStopped = resolve; });
   }
 
@@ -162,7 +165,7 @@ export class Daemon {
     const log = daemon.#options.log;
     const handlers: SharedHandlers = {
       maxMessageBytes: loaded.config.daemon.maxMessageBytes,
-      openSession: (name, link, client, principal) => daemon.#openSession(name, link, client, principal),
+      openSession: (name, link, client, principal) => openSession(daemon.#opener, name, link, client, principal),
       control: (ws, principal) => {
         daemon.#controls.set(ws, principal);
         ws.once('close', () => daemon.#controls.delete(ws));
@@ -250,7 +253,7 @@ export class Daemon {
 
   /** Restarts every running instance of `name`; with `roll`, rolls each session onto fresh values instead. */
   async restartServer(name: string, roll = false): Promise<number> {
-    this.#definition(name);
+    serverNamed(this.#config, name, this.#options.configPath);
     const sessions = this.#sessions.of(name);
     // Pooled instances are replaced either way: none waits with the values being moved away from.
     const pooled = this.#pools.refresh((pool) => pool === name, roll ? 'mcpd restart --roll' : 'mcpd restart');
@@ -266,7 +269,7 @@ export class Daemon {
 
   /** Ends every session of `name` (MCP's shutdown for each process); returns how many. A new session starts it again. */
   async stopServer(name: string): Promise<number> {
-    this.#definition(name);
+    serverNamed(this.#config, name, this.#options.configPath);
     const sessions = this.#sessions.of(name);
     await Promise.all([...sessions.map((s) => s.end(CLOSE.goingAway, `server "${name}" was stopped (mcpd stop ${name})`)), this.#pools.stop(name)]);
     this.#options.log('server.stopped', { server: name, sessions: sessions.length });
@@ -339,65 +342,6 @@ export class Daemon {
     const gone = this.#sessions.unwanted((principal) => this.access.stillValid(principal));
     await Promise.all(gone.map((s) => s.end(CLOSE.policy, 'the session\'s client token was revoked or has expired')));
     return gone.length;
-  }
-
-  async #openSession(name: string, link: ClientLink, client: string | undefined, principal: Principal): Promise<Session> {
-    if (this.#stopping) throw new McpdError('DAEMON_STOPPING', 'the daemon is stopping and takes no new sessions', { hint: 'run the command again: mcpd run starts a new daemon' });
-    // Before the server is looked up: who may not launch it learns nothing of whether it exists.
-    requireLaunch(principal, name, roleBook(this.#config), this.#options.configPath);
-    const server = this.#definition(name);
-    const limit = this.limits.sessions(principal);
-    try {
-      this.#sessions.admit(principal, limit, this.#options.configPath);
-    } catch (error) {
-      if (limit) this.limitNotes.refused('session.limited', principal, name, limit);
-      throw error;
-    }
-    const id = randomBytes(4).toString('hex');
-    const note = (message: string) => this.#options.log('session.note', { session: id, server: name, message });
-    const prepare = () => this.#wiring.prepare(id, name, server, note, principal);
-    // A pooled instance when one is ready (never waited for), else one of the session's own, as without a pool.
-    const pooled = this.#pools.take(name, id);
-    const instance = pooled ?? this.#wiring.instance(id, name, prepare);
-    const roll = this.#wiring.roll(id, name, server, prepare);
-    const gate = this.#wiring.gate(id, name, principal, link.countsRequests !== true);
-    const audit = this.audit.by(principal);
-    const session = new Session({
-      id, server: name, instance, link, client, gate, roll,
-      log: (line) => this.logs.add(name, id, line),
-      note,
-      onEnd: (failure) => {
-        if (!this.#sessions.remove(id, failure)) return;
-        gate.end();
-        audit.record({ event: 'session.close', session: id, server: name, ...(failure ? { reason: failure } : {}) });
-        this.#options.log('session.closed', { session: id, server: name, ...(failure ? { failed: failure } : {}) });
-      },
-    });
-    this.#sessions.add(session, principal);
-    try {
-      await session.start();
-    } catch (error) {
-      this.#sessions.remove(id);
-      this.#options.log('session.refused', { server: name, code: error instanceof McpdError ? error.code : 'INTERNAL', error: error instanceof Error ? error.message : String(error) });
-      throw error;
-    }
-    this.#sessions.started(name);
-    this.#options.log('session.opened', { session: id, server: name, pid: instance.pid, client, ...(pooled ? { warm: true } : {}) });
-    const expires = this.access.expiresAt(principal);
-    if (expires !== undefined) this.#expiry.watch(expires);
-    audit.record({ event: 'session.open', session: id, server: name, client, token: principal.kind === 'token' ? principal.name : undefined, pid: instance.pid });
-    return session;
-  }
-
-  #definition(name: string) {
-    const server = own(this.#config.mcpServers, name);
-    if (!server) {
-      const known = Object.keys(this.#config.mcpServers).sort();
-      throw new McpdError('SERVER_UNKNOWN', `no server named "${name}" in the daemon's config ${this.#options.configPath}; known servers: ${known.length ? known.join(', ') : '(none)'}`, {
-        hint: `add "${name}" under "mcpServers" in that file; the daemon picks up the edit`,
-      });
-    }
-    return server;
   }
 
   #newRegistry(config: Config): ProviderRegistry {
