@@ -67,6 +67,14 @@ export class Gateway {
       const known = this.#sessions.get(id);
       // Another subject's id is as good as none: it learns nothing of the session.
       if (!known || known.subject !== principal.subject || known.server !== name) return rpcError(res, 404, -32001, 'Session not found');
+      // Roles come with each request (a refreshed JWT's claim, a proxy's groups): a session keeps
+      // the rights it was opened with, so one whose subject now has others ends, and the client
+      // opens a new one under its current roles.
+      if (!known.heldBy(principal.roles)) {
+        this.#handlers.note('gateway.roles-changed', { server: name, subject: principal.subject });
+        await known.close();
+        return rpcError(res, 404, -32001, 'Session not found: your roles changed since it was opened; start a new session');
+      }
       if (req.method !== 'POST') return known.handle(req, res, undefined);
       return known.post(req, res, read);
     }
@@ -82,6 +90,7 @@ export class Gateway {
     const http = new HttpSession({
       sdk: await (this.#sdk ??= import('./sdk-server.js')),
       subject: principal.subject,
+      roles: principal.roles,
       server: name,
       idleMs: this.#options.idleMs,
       maxBodyBytes: this.#handlers.maxMessageBytes,

@@ -19,6 +19,8 @@ export interface HttpSessionDeps {
   readonly sdk: typeof import('./sdk-server.js');
   /** Who opened it: a request with its id from another subject is answered as if the id were unknown. */
   readonly subject: string;
+  /** The roles it had then: a request bringing others ends the session (see Gateway). */
+  readonly roles: readonly string[];
   readonly server: string;
   readonly idleMs: number;
   readonly maxBodyBytes: number;
@@ -72,6 +74,13 @@ export class HttpSession {
 
   get subject(): string {
     return this.#deps.subject;
+  }
+
+  /** Whether `roles` are the ones the session was opened with (in any order). */
+  heldBy(roles: readonly string[]): boolean {
+    const held = new Set(this.#deps.roles);
+    const given = new Set(roles);
+    return given.size === held.size && [...given].every((role) => held.has(role));
   }
 
   get server(): string {

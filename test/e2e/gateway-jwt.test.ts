@@ -242,6 +242,30 @@ describe('/mcp/NAME with the jwt provider', () => {
     await waitUntilGone([pid]);
   });
 
+  it('a request whose token brings other roles ends its HTTP session (404 saying why, the server stopped); the same roles in another order go on', { timeout: 10_000 }, async () => {
+    const before = (await sessionIds()).map((id) => ({ id }));
+    const first = await issuer.mint(endpoint('everything'), { scope: 'mcp', roles: ['full', 'echoer'] });
+    const opened = await initialize('everything', first);
+    assert.equal(opened.status, 200, opened.text);
+    const sessionId = String(opened.headers['mcp-session-id']);
+    const ping = async (roles: string[], id: number) => send({ port }, 'POST', '/mcp/everything', {
+      ...POST_HEADERS, authorization: `Bearer ${await issuer.mint(endpoint('everything'), { scope: 'mcp', roles })}`, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25',
+    }, { jsonrpc: '2.0', id, method: 'ping' });
+    const { pid } = await newSession(before);
+    const same = await ping(['echoer', 'full', 'echoer'], 2);
+    assert.equal(same.status, 200, same.text);
+    const narrowed = await ping(['echoer'], 3);
+    assert.equal(narrowed.status, 404, narrowed.text);
+    assert.equal((JSON.parse(narrowed.text) as { error: { message: string } }).error.message, 'Session not found: your roles changed since it was opened; start a new session');
+    await waitUntilGone([pid]);
+    assert.equal((await ping(['full', 'echoer'], 4)).status, 404, 'the session is over for its old roles too');
+    const echoer = await issuer.mint(endpoint('everything'), { scope: 'mcp', roles: ['echoer'] });
+    const reopened = await initialize('everything', echoer);
+    assert.equal(reopened.status, 200, reopened.text);
+    const deleted = await send({ port }, 'DELETE', '/mcp/everything', { authorization: `Bearer ${echoer}`, 'mcp-session-id': String(reopened.headers['mcp-session-id']) });
+    assert.equal(deleted.status, 200, deleted.text);
+  });
+
   it('refuses a token without a scope the provider or the server needs: 403 insufficient_scope naming them', async () => {
     const none = await initialize('everything', await issuer.mint(endpoint('everything'), { scope: 'openid' }));
     assert.equal(none.status, 403, none.text);
