@@ -66,10 +66,11 @@ export async function openSession(deps: SessionOpenerDeps, name: string, link: C
     id, server: name, instance, link, client, gate, roll,
     log: (line) => deps.logs.add(name, id, line),
     note,
-    onEnd: (failure) => {
+    onEnd: (failure, endedBy) => {
       if (!sessions.remove(id, failure)) return;
       gate.end();
-      audit.record({ event: 'session.close', session: id, server: name, ...(failure ? { reason: failure } : {}) });
+      const reason = failure ?? endedBy;
+      audit.record({ event: 'session.close', session: id, server: name, ...(reason ? { reason } : {}) });
       log('session.closed', { session: id, server: name, ...(failure ? { failed: failure } : {}) });
     },
   });

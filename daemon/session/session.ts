@@ -62,8 +62,11 @@ export interface SessionDeps {
   readonly gate?: MessageGate;
   /** How to roll onto fresh values; without it a roll is a restart. */
   readonly roll?: RollDeps;
-  /** Called once the session is over, whatever ended it; `failure` says why its server gave up, if it did. */
-  readonly onEnd: (failure: string | undefined) => void;
+  /**
+   * Called once the session is over, whatever ended it; `failure` says why its server gave up,
+   * if it did, `endedBy` why mcpd ended it (a revoked token, the daemon stopping), if it did.
+   */
+  readonly onEnd: (failure: string | undefined, endedBy?: string) => void;
 }
 
 /** A client request the server has not answered yet. */
@@ -80,6 +83,8 @@ export class Session {
   #held: Array<{ line: Buffer; key: string | undefined }> = [];
   #ended = false;
   #failure: string | undefined;
+  /** Why mcpd ended the session (end()), if it did. */
+  #endedBy: string | undefined;
   /** The instance serving the client; a roll replaces it. */
   #instance: ServerInstance;
   /** Requests from the server to the client not yet answered, by id key. */
@@ -186,7 +191,8 @@ export class Session {
   async clientClosed(): Promise<void> {
     this.#ended = true;
     await this.#stopAll();
-    this.#deps.onEnd(this.#failure);
+    // After end() closed the link, the client's close may come back first: it still ended for end()'s reason.
+    this.#deps.onEnd(this.#failure, this.#endedBy);
   }
 
   /** Replaces the server process (`mcpd restart`, a changed definition); requests in flight get errors. */
@@ -210,10 +216,11 @@ export class Session {
   async end(code: number, reason: string): Promise<void> {
     if (this.#ended) return;
     this.#ended = true;
+    this.#endedBy = reason;
     this.#failInflight(`session closed by mcpd: ${reason}`);
     this.#deps.link.close(code, reason);
     await this.#stopAll();
-    this.#deps.onEnd(this.#failure);
+    this.#deps.onEnd(this.#failure, reason);
   }
 
   async #stopAll(): Promise<void> {

@@ -208,10 +208,11 @@ describe('/mcp/NAME with the jwt provider', () => {
     assert.equal(reason, 'the session\'s client token was revoked or has expired');
     await waitUntilGone([pid]);
     const auditFile = (await filesUnder(s.dir)).find((f) => f.endsWith('audit.log'))!;
-    const closed = async () => (await readFile(auditFile, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; session?: string; subject?: string })
+    const closed = async () => (await readFile(auditFile, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; session?: string; subject?: string; reason?: string })
       .find((l) => l.event === 'session.close' && l.session === id);
     await waitFor(async () => (await closed()) !== undefined, 'the session\'s close in the audit log');
     assert.match((await closed())!.subject ?? '', /^jwt:alice@127\.0\.0\.1:\d+$/);
+    assert.equal((await closed())!.reason, 'the session\'s client token was revoked or has expired', 'the audit line says why');
   });
 
   it('an HTTP session outlives its first JWT: that token expired gets 401, a fresh one for the same subject goes on in the same session', { timeout: 10_000 }, async () => {
