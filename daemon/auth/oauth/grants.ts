@@ -42,6 +42,14 @@ export type OAuthClient = z.infer<typeof clientSchema>;
 
 /** How long a revoked or expired grant stays listed (mcpd token ls) before a new grant drops it. */
 const FORGET_AFTER_MS = 7 * 24 * 3600_000;
+/**
+ * Registration is open to anyone who reaches the listener, so registrations that led to no
+ * grant are forgotten after a day, and at most the newest MAX_IDLE_CLIENTS of them are kept: the
+ * file cannot grow without bound. A client forgotten this way is refused as unknown
+ * (`invalid_client`) and registers again, as MCP clients do.
+ */
+const IDLE_CLIENT_MS = 24 * 3600_000;
+const MAX_IDLE_CLIENTS = 1000;
 export type Grant = z.infer<typeof grantSchema>;
 
 /** A new access and refresh token, as the token endpoint returns them (the only place they exist in plaintext). */
@@ -85,8 +93,10 @@ export class GrantStore {
     return this.#clients.find((c) => c.client_id === id);
   }
 
-  async addClient(client: OAuthClient): Promise<void> {
+  /** Registers `client` at `now` (ms), forgetting idle registrations (see IDLE_CLIENT_MS). */
+  async addClient(client: OAuthClient, now: number): Promise<void> {
     this.#clients.push(client);
+    this.#forgetIdleClients(now);
     await this.#save();
   }
 
@@ -155,6 +165,16 @@ export class GrantStore {
 
   flush(): Promise<void> {
     return this.#saving;
+  }
+
+  #forgetIdleClients(now: number): void {
+    const granted = new Set(this.#grants.map((g) => g.clientId));
+    // In the order they registered: the newest last. One without a registration time is never too old.
+    const idle = this.#clients.filter((c) => !granted.has(c.client_id));
+    const forget = new Set(idle.filter((c) => c.client_id_issued_at !== undefined && c.client_id_issued_at * 1000 < now - IDLE_CLIENT_MS));
+    const kept = idle.filter((c) => !forget.has(c));
+    for (const c of kept.slice(0, Math.max(0, kept.length - MAX_IDLE_CLIENTS))) forget.add(c);
+    if (forget.size > 0) this.#clients = this.#clients.filter((c) => !forget.has(c));
   }
 
   #save(): Promise<void> {

@@ -12,7 +12,7 @@ import { McpdError } from '../../../core/errors.js';
 import { sha256Hex } from '../token.js';
 import { type TokenInfo, USE_NOTED_MS } from '../access.js';
 import { canonicalResource } from './resource.js';
-import { type Grant, type GrantStore, type GrantTerms, type IssuedTokens, newSecret } from './grants.js';
+import { type Grant, type GrantStore, type GrantTerms, type IssuedTokens, newSecret, type OAuthClient } from './grants.js';
 
 /** How long a consent waits for the owner, and a code for its exchange. */
 const CONSENT_TTL_MS = 10 * 60_000;
@@ -70,6 +70,11 @@ export class OAuthIssuer {
   constructor(store: GrantStore, clock: Clock) {
     this.#store = store;
     this.#clock = clock;
+  }
+
+  /** A client's registration (RFC 7591), kept with the grants. */
+  register(client: OAuthClient): Promise<void> {
+    return this.#store.addClient(client, this.#clock.now());
   }
 
   get store(): GrantStore {

@@ -44,7 +44,7 @@ export function serverProvider(sdk: typeof Sdk, issuer: OAuthIssuer, settings: I
         for (const uri of asked.redirect_uris) checkRedirect(sdk, uri);
         const { client_secret: _secret, client_secret_expires_at: _expiry, ...rest } = asked as OAuthClientInformationFull;
         const client = { ...rest, token_endpoint_auth_method: 'none' } as OAuthClient & OAuthClientInformationFull;
-        await issuer.store.addClient(client);
+        await issuer.register(client);
         return client;
       },
     },

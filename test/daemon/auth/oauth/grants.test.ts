@@ -46,6 +46,30 @@ describe('GrantStore', () => {
     assert.equal(ids.length, 2);
   });
 
+  it('a registration that led to no grant is forgotten after a day, and at most the newest 1,000 such are kept; one with a grant stays', async () => {
+    const file = join(dir, 'clients.json');
+    const store = await GrantStore.open(file);
+    const start = Date.parse('2026-01-01T00:00:00Z');
+    const client = (id: string, at?: number) => ({ client_id: id, redirect_uris: ['http://127.0.0.1:9/cb'], ...(at === undefined ? {} : { client_id_issued_at: Math.floor(at / 1000) }) });
+    await store.addClient(client('c1', start), start);
+    await store.addClient(client('idle', start), start);
+    await store.addClient(client('undated'), start);
+    await store.issue(TERMS, start, TTL); // c1's consent
+    const later = start + 24 * 3600_000 + 1;
+    await store.addClient(client('fresh', later), later);
+    assert.equal(store.client('idle'), undefined, 'a day old and never granted: forgotten');
+    for (const id of ['c1', 'undated', 'fresh']) assert.ok(store.client(id), `${id} kept`);
+
+    for (let i = 0; i < 1005; i++) await store.addClient(client(`flood-${i}`, later), later);
+    assert.equal(store.client('fresh'), undefined, 'the oldest idle registrations go past 1,000');
+    assert.equal(store.client('undated'), undefined);
+    for (const id of ['c1', 'flood-5', 'flood-1004']) assert.ok(store.client(id), `${id} kept`);
+    assert.equal(store.client('flood-4'), undefined);
+    await store.flush();
+    const saved = JSON.parse(await readFile(file, 'utf8')) as { clients: unknown[] };
+    assert.equal(saved.clients.length, 1001, 'the file holds the granted client and the newest 1,000');
+  });
+
   it('a damaged file is an error naming it', async () => {
     const file = join(dir, 'damaged.json');
     await writeFile(file, '{"format":"mcpd-oauth"');
