@@ -7,7 +7,7 @@ import ms from 'ms';
 import { McpdError } from '../../core/errors.js';
 import { stateDir } from '../../core/paths.js';
 import type { AuditLine } from '../../daemon/audit/events.js';
-import { type AuditFilter, followAudit, readAudit } from '../../daemon/audit/read.js';
+import { type AuditFilter, followAudit, readAuditUpTo } from '../../daemon/audit/read.js';
 import { eventLine, type GlobalOptions, subjectWithRoles } from '../context.js';
 
 export interface AuditOptions extends GlobalOptions {
@@ -22,9 +22,11 @@ export async function audit(options: AuditOptions): Promise<void> {
   const filter: AuditFilter = { since: since(options.since), server: options.server, subject: options.subject };
   const dir = stateDir(process.env);
   const print = (line: AuditLine) => process.stdout.write(`${options.json ? JSON.stringify(line) : auditLine(line)}\n`);
-  for (const line of await readAudit(dir, filter)) print(line);
+  const { lines, end } = await readAuditUpTo(dir, filter);
+  for (const line of lines) print(line);
   if (!options.follow) return;
-  const stop = followAudit(dir, filter, print);
+  // From where the read ended: a line written in between is printed once, not lost.
+  const stop = followAudit(dir, filter, print, undefined, end);
   await new Promise<void>((resolve) => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
   });

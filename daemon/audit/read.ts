@@ -35,20 +35,34 @@ function parse(text: string): AuditLine | undefined {
 
 /** Every line of the log and its rotated files, oldest first. */
 export async function readAudit(stateDir: string, filter: AuditFilter, keep = 20): Promise<AuditLine[]> {
+  return (await readAuditUpTo(stateDir, filter, keep)).lines;
+}
+
+/** Where a read of the current file ended (no file yet: its start): followAudit starts there, so no line falls between the two. */
+export interface AuditEnd { readonly offset: number; readonly ino?: number }
+
+/** readAudit's lines, and the end of the last whole line it read of the current file. */
+export async function readAuditUpTo(stateDir: string, filter: AuditFilter, keep = 20): Promise<{ lines: AuditLine[]; end: AuditEnd }> {
   const file = join(stateDir, AUDIT_FILE);
   const names = [...Array.from({ length: keep }, (_, i) => `${file}.${keep - i}`), file];
+  const info = await stat(file).catch(() => undefined);
   const texts = await Promise.all(names.map((name) => readFile(name, 'utf8').catch(() => '')));
-  return texts.flatMap((text) => text.split('\n')).map(parse).filter((l): l is AuditLine => l !== undefined && matches(l, filter));
+  const current = texts.at(-1)!;
+  // A line being written has no newline yet: the follow reads it whole.
+  const whole = current.slice(0, current.lastIndexOf('\n') + 1);
+  texts[texts.length - 1] = whole;
+  const lines = texts.flatMap((text) => text.split('\n')).map(parse).filter((l): l is AuditLine => l !== undefined && matches(l, filter));
+  return { lines, end: info ? { offset: Buffer.byteLength(whole), ino: info.ino } : { offset: 0 } };
 }
 
 /**
  * Calls `each` with every line appended to the current file from `offset` on; a rotation
  * (the file got smaller or was replaced) starts again at the new file's beginning.
  */
-export function followAudit(stateDir: string, filter: AuditFilter, each: (line: AuditLine) => void, intervalMs = 200): () => void {
+export function followAudit(stateDir: string, filter: AuditFilter, each: (line: AuditLine) => void, intervalMs = 200, from?: AuditEnd): () => void {
   const file = join(stateDir, AUDIT_FILE);
-  let offset: number | undefined;
-  let ino: number | undefined;
+  let offset: number | undefined = from?.offset;
+  let ino: number | undefined = from?.ino;
   let busy = false;
   const poll = async () => {
     if (busy) return;
@@ -57,7 +71,7 @@ export function followAudit(stateDir: string, filter: AuditFilter, each: (line: 
       const info = await stat(file).catch(() => undefined);
       if (!info) return;
       if (offset === undefined) offset = info.size;
-      else if (info.ino !== ino || info.size < offset) offset = 0;
+      else if ((ino !== undefined && info.ino !== ino) || info.size < offset) offset = 0;
       ino = info.ino;
       if (info.size <= offset) return;
       const lines = createInterface({ input: createReadStream(file, { start: offset, end: info.size - 1 }) });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { systemClock } from '../../../core/clock.js';
 import { AuditLog, MCPD, recordRotationStep } from '../../../daemon/audit/audit.js';
-import { readAudit } from '../../../daemon/audit/read.js';
+import { followAudit, readAudit, readAuditUpTo } from '../../../daemon/audit/read.js';
 import { execa } from 'execa';
 import { cliMain, fixture } from '../../helpers/repo.js';
 import { type Sandbox, sandbox } from '../../helpers/sandbox.js';
@@ -173,5 +173,30 @@ describe('AuditLog', () => {
     assert.ok(numbers.length < 200, 'the oldest file went');
     assert.deepEqual(numbers, [...numbers].sort((a, b) => a - b), 'in order');
     assert.equal(lines[0]!.event, 'rotation.step');
+  });
+
+  it('a follow started where the read ended misses no line written between the two (mcpd audit -f)', async () => {
+    const here = await mkdtemp(join(tmpdir(), 'mcpd-audit-follow-'));
+    try {
+      const log = new AuditLog(here, { maxBytes: 1 << 20, keep: 2, clock: systemClock });
+      recordRotationStep(log.by(MCPD), 'before', 'stored');
+      const { lines, end } = await readAuditUpTo(here, {});
+      assert.deepEqual(lines.map((l) => (l as { secret: string }).secret), ['before']);
+      // Written after the read and before the follow's first look at the file.
+      recordRotationStep(log.by(MCPD), 'between', 'stored');
+      const seen: string[] = [];
+      const stop = followAudit(here, {}, (l) => seen.push((l as { secret: string }).secret), 20, end);
+      try {
+        recordRotationStep(log.by(MCPD), 'after', 'stored');
+        await waitFor(async () => seen.length >= 2, 'the follow to print what came after the read');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        assert.deepEqual(seen, ['between', 'after']);
+      } finally {
+        stop();
+        log.close();
+      }
+    } finally {
+      await rm(here, { recursive: true, force: true });
+    }
   });
 });
