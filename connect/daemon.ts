@@ -35,6 +35,16 @@ export function daemonSocket(options: ConnectOptions): string {
 }
 
 /**
+ * A zero masking key, which ws then skips applying (and the daemon's ws skips removing).
+ * Masking keeps a script in a browser from choosing the bytes a proxy between it and the
+ * server sees (RFC 6455 §10.3); on a Unix socket to our own daemon there is no such party, and
+ * the XOR is a copy of every message mcpd run and a host app send.
+ */
+function unmasked(mask: Buffer): void {
+  mask.fill(0);
+}
+
+/**
  * Opens a WebSocket on `route`; refusals become McpdErrors with the daemon's code and message.
  * A client token (`token`, else $MCPD_TOKEN) goes in the Authorization header, never the URL,
  * and only to a socket on a path no other user can change (SOCKET_UNSAFE otherwise).
@@ -43,7 +53,7 @@ export async function openSocket(path: string, route: string, token = process.en
   // A socket that is not there yet is not connected to: someone else could make it in between.
   if (!(await checkSocketPath(path)).exists) throw unreachable(path, Object.assign(new Error(`${path} does not exist`), { code: 'ENOENT' }));
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws+unix://${path}:${route}`, { perMessageDeflate: false, headers: { 'user-agent': 'mcpd-cli', ...(token ? { authorization: `Bearer ${token}` } : {}) } });
+    const ws = new WebSocket(`ws+unix://${path}:${route}`, { perMessageDeflate: false, generateMask: unmasked, headers: { 'user-agent': 'mcpd-cli', ...(token ? { authorization: `Bearer ${token}` } : {}) } });
     if (options.upgraded) ws.once('upgrade', (res) => options.upgraded!(res.headers));
     ws.once('open', () => {
       // What the daemon sent along with its 101 (a session's first stderr line) would otherwise be
