@@ -7,6 +7,12 @@
  *                          binary messages (what `mcpd run` prints); plain clients never see them.
  *                          With `&notices=1` as well, each binary message starts with a kind
  *                          byte: 0x00 stderr, 0x01 a JSON ClientNotice (a sign-in URL to open).
+ *                          With `&stream=1` (mcpd run), the text both ways is the stdio stream
+ *                          itself instead: the client sends the bytes of its stdin as binary
+ *                          messages, cut wherever its reads cut them, and one empty binary
+ *                          message when its stdin ends; the daemon splits them into lines, and
+ *                          sends text messages whose concatenation is the server's
+ *                          newline-delimited output. Stderr and notices stay binary, as above.
  *   GET /v1/control        JSON-RPC 2.0: status, servers.list, sessions.list, server.restart,
  *                          config.reload, logs.tail, daemon.stop, token.create,
  *                          token.list, token.revoke, rotation.status, rotation.run, secrets.check,
@@ -31,6 +37,13 @@ export const SESSION_PATH = '/v1/session/';
  * so a server's stderr can never pass for a notice, whichever daemon answers.
  */
 export const NOTICES_HEADER = 'mcpd-notices';
+/**
+ * In the 101 of a session that asked for `&stream=1`: the session is a stream (above). A daemon
+ * from before streams sends no such header, and its client speaks one message per message.
+ * A stream puts the per-message work (splitting, matching answers to requests) in the daemon,
+ * which lives on and runs it warm, not in a `mcpd run` that lives for one session.
+ */
+export const STREAM_HEADER = 'mcpd-stream';
 export const CONTROL_PATH = '/v1/control';
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024;

@@ -1,62 +1,24 @@
 /**
- * `mcpd run NAME` through the daemon: our stdin and stdout speak newline-delimited JSON-RPC,
- * one line per WebSocket text message, and binary messages carry the server's masked stderr,
- * which goes to our stderr, and the daemon's notices (a server that needs the user to sign in:
- * session-notices.ts). Backpressure is honoured both ways. We exit with the
- * server's status when the daemon reports it (close code 4000 + status).
+ * A session with a daemon from before streams (no `mcpd-stream: 1` in its 101: one still
+ * running after an upgrade): one JSON-RPC message per WebSocket text message, so the lines are
+ * split here, and the answers still owed when stdin ends are tracked here (with a stream, the
+ * daemon does both: run-session.ts).
  */
-import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
-import { McpdError } from '../../core/errors.js';
-import { CLOSE, DEFAULT_MAX_MESSAGE_BYTES, NOTICES_HEADER, SESSION_PATH, exitFromCloseCode } from '../../daemon/protocol.js';
+import { CLOSE, DEFAULT_MAX_MESSAGE_BYTES } from '../../daemon/protocol.js';
 import { type Envelope, envelopeOf, idKey, isRequest, readHead } from '../../daemon/session/envelope.js';
 import { PartsEnvelope } from '../../daemon/session/parts-envelope.js';
 import { LineSplitter, LineTooLong, wellFormed } from '../../daemon/session/framing.js';
 import { corkedPerTick } from '../../daemon/session/tick-cork.js';
-import { openDaemonSocket } from '../../connect/daemon.js';
-import type { DaemonOptions } from '../context.js';
-import { binaryMessages } from './session-notices.js';
 import { readFramesOf } from './session-frames.js';
+import { type StdoutWrite, throttleStdin } from './session-io.js';
 
-const HIGH_WATER = 1024 * 1024;
-const NEWLINE = Buffer.from('\n');
-const SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
-
-/** How a session is run: through the daemon, and whether a sign-in page may be opened in the browser (--no-browser). */
-export interface SessionOptions extends DaemonOptions {
-  browser?: boolean;
-}
-
-export async function runSession(name: string, options: SessionOptions): Promise<number> {
-  let notices = false;
-  const { path, ws } = await openDaemonSocket(options, `${SESSION_PATH}${encodeURIComponent(name)}?stderr=1&notices=1`, (headers) => { notices = headers[NOTICES_HEADER] === '1'; });
-  let signalled: number | undefined;
-  const onSignal = (signal: keyof typeof SIGNALS) => {
-    signalled ??= 128 + SIGNALS[signal];
-    ws.close(CLOSE.normal, `mcpd run received ${signal}`);
-  };
-  for (const signal of Object.keys(SIGNALS) as Array<keyof typeof SIGNALS>) process.on(signal, onSignal);
-
-  const closed = once(ws, 'close') as Promise<[number, Buffer]>;
+/** Relays stdin and stdout over `ws`, one message per line. */
+export function relayMessages(ws: WebSocket, write: StdoutWrite, binary: (message: Buffer) => void): void {
   const pending = new PendingRequests();
   relayStdin(ws, pending);
-  relayToStdout(ws, pending, notices ? binaryMessages({ name, browser: options.browser !== false, env: process.env, stderr: process.stderr }) : (message) => process.stderr.write(message));
-  ws.on('error', () => {}); // the close that follows says what happened
-  ws.resume();
-  const [code, reason] = await closed;
-  process.stdin.destroy();
-  // A host that reads slowly has not taken everything yet: the rest waits in our stdout's
-  // buffer, and the caller's process.exit would drop it. A signal from now on ends us at once.
-  for (const signal of Object.keys(SIGNALS) as Array<keyof typeof SIGNALS>) process.off(signal, onSignal);
-  await flushed(process.stdout);
-  if (signalled !== undefined) return signalled;
-  return exitFor(code, reason.toString(), path, name);
-}
-
-/** Resolves once everything written to `stream` so far is out (or the stream has failed: no reader is left). */
-function flushed(stream: NodeJS.WritableStream): Promise<void> {
-  return new Promise((resolve) => stream.write('', () => resolve()));
+  relayToStdout(ws, pending, write, binary);
 }
 
 /**
@@ -113,22 +75,7 @@ const STREAM_FROM = 64 * 1024;
  * head does not give its id (the MCP SDK writes it after the result), the id is read from the
  * pieces as they go by (parts-envelope.ts).
  */
-function relayToStdout(ws: WebSocket, pending: PendingRequests, binary: (message: Buffer) => void): void {
-  const stdout = corkedPerTick(process.stdout);
-  let waiting = false;
-  const write = (bytes: Buffer, last: boolean) => {
-    stdout.cork();
-    if (bytes.length > 0) process.stdout.write(bytes);
-    if (last) process.stdout.write(NEWLINE);
-    if (waiting || !process.stdout.writableNeedDrain) return;
-    // A host that reads slowly holds the daemon back (and through it the server), not our memory.
-    waiting = true;
-    ws.pause();
-    process.stdout.once('drain', () => {
-      waiting = false;
-      ws.resume();
-    });
-  };
+function relayToStdout(ws: WebSocket, pending: PendingRequests, write: StdoutWrite, binary: (message: Buffer) => void): void {
   let held: Buffer[] = [];
   let heldBytes = 0;
   let streaming = false;
@@ -190,34 +137,10 @@ function relayStdin(ws: WebSocket, pending: PendingRequests): void {
       ws.close(CLOSE.tooBig, 'message too big');
       return;
     }
-    if (ws.bufferedAmount > HIGH_WATER) {
-      process.stdin.pause();
-      ws.ping(undefined, undefined, () => process.stdin.resume());
-    }
+    throttleStdin(ws);
   });
   process.stdin.once('end', () => pending.whenIdle(DRAIN_ON_EOF_MS, () => {
     if (ws.readyState === WebSocket.OPEN) ws.close(CLOSE.normal, 'stdin closed');
   }));
 }
 
-function exitFor(code: number, reason: string, path: string, name: string): number {
-  const status = exitFromCloseCode(code);
-  if (status !== undefined) {
-    if (status !== 0 && reason) process.stderr.write(`mcpd: server "${name}": ${reason}\n`);
-    return status;
-  }
-  if (code === CLOSE.normal) return 0;
-  const problem: Record<number, string> = {
-    [CLOSE.goingAway]: reason || 'the daemon ended the session',
-    [CLOSE.tooBig]: 'a message was larger than the daemon\'s limit (daemon.maxMessageBytes in the config)',
-    [CLOSE.unsupportedData]: reason || 'the daemon refused a binary message',
-  };
-  if (code === 1006) {
-    throw new McpdError('DAEMON_UNREACHABLE', `the daemon on ${path} went away during the session to "${name}"`, {
-      hint: 'the next mcpd run starts a new daemon; daemon.log in the state dir may say why it ended',
-    });
-  }
-  throw new McpdError('SESSION_CLOSED', `session to "${name}" closed: ${problem[code] ?? (reason || `code ${code}`)}`, {
-    hint: `mcpd logs ${name} shows the server's stderr`,
-  });
-}

@@ -12,13 +12,14 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { McpdError } from '../../core/errors.js';
 import type { Principal } from '../auth/scopes.js';
-import { CLOSE, CONTROL_PATH, NOTICES_HEADER, SESSION_PATH } from '../protocol.js';
+import { CLOSE, CONTROL_PATH, NOTICES_HEADER, SESSION_PATH, STREAM_HEADER } from '../protocol.js';
 import type { ClientLink, Session } from '../session/session.js';
 import { DEFAULT_IDLE_MS, Gateway, MCP_PATH } from '../gateway/gateway.js';
 import { isMetadataPath } from '../gateway/resource-metadata.js';
 import { challenged, errorBody, statusOf } from './error-body.js';
 import type { Refusal } from './refusal-tally.js';
 import { checkHostAndOrigin } from './host-check.js';
+import { streamInput } from './stream-input.js';
 import { WebSocketLink } from './ws-link.js';
 
 export interface SocketHandlers {
@@ -52,19 +53,22 @@ export interface ListenerOptions {
   readonly idleMs?: number;
 }
 
-/** Whether a session asked for stderr with notices (`?stderr=1&notices=1`). */
-function wantsNotices(path: string | undefined): boolean {
+/** What a session asked for in its query: stderr (`?stderr=1`), with notices (`&notices=1`), as a stream (`&stream=1`). */
+function sessionOptions(path: string | undefined): { stderr: boolean; notices: boolean; stream: boolean } {
   const query = new URL(path ?? '/', 'http://mcpd').searchParams;
-  return query.get('stderr') === '1' && query.get('notices') === '1';
+  const stderr = query.get('stderr') === '1';
+  return { stderr, notices: stderr && query.get('notices') === '1', stream: query.get('stream') === '1' };
 }
 
 /** The socket's HTTP server; `handlers.authenticate` is this listener's chain, `options` for the extra listeners. */
 export function createSocketServer(handlers: SocketHandlers, options: ListenerOptions = {}): Server {
   const { tcp, tls, idleMs = DEFAULT_IDLE_MS } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload: handlers.maxMessageBytes, perMessageDeflate: false });
-  // The 101 says notices are on (NOTICES_HEADER): a client then reads each binary message's kind byte.
+  // The 101 says what is on: a client then reads each binary message's kind byte (NOTICES_HEADER), and speaks a stream (STREAM_HEADER).
   wss.on('headers', (headers, req) => {
-    if (wantsNotices(req.url)) headers.push(`${NOTICES_HEADER}: 1`);
+    const { notices, stream } = sessionOptions(req.url);
+    if (notices) headers.push(`${NOTICES_HEADER}: 1`);
+    if (stream) headers.push(`${STREAM_HEADER}: 1`);
   });
   const gateway = new Gateway(handlers, { idleMs, listener: () => listenerName(server) });
   const serve: RequestListener = (req, res) => {
@@ -110,13 +114,14 @@ export function createSocketServer(handlers: SocketHandlers, options: ListenerOp
     if (!url.pathname.startsWith(SESSION_PATH)) throw notFound(req);
     const name = serverName(req, url.pathname.slice(SESSION_PATH.length));
     // Who may launch it is openSession's to decide (auth/launch.ts), for every route alike.
-    const link = new WebSocketLink(url.searchParams.get('stderr') === '1', wantsNotices(req.url));
+    const options = sessionOptions(req.url);
+    const link = new WebSocketLink(options);
     const client = typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'].slice(0, 80) : undefined;
     const session = await handlers.openSession(name, link, client, principal);
     let attached = false;
     wss.handleUpgrade(req, socket, head, (ws) => {
       attached = true;
-      attach(ws, socket, session, link);
+      attach(ws, socket, session, link, options.stream);
     });
     // ws completes or refuses an upgrade synchronously. One it refused (a handshake it finds
     // malformed, a client that gave up while the server was starting) never reaches attach:
@@ -124,9 +129,11 @@ export function createSocketServer(handlers: SocketHandlers, options: ListenerOp
     if (!attached) await session.clientClosed();
   }
 
-  function attach(ws: WebSocket, socket: Duplex, session: Session, link: WebSocketLink): void {
+  function attach(ws: WebSocket, socket: Duplex, session: Session, link: WebSocketLink, stream: boolean): void {
     link.attach(ws, socket);
+    const input = stream ? streamInput(session, handlers.maxMessageBytes, { close: (code, reason) => link.close(code, reason), note: handlers.note }) : undefined;
     ws.on('message', (data, isBinary) => {
+      if (input) return input(data as Buffer, isBinary);
       if (isBinary) {
         handlers.note('session.refused-binary', { session: session.id, server: session.server });
         ws.close(CLOSE.unsupportedData, 'binary messages are not accepted: send each JSON-RPC message as a text message');

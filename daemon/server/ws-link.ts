@@ -4,6 +4,10 @@
  * that also asked for notices (`&notices=1`, `mcpd run`) gets every binary message with a kind
  * byte first: 0x00 stderr, 0x01 a JSON notice (a sign-in URL to open). Without the kind byte a
  * server's stderr could pose as a notice.
+ *
+ * A stream session (`&stream=1`, mcpd run) gets the server's output as its stdout is to carry
+ * it: each message with its newline, and a long one's parts each as a text message of its own
+ * (the client writes every text message out as it comes, so where one ends means nothing).
  */
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
@@ -38,7 +42,12 @@ export class WebSocketLink implements ClientLink {
   readonly sendStderr: ((line: string) => void) | undefined;
   readonly sendNotice: ((notice: ClientNotice) => boolean) | undefined;
 
-  constructor(withStderr: boolean, withNotices = false) {
+  readonly #stream: boolean;
+
+  /** What the client asked for: the server's stderr, notices with it, the session as a stream. */
+  constructor(options: { stderr?: boolean; notices?: boolean; stream?: boolean } = {}) {
+    const { stderr: withStderr = false, notices: withNotices = false } = options;
+    this.#stream = options.stream ?? false;
     const binary = (kind: number | undefined, text: string) => this.#do((ws) => ws.send(kind === undefined ? Buffer.from(text) : Buffer.concat([Buffer.of(kind), Buffer.from(text)]), { binary: true }));
     this.sendStderr = withStderr ? (line) => binary(withNotices ? NOTICE_KIND.stderr : undefined, `${line}\n`) : undefined;
     this.sendNotice = withStderr && withNotices ? (notice) => (binary(NOTICE_KIND.notice, JSON.stringify(notice)), true) : undefined;
@@ -52,13 +61,15 @@ export class WebSocketLink implements ClientLink {
   }
 
   send(message: Buffer | string): void {
-    this.#do((ws) => ws.send(message, TEXT));
+    const text = !this.#stream ? message : typeof message === 'string' ? `${message}\n` : Buffer.concat([message, NEWLINE]);
+    this.#do((ws) => ws.send(text, TEXT));
   }
 
   sendPart(part: Buffer, last: boolean): void {
     this.#do((ws) => {
       this.#afterParts ??= [];
-      ws.send(part, last ? TEXT : TEXT_PART);
+      if (!this.#stream) ws.send(part, last ? TEXT : TEXT_PART);
+      else if (last || part.length > 0) ws.send(last ? Buffer.concat([part, NEWLINE]) : part, TEXT);
       if (!last) return;
       const waiting = this.#afterParts;
       this.#afterParts = undefined;
@@ -103,5 +114,6 @@ export class WebSocketLink implements ClientLink {
   }
 }
 
+const NEWLINE = Buffer.from('\n');
 const TEXT = { binary: false };
 const TEXT_PART = { binary: false, fin: false };

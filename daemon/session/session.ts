@@ -23,6 +23,7 @@ import { type RollDeps, type RollOutcome, Rollover } from './rollover.js';
 import { checkClientMessage, errorResponse, type ReadMessage, readClientMessage } from './client-message.js';
 import { type Envelope, type Id, idKey, isRequest, isResponse } from './envelope.js';
 import { Handshake } from './handshake.js';
+import { Inflight } from './inflight.js';
 import { SessionRollHost } from './roll-host.js';
 import { ServerOutput } from './server-output.js';
 
@@ -69,6 +70,9 @@ export interface SessionDeps {
   readonly onEnd: (failure: string | undefined, endedBy?: string) => void;
 }
 
+/** How long a session whose input ended waits for the answers to its requests. */
+const INPUT_DRAIN_MS = 30_000;
+
 /** A client request the server has not answered yet. */
 type Pending = { readonly id: Id; readonly method: string };
 
@@ -76,7 +80,7 @@ export class Session {
   readonly openedAt = new Date();
   readonly #deps: SessionDeps;
   /** Client requests sent to the server and not yet answered, by id key. */
-  readonly #inflight = new Map<string, Pending>();
+  readonly #inflight = new Inflight<Pending>();
   /** What a restarted or rolled process is told first. */
   readonly #handshake = new Handshake();
   /** Messages sent while the server was not running, with the request's id key if one. */
@@ -185,6 +189,21 @@ export class Session {
     const waits = this.#rollHost.holding ? envelope.method !== undefined && envelope.method !== 'notifications/cancelled' : this.#held.length > 0;
     if (this.#instance.state === 'running' && !waits) this.#write(line);
     else this.#held.push({ line, key });
+  }
+
+  /**
+   * The client's input ended (a stream's stdin: server/stream-input.ts): the session closes
+   * with `code` and `reason` once every request the client sent is answered, or after
+   * INPUT_DRAIN_MS. Its server's requests to the client go unanswered: nothing can answer now.
+   */
+  inputEnded(code: number = CLOSE.normal, reason = 'stdin closed'): void {
+    const close = () => {
+      clearTimeout(bound);
+      if (!this.#ended) this.#deps.link.close(code, reason);
+    };
+    const bound = setTimeout(close, INPUT_DRAIN_MS).unref();
+    // The last answer leaves the map just before it is sent: the close comes after it.
+    this.#inflight.whenEmpty(() => process.nextTick(close));
   }
 
   /** The client went away: the server is shut down. */

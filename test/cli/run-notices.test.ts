@@ -72,7 +72,7 @@ describe('mcpd run: the daemon\'s notices', () => {
     const result = await run([], { BROWSER: fixture('browser-record.js') });
     assert.equal(result.exitCode, 0, result.stderr);
     assert.equal(result.stdout, `${ANSWER}\n`);
-    assert.equal(daemon!.sessions[0]?.search, '?stderr=1&notices=1');
+    assert.equal(daemon!.sessions[0]?.search, '?stderr=1&notices=1&stream=1');
     assert.match(result.stderr, /^server says hello\n/);
     assert.ok(result.stderr.includes(`mcpd: server "linear" needs you to sign in; opening your browser (if it does not open, visit: ${SIGN_IN})\n`), result.stderr);
     const [browser] = await started();

@@ -42,7 +42,7 @@ function daemonEnd(streamFrom: number) {
     bufferedAmount: 0,
     send: (data: Buffer | string, options: { binary: boolean; fin?: boolean }) => writer.send(data, { binary: options.binary, fin: options.fin !== false, mask: false, compress: false, rsv1: false }),
   };
-  const link = new WebSocketLink(true);
+  const link = new WebSocketLink({ stderr: true });
   link.attach(ws as unknown as WebSocket);
   const notes: string[] = [];
   const deps = { link, log: (line: string) => notes.push(`log ${line}`), note: (note: string) => notes.push(note) } as unknown as SessionDeps;

@@ -153,6 +153,38 @@ describe('the daemon socket', () => {
     await healthy.close();
   });
 
+  it('a stream session (&stream=1): says so in its 101, splits the lines of input cut anywhere, sends each answer with its newline, and closes once the input has ended and the answers are out', async () => {
+    const ws = new WebSocket(`ws+unix://${socket}:/v1/session/mini?stream=1`);
+    const [response] = await once(ws, 'upgrade') as [{ headers: Record<string, string> }];
+    assert.equal(response.headers['mcpd-stream'], '1');
+    await once(ws, 'open');
+    let text = '';
+    ws.on('message', (data: Buffer, isBinary) => { if (!isBinary) text += data.toString(); });
+    const closed = once(ws, 'close') as Promise<[number, Buffer]>;
+    const input = [
+      { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } },
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+      { jsonrpc: '2.0', id: 'p', method: 'ping' },
+    ].map((m) => `${JSON.stringify(m)}\n`).join('');
+    const cuts = [0, 7, 80, 81, input.length - 3, input.length];
+    for (let i = 0; i + 1 < cuts.length; i++) ws.send(Buffer.from(input.slice(cuts[i], cuts[i + 1])), { binary: true });
+    ws.send(Buffer.alloc(0), { binary: true });
+    const [code, reason] = await closed;
+    assert.deepEqual([code, reason.toString()], [1000, 'stdin closed']);
+    assert.ok(text.endsWith('\n'), 'the last answer came without its newline');
+    const answers = text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { id: unknown });
+    assert.deepEqual(answers.map((a) => a.id), [0, 'p']);
+  });
+
+  it('mcpd run with a stdin line over daemon.maxMessageBytes: the answers before it arrive, then it exits 4 naming the limit and its setting', async () => {
+    const ping = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' });
+    const long = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping', params: { pad: 'x'.repeat(5000) } });
+    const run = await execa(process.execPath, [cliMain, 'run', 'mini'], { env: s.env, extendEnv: false, reject: false, input: `${ping}\n${long}\n` });
+    assert.equal(run.exitCode, 4, run.stderr);
+    assert.match(run.stderr, /mcpd: session to "mini" closed: a message on stdin is longer than 4096 bytes \(daemon\.maxMessageBytes\)/);
+    assert.deepEqual(run.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as unknown), [{ jsonrpc: '2.0', id: 1, result: {} }]);
+  });
+
   it('kill -9 of the daemon under an open session: mcpd run exits 4 saying so; the next run starts a new daemon over the stale socket', async () => {
     const run = execa(process.execPath, [cliMain, 'run', 'mini'], { env: s.env, extendEnv: false, reject: false, stdin: 'pipe' });
     run.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' })}\n`);

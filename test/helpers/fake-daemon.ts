@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import { rm } from 'node:fs/promises';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { McpdError } from '../../core/errors.js';
-import { CONTROL_PATH, SESSION_PATH, NOTICES_HEADER } from '../../daemon/protocol.js';
+import { CONTROL_PATH, SESSION_PATH, NOTICES_HEADER, STREAM_HEADER } from '../../daemon/protocol.js';
 
 export interface ControlCall {
   readonly method: string;
@@ -26,6 +26,8 @@ export interface FakeDaemonHandlers {
   control?(call: ControlCall, notify: (method: string, params: object) => void): unknown;
   /** false: a daemon from before notices, whose 101 does not say it sends kind bytes. Default true, as mcpd's does. */
   notices?: boolean;
+  /** true: a session that asks for a stream (`&stream=1`) is told it has one. Default false: a daemon from before streams. */
+  stream?: boolean;
 }
 
 export interface FakeDaemon {
@@ -46,7 +48,9 @@ export async function fakeDaemon(socketPath: string, handlers: FakeDaemonHandler
   const server = createServer((_req, res) => res.writeHead(404).end());
   const wss = new WebSocketServer({ server, perMessageDeflate: false });
   wss.on('headers', (lines, req) => {
-    if (handlers.notices !== false && new URL(req.url ?? '/', 'http://daemon').searchParams.get('notices') === '1') lines.push(`${NOTICES_HEADER}: 1`);
+    const query = new URL(req.url ?? '/', 'http://daemon').searchParams;
+    if (handlers.notices !== false && query.get('notices') === '1') lines.push(`${NOTICES_HEADER}: 1`);
+    if (handlers.stream === true && query.get('stream') === '1') lines.push(`${STREAM_HEADER}: 1`);
   });
   wss.on('connection', (ws, req) => {
     headers.push(req.headers);

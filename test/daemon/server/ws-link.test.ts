@@ -26,7 +26,7 @@ describe('WebSocketLink', () => {
     const wss = new WebSocketServer({ noServer: true });
     server = createServer().on('upgrade', (req, socket: Duplex, head) => {
       links.push(new Promise((resolve) => wss.handleUpgrade(req, socket, head, (ws) => {
-        const link = early ?? new WebSocketLink(true);
+        const link = early ?? new WebSocketLink({ stderr: true });
         early = undefined;
         link.attach(ws, socket);
         resolve(link);
@@ -84,7 +84,7 @@ describe('WebSocketLink', () => {
   });
 
   it('before the WebSocket is attached, parts and messages wait, in order', async () => {
-    early = new WebSocketLink(false);
+    early = new WebSocketLink();
     early.sendPart(Buffer.from('{"a":'), false);
     early.send('{"b":2}');
     early.sendPart(Buffer.from('1}'), true);

@@ -514,3 +514,43 @@ describe('session bridge: long server messages, passed on as they arrive', () =>
   });
 });
 
+
+describe('session bridge: a stream whose input ended', () => {
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('closes the session (1000) right after the last answer the client is owed, and not before', async () => {
+    const t = await setup();
+    t.session.fromClient(request(1, 'ping'));
+    t.session.fromClient(request('two', 'tools/call', { name: 'slow' }));
+    t.session.fromClient(notification('notifications/progress'));
+    await t.child().receivedAtLeast(3);
+    t.session.inputEnded();
+    t.child().say({ jsonrpc: '2.0', id: 1, result: {} });
+    await t.link.until(1);
+    await turn();
+    assert.equal(t.link.closed, undefined, 'closed with a request still in flight');
+    t.child().say({ jsonrpc: '2.0', id: 'two', result: { content: [] } });
+    await t.link.whenClosed;
+    assert.deepEqual(t.link.sent, [{ jsonrpc: '2.0', id: 1, result: {} }, { jsonrpc: '2.0', id: 'two', result: { content: [] } }]);
+    assert.deepEqual(t.link.closed, { code: 1000, reason: 'stdin closed' });
+  });
+
+  it('closes at once when nothing is in flight', async () => {
+    const t = await setup();
+    t.session.fromClient(notification('notifications/initialized'));
+    t.session.inputEnded();
+    await t.link.whenClosed;
+    assert.deepEqual(t.link.closed, { code: 1000, reason: 'stdin closed' });
+  });
+
+  it('a server that dies with requests in flight: their errors reach the client, then the close', async () => {
+    const t = await setup();
+    t.session.fromClient(request(7, 'tools/call', { name: 'slow' }));
+    await t.child().receivedAtLeast(1);
+    t.session.inputEnded();
+    await crash(t, 3);
+    await t.link.whenClosed;
+    assert.deepEqual(t.link.sent, [{ jsonrpc: '2.0', id: 7, error: { code: -32603, message: 'server "srv" exited (status 3) while handling this request; mcpd is restarting it' } }]);
+    assert.deepEqual(t.link.closed, { code: 1000, reason: 'stdin closed' });
+  });
+});
