@@ -44,6 +44,8 @@ export const NOTICES_HEADER = 'mcpd-notices';
  * which lives on and runs it warm, not in a `mcpd run` that lives for one session.
  */
 export const STREAM_HEADER = 'mcpd-stream';
+/** The longest binary message of a stream's input (a read of stdin; a longer one is sent in pieces), whatever daemon.maxMessageBytes is. */
+export const STREAM_CHUNK_BYTES = 64 * 1024;
 export const CONTROL_PATH = '/v1/control';
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024;

@@ -12,7 +12,7 @@
 import { once } from 'node:events';
 import { WebSocket } from 'ws';
 import { McpdError } from '../../core/errors.js';
-import { CLOSE, NOTICES_HEADER, SESSION_PATH, STREAM_HEADER, exitFromCloseCode } from '../../daemon/protocol.js';
+import { CLOSE, NOTICES_HEADER, SESSION_PATH, STREAM_CHUNK_BYTES, STREAM_HEADER, exitFromCloseCode } from '../../daemon/protocol.js';
 import { openDaemonSocket } from '../../connect/daemon.js';
 import type { DaemonOptions } from '../context.js';
 import { relayMessages } from './message-relay.js';
@@ -67,7 +67,7 @@ export async function runSession(name: string, options: SessionOptions): Promise
 function relayStream(ws: WebSocket, write: StdoutWrite, binary: (message: Buffer) => void): void {
   process.stdin.on('data', (chunk: Buffer) => {
     if (ws.readyState !== WebSocket.OPEN) return;
-    ws.send(chunk, BINARY);
+    for (let at = 0; at < chunk.length; at += STREAM_CHUNK_BYTES) ws.send(chunk.subarray(at, at + STREAM_CHUNK_BYTES), BINARY);
     throttleStdin(ws);
   });
   process.stdin.once('end', () => {

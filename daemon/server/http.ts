@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { McpdError } from '../../core/errors.js';
 import type { Principal } from '../auth/scopes.js';
-import { CLOSE, CONTROL_PATH, NOTICES_HEADER, SESSION_PATH, STREAM_HEADER } from '../protocol.js';
+import { CLOSE, CONTROL_PATH, NOTICES_HEADER, SESSION_PATH, STREAM_CHUNK_BYTES, STREAM_HEADER } from '../protocol.js';
 import type { ClientLink, Session } from '../session/session.js';
 import { DEFAULT_IDLE_MS, Gateway, MCP_PATH } from '../gateway/gateway.js';
 import { isMetadataPath } from '../gateway/resource-metadata.js';
@@ -63,7 +63,8 @@ function sessionOptions(path: string | undefined): { stderr: boolean; notices: b
 /** The socket's HTTP server; `handlers.authenticate` is this listener's chain, `options` for the extra listeners. */
 export function createSocketServer(handlers: SocketHandlers, options: ListenerOptions = {}): Server {
   const { tcp, tls, idleMs = DEFAULT_IDLE_MS } = options;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: handlers.maxMessageBytes, perMessageDeflate: false });
+  // A stream's pieces may be longer than a small daemon.maxMessageBytes; a text message is held to it below.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: Math.max(handlers.maxMessageBytes, STREAM_CHUNK_BYTES), perMessageDeflate: false });
   // The 101 says what is on: a client then reads each binary message's kind byte (NOTICES_HEADER), and speaks a stream (STREAM_HEADER).
   wss.on('headers', (headers, req) => {
     const { notices, stream } = sessionOptions(req.url);
@@ -139,6 +140,7 @@ export function createSocketServer(handlers: SocketHandlers, options: ListenerOp
         ws.close(CLOSE.unsupportedData, 'binary messages are not accepted: send each JSON-RPC message as a text message');
         return;
       }
+      if ((data as Buffer).length > handlers.maxMessageBytes) return ws.close(CLOSE.tooBig, `a message is longer than ${handlers.maxMessageBytes} bytes (daemon.maxMessageBytes)`);
       session.fromClient(data as Buffer);
     });
     ws.on('error', (error) => handlers.note('session.error', { session: session.id, server: session.server, error: error.message }));

@@ -153,11 +153,12 @@ describe('the daemon socket', () => {
     await healthy.close();
   });
 
-  it('a stream session (&stream=1): says so in its 101, splits the lines of input cut anywhere, sends each answer with its newline, and closes once the input has ended and the answers are out', async () => {
+  it('a stream session (&stream=1): says so in its 101, splits the lines of input cut anywhere, sends each answer with its newline, and closes once the input has ended and the answers are out', { timeout: 30_000 }, async () => {
     const ws = new WebSocket(`ws+unix://${socket}:/v1/session/mini?stream=1`);
-    const [response] = await once(ws, 'upgrade') as [{ headers: Record<string, string> }];
-    assert.equal(response.headers['mcpd-stream'], '1');
+    // 'open' follows 'upgrade' in the same turn: both are listened for before either is awaited.
+    const upgraded = once(ws, 'upgrade') as Promise<[{ headers: Record<string, string> }]>;
     await once(ws, 'open');
+    assert.equal((await upgraded)[0].headers['mcpd-stream'], '1');
     let text = '';
     ws.on('message', (data: Buffer, isBinary) => { if (!isBinary) text += data.toString(); });
     const closed = once(ws, 'close') as Promise<[number, Buffer]>;
@@ -176,7 +177,7 @@ describe('the daemon socket', () => {
     assert.deepEqual(answers.map((a) => a.id), [0, 'p']);
   });
 
-  it('mcpd run with a stdin line over daemon.maxMessageBytes: the answers before it arrive, then it exits 4 naming the limit and its setting', async () => {
+  it('mcpd run with a stdin line over daemon.maxMessageBytes: the answers before it arrive, then it exits 4 naming the limit and its setting', { timeout: 30_000 }, async () => {
     const ping = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' });
     const long = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping', params: { pad: 'x'.repeat(5000) } });
     const run = await execa(process.execPath, [cliMain, 'run', 'mini'], { env: s.env, extendEnv: false, reject: false, input: `${ping}\n${long}\n` });
