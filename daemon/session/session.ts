@@ -202,8 +202,9 @@ export class Session {
       if (!this.#ended) this.#deps.link.close(code, reason);
     };
     const bound = setTimeout(close, INPUT_DRAIN_MS).unref();
-    // The last answer leaves the map just before it is sent: the close comes after it.
-    this.#inflight.whenEmpty(() => process.nextTick(close));
+    // The last answer leaves the map just before it is sent, so the close waits for this turn's
+    // reads: the server's stderr written before that answer is read with it, and goes first.
+    this.#inflight.whenEmpty(() => setImmediate(close));
   }
 
   /** The client went away: the server is shut down. */
