@@ -6,14 +6,14 @@
 import type { WebSocket } from 'ws';
 import { corkedPerTick } from '../../daemon/session/tick-cork.js';
 
-/** Above this many bytes queued toward the daemon, stdin is paused. */
+/** Above this many bytes queued toward the daemon, stdin is paused; above this many waiting for stdout, the daemon's socket. */
 const HIGH_WATER = 1024 * 1024;
 const NEWLINE = Buffer.from('\n');
 
 /** Writes bytes to our stdout, with a newline after them when `newline`. */
 export type StdoutWrite = (bytes: Buffer, newline: boolean) => void;
 
-/** Our stdout, corked per tick (a burst of answers leaves in one write); while it is full, `ws` is paused. */
+/** Our stdout, corked per tick (a burst of answers leaves in one write); while more than HIGH_WATER waits in it, `ws` is paused. */
 export function stdoutWriter(ws: WebSocket): StdoutWrite {
   const stdout = corkedPerTick(process.stdout);
   let waiting = false;
@@ -21,7 +21,9 @@ export function stdoutWriter(ws: WebSocket): StdoutWrite {
     stdout.cork();
     if (bytes.length > 0) process.stdout.write(bytes);
     if (newline) process.stdout.write(NEWLINE);
-    if (waiting || !process.stdout.writableNeedDrain) return;
+    // Past HIGH_WATER, not the stream's own 16 KiB mark: at that one, each long answer's part
+    // (corked, so not yet written) would pause and resume the socket, read by read.
+    if (waiting || process.stdout.writableLength <= HIGH_WATER) return;
     waiting = true;
     ws.pause();
     process.stdout.once('drain', () => {
