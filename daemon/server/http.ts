@@ -140,7 +140,10 @@ export function createSocketServer(handlers: SocketHandlers, options: ListenerOp
         ws.close(CLOSE.unsupportedData, 'binary messages are not accepted: send each JSON-RPC message as a text message');
         return;
       }
-      if ((data as Buffer).length > handlers.maxMessageBytes) return ws.close(CLOSE.tooBig, `a message is longer than ${handlers.maxMessageBytes} bytes (daemon.maxMessageBytes)`);
+      if ((data as Buffer).length > handlers.maxMessageBytes) {
+        handlers.note('session.message-too-big', { session: session.id, server: session.server, maxBytes: handlers.maxMessageBytes });
+        return ws.close(CLOSE.tooBig, `a message is longer than ${handlers.maxMessageBytes} bytes (daemon.maxMessageBytes)`);
+      }
       session.fromClient(data as Buffer);
     });
     ws.on('error', (error) => handlers.note('session.error', { session: session.id, server: session.server, error: error.message }));
