@@ -9,7 +9,7 @@
  * the SSE event.
  */
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import type { ClientLink } from '../session/session.js';
+import type { ClientLink } from '../session/client-link.js';
 import { Stalls } from './web-exchange.js';
 
 type Id = string | number;

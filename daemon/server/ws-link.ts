@@ -12,7 +12,7 @@
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import type { ClientNotice } from '../supervisor/instance.js';
-import type { ClientLink } from '../session/session.js';
+import type { ClientLink } from '../session/client-link.js';
 import { corkedPerTick } from '../session/tick-cork.js';
 
 /** The first byte of a binary message on a session that asked for notices. */

@@ -3,24 +3,33 @@
  * leaves (its answer, the error mcpd sends for it when its process goes) is a delete, so one
  * waiter learns when the last has left: a stream whose input ended closes then.
  */
+import type { Clock } from '../../core/clock.js';
+
 export class Inflight<V> extends Map<string, V> {
   #whenEmpty: (() => void) | undefined;
 
   override delete(key: string): boolean {
     const deleted = super.delete(key);
-    if (deleted && this.size === 0) this.#emptied();
+    if (deleted && this.size === 0) this.#whenEmpty?.();
     return deleted;
   }
 
-  /** Calls `done` once no request is in flight (now, if none is). */
-  whenEmpty(done: () => void): void {
-    this.#whenEmpty = done;
-    if (this.size === 0) this.#emptied();
-  }
-
-  #emptied(): void {
-    const done = this.#whenEmpty;
-    this.#whenEmpty = undefined;
-    done?.();
+  /**
+   * Calls `done` once, when no request is in flight (now, if none is) or after `ms` on `clock`,
+   * whichever comes first; returns what cancels the wait.
+   */
+  whenEmpty(done: () => void, clock: Clock, ms: number): () => void {
+    const cancel = () => {
+      clock.clearTimeout(bound);
+      this.#whenEmpty = undefined;
+    };
+    const finish = () => {
+      cancel();
+      done();
+    };
+    const bound = clock.setTimeout(finish, ms);
+    this.#whenEmpty = finish;
+    if (this.size === 0) finish();
+    return cancel;
   }
 }

@@ -13,40 +13,22 @@
  * A roll (rollover.ts) runs a second instance beside the first: its messages reach the client only
  * once it is current, except the answers to the replayed handshake, which the client never sees.
  */
+import { type Clock, systemClock } from '../../core/clock.js';
 import type { ExitInfo } from '../launcher/child.js';
 import type { MessageGate } from '../policy/gate.js';
 import { CLOSE, closeCodeForExit } from '../protocol.js';
 import type { InstanceStatus } from '../protocol.js';
-import type { ClientNotice, InstanceListener } from '../supervisor/instance.js';
+import type { InstanceListener } from '../supervisor/instance.js';
 import type { ServerInstance } from '../supervisor/server-instance.js';
 import { type RollDeps, type RollOutcome, Rollover } from './rollover.js';
+import type { ClientLink } from './client-link.js';
 import { checkClientMessage, errorResponse, type ReadMessage, readClientMessage } from './client-message.js';
 import { type Envelope, type Id, idKey, isRequest, isResponse } from './envelope.js';
 import { Handshake } from './handshake.js';
+import { HeldMessages } from './held.js';
 import { Inflight } from './inflight.js';
 import { SessionRollHost } from './roll-host.js';
 import { ServerOutput } from './server-output.js';
-
-/** The client side, as the session needs it; a WebSocket in the daemon, an array in tests. */
-export interface ClientLink {
-  /** One message, as UTF-8 text. */
-  send(message: Buffer | string): void;
-  /** One message in pieces as they arrive (a WebSocket message in fragments); nothing else is sent between its first and its last piece. */
-  sendPart(part: Buffer, last: boolean): void;
-  /** Masked server stderr, for clients that asked for it. */
-  sendStderr?(line: string): void;
-  /** A notice for the client's process, for clients that asked for notices; false (or absent) when it cannot take one. */
-  sendNotice?(notice: ClientNotice): boolean;
-  /** Bytes queued toward the client and not yet written. */
-  readonly bufferedAmount: number;
-  /** Calls back once the queued bytes have been written. */
-  onFlushed(callback: () => void): void;
-  pause(): void;
-  resume(): void;
-  close(code: number, reason: string): void;
-  /** The transport counts each client request against the subject's rate itself (the HTTP gateway answers 429): the gate then counts none. */
-  readonly countsRequests?: boolean;
-}
 
 export interface SessionDeps {
   readonly id: string;
@@ -68,23 +50,28 @@ export interface SessionDeps {
    * if it did, `endedBy` why mcpd ended it (a revoked token, the daemon stopping), if it did.
    */
   readonly onEnd: (failure: string | undefined, endedBy?: string) => void;
+  /** Times the wait for answers after the client's input ended (default the system clock). */
+  readonly clock?: Clock;
 }
 
 /** How long a session whose input ended waits for the answers to its requests. */
-const INPUT_DRAIN_MS = 30_000;
+export const INPUT_DRAIN_MS = 30_000;
 
 /** A client request the server has not answered yet. */
 type Pending = { readonly id: Id; readonly method: string };
 
 export class Session {
   readonly openedAt = new Date();
+  readonly id: string;
+  readonly server: string;
+  /** What the client said it is (its User-Agent), for status. */
+  readonly client: string | undefined;
   readonly #deps: SessionDeps;
   /** Client requests sent to the server and not yet answered, by id key. */
   readonly #inflight = new Inflight<Pending>();
   /** What a restarted or rolled process is told first. */
   readonly #handshake = new Handshake();
-  /** Messages sent while the server was not running, with the request's id key if one. */
-  #held: Array<{ line: Buffer; key: string | undefined }> = [];
+  readonly #held = new HeldMessages();
   #ended = false;
   #failure: string | undefined;
   /** Why mcpd ended the session (end()), if it did. */
@@ -96,8 +83,11 @@ export class Session {
   readonly #rollHost: SessionRollHost;
   readonly #output: ServerOutput;
   readonly #rollover: Rollover | undefined;
+  /** Ends inputEnded's wait, so an ended session holds no timer. */
+  #cancelDrain: (() => void) | undefined;
 
   constructor(deps: SessionDeps) {
+    ({ id: this.id, server: this.server, client: this.client } = deps);
     this.#deps = deps;
     this.#instance = deps.instance;
     this.#rollHost = new SessionRollHost({
@@ -108,13 +98,13 @@ export class Session {
       replay: (to) => this.#replay(to),
       busy: () => {
         if (this.#serverRequests.size > 0) return true;
-        const held = this.#heldKeys();
+        const held = this.#held.keys();
         for (const key of this.#inflight.keys()) if (!held.has(key)) return true;
         return false;
       },
       failInflight: (message) => {
         this.#serverRequests.clear();
-        this.#failInflight(message, this.#heldKeys());
+        this.#failInflight(message, this.#held.keys());
       },
       switchTo: (next) => {
         const old = this.#instance;
@@ -133,18 +123,6 @@ export class Session {
       roll: this.#rollHost,
     });
     this.#rollover = deps.roll && new Rollover(this.#rollHost, deps.roll);
-  }
-
-  get id(): string {
-    return this.#deps.id;
-  }
-
-  get server(): string {
-    return this.#deps.server;
-  }
-
-  get client(): string | undefined {
-    return this.#deps.client;
   }
 
   get instance(): ServerInstance {
@@ -186,9 +164,9 @@ export class Session {
     }
     const key = this.#record(envelope, line);
     // While a roll drains, answers and cancellations still reach the old instance; everything else waits for the new one.
-    const waits = this.#rollHost.holding ? envelope.method !== undefined && envelope.method !== 'notifications/cancelled' : this.#held.length > 0;
+    const waits = this.#rollHost.holding ? envelope.method !== undefined && envelope.method !== 'notifications/cancelled' : this.#held.waiting;
     if (this.#instance.state === 'running' && !waits) this.#write(line);
-    else this.#held.push({ line, key });
+    else this.#held.push(line, key);
   }
 
   /**
@@ -197,14 +175,10 @@ export class Session {
    * INPUT_DRAIN_MS. Its server's requests to the client go unanswered: nothing can answer now.
    */
   inputEnded(code: number = CLOSE.normal, reason = 'stdin closed'): void {
-    const close = () => {
-      clearTimeout(bound);
-      if (!this.#ended) this.#deps.link.close(code, reason);
-    };
-    const bound = setTimeout(close, INPUT_DRAIN_MS).unref();
     // The last answer leaves the map just before it is sent, so the close waits for this turn's
     // reads: the server's stderr written before that answer is read with it, and goes first.
-    this.#inflight.whenEmpty(() => setImmediate(close));
+    const close = () => setImmediate(() => this.#ended || this.#deps.link.close(code, reason));
+    this.#cancelDrain = this.#inflight.whenEmpty(close, this.#deps.clock ?? systemClock, INPUT_DRAIN_MS);
   }
 
   /** The client went away: the server is shut down. */
@@ -218,7 +192,7 @@ export class Session {
   /** Replaces the server process (`mcpd restart`, a changed definition); requests in flight get errors. */
   async restart(reason: string): Promise<void> {
     // Held requests never reached the old process: the new one answers them.
-    this.#failInflight(`server "${this.#deps.server}" was restarted (${reason}) while handling this request`, this.#heldKeys());
+    this.#failInflight(`server "${this.#deps.server}" was restarted (${reason}) while handling this request`, this.#held.keys());
     await this.#instance.restart(reason);
   }
 
@@ -244,6 +218,7 @@ export class Session {
   }
 
   async #stopAll(): Promise<void> {
+    this.#cancelDrain?.();
     this.#rollover?.stop();
     const next = this.#rollHost.takeNext();
     await Promise.all([this.#instance.stop(), next?.stop()]);
@@ -307,16 +282,8 @@ export class Session {
     };
   }
 
-  /** Writes the held messages to the current instance, in the order the client sent them. */
   #sendHeld(): void {
-    const held = this.#held;
-    this.#held = [];
-    for (const { line } of held) this.#write(line);
-  }
-
-  /** The id keys of the held messages' requests: those never reached the current instance. */
-  #heldKeys(): Set<string | undefined> {
-    return new Set(this.#held.map((h) => h.key));
+    for (const line of this.#held.take()) this.#write(line);
   }
 
   /** Brings a new process to where the client believes the server is; returns the key of the replayed initialize. */

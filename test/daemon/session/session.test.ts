@@ -8,7 +8,8 @@ import type { AuditEvent } from '../../../daemon/audit/events.js';
 import type { PreparedLaunch } from '../../../daemon/launcher/launch-spec.js';
 import { PolicyGate } from '../../../daemon/policy/gate.js';
 import { compilePolicy } from '../../../daemon/policy/policy.js';
-import { Session, type ClientLink } from '../../../daemon/session/session.js';
+import type { ClientLink } from '../../../daemon/session/client-link.js';
+import { INPUT_DRAIN_MS, Session } from '../../../daemon/session/session.js';
 import { DEFAULT_BACKOFF, Instance } from '../../../daemon/supervisor/instance.js';
 import { type FakeProcess, fakeStarter, leaseRecorder } from '../../helpers/fake-process.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
@@ -100,7 +101,7 @@ async function setup(options: { maxRestarts?: number; maxMessageBytes?: number; 
   const notes: string[] = [];
   let onEnd!: (failure: string | undefined) => void;
   const ended = new Promise<string | undefined>((resolve) => { onEnd = resolve; });
-  const session = new Session({ id: 's1', server: 'srv', instance, link, client: 'test-client', gate: options.gate, log: (l) => log.push(l), note: (n) => notes.push(n), onEnd });
+  const session = new Session({ id: 's1', server: 'srv', instance, link, client: 'test-client', gate: options.gate, log: (l) => log.push(l), note: (n) => notes.push(n), onEnd, clock });
   await session.start();
   return { clock, start, instance, link, log, notes, session, ended, child: () => start.started.at(-1)! };
 }
@@ -541,6 +542,35 @@ describe('session bridge: a stream whose input ended', () => {
     t.session.inputEnded();
     await t.link.whenClosed;
     assert.deepEqual(t.link.closed, { code: 1000, reason: 'stdin closed' });
+  });
+
+  it('a request never answered: the session closes after INPUT_DRAIN_MS with the code and reason given, not before', async () => {
+    const t = await setup();
+    t.session.fromClient(request(1, 'tools/call', { name: 'hangs' }));
+    await t.child().receivedAtLeast(1);
+    t.session.inputEnded(1009, 'a message on stdin is longer than 4096 bytes (daemon.maxMessageBytes)');
+    t.clock.advance(INPUT_DRAIN_MS - 1);
+    await turn();
+    assert.equal(t.link.closed, undefined, 'closed before its bound');
+    t.clock.advance(1);
+    await t.link.whenClosed;
+    assert.deepEqual(t.link.closed, { code: 1009, reason: 'a message on stdin is longer than 4096 bytes (daemon.maxMessageBytes)' });
+    assert.deepEqual(t.link.sent, [], 'the unanswered request got nothing from the close itself');
+  });
+
+  it('a session ended while it waits holds no timer, and closes the link once', async () => {
+    const t = await setup();
+    t.session.fromClient(request(1, 'tools/call', { name: 'hangs' }));
+    await t.child().receivedAtLeast(1);
+    const before = t.clock.pending;
+    t.session.inputEnded();
+    assert.equal(t.clock.pending, before + 1);
+    await t.session.end(1001, 'the daemon is stopping');
+    assert.equal(t.clock.pending, before);
+    t.clock.advance(INPUT_DRAIN_MS);
+    await turn();
+    assert.equal(t.link.closeCalls, 1);
+    assert.deepEqual(t.link.closed, { code: 1001, reason: 'the daemon is stopping' });
   });
 
   it('a server that dies with requests in flight: their errors reach the client, then the close', async () => {
